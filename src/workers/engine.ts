@@ -1,0 +1,90 @@
+// One config generation's CPU side: imported keys and compiled CEL, answering tasks
+// synchronously with plain data. Runs in a Piscina actor or inline on the main thread.
+import type {
+  CelContext,
+  DecideResult,
+  FilterResult,
+  VerifyResult,
+  WorkerInit,
+  WorkerResult,
+  WorkerTask,
+} from '../protocol/worker-contract.js';
+import { compileRuleSet, type CompiledRuleSet } from './cel/compile.js';
+import { decide } from './cel/decide.js';
+import { filterList, type FilterRequest } from './filter-list.js';
+import { prepareProviderSet, type PreparedProviderSet } from './jwt/provider-set.js';
+import { verifyToken } from './jwt/verify-token.js';
+import type { DecideTask, FilterTask, VerifyTask } from './task-shape.js';
+
+export type { FilterRequest } from './filter-list.js';
+
+export interface Engine {
+  readonly generation: number;
+  /** unusable JWKS keys that were left out (one line each), for the config log */
+  readonly warnings: readonly string[];
+  run(task: VerifyTask): VerifyResult;
+  run(task: DecideTask): DecideResult;
+  run(task: FilterTask): FilterResult;
+  run(task: WorkerTask): WorkerResult;
+  /** `now` in seconds since the epoch */
+  verify(providerSet: number, token: string, now: number): VerifyResult;
+  decide(ruleSet: number, ctx: CelContext): DecideResult;
+  /** takes a filter task as is (its `op` is ignored) */
+  filter(ruleSet: number, req: FilterRequest): FilterResult;
+}
+
+function indexById<T extends { readonly id: number }>(items: readonly T[], what: string): ReadonlyMap<number, T> {
+  const map = new Map<number, T>();
+  for (const item of items) {
+    if (map.has(item.id)) throw new Error(`duplicate ${what} id ${item.id}`);
+    map.set(item.id, item);
+  }
+  return map;
+}
+
+/**
+ * Imports every key and compiles every rule once. Throws on a CEL rule that does not
+ * compile or a duplicate id (the config loader should have refused both); unusable keys
+ * are only reported in `warnings`.
+ */
+export function createEngine(init: WorkerInit): Engine {
+  const warnings: string[] = [];
+  const providerSets = indexById(
+    init.providerSets.map((s) => prepareProviderSet(s, (w) => warnings.push(w))),
+    'provider set',
+  );
+  const ruleSets = indexById(init.ruleSets.map(compileRuleSet), 'rule set');
+
+  // An unknown id is a programmer error on the main thread: throw.
+  function providerSet(id: number): PreparedProviderSet {
+    const set = providerSets.get(id);
+    if (set === undefined) throw new RangeError(`generation ${init.generation} has no provider set ${id}`);
+    return set;
+  }
+  function ruleSet(id: number): CompiledRuleSet {
+    const set = ruleSets.get(id);
+    if (set === undefined) throw new RangeError(`generation ${init.generation} has no rule set ${id}`);
+    return set;
+  }
+
+  const verify = (id: number, token: string, now: number): VerifyResult => verifyToken(providerSet(id), token, now);
+  const decideWith = (id: number, ctx: CelContext): DecideResult => decide(ruleSet(id), ctx);
+  const filter = (id: number, req: FilterRequest): FilterResult => filterList(ruleSet(id), req);
+
+  function run(task: VerifyTask): VerifyResult;
+  function run(task: DecideTask): DecideResult;
+  function run(task: FilterTask): FilterResult;
+  function run(task: WorkerTask): WorkerResult;
+  function run(task: WorkerTask): WorkerResult {
+    switch (task.op) {
+      case 'verify':
+        return verify(task.providerSet, task.token, task.now);
+      case 'decide':
+        return decideWith(task.ruleSet, task.ctx);
+      case 'filter':
+        return filter(task.ruleSet, task);
+    }
+  }
+
+  return { generation: init.generation, warnings, run, verify, decide: decideWith, filter };
+}

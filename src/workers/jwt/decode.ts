@@ -1,0 +1,74 @@
+// Strict compact-JWS parsing: three base64url segments, header and payload JSON objects.
+// Nothing here is trusted yet; the signature is checked later over the original bytes.
+import { Buffer, isUtf8 } from 'node:buffer';
+
+/** Larger tokens are refused before any parsing (a bearer token is ~0.3–2 KiB). */
+export const MAX_TOKEN_LENGTH = 16 * 1024;
+
+export type JsonObject = Record<string, unknown>;
+
+export interface DecodedJws {
+  readonly header: JsonObject;
+  /** parsed but unverified claims */
+  readonly payload: JsonObject;
+  /** ASCII bytes of `<header>.<payload>`, what the signature covers */
+  readonly signingInput: Buffer;
+  readonly signature: Buffer;
+}
+
+export type DecodeOutcome = { readonly ok: true; readonly jws: DecodedJws } | { readonly ok: false; readonly detail: string };
+
+// Only the base64url alphabet, no padding; the signature may be empty (so `alg: none`
+// tokens get the precise `alg_not_allowed` rather than `malformed`).
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+function fail(detail: string): DecodeOutcome {
+  return { ok: false, detail };
+}
+
+/** A base64url segment whose length leaves 1 char over cannot come from whole bytes. */
+function badLength(segment: string): boolean {
+  return segment.length % 4 === 1;
+}
+
+function parseObject(segment: string): JsonObject | null {
+  const bytes = Buffer.from(segment, 'base64url');
+  if (!isUtf8(bytes)) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return null;
+  }
+  return isJsonObject(value) ? value : null;
+}
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function decodeCompactJws(token: string): DecodeOutcome {
+  if (token.length > MAX_TOKEN_LENGTH) return fail(`token is longer than ${MAX_TOKEN_LENGTH} characters`);
+  if (!COMPACT_JWS.test(token)) return fail('token is not three base64url segments');
+  const firstDot = token.indexOf('.');
+  const lastDot = token.lastIndexOf('.');
+  const headerSeg = token.slice(0, firstDot);
+  const payloadSeg = token.slice(firstDot + 1, lastDot);
+  const signatureSeg = token.slice(lastDot + 1);
+  if (badLength(headerSeg) || badLength(payloadSeg) || badLength(signatureSeg)) return fail('token has a truncated base64url segment');
+
+  const header = parseObject(headerSeg);
+  if (header === null) return fail('token header is not a JSON object');
+  const payload = parseObject(payloadSeg);
+  if (payload === null) return fail('token payload is not a JSON object');
+  return {
+    ok: true,
+    jws: {
+      header,
+      payload,
+      // The token matched COMPACT_JWS, so it is ASCII and latin1 is an exact, fast copy.
+      signingInput: Buffer.from(token.slice(0, lastDot), 'latin1'),
+      signature: Buffer.from(signatureSeg, 'base64url'),
+    },
+  };
+}

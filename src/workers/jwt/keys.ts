@@ -1,0 +1,121 @@
+// JWK → cached KeyObject, plus the algorithms that key may verify.
+// Keys are imported once per config generation; the hot path only calls `crypto.verify`.
+import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import type { PublicJwk } from '../../protocol/worker-contract.js';
+import { ALGORITHMS, RSA_ALGS, isForbiddenAlg, type AlgSpec, type JwsAlg } from './algorithms.js';
+import { quote } from './text.js';
+
+/** Checks one signature over the JWS signing input. May throw on odd input; callers catch. */
+export type SignatureCheck = (signingInput: Uint8Array, signature: Uint8Array) => boolean;
+
+export interface ImportedKey {
+  readonly kid: string;
+  /** allowed algorithm → its verifier, bound to this key */
+  readonly verifiers: ReadonlyMap<string, SignatureCheck>;
+}
+
+export type KeyImport =
+  | { readonly ok: true; readonly key: ImportedKey }
+  | { readonly ok: false; readonly problem: string };
+
+interface KeyShape {
+  readonly algs: readonly JwsAlg[];
+  readonly keyType: string;
+  readonly curve?: string;
+}
+
+/** What a JWK's type permits when it names no `alg` (and what its `alg` must be among). */
+function shapeOf(jwk: PublicJwk): KeyShape | string {
+  switch (jwk.kty) {
+    case 'RSA':
+      return { algs: RSA_ALGS, keyType: 'rsa' };
+    case 'EC':
+      if (jwk.crv === 'P-256') return { algs: ['ES256'], keyType: 'ec', curve: 'prime256v1' };
+      if (jwk.crv === 'P-384') return { algs: ['ES384'], keyType: 'ec', curve: 'secp384r1' };
+      return `EC curve ${quote(String(jwk.crv))} is not supported`;
+    case 'OKP':
+      if (jwk.crv === 'Ed25519') return { algs: ['EdDSA'], keyType: 'ed25519' };
+      return `OKP curve ${quote(String(jwk.crv))} is not supported`;
+    case 'oct':
+      return 'symmetric keys are not accepted';
+    default:
+      return `key type ${quote(String(jwk.kty))} is not supported`;
+  }
+}
+
+function verifierFor(spec: AlgSpec, key: KeyObject): SignatureCheck {
+  switch (spec.family) {
+    case 'rsa-pkcs1':
+      return (data, sig) => verify(spec.hash, data, key, sig);
+    case 'rsa-pss': {
+      // RFC 7518 §3.5: the salt is as long as the digest.
+      const input = { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST };
+      return (data, sig) => verify(spec.hash, data, input, sig);
+    }
+    case 'ecdsa': {
+      // JWS carries r ‖ s (IEEE P1363), not DER.
+      const input = { key, dsaEncoding: 'ieee-p1363' as const };
+      const length = spec.signatureLength;
+      return (data, sig) => sig.length === length && verify(spec.hash, data, input, sig);
+    }
+    case 'eddsa':
+      return (data, sig) => verify(null, data, key, sig);
+  }
+}
+
+/**
+ * Imports one JWK for signature verification. A key that cannot be used is reported as a
+ * problem (for the config log), never thrown: tokens naming it then get `unknown_kid`.
+ */
+export function importJwk(jwk: PublicJwk): KeyImport {
+  const kid = jwk.kid;
+  if (typeof kid !== 'string' || kid === '') return { ok: false, problem: 'a key has no "kid"; it is ignored' };
+  const name = `key ${quote(kid)}`;
+  if (jwk.use !== undefined && jwk.use !== 'sig') return { ok: false, problem: `${name} is not a signing key (use ${quote(String(jwk.use))})` };
+  const ops = jwk['key_ops'];
+  if (Array.isArray(ops) && !ops.includes('verify')) return { ok: false, problem: `${name} does not allow "verify" in key_ops` };
+
+  const shape = shapeOf(jwk);
+  if (typeof shape === 'string') return { ok: false, problem: `${name}: ${shape}` };
+
+  let algs: readonly JwsAlg[] = shape.algs;
+  if (jwk.alg !== undefined) {
+    // A JWK that names its algorithm allows exactly that one.
+    const declared = shape.algs.find((a) => a === jwk.alg);
+    if (typeof jwk.alg !== 'string' || isForbiddenAlg(jwk.alg) || declared === undefined) {
+      return { ok: false, problem: `${name} declares alg ${quote(String(jwk.alg))}, which does not fit its type` };
+    }
+    algs = [declared];
+  }
+
+  let keyObject: KeyObject;
+  try {
+    // Only the public members are passed on: a private JWK must not make us hold a private key.
+    keyObject = createPublicKey({ key: publicMembers(jwk), format: 'jwk' });
+  } catch (err) {
+    return { ok: false, problem: `${name} could not be imported: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  if (keyObject.asymmetricKeyType !== shape.keyType) {
+    return { ok: false, problem: `${name} imported as ${String(keyObject.asymmetricKeyType)}, expected ${shape.keyType}` };
+  }
+  if (shape.curve !== undefined && keyObject.asymmetricKeyDetails?.namedCurve !== shape.curve) {
+    return { ok: false, problem: `${name} is not on curve ${String(jwk.crv)}` };
+  }
+
+  const verifiers = new Map<string, SignatureCheck>();
+  for (const alg of algs) {
+    const spec = ALGORITHMS.get(alg);
+    if (spec !== undefined) verifiers.set(alg, verifierFor(spec, keyObject));
+  }
+  return { ok: true, key: { kid, verifiers } };
+}
+
+function publicMembers(jwk: PublicJwk): { kty: string; n?: string; e?: string; crv?: string; x?: string; y?: string } {
+  const out: { kty: string; n?: string; e?: string; crv?: string; x?: string; y?: string } = { kty: jwk.kty };
+  if (jwk.n !== undefined) out.n = jwk.n;
+  if (jwk.e !== undefined) out.e = jwk.e;
+  if (jwk.crv !== undefined) out.crv = jwk.crv;
+  if (jwk.x !== undefined) out.x = jwk.x;
+  if (jwk.y !== undefined) out.y = jwk.y;
+  return out;
+}
