@@ -1,0 +1,99 @@
+// Loads agentgateway's local YAML config into the normalised GatewayConfig. The steps follow
+// agentgateway: env expansion of the raw text, YAML parse, then a strict schema read that names
+// the path of every problem. Each step reports all of its issues; a later step only runs when
+// the earlier ones were clean, so one typo does not cascade into misleading follow-on messages.
+
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { type Env, expandEnv } from './env-expand.js';
+import { readBinds } from './read-binds.js';
+import { defaultRuntime, readRuntime } from './read-runtime.js';
+import { IssueList, MapReader } from './schema-reader.js';
+import type { ConfigIssue, GatewayConfig } from './types.js';
+
+export type LoadResult = { readonly ok: true; readonly config: GatewayConfig } | { readonly ok: false; readonly issues: ConfigIssue[] };
+
+export interface LoadOptions {
+  /** Base for relative paths in the config (JWKS files), as agentgateway: the process cwd, not the file's dir. */
+  readonly cwd: string;
+  readonly env: Env;
+}
+
+/** Top-level keys agentgateway (v0.10.5 or HEAD) accepts that Portcullis does not implement. */
+const AGENTGATEWAY_ONLY = [
+  'policies',
+  'gatewayPolicies',
+  'workloads',
+  'services',
+  'frontendPolicies',
+  'backends',
+  'routeGroups',
+  'gateways',
+  'routes',
+  'tcpRoutes',
+  'llm',
+  'mcp',
+  'ui',
+];
+
+export function loadConfigText(text: string, opts: LoadOptions): LoadResult {
+  try {
+    return load(text, opts);
+  } catch (err: unknown) {
+    // The readers do not throw on bad input; this is a last guard so callers never have to catch.
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, issues: [{ path: '<config>', message: `could not load config: ${message}` }] };
+  }
+}
+
+export function loadConfigFile(path: string, opts: LoadOptions): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, issues: [{ path: '<file>', message: `could not read config file: ${message}` }] };
+  }
+  return loadConfigText(text, opts);
+}
+
+/** One line per issue: `<path>: <message>`. */
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+}
+
+function load(text: string, opts: LoadOptions): LoadResult {
+  const expanded = expandEnv(text, opts.env);
+  if (expanded.issues.length > 0) return { ok: false, issues: [...expanded.issues] };
+
+  const doc = parseDocument(expanded.text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      issues: doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        return {
+          path: at === undefined ? '<yaml>' : `line ${at.line}, column ${at.col}`,
+          // prettyErrors appends " at line L, column C:" and a source excerpt; the path has both.
+          message: (e.message.split('\n', 1)[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ''),
+        };
+      }),
+    };
+  }
+
+  const issues = new IssueList();
+  const config = readGateway(issues, doc.toJS(), opts.cwd);
+  return issues.count > 0 ? { ok: false, issues: issues.items } : { ok: true, config };
+}
+
+function readGateway(issues: IssueList, data: unknown, cwd: string): GatewayConfig {
+  // An empty document (or only comments) is a valid config with no binds, as agentgateway.
+  if (data === undefined || data === null) return { runtime: defaultRuntime(), binds: [] };
+  const m = MapReader.open(issues, '', data, { known: ['config', 'binds'], unsupported: AGENTGATEWAY_ONLY });
+  if (m === undefined) return { runtime: defaultRuntime(), binds: [] };
+  const binds = m.value('binds');
+  return {
+    runtime: readRuntime(issues, m.at('config'), m.value('config')),
+    binds: binds === undefined ? [] : readBinds(issues, m.at('binds'), binds, cwd),
+  };
+}

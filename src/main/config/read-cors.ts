@@ -1,0 +1,50 @@
+// Route policy `cors` (agentgateway `CorsSerde`): string lists where `"*"` means any, and a
+// `maxAge` duration sent as whole seconds.
+
+import { parseDurationMs } from './duration.js';
+import { isHttpToken, isOrigin } from './http-syntax.js';
+import { type IssueList, MapReader, indexPath } from './schema-reader.js';
+import type { CorsPolicy, StringListOrAny } from './types.js';
+
+export function readCors(issues: IssueList, path: string, value: unknown): CorsPolicy | undefined {
+  const m = MapReader.open(issues, path, value, {
+    known: ['allowCredentials', 'allowHeaders', 'allowMethods', 'allowOrigins', 'exposeHeaders', 'maxAge'],
+  });
+  if (m === undefined) return undefined;
+
+  let maxAge: number | null = null;
+  const maxAgeText = m.string('maxAge');
+  if (maxAgeText !== undefined) {
+    const ms = parseDurationMs(maxAgeText);
+    if (ms === undefined) issues.add(m.at('maxAge'), 'expected a duration such as 30s, 10m or 1h30m');
+    else maxAge = Math.floor(ms / 1000);
+  }
+
+  const headerName = { valid: isHttpToken, expected: 'expected "*" or a header name' };
+  return {
+    allowCredentials: m.boolean('allowCredentials') ?? false,
+    allowHeaders: listOrAny(m, 'allowHeaders', headerName),
+    allowMethods: listOrAny(m, 'allowMethods', { valid: isHttpToken, expected: 'expected "*" or an HTTP method' }),
+    allowOrigins: listOrAny(m, 'allowOrigins', {
+      valid: isOrigin,
+      expected: 'expected "*" or an origin such as https://example.com or http://localhost:3000 (no path)',
+    }),
+    exposeHeaders: listOrAny(m, 'exposeHeaders', headerName),
+    maxAge,
+  };
+}
+
+interface ItemCheck {
+  readonly valid: (s: string) => boolean;
+  readonly expected: string;
+}
+
+/** A list that contains `"*"` anywhere is the wildcard (as agentgateway). */
+function listOrAny(m: MapReader, key: string, check: ItemCheck): StringListOrAny {
+  const values = m.stringList(key) ?? [];
+  if (values.includes('*')) return { any: true };
+  values.forEach((v, i) => {
+    if (!check.valid(v)) m.issues.add(indexPath(m.at(key), i), check.expected);
+  });
+  return { any: false, values };
+}

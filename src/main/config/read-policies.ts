@@ -1,0 +1,90 @@
+// Route `policies` (agentgateway `FilterOrPolicy`). Portcullis implements the ones the enterprise
+// SSO setup needs; every other policy agentgateway knows is reported as not supported rather than
+// as an unknown key, so the user can tell a typo from a missing feature.
+
+import { readCors } from './read-cors.js';
+import { readJwtAuth } from './read-jwt-auth.js';
+import { readRuleSet } from './read-rules.js';
+import { type IssueList, MapReader } from './schema-reader.js';
+import type { RoutePolicies } from './types.js';
+
+const AGENTGATEWAY_ONLY = [
+  // v0.10.5
+  'requestHeaderModifier',
+  'responseHeaderModifier',
+  'requestRedirect',
+  'urlRewrite',
+  'requestMirror',
+  'directResponse',
+  'mcpAuthentication',
+  'a2a',
+  'ai',
+  'backendTLS',
+  'localRateLimit',
+  'remoteRateLimit',
+  'extAuthz',
+  'extProc',
+  'transformations',
+  'csrf',
+  'timeout',
+  'retry',
+  // HEAD
+  'mcpGuardrails',
+  'backendTunnel',
+  'oidc',
+  'basicAuth',
+  'apiKey',
+  'buffer',
+  'delay',
+];
+
+/** agentgateway attaches these to the route's backend, which needs exactly one backend. */
+const BACKEND_POLICIES = ['mcpAuthorization', 'backendAuth', 'mcpAuthentication', 'a2a', 'backendTLS'];
+
+export const NO_POLICIES: RoutePolicies = {
+  cors: null,
+  jwtAuth: null,
+  authorization: null,
+  mcpAuthorization: null,
+  backendAuthPassthrough: false,
+};
+
+export interface PoliciesRead {
+  readonly policies: RoutePolicies;
+  /** a backend policy is set, so the route must have exactly one backend */
+  readonly needsSingleBackend: boolean;
+}
+
+export function readPolicies(issues: IssueList, path: string, value: unknown, cwd: string): PoliciesRead {
+  if (value === undefined || value === null) return { policies: NO_POLICIES, needsSingleBackend: false };
+  const m = MapReader.open(issues, path, value, {
+    known: ['cors', 'jwtAuth', 'authorization', 'mcpAuthorization', 'backendAuth'],
+    unsupported: AGENTGATEWAY_ONLY,
+  });
+  if (m === undefined) return { policies: NO_POLICIES, needsSingleBackend: false };
+
+  const optional = <T>(key: string, read: (p: string, v: unknown) => T | undefined): T | null => {
+    const v = m.value(key);
+    return v === undefined ? null : (read(m.at(key), v) ?? null);
+  };
+  return {
+    policies: {
+      cors: optional('cors', (p, v) => readCors(issues, p, v)),
+      jwtAuth: optional('jwtAuth', (p, v) => readJwtAuth(issues, p, v, cwd)),
+      authorization: optional('authorization', (p, v) => readRuleSet(issues, p, v)),
+      mcpAuthorization: optional('mcpAuthorization', (p, v) => readRuleSet(issues, p, v)),
+      backendAuthPassthrough: readBackendAuth(m),
+    },
+    needsSingleBackend: BACKEND_POLICIES.some((k) => m.has(k)),
+  };
+}
+
+/** `backendAuth: {passthrough: {}}`; the other agentgateway kinds are not implemented. */
+function readBackendAuth(m: MapReader): boolean {
+  const unsupported = ['key', 'gcp', 'aws', 'azure'];
+  const b = m.map('backendAuth', { known: ['passthrough'], unsupported });
+  if (b === undefined || b.choice(['passthrough'], unsupported) === undefined) return false;
+  // `passthrough: {}` carries no settings; `passthrough:` (null) is read the same way.
+  if (b.has('passthrough')) b.map('passthrough', { known: [] });
+  return true;
+}

@@ -1,0 +1,88 @@
+// The top-level `config:` block: runtime settings, read at start only (as agentgateway).
+
+import { availableParallelism } from 'node:os';
+import { type IssueList, MapReader } from './schema-reader.js';
+import type { LogFormat, RuntimeSettings } from './types.js';
+
+/** agentgateway's `config` keys that Portcullis does not implement. */
+const AGENTGATEWAY_ONLY = [
+  'enableIpv6',
+  'localXdsPath',
+  'caAddress',
+  'caAuthToken',
+  'xdsAddress',
+  'xdsAuthToken',
+  'namespace',
+  'gateway',
+  'trustDomain',
+  'serviceAccount',
+  'clusterId',
+  'network',
+  'connectionTerminationDeadline',
+  'connectionMinTerminationDeadline',
+  'workerThreads',
+  'tracing',
+  'metrics',
+  'backend',
+  'listener',
+  'hbone',
+  'dns',
+];
+
+export const DEFAULT_MAX_BODY_BYTES = 2_097_152;
+
+export function defaultRuntime(): RuntimeSettings {
+  return {
+    // Leave a core for the event-loop thread; a pool much wider than 4 buys little for JWT/CEL work.
+    workers: Math.max(1, Math.min(4, availableParallelism() - 1)),
+    logFormat: 'text',
+    maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    adminAddr: 'localhost:15000',
+    statsAddr: '[::]:15020',
+    readinessAddr: '[::]:15021',
+    sessionKey: null,
+  };
+}
+
+export function readRuntime(issues: IssueList, path: string, value: unknown): RuntimeSettings {
+  const defaults = defaultRuntime();
+  if (value === undefined || value === null) return defaults;
+  const m = MapReader.open(issues, path, value, {
+    known: ['workers', 'logging', 'maxBufferSize', 'adminAddr', 'statsAddr', 'readinessAddr', 'session'],
+    unsupported: AGENTGATEWAY_ONLY,
+  });
+  if (m === undefined) return defaults;
+
+  let logFormat: LogFormat = defaults.logFormat;
+  const logging = m.map('logging', { known: ['format'], unsupported: ['level', 'filter', 'fields'] });
+  if (logging !== undefined) logFormat = logging.oneOf('format', ['text', 'json'] as const) ?? logFormat;
+
+  let sessionKey: string | null = defaults.sessionKey;
+  const session = m.map('session', { known: ['key'] });
+  if (session !== undefined) sessionKey = session.string('key', { required: true, nonEmpty: true }) ?? null;
+
+  return {
+    workers: m.integer('workers', { min: 0, max: 1024 }) ?? defaults.workers,
+    logFormat,
+    maxBodyBytes: m.integer('maxBufferSize', { min: 1 }) ?? defaults.maxBodyBytes,
+    adminAddr: readAddr(m, 'adminAddr', defaults.adminAddr),
+    statsAddr: readAddr(m, 'statsAddr', defaults.statsAddr),
+    readinessAddr: readAddr(m, 'readinessAddr', defaults.readinessAddr),
+    sessionKey,
+  };
+}
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]/]+):(\d{1,5})$/;
+
+/** `host:port`; `null` or `false` turns the server off; absent keeps the default. */
+function readAddr(m: MapReader, key: string, fallback: string | null): string | null {
+  if (!m.hasKey(key)) return fallback;
+  const v = m.raw(key);
+  if (v === null || v === false) return null;
+  const match = typeof v === 'string' ? HOST_PORT.exec(v) : null;
+  if (match === null || Number(match[2]) > 65535) {
+    m.issues.add(m.at(key), 'expected host:port (e.g. localhost:15000, [::]:15020), or null/false to turn it off');
+    return fallback;
+  }
+  return match[0];
+}
