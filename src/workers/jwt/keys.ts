@@ -18,6 +18,8 @@ export type KeyImport =
   | { readonly ok: true; readonly key: ImportedKey }
   | { readonly ok: false; readonly problem: string };
 
+const MIN_RSA_BITS = 2048;
+
 interface KeyShape {
   readonly algs: readonly JwsAlg[];
   readonly keyType: string;
@@ -97,6 +99,11 @@ export function importJwk(jwk: PublicJwk): KeyImport {
   }
   if (keyObject.asymmetricKeyType !== shape.keyType) {
     return { ok: false, problem: `${name} imported as ${String(keyObject.asymmetricKeyType)}, expected ${shape.keyType}` };
+  }
+  // RFC 7518 §3.3/§3.5: RSA keys for RS*/PS* must be at least 2048 bits.
+  const bits = keyObject.asymmetricKeyDetails?.modulusLength;
+  if (shape.keyType === 'rsa' && (bits === undefined || bits < MIN_RSA_BITS)) {
+    return { ok: false, problem: `${name} is an RSA key of ${String(bits)} bits; at least ${MIN_RSA_BITS} are required` };
   }
   if (shape.curve !== undefined && keyObject.asymmetricKeyDetails?.namedCurve !== shape.curve) {
     return { ok: false, problem: `${name} is not on curve ${String(jwk.crv)}` };
