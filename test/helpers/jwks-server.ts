@@ -1,0 +1,106 @@
+// A real JWKS endpoint on 127.0.0.1 for jwtAuth `jwks.url` tests: key rotation (setKeys), outages
+// (stop/restart on the same port, failWith), caching (Cache-Control) and fetch counting.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface JwksServer {
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  /** <url>/jwks.json */
+  readonly jwksUrl: string;
+  readonly port: number;
+  /** What /jwks.json serves from now on, as `{ "keys": keys }`. */
+  setKeys(keys: readonly object[]): void;
+  /** null: no Cache-Control header (the default). */
+  setCacheControl(value: string | null): void;
+  /** Answer every request with this status (and an empty body) until given null. */
+  failWith(status: number | null): void;
+  /** Requests seen for `path` (default /jwks.json), failed ones included. */
+  requestCount(path?: string): number;
+  /** Stops listening and drops open connections; the port is kept for restart(). */
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  restart(): Promise<void>;
+  /** Same as stop(); for t.after. */
+  close(): Promise<void>;
+}
+
+export interface JwksServerOptions {
+  readonly keys?: readonly object[];
+  readonly cacheControl?: string;
+  /** `issuer` in /.well-known/openid-configuration; default the server's url */
+  readonly issuer?: string;
+}
+
+export async function startJwksServer(opts: JwksServerOptions = {}): Promise<JwksServer> {
+  let keys: readonly object[] = opts.keys ?? [];
+  let cacheControl: string | null = opts.cacheControl ?? null;
+  let failure: number | null = null;
+  const counts = new Map<string, number>();
+  let base = '';
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://jwks.invalid').pathname;
+    counts.set(path, (counts.get(path) ?? 0) + 1);
+    if (failure !== null) {
+      res.writeHead(failure).end();
+      return;
+    }
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (cacheControl !== null) headers['cache-control'] = cacheControl;
+    if (path === '/jwks.json') {
+      res.writeHead(200, headers).end(JSON.stringify({ keys }));
+    } else if (path === '/.well-known/openid-configuration') {
+      res.writeHead(200, headers).end(JSON.stringify({ issuer: opts.issuer ?? base, jwks_uri: `${base}/jwks.json` }));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    }
+  });
+
+  const port = await listen(server, 0);
+  base = `http://127.0.0.1:${port}`;
+  let listening = true;
+
+  const stop = async (): Promise<void> => {
+    if (!listening) return;
+    listening = false;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // keep-alive sockets from the gateway's HTTP client
+    });
+  };
+
+  return {
+    url: base,
+    jwksUrl: `${base}/jwks.json`,
+    port,
+    setKeys: (next) => {
+      keys = [...next];
+    },
+    setCacheControl: (value) => {
+      cacheControl = value;
+    },
+    failWith: (status) => {
+      failure = status;
+    },
+    requestCount: (path = '/jwks.json') => counts.get(path) ?? 0,
+    stop,
+    restart: async () => {
+      if (listening) return;
+      await listen(server, port);
+      listening = true;
+    },
+    close: stop,
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      const address = server.address();
+      if (address === null || typeof address === 'string') reject(new Error('not a TCP address'));
+      else resolve(address.port);
+    });
+  });
+}

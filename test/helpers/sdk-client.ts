@@ -1,0 +1,39 @@
+// An MCP SDK client over Streamable HTTP, optionally sending a bearer token on every request.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+export interface ConnectedClient {
+  readonly client: Client;
+  readonly transport: StreamableHTTPClientTransport;
+  /** Ends the session (DELETE, when there is one) and closes the client; never throws. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects (initialize + initialized) to `url`. Rejects like the SDK does, e.g. a 401 throws a
+ * StreamableHTTPError with `.code === 401`.
+ */
+export async function connectClient(
+  url: string,
+  token?: string,
+  opts: { readonly headers?: Readonly<Record<string, string>> } = {},
+): Promise<ConnectedClient> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  const client = new Client({ name: 'portcullis-test-client', version: '0.0.0' });
+  try {
+    await client.connect(transport);
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
+  }
+  return {
+    client,
+    transport,
+    close: async () => {
+      if (transport.sessionId !== undefined) await transport.terminateSession().catch(() => {});
+      await client.close().catch(() => {});
+    },
+  };
+}
