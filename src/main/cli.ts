@@ -1,0 +1,158 @@
+// `portcullis`: the gateway process (agentgateway's flags: -f, -c, --validate-only), plus the
+// lab's helpers (`keys`, `token`) and the built-in `demo`.
+
+import { readFileSync } from 'node:fs';
+import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
+import type { LogFormat } from './config/types.js';
+import { ConfigError, startGateway, type Gateway } from './gateway.js';
+import { processIo } from './cli/io.js';
+import { runKeysCommand } from './cli/keys.js';
+import { runTokenCommand } from './cli/token.js';
+import { runDemo } from './cli/demo.js';
+
+const usage = `Usage:
+  portcullis -f <config.yaml> [options]     run the gateway (the file is watched and reloaded)
+  portcullis -c '<yaml text>' [options]      run the gateway with an inline config
+  portcullis demo                            echo server + keys + tokens + gateway, ready to try
+  portcullis keys create <pub-key> <priv-key> [--alg ES256] [--keyset <jwks-file>]
+  portcullis keys add <jwks-file> [<pub-key>]   (reads the public JWK from stdin when not given)
+  portcullis token sign --key <priv-key> [--iss X] [--aud Y] [--sub Z] [--exp <unix>]   (extra claims as JSON on stdin)
+
+Options:
+  --validate-only          check the config, print "Configuration is valid!" or the errors, exit 0/1
+  --workers <n>            worker threads for JWT and CEL (0 = inline on the main thread)
+  --log-format text|json   access log format (default text, agentgateway's)
+  --allow-uws-fallback     run even if uWebSockets.js' native binary does not load (slow)
+  -V, --version            print the version
+`;
+
+interface RunArgs {
+  file?: string;
+  text?: string;
+  validateOnly: boolean;
+  workers?: number;
+  logFormat?: LogFormat;
+  allowFallback: boolean;
+}
+
+function version(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+function parseRunArgs(argv: readonly string[]): RunArgs | string {
+  const out: RunArgs = { validateOnly: false, allowFallback: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string | undefined => inline ?? argv[++i];
+    switch (flag) {
+      case '-f':
+      case '--file': {
+        const v = value();
+        if (v === undefined) return `${flag} needs a file`;
+        out.file = v;
+        break;
+      }
+      case '-c':
+      case '--config': {
+        const v = value();
+        if (v === undefined) return `${flag} needs the config text`;
+        out.text = v;
+        break;
+      }
+      case '--validate-only':
+        out.validateOnly = true;
+        break;
+      case '--workers': {
+        const v = Number(value());
+        if (!Number.isInteger(v) || v < 0 || v > 256) return '--workers expects an integer from 0 to 256';
+        out.workers = v;
+        break;
+      }
+      case '--log-format': {
+        const v = value();
+        if (v !== 'text' && v !== 'json') return '--log-format expects text or json';
+        out.logFormat = v;
+        break;
+      }
+      case '--allow-uws-fallback':
+        out.allowFallback = true;
+        break;
+      default:
+        return `unknown argument: ${arg}`;
+    }
+  }
+  if (out.file !== undefined && out.text !== undefined) return 'only one of --config or --file';
+  return out;
+}
+
+async function runGateway(args: RunArgs): Promise<number> {
+  const cwd = process.cwd();
+  if (args.validateOnly) {
+    const result = args.file !== undefined
+      ? loadConfigFile(args.file, { cwd, env: process.env })
+      : loadConfigText(args.text ?? '{}', { cwd, env: process.env });
+    if (!result.ok) {
+      process.stderr.write(`${formatIssues(result.issues)}\n`);
+      return 1;
+    }
+    process.stdout.write('Configuration is valid!\n');
+    return 0;
+  }
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway({
+      ...(args.file !== undefined ? { configFile: args.file } : {}),
+      ...(args.text !== undefined ? { configText: args.text } : {}),
+      ...(args.workers !== undefined ? { workers: args.workers } : {}),
+      ...(args.logFormat !== undefined ? { logFormat: args.logFormat } : {}),
+      allowUwsFallback: args.allowFallback || process.env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1',
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) process.stderr.write(`${formatIssues([...err.issues])}\n`);
+    else process.stderr.write(`portcullis: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  gateway.logger.info('portcullis', `ready: ${[...gateway.ports].map(([n, p]) => `${n} on port ${p}`).join(', ') || 'no binds'}`, [
+    ['workers', gateway.workerMode],
+  ]);
+  return new Promise((resolve) => {
+    const stop = (signal: string): void => {
+      gateway.logger.info('portcullis', `received ${signal}, draining`);
+      gateway.close().then(() => resolve(0), () => resolve(1));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const io = processIo();
+  switch (command) {
+    case 'keys':
+      return runKeysCommand(rest, io);
+    case 'token':
+      return runTokenCommand(rest, io);
+    case 'demo':
+      return runDemo(rest, io);
+    case '-h':
+    case '--help':
+    case 'help':
+      io.stdout(usage);
+      return 0;
+    case '-V':
+    case '--version':
+      io.stdout(`portcullis ${version()}\n`);
+      return 0;
+    default: {
+      const args = parseRunArgs(argv);
+      if (typeof args === 'string') {
+        io.stderr(`portcullis: ${args}\n\n${usage}`);
+        return 2;
+      }
+      return runGateway(args);
+    }
+  }
+}

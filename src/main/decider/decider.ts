@@ -1,0 +1,96 @@
+// The decider runs the worker functions (token verification, CEL decisions, list filtering)
+// either on a Piscina pool of actor threads or inline on the main thread (`workers: 0`).
+// Both load the same module, src/workers/actor.js, by URL: main never imports worker code
+// statically, and the inline mode is the benchmark baseline for the pool.
+
+import { Piscina } from 'piscina';
+import { decodeFrame, encodeFrame } from '../../protocol/frame-codec.js';
+import type { DecideResult, FilterResult, VerifyResult, WorkerInit, WorkerTask } from '../../protocol/worker-contract.js';
+import { asDecideResult, asFilterResult, asVerifyResult } from '../../protocol/worker-results.js';
+
+type TaskOf<K extends WorkerTask['op']> = Extract<WorkerTask, { op: K }>;
+
+export interface Decider {
+  readonly mode: 'pool' | 'inline';
+  readonly generation: number;
+  verify(task: TaskOf<'verify'>): Promise<VerifyResult>;
+  decide(task: TaskOf<'decide'>): Promise<DecideResult>;
+  filter(task: TaskOf<'filter'>): Promise<FilterResult>;
+  /** Tasks waiting for a worker (0 inline). */
+  queueSize(): number;
+  close(): Promise<void>;
+}
+
+export class DeciderOverloadedError extends Error {
+  readonly code = 'GW_OVERLOADED';
+  constructor() {
+    super('the worker pool queue is full');
+    this.name = 'DeciderOverloadedError';
+  }
+}
+
+const actorUrl = new URL('../../workers/actor.js', import.meta.url);
+
+/** Per-worker tasks in flight: with Piscina's default of 1 every task pays a thread wake-up
+ * (40–57 µs on this VM); 16 lets tasks queue in the worker's port (component-costs.md §3.2). */
+const tasksPerWorker = 16;
+
+export async function createDecider(init: WorkerInit, workers: number): Promise<Decider> {
+  return workers > 0 ? createPoolDecider(init, workers) : createInlineDecider(init);
+}
+
+function createPoolDecider(init: WorkerInit, workers: number): Decider {
+  const maxQueue = workers * tasksPerWorker * 64;
+  const pool = new Piscina({
+    filename: actorUrl.href,
+    workerData: { init: encodeFrame(init) },
+    minThreads: workers,
+    maxThreads: workers,
+    concurrentTasksPerWorker: tasksPerWorker,
+    // Workers are actors holding compiled state: never let them idle out and churn.
+    idleTimeout: 2 ** 31 - 1,
+    maxQueue,
+  });
+  async function run(task: WorkerTask): Promise<unknown> {
+    if (pool.queueSize >= maxQueue) throw new DeciderOverloadedError();
+    const out: unknown = await pool.run(encodeFrame(task));
+    if (!(out instanceof Uint8Array)) throw new TypeError('worker returned a non-binary frame');
+    return decodeFrame(out);
+  }
+  return {
+    mode: 'pool',
+    generation: init.generation,
+    verify: async (task) => asVerifyResult(await run(task)),
+    decide: async (task) => asDecideResult(await run(task)),
+    filter: async (task) => asFilterResult(await run(task)),
+    queueSize: () => pool.queueSize,
+    close: () => pool.destroy(),
+  };
+}
+
+interface InlineEngine {
+  run(task: WorkerTask): unknown;
+}
+
+function isEngineFactory(v: unknown): v is (init: WorkerInit) => InlineEngine {
+  return typeof v === 'function';
+}
+
+async function createInlineDecider(init: WorkerInit): Promise<Decider> {
+  const mod: unknown = await import(actorUrl.href);
+  const factory = typeof mod === 'object' && mod !== null && 'createEngine' in mod ? mod.createEngine : undefined;
+  if (!isEngineFactory(factory)) throw new TypeError(`${actorUrl.href} does not export createEngine`);
+  const engine = factory(init);
+  if (typeof engine !== 'object' || engine === null || typeof engine.run !== 'function') {
+    throw new TypeError('createEngine did not return an engine');
+  }
+  return {
+    mode: 'inline',
+    generation: init.generation,
+    verify: async (task) => asVerifyResult(engine.run(task)),
+    decide: async (task) => asDecideResult(engine.run(task)),
+    filter: async (task) => asFilterResult(engine.run(task)),
+    queueSize: () => 0,
+    close: async () => {},
+  };
+}

@@ -1,0 +1,289 @@
+// startGateway: the embeddable entry. No global state: every gateway owns its uWS apps, its
+// decider (worker pool or inline), its upstream pools and its logger, so several can run in one
+// process, and uWS listens with SO_REUSEPORT so several processes can share a port.
+
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
+import type { ConfigIssue, GatewayConfig, LogFormat } from './config/types.js';
+import { createDecider } from './decider/decider.js';
+import { loadUws, type UwsModule } from './http/uws.js';
+import { createLogger, type LogSink, type Logger } from './log/logger.js';
+import { createSessionCodec } from './mcp/session-id.js';
+import { UpstreamRegistry, type UpstreamTarget } from './mcp/upstream.js';
+import { Metrics } from './ops/metrics.js';
+import { startOpsServers, type OpsServers } from './ops/ops-servers.js';
+import { createRequestHandler, type Generation, type PipelineDeps } from './pipeline.js';
+import { buildPlan, type RoutePlan } from './plan.js';
+import { createJwtAuthenticator, type JwtAuthenticator } from './policy/jwt-auth.js';
+
+export interface GatewayOptions {
+  /** A config already loaded; otherwise one of configFile / configText (neither: an empty config). */
+  readonly config?: GatewayConfig;
+  readonly configFile?: string;
+  readonly configText?: string;
+  /** Where relative JWKS paths resolve (agentgateway: the process working directory). */
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Overrides `config.workers`. */
+  readonly workers?: number;
+  /** Overrides `config.logging.format`. */
+  readonly logFormat?: LogFormat;
+  /** Where log lines go (default: stdout through pino's destination). */
+  readonly logSink?: LogSink;
+  /** Reload when configFile changes (default true with configFile). */
+  readonly watch?: boolean;
+  /** Run on uWS's pure-JS fallback when the native binary does not load. */
+  readonly allowUwsFallback?: boolean;
+  /** Override the ops listeners (`host:port`, or null to turn one off). */
+  readonly adminAddr?: string | null;
+  readonly statsAddr?: string | null;
+  readonly readinessAddr?: string | null;
+}
+
+export interface Gateway {
+  /** Bound port per bind name (`bind/9000` → 9000; a `port: 0` bind gets an ephemeral port). */
+  readonly ports: ReadonlyMap<string, number>;
+  /** The first bind's port. */
+  readonly port: number;
+  readonly opsPorts: Readonly<{ admin: number | null; stats: number | null; readiness: number | null }>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly workerMode: 'pool' | 'inline';
+  /** Loads the config again (file or text); the old one stays when the new one is bad. */
+  reload(): Promise<{ ok: true } | { ok: false; issues: readonly ConfigIssue[] }>;
+  /** Stops accepting, lets in-flight requests finish (up to drainMs), then frees everything. */
+  close(options?: { drainMs?: number }): Promise<void>;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'GW_CONFIG_INVALID';
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    super(`invalid configuration:\n${formatIssues([...issues])}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export class ListenError extends Error {
+  readonly code = 'GW_LISTEN_FAILED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
+
+function loadFromOptions(options: GatewayOptions, cwd: string, env: Readonly<Record<string, string | undefined>>) {
+  if (options.config !== undefined) return { ok: true as const, config: options.config };
+  if (options.configFile !== undefined) return loadConfigFile(resolve(cwd, options.configFile), { cwd, env });
+  return loadConfigText(options.configText ?? '{}', { cwd, env });
+}
+
+interface Bound {
+  readonly app: TemplatedApp;
+  readonly socket: us_listen_socket;
+  readonly port: number;
+}
+
+function listen(uws: UwsModule, app: TemplatedApp, host: string | null, port: number): Promise<Bound> {
+  return new Promise((resolveListen, reject) => {
+    const done = (socket: us_listen_socket | false): void => {
+      if (socket === false) reject(new ListenError(`could not listen on ${host ?? '[::]'}:${port}`));
+      else resolveListen({ app, socket, port: uws.us_socket_local_port(socket) });
+    };
+    if (host === null) app.listen(port, done);
+    else app.listen(host, port, done);
+  });
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const first = loadFromOptions(options, cwd, env);
+  if (!first.ok) throw new ConfigError(first.issues);
+  const config = first.config;
+  const uws = loadUws(options.allowUwsFallback ?? env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1').module;
+  const logFormat = options.logFormat ?? config.runtime.logFormat;
+  const logger = createLogger(logFormat, options.logSink);
+  const workers = options.workers ?? config.runtime.workers;
+  const metrics = new Metrics();
+  const upstreams = new UpstreamRegistry();
+  const sessions = createSessionCodec(config.runtime.sessionKey);
+  let generationNumber = 0;
+
+  async function buildGeneration(cfg: GatewayConfig): Promise<Generation> {
+    generationNumber++;
+    const plan = buildPlan(cfg, generationNumber);
+    const decider = await createDecider(plan.init, workers);
+    const authenticators = new Map<RoutePlan, JwtAuthenticator>();
+    const targets = new Map<RoutePlan, readonly UpstreamTarget[]>();
+    for (const bind of plan.binds) {
+      for (const listener of bind.listeners) {
+        for (const route of listener.routes) {
+          if (route.jwt !== null) {
+            authenticators.set(route, createJwtAuthenticator(route.jwt.mode, route.jwt.providerSet, decider, {
+              count: (outcome) => metrics.jwt.inc({ outcome }),
+            }));
+          }
+          if (route.backend !== null) {
+            targets.set(route, route.backend.targets.flatMap((t) => (t.kind === 'stdio' ? [] : [upstreams.target(t.name, t.url)])));
+          }
+        }
+      }
+    }
+    return {
+      number: generationNumber,
+      decider,
+      binds: new Map(plan.binds.map((b) => [b.name, b])),
+      authenticators,
+      targets,
+      allowAllRuleSet: plan.allowAllRuleSet,
+      maxBodyBytes: cfg.runtime.maxBodyBytes,
+    };
+  }
+
+  let current = await buildGeneration(config);
+  let accepting = true;
+  const inflight: PipelineDeps['inflight'] = { count: 0, onIdle: null };
+  const deps: PipelineDeps = { current: () => current, sessions, logger, metrics, accepting: () => accepting, inflight };
+  const bound = new Map<string, Bound>();
+
+  async function openBinds(cfg: GatewayConfig): Promise<void> {
+    for (const bind of cfg.binds) {
+      if (bound.has(bind.name)) continue;
+      const app = uws.App();
+      app.any('/*', createRequestHandler(bind.name, deps));
+      const b = await listen(uws, app, null, bind.port);
+      bound.set(bind.name, b);
+      logger.info('proxy::gateway', 'started bind', [['bind', bind.name], ['port', b.port]]);
+    }
+    for (const [name, b] of bound) {
+      if (!cfg.binds.some((x) => x.name === name)) {
+        uws.us_listen_socket_close(b.socket);
+        bound.delete(name);
+        logger.info('proxy::gateway', 'stopped bind', [['bind', name]]);
+      }
+    }
+  }
+
+  try {
+    await openBinds(config);
+  } catch (err) {
+    for (const b of bound.values()) uws.us_listen_socket_close(b.socket);
+    await current.decider.close();
+    await upstreams.close();
+    throw err;
+  }
+
+  let currentConfig = config;
+  const ops: OpsServers = await startOpsServers(uws, {
+    admin: options.adminAddr !== undefined ? options.adminAddr : config.runtime.adminAddr,
+    stats: options.statsAddr !== undefined ? options.statsAddr : config.runtime.statsAddr,
+    readiness: options.readinessAddr !== undefined ? options.readinessAddr : config.runtime.readinessAddr,
+    metrics,
+    logger,
+    configDump: () => currentConfig,
+    ready: () => accepting,
+  });
+  metrics.gauge('portcullis_inflight_requests', 'Requests being served', () => inflight.count);
+  metrics.gauge('portcullis_worker_queue', 'Tasks waiting for a worker thread', () => current.decider.queueSize());
+
+  async function reload(): Promise<{ ok: true } | { ok: false; issues: readonly ConfigIssue[] }> {
+    const next = options.configFile !== undefined || options.configText !== undefined ? loadFromOptions(options, cwd, env) : { ok: true as const, config: currentConfig };
+    if (!next.ok) {
+      metrics.reloads.inc({ result: 'error' });
+      logger.error('state_manager', `Failed to reload config: ${formatIssues([...next.issues]).replace(/\n/g, '; ')}`);
+      return { ok: false, issues: next.issues };
+    }
+    const previous = current;
+    current = await buildGeneration(next.config);
+    currentConfig = next.config;
+    await openBinds(next.config);
+    // In-flight requests hold the previous generation; its pool closes once they are done.
+    retire(previous);
+    metrics.reloads.inc({ result: 'ok' });
+    logger.info('state_manager', 'Config reloaded successfully');
+    return { ok: true };
+  }
+
+  const retiring = new Set<Generation>();
+  function retire(gen: Generation): void {
+    retiring.add(gen);
+    const closeIt = (): void => {
+      if (!retiring.delete(gen)) return;
+      gen.decider.close().catch((err: unknown) => logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]));
+    };
+    if (inflight.count === 0) closeIt();
+    else {
+      const prev = inflight.onIdle;
+      inflight.onIdle = () => {
+        prev?.();
+        closeIt();
+      };
+    }
+  }
+
+  let watcher: FSWatcher | null = null;
+  if (options.configFile !== undefined && (options.watch ?? true)) {
+    const file = resolve(cwd, options.configFile);
+    let timer: NodeJS.Timeout | null = null;
+    // Watch the directory: editors replace files, which a file watch would lose.
+    watcher = watch(dirname(file), (_event, name) => {
+      if (name !== basename(file)) return;
+      if (timer !== null) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = null;
+        logger.info('state_manager', 'Config file changed, reloading...');
+        reload().catch((err: unknown) => logger.error('state_manager', `Failed to reload config: ${String(err)}`));
+      }, 250);
+    });
+    watcher.unref();
+    logger.info('state_manager', `Watching config file: ${options.configFile}`);
+  }
+
+  let closed: Promise<void> | null = null;
+  async function close(closeOptions?: { drainMs?: number }): Promise<void> {
+    closed ??= (async () => {
+      accepting = false;
+      watcher?.close();
+      for (const b of bound.values()) uws.us_listen_socket_close(b.socket);
+      bound.clear();
+      const drainMs = closeOptions?.drainMs ?? 10_000;
+      if (inflight.count > 0 && drainMs > 0) {
+        await new Promise<void>((done) => {
+          const timer = setTimeout(done, drainMs);
+          const prev = inflight.onIdle;
+          inflight.onIdle = () => {
+            prev?.();
+            clearTimeout(timer);
+            done();
+          };
+        });
+      }
+      await ops.close();
+      await Promise.all([current.decider.close(), ...[...retiring].map((g) => g.decider.close())]);
+      await upstreams.close();
+      logger.flush();
+    })();
+    return closed;
+  }
+
+  const ports = new Map<string, number>();
+  for (const [name, b] of bound) ports.set(name, b.port);
+  return {
+    get ports() {
+      const out = new Map<string, number>();
+      for (const [name, b] of bound) out.set(name, b.port);
+      return out.size === 0 ? ports : out;
+    },
+    port: bound.values().next().value?.port ?? 0,
+    opsPorts: ops.ports,
+    logger,
+    metrics,
+    workerMode: current.decider.mode,
+    reload,
+    close,
+  };
+}

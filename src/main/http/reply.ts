@@ -1,0 +1,129 @@
+// The only place that touches a uWS response after the handler's synchronous part. uWS frees
+// the response on abort, so every write checks the state first and runs corked (one syscall
+// for status, headers and body).
+
+import { STATUS_CODES } from 'node:http';
+import type { HttpResponse } from 'uWebSockets.js';
+
+export type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+const statusLines = new Map<number, string>();
+function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `${status} ${STATUS_CODES[status] ?? 'Unknown'}`;
+    statusLines.set(status, line);
+  }
+  return line;
+}
+
+export class Reply {
+  readonly #res: HttpResponse;
+  #aborted = false;
+  #ended = false;
+  #started = false;
+  #onClose: Array<(aborted: boolean) => void> = [];
+  #drain: (() => void) | null = null;
+  /** status sent, for the access log (0 until the head is written) */
+  status = 0;
+  /** body bytes handed to uWS */
+  bytes = 0;
+
+  constructor(res: HttpResponse) {
+    this.#res = res;
+    res.onAborted(() => {
+      this.#aborted = true;
+      this.#fireClose(true);
+    });
+  }
+
+  /** True while the response can still be written. */
+  get open(): boolean {
+    return !this.#aborted && !this.#ended;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get headSent(): boolean {
+    return this.#started;
+  }
+
+  /** Runs once, when the response ends or the client goes away. */
+  onClose(cb: (aborted: boolean) => void): void {
+    if (!this.open) cb(this.#aborted);
+    else this.#onClose.push(cb);
+  }
+
+  #fireClose(aborted: boolean): void {
+    const cbs = this.#onClose;
+    this.#onClose = [];
+    for (const cb of cbs) cb(aborted);
+  }
+
+  #writeHead(status: number, headers: HeaderList): void {
+    this.status = status;
+    this.#started = true;
+    this.#res.writeStatus(statusLine(status));
+    for (const [k, v] of headers) this.#res.writeHeader(k, v);
+  }
+
+  /** A whole response at once. */
+  send(status: number, headers: HeaderList, body: string | Uint8Array = ''): void {
+    if (!this.open) return;
+    this.#res.cork(() => {
+      if (!this.#started) this.#writeHead(status, headers);
+      this.bytes += typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+      this.#res.end(body);
+    });
+    this.#ended = true;
+    this.#fireClose(false);
+  }
+
+  /** Starts a streamed (chunked) response. */
+  head(status: number, headers: HeaderList): void {
+    if (!this.open || this.#started) return;
+    this.#res.cork(() => this.#writeHead(status, headers));
+  }
+
+  /** Writes a chunk of a streamed response; false means back-pressure: wait for onDrain. */
+  write(chunk: string | Uint8Array): boolean {
+    if (!this.open) return true;
+    let ok = true;
+    this.#res.cork(() => {
+      ok = this.#res.write(chunk);
+    });
+    this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (!ok && this.#drain === null) {
+      this.#res.onWritable(() => {
+        const cb = this.#drain;
+        this.#drain = null;
+        cb?.();
+        return true;
+      });
+    }
+    return ok;
+  }
+
+  /** Called once when a write that returned false has drained. */
+  onDrain(cb: () => void): void {
+    this.#drain = cb;
+  }
+
+  /** Ends a streamed response. */
+  finish(): void {
+    if (!this.open) return;
+    this.#res.cork(() => this.#res.end());
+    this.#ended = true;
+    this.#fireClose(false);
+  }
+
+  /** Drops the connection (used when an upstream stream breaks mid-body). */
+  destroy(): void {
+    if (!this.open) return;
+    this.#ended = true;
+    this.#res.close();
+    this.#fireClose(true);
+  }
+}

@@ -1,0 +1,87 @@
+// A synchronous copy of what we need from a uWS request (it is stack-allocated and gone after
+// the handler returns), and a body reader with a size cap.
+
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { formatPeerAddress } from './address.js';
+
+export interface RequestSnapshot {
+  /** upper case, e.g. `POST` */
+  readonly method: string;
+  /** path without the query */
+  readonly path: string;
+  /** raw query string, without `?` ('' when none) */
+  readonly query: string;
+  /** Host header without the port */
+  readonly host: string;
+  /** all headers, names lower-cased, in arrival order */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly remoteAddress: string;
+  /** high-resolution start time, ms */
+  readonly startedAt: number;
+}
+
+export function snapshotRequest(req: HttpRequest, res: HttpResponse): RequestSnapshot {
+  const headers: Array<readonly [string, string]> = [];
+  req.forEach((k, v) => headers.push([k, v]));
+  const hostHeader = req.getHeader('host');
+  return {
+    method: req.getCaseSensitiveMethod().toUpperCase(),
+    path: req.getUrl(),
+    query: req.getQuery() ?? '',
+    host: stripPort(hostHeader),
+    headers,
+    remoteAddress: formatPeerAddress(res.getRemoteAddress()),
+    startedAt: performance.now(),
+  };
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end < 0 ? host : host.slice(0, end + 1);
+  }
+  const colon = host.indexOf(':');
+  return colon < 0 ? host : host.slice(0, colon);
+}
+
+export function headerValue(snapshot: RequestSnapshot, name: string): string | undefined {
+  for (const [k, v] of snapshot.headers) if (k === name) return v;
+  return undefined;
+}
+
+export type BodyResult = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly reason: 'too_large' | 'aborted' };
+
+/** Collects the request body. Must be called in the handler's synchronous part. Chunks are
+ * copied (uWS neuters them on return) and joined once at the end. */
+export function readBody(res: HttpResponse, limit: number, onAbort: (cb: () => void) => void): Promise<BodyResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    onAbort(() => {
+      if (!done) {
+        done = true;
+        resolve({ ok: false, reason: 'aborted' });
+      }
+    });
+    res.onData((chunk, isLast) => {
+      if (done) return;
+      size += chunk.byteLength;
+      if (size > limit) {
+        done = true;
+        resolve({ ok: false, reason: 'too_large' });
+        return;
+      }
+      if (isLast) {
+        done = true;
+        if (chunks.length === 0) resolve({ ok: true, body: Buffer.from(chunk.slice(0)) });
+        else {
+          chunks.push(Buffer.from(chunk.slice(0)));
+          resolve({ ok: true, body: Buffer.concat(chunks, size) });
+        }
+      } else {
+        chunks.push(Buffer.from(chunk.slice(0)));
+      }
+    });
+  });
+}

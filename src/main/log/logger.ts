@@ -1,0 +1,94 @@
+// Logging belongs to the main thread. Two formats: agentgateway's text lines (the default, so
+// the lab's log line reads the same) and JSON lines through pino. Both go through pino's
+// SonicBoom destination; text lines are formatted here because pino only emits JSON.
+// Nothing logged here ever contains a token: callers pass reasons and claims' `sub` only.
+
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
+import type { LogFormat } from '../config/types.js';
+
+export type LogValue = string | number | boolean | null | undefined;
+export type LogFields = ReadonlyArray<readonly [string, LogValue]>;
+
+export interface Logger {
+  info(scope: string, message: string, fields?: LogFields): void;
+  warn(scope: string, message: string, fields?: LogFields): void;
+  error(scope: string, message: string, fields?: LogFields): void;
+  /** The access log line: fields in agentgateway's fixed order; unset ones are skipped. */
+  access(fields: LogFields): void;
+  flush(): void;
+}
+
+export interface LogSink {
+  write(line: string): void;
+}
+
+/** `2025-10-17T18:00:57.855104Z`: microseconds, as agentgateway prints them. */
+export function timestamp(): string {
+  const now = Date.now();
+  const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000) % 1000;
+  return `${new Date(now).toISOString().slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+}
+
+function textValue(key: string, value: string | number | boolean): string {
+  // agentgateway prints values raw except `error`, which is JSON-quoted.
+  if (key === 'error' || (typeof value === 'string' && /[\s"]/.test(value))) return JSON.stringify(String(value));
+  return String(value);
+}
+
+function textFields(fields: LogFields | undefined): string {
+  if (fields === undefined) return '';
+  let out = '';
+  for (const [k, v] of fields) {
+    if (v === undefined || v === null || v === '') continue;
+    out += ` ${k}=${textValue(k, v)}`;
+  }
+  return out;
+}
+
+function objectOf(fields: LogFields | undefined): Record<string, string | number | boolean> {
+  const o: Record<string, string | number | boolean> = {};
+  if (fields === undefined) return o;
+  for (const [k, v] of fields) if (v !== undefined && v !== null && v !== '') o[k] = v;
+  return o;
+}
+
+export function createLogger(format: LogFormat, sink?: LogSink): Logger {
+  const destination: DestinationStream = sink !== undefined ? { write: (s: string) => sink.write(s) } : pino.destination({ dest: 1, sync: false });
+  const flush = (): void => {
+    if ('flushSync' in destination && typeof destination.flushSync === 'function') {
+      try {
+        destination.flushSync();
+      } catch {
+        // not ready yet (nothing written): nothing to flush
+      }
+    }
+  };
+  if (format === 'json') {
+    const logger: PinoLogger = pino(
+      {
+        base: null,
+        messageKey: 'message',
+        timestamp: () => `,"time":"${timestamp()}"`,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination,
+    );
+    return {
+      info: (scope, message, fields) => logger.info({ scope, ...objectOf(fields) }, message),
+      warn: (scope, message, fields) => logger.warn({ scope, ...objectOf(fields) }, message),
+      error: (scope, message, fields) => logger.error({ scope, ...objectOf(fields) }, message),
+      access: (fields) => logger.info({ scope: 'request', ...objectOf(fields) }),
+      flush,
+    };
+  }
+  const line = (level: string, scope: string, message: string, fields?: LogFields): void => {
+    destination.write(`${timestamp()}\t${level}\t${scope}\t${message}${textFields(fields)}\n`);
+  };
+  return {
+    info: (scope, message, fields) => line('info', scope, message, fields),
+    warn: (scope, message, fields) => line('warn', scope, message, fields),
+    error: (scope, message, fields) => line('error', scope, message, fields),
+    access: (fields) => destination.write(`${timestamp()}\tinfo\trequest${textFields(fields)}\n`),
+    flush,
+  };
+}

@@ -1,0 +1,354 @@
+// The MCP backend: Streamable HTTP in front, Streamable HTTP towards the upstream. Requests are
+// relayed as they are (bytes, not re-serialised JSON) except where policy needs to act:
+// calls to a denied tool/prompt/resource never reach the upstream, list results are filtered
+// per item, and the session id is swapped for the gateway's sealed record.
+
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { CelContext, Claims, ListKind, McpCelContext } from '../../protocol/worker-contract.js';
+import { JsonRpcError, errorMessage, parseMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
+import { replaceEventData } from '../../protocol/sse.js';
+import type { Decider } from '../decider/decider.js';
+import type { HeaderList, Reply } from '../http/reply.js';
+import { headerValue, type BodyResult, type RequestSnapshot } from '../http/request.js';
+import type { AccessRecord } from '../log/access-record.js';
+import type { RoutePlan, RuleSetRef } from '../plan.js';
+import { principalOf, type SessionCodec, type SessionRecord } from './session-id.js';
+import { pipeBody, pipeEventStream } from './stream-body.js';
+import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type UpstreamTarget } from './upstream.js';
+
+export interface McpRequest {
+  readonly req: RequestSnapshot;
+  readonly reply: Reply;
+  readonly body: Promise<BodyResult> | null;
+  readonly route: RoutePlan;
+  readonly targets: readonly UpstreamTarget[];
+  readonly claims: Claims | null;
+  /** `Authorization` value to send upstream, if any (passthrough, or permissive mode's untouched header) */
+  readonly upstreamAuthorization: string | undefined;
+  readonly record: AccessRecord;
+  readonly corsHeaders: HeaderList;
+}
+
+export interface McpDeps {
+  readonly decider: () => Decider;
+  readonly sessions: SessionCodec;
+  readonly onRuleErrors: (count: number) => void;
+  readonly onDenied: (kind: string) => void;
+  readonly allowAllRuleSet: number;
+}
+
+const jsonHeaders: HeaderList = [['content-type', 'application/json']];
+
+function send(m: McpRequest, status: number, headers: HeaderList, body: string): void {
+  m.reply.send(status, [...headers, ...m.corsHeaders], body);
+}
+
+function sendRpcError(m: McpRequest, status: number, id: JsonRpcId | null, code: number, message: string): void {
+  send(m, status, jsonHeaders, errorMessage(id, code, message));
+}
+
+function celContext(m: McpRequest, ref: RuleSetRef, mcp: McpCelContext | null): CelContext {
+  return {
+    jwt: m.claims,
+    mcp,
+    request: ref.usesRequest
+      ? { method: m.req.method, path: m.req.path, host: m.req.host, headers: Object.fromEntries(m.req.headers) }
+      : null,
+    // uWS v20.30 does not expose the peer port.
+    source: ref.usesSource ? { address: m.req.remoteAddress, port: 0 } : null,
+  };
+}
+
+function prefixed(m: McpRequest): boolean {
+  const backend = m.route.backend;
+  return m.targets.length > 1 || (backend !== null && backend.prefixMode === 'always');
+}
+
+/** Splits `<target>_<name>` (or `<target>+<uri>` for resources) when names are prefixed. */
+function resolveTarget(m: McpRequest, call: CallTarget): { target: UpstreamTarget; name: string } | null {
+  if (!prefixed(m)) {
+    const only = m.targets[0];
+    return only === undefined ? null : { target: only, name: call.name };
+  }
+  const sep = call.kind === 'resource' ? '+' : '_';
+  const at = call.name.indexOf(sep);
+  if (at <= 0) return null;
+  const target = m.targets.find((t) => t.name === call.name.slice(0, at));
+  return target === undefined ? null : { target, name: call.name.slice(at + 1) };
+}
+
+export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
+  m.record.protocol = 'mcp';
+  switch (m.req.method) {
+    case 'POST':
+      return handlePost(m, deps);
+    case 'GET':
+    case 'DELETE':
+      return handleSessionRequest(m, deps);
+    default:
+      send(m, 405, [['allow', 'GET, POST, DELETE'], ['content-type', 'text/plain']], 'Method Not Allowed');
+      return undefined;
+  }
+}
+
+/** Decodes the client's session header; sends 404 and returns false when it is not ours or not theirs. */
+function openSession(m: McpRequest, deps: McpDeps, id: JsonRpcId | null): { ok: true; session: SessionRecord | null; header: string | undefined } | { ok: false } {
+  const header = headerValue(m.req, 'mcp-session-id');
+  if (header === undefined) return { ok: true, session: null, header };
+  const session = deps.sessions.decode(header);
+  if (session === null || session.principal !== principalOf(m.claims)) {
+    // The spec's answer to an unknown session: 404, and the client re-initializes.
+    m.record.error = 'session not found';
+    sendRpcError(m, 404, id, -32001, 'Session not found');
+    return { ok: false };
+  }
+  return { ok: true, session, header };
+}
+
+async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
+  const contentType = headerValue(m.req, 'content-type') ?? '';
+  if (!contentType.toLowerCase().startsWith('application/json')) {
+    send(m, 415, [['content-type', 'text/plain']], 'Unsupported Media Type: Client must send application/json');
+    return;
+  }
+  const result = m.body === null ? null : await m.body;
+  if (result === null || !result.ok) {
+    if (result !== null && result.reason === 'too_large') {
+      m.record.error = 'request body too large';
+      send(m, 413, [['content-type', 'text/plain']], 'Payload Too Large');
+    }
+    return;
+  }
+  const message = parseMessage(result.body.toString('utf8'));
+  if (message.kind === 'invalid') {
+    m.record.error = message.reason;
+    sendRpcError(m, 400, null, message.reason === 'body is not valid JSON' ? JsonRpcError.parseError : JsonRpcError.invalidRequest, message.reason);
+    return;
+  }
+  const id = message.kind === 'request' ? message.id : null;
+  if (message.kind !== 'response') m.record.mcpMethod = message.method;
+  const opened = openSession(m, deps, id);
+  if (!opened.ok) return;
+
+  let target = m.targets[0];
+  if (message.kind === 'request') {
+    const call = callTargetOf(message.method, message.params);
+    if (call !== null) {
+      m.record.mcpResourceType = call.kind;
+      const resolved = resolveTarget(m, call);
+      if (resolved === null) {
+        m.record.mcpResourceName = call.name;
+        sendRpcError(m, 200, id, JsonRpcError.invalidParams, unknownTargetMessage(call));
+        return;
+      }
+      m.record.mcpTarget = resolved.target.name;
+      m.record.mcpResourceName = resolved.name;
+      if (!(await allowCall(m, deps, message.method, call, resolved.target.name, resolved.name))) {
+        // Indistinguishable from a name that does not exist: a denied tool stays hidden.
+        m.record.error = `mcp authorization denied: ${call.kind} ${resolved.name}`;
+        deps.onDenied(call.kind);
+        sendRpcError(m, 200, id, JsonRpcError.invalidParams, unknownTargetMessage(call));
+        return;
+      }
+      target = resolved.target;
+      if (resolved.name !== call.name) {
+        await forward(m, deps, target, rewriteCallName(message, call, resolved.name), opened, message);
+        return;
+      }
+    } else {
+      const kind = listKindOf(message.method);
+      if (kind !== null) m.record.mcpResourceType = kind === 'tools' ? 'tool' : kind === 'prompts' ? 'prompt' : kind === 'resources' ? 'resource' : 'templates';
+    }
+  }
+  if (target === undefined) {
+    sendRpcError(m, 502, id, JsonRpcError.internalError, 'no upstream target');
+    return;
+  }
+  if (m.targets.length > 1) m.record.mcpTarget ??= target.name;
+  await forward(m, deps, target, result.body, opened, message);
+}
+
+function rewriteCallName(message: ParsedMessage, call: CallTarget, name: string): Buffer {
+  if (message.kind !== 'request') throw new TypeError('only requests carry call targets');
+  const params = { ...message.params, [call.kind === 'resource' ? 'uri' : 'name']: name };
+  return Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params }));
+}
+
+async function allowCall(m: McpRequest, deps: McpDeps, method: string, call: CallTarget, target: string, name: string): Promise<boolean> {
+  const ref = m.route.mcpAuthorization;
+  if (ref === null) return true;
+  const mcp: McpCelContext = { method, [call.kind]: { name, target } };
+  const decision = await deps.decider().decide({ op: 'decide', ruleSet: ref.id, ctx: celContext(m, ref, mcp) });
+  if (decision.ruleErrors > 0) deps.onRuleErrors(decision.ruleErrors);
+  return decision.allow;
+}
+
+async function handleSessionRequest(m: McpRequest, deps: McpDeps): Promise<void> {
+  m.record.mcpMethod = m.req.method === 'GET' ? 'stream' : 'session/delete';
+  const opened = openSession(m, deps, null);
+  if (!opened.ok) return;
+  const target = m.targets[0];
+  if (target === undefined) {
+    send(m, 502, [['content-type', 'text/plain']], 'no upstream target');
+    return;
+  }
+  if (m.targets.length > 1) {
+    await Promise.all(m.targets.slice(1).map((t) => forwardQuiet(m, t, opened.session)));
+  }
+  await forward(m, deps, target, null, opened, null);
+}
+
+/** Extra targets of a multiplexed session: DELETE is sent to each, the answer of the first is relayed. */
+async function forwardQuiet(m: McpRequest, target: UpstreamTarget, session: SessionRecord | null): Promise<void> {
+  if (m.req.method !== 'DELETE') return;
+  const sid = session?.upstream[target.name];
+  if (sid === undefined) return;
+  try {
+    const res = await target.pools.calls.request({
+      path: target.path,
+      method: 'DELETE',
+      headers: upstreamRequestHeaders(m.req.headers, { sessionId: sid, authorization: m.upstreamAuthorization }),
+    });
+    await res.body.dump();
+  } catch {
+    // best effort: the session is gone for the client either way
+  }
+}
+
+interface OpenedSession {
+  readonly session: SessionRecord | null;
+  readonly header: string | undefined;
+}
+
+async function forward(
+  m: McpRequest,
+  deps: McpDeps,
+  target: UpstreamTarget,
+  body: Buffer | null,
+  opened: OpenedSession,
+  message: ParsedMessage | null,
+): Promise<void> {
+  const abort = new AbortController();
+  m.reply.onClose((aborted) => {
+    if (aborted) abort.abort();
+  });
+  const streaming = m.req.method === 'GET';
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await (streaming ? target.pools.streams : target.pools.calls).request({
+      path: target.path,
+      method: m.req.method === 'DELETE' ? 'DELETE' : streaming ? 'GET' : 'POST',
+      headers: upstreamRequestHeaders(m.req.headers, {
+        sessionId: opened.session?.upstream[target.name],
+        authorization: m.upstreamAuthorization,
+      }),
+      body,
+      signal: abort.signal,
+    });
+  } catch (err) {
+    if (!m.reply.open) return;
+    const reason = err instanceof Error ? err.message : String(err);
+    m.record.error = `upstream call failed: ${reason}`;
+    const id = message !== null && message.kind === 'request' ? message.id : null;
+    sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${target.name} unavailable`);
+    return;
+  }
+  if (!m.reply.open) {
+    res.body.destroy();
+    return;
+  }
+  const headers = responseHeaders(m, deps, target, res, opened);
+  const contentType = (firstHeader(res.headers, 'content-type') ?? '').toLowerCase();
+  const ok = res.statusCode >= 200 && res.statusCode < 300;
+  const ref = m.route.mcpAuthorization;
+  const rename = prefixed(m);
+  const expected = message !== null && message.kind === 'request' ? listKindOf(message.method) : null;
+  const mustInspect = ok && (ref !== null || rename) && (streaming || expected !== null);
+  if (!mustInspect) {
+    await pipeBody(m.reply, res.statusCode, headers, res.body);
+    return;
+  }
+  if (contentType.startsWith('text/event-stream')) {
+    await pipeEventStream(m.reply, res.statusCode, headers, res.body, async (event) => {
+      if (event.data === null) return null;
+      const kind = listKindIn(event.data, expected);
+      if (kind === null) return null;
+      const filtered = await filterList(m, deps, ref, target, kind, event.data);
+      return filtered === null ? null : replaceEventData(event, filtered);
+    });
+    return;
+  }
+  if (contentType.startsWith('application/json') && expected !== null) {
+    const text = await readText(res.body);
+    if (text === null) {
+      m.reply.destroy();
+      return;
+    }
+    const filtered = await filterList(m, deps, ref, target, expected, text);
+    send(m, res.statusCode, headers.filter(([k]) => !k.startsWith('access-control-')), filtered ?? text);
+    return;
+  }
+  await pipeBody(m.reply, res.statusCode, headers, res.body);
+}
+
+async function readText(body: Readable & { text(): Promise<string> }): Promise<string | null> {
+  try {
+    return await body.text();
+  } catch {
+    return null;
+  }
+}
+
+function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, res: Dispatcher.ResponseData, opened: OpenedSession): Array<readonly [string, string]> {
+  const headers = relayResponseHeaders(res.headers);
+  const upstreamSid = firstHeader(res.headers, 'mcp-session-id');
+  if (upstreamSid !== undefined) {
+    const known = opened.session?.upstream[target.name];
+    // Re-seal only when the upstream session changed; otherwise echo the client's id.
+    const sid =
+      known === upstreamSid && opened.header !== undefined
+        ? opened.header
+        : deps.sessions.encode({
+            upstream: { ...(opened.session?.upstream ?? {}), [target.name]: upstreamSid },
+            principal: principalOf(m.claims),
+          });
+    headers.push(['mcp-session-id', sid]);
+  }
+  for (const h of m.corsHeaders) headers.push(h);
+  return headers;
+}
+
+const listKeys: ReadonlyArray<readonly [ListKind, string]> = [
+  ['tools', '"tools"'],
+  ['prompts', '"prompts"'],
+  ['resources', '"resources"'],
+  ['resourceTemplates', '"resourceTemplates"'],
+];
+
+/** Which list a message carries. On a POST the method tells; on a GET stream (a resumed
+ * answer) the result's shape does, so a replayed list cannot bypass filtering. */
+function listKindIn(data: string, expected: ListKind | null): ListKind | null {
+  if (!data.includes('"result"')) return null;
+  if (expected !== null) return data.includes(`"${expected}"`) ? expected : null;
+  for (const [kind, key] of listKeys) if (data.includes(key)) return kind;
+  return null;
+}
+
+async function filterList(m: McpRequest, deps: McpDeps, ref: RuleSetRef | null, target: UpstreamTarget, list: ListKind, body: string): Promise<string | null> {
+  if (ref === null && !prefixed(m)) return null;
+  // With no rules but prefixed names, an empty rule set (allow all) still renames the items.
+  const ruleSet = ref?.id ?? deps.allowAllRuleSet;
+  const result = await deps.decider().filter({
+    op: 'filter',
+    ruleSet,
+    ctx: ref === null ? { jwt: m.claims, mcp: null, request: null, source: null } : celContext(m, ref, null),
+    list,
+    target: target.name,
+    prefix: prefixed(m),
+    body,
+  });
+  if (result.ruleErrors > 0) deps.onRuleErrors(result.ruleErrors);
+  return result.body;
+}

@@ -1,0 +1,86 @@
+// Upstream HTTP clients: one undici Pool per origin for request/response traffic, and one for
+// long-lived streams (GET event streams, SSE answers), so open streams never starve calls of
+// connections. uWS + undici measured 31 µs per proxied request, the cheapest pairing
+// (component-costs.md §7).
+
+import { Pool } from 'undici';
+
+export interface UpstreamPools {
+  readonly calls: Pool;
+  readonly streams: Pool;
+}
+
+export interface UpstreamTarget {
+  readonly name: string;
+  readonly url: URL;
+  /** path and query sent upstream */
+  readonly path: string;
+  readonly pools: UpstreamPools;
+}
+
+export class UpstreamRegistry {
+  readonly #byOrigin = new Map<string, UpstreamPools>();
+
+  target(name: string, rawUrl: string): UpstreamTarget {
+    const url = new URL(rawUrl);
+    let pools = this.#byOrigin.get(url.origin);
+    if (pools === undefined) {
+      pools = {
+        calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }),
+        // No body timeout: an event stream may stay quiet for a long time.
+        streams: new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0 }),
+      };
+      this.#byOrigin.set(url.origin, pools);
+    }
+    return { name, url, path: `${url.pathname}${url.search}`, pools };
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#byOrigin.values()];
+    this.#byOrigin.clear();
+    await Promise.all(all.flatMap((p) => [p.calls.destroy(), p.streams.destroy()]));
+  }
+}
+
+/** Request headers never forwarded: hop-by-hop ones, and those the gateway sets itself. */
+const dropRequest = new Set([
+  'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'content-length', 'expect', 'authorization', 'mcp-session-id',
+]);
+
+/** Response headers never relayed as they are. */
+const dropResponse = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'date',
+  'trailer', 'upgrade', 'mcp-session-id', 'access-control-allow-origin', 'access-control-allow-credentials',
+  'access-control-expose-headers', 'access-control-allow-headers', 'access-control-allow-methods', 'vary',
+]);
+
+export function upstreamRequestHeaders(
+  headers: ReadonlyArray<readonly [string, string]>,
+  extra: { readonly sessionId: string | undefined; readonly authorization: string | undefined },
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of headers) {
+    if (dropRequest.has(k)) continue;
+    const prev = out[k];
+    out[k] = prev === undefined ? v : `${prev}, ${v}`;
+  }
+  if (extra.sessionId !== undefined) out['mcp-session-id'] = extra.sessionId;
+  if (extra.authorization !== undefined) out['authorization'] = extra.authorization;
+  return out;
+}
+
+export function relayResponseHeaders(headers: Record<string, string | string[] | undefined>): Array<readonly [string, string]> {
+  const out: Array<readonly [string, string]> = [];
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || dropResponse.has(k)) continue;
+    if (Array.isArray(v)) for (const one of v) out.push([k, one]);
+    else out.push([k, v]);
+  }
+  return out;
+}
+
+export function firstHeader(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,87 @@
+// Counters and a latency histogram, rendered in the Prometheus text format. Names follow
+// agentgateway's where one exists (`agentgateway_requests_total` → `portcullis_requests_total`).
+
+type Labels = Readonly<Record<string, string>>;
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+class Counter {
+  readonly #values = new Map<string, number>();
+  readonly name: string;
+  readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelText(labels);
+    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.#values.get(labelText(labels)) ?? 0;
+  }
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;
+    for (const [k, v] of this.#values) out += `${this.name}${k} ${v}\n`;
+    return out;
+  }
+}
+
+const bucketsMs = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+class Histogram {
+  readonly #counts = new Array<number>(bucketsMs.length + 1).fill(0);
+  #sum = 0;
+  #count = 0;
+  readonly name: string;
+  readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
+  observe(ms: number): void {
+    let i = 0;
+    while (i < bucketsMs.length && ms > (bucketsMs[i] ?? Infinity)) i++;
+    this.#counts[i] = (this.#counts[i] ?? 0) + 1;
+    this.#sum += ms / 1000;
+    this.#count++;
+  }
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
+    let cumulative = 0;
+    bucketsMs.forEach((b, i) => {
+      cumulative += this.#counts[i] ?? 0;
+      out += `${this.name}_bucket{le="${b / 1000}"} ${cumulative}\n`;
+    });
+    cumulative += this.#counts[bucketsMs.length] ?? 0;
+    out += `${this.name}_bucket{le="+Inf"} ${cumulative}\n${this.name}_sum ${this.#sum}\n${this.name}_count ${this.#count}\n`;
+    return out;
+  }
+}
+
+export class Metrics {
+  readonly requests = new Counter('portcullis_requests_total', 'HTTP requests by route and status');
+  readonly mcpRequests = new Counter('portcullis_mcp_requests_total', 'MCP messages by method');
+  readonly jwt = new Counter('portcullis_jwt_verifications_total', 'Token checks by outcome (ok or the reason a token was refused)');
+  readonly mcpDenied = new Counter('portcullis_mcp_denied_total', 'Calls refused by mcpAuthorization, by resource type');
+  readonly ruleErrors = new Counter('portcullis_cel_rule_errors_total', 'CEL rule evaluations that failed (counted as false)');
+  readonly upstreamErrors = new Counter('portcullis_upstream_errors_total', 'Upstream calls that failed before a response');
+  readonly reloads = new Counter('portcullis_config_reloads_total', 'Config reloads by result');
+  readonly duration = new Histogram('portcullis_request_duration_seconds', 'Request duration, whole response');
+  readonly #gauges = new Map<string, { help: string; read: () => number }>();
+
+  gauge(name: string, help: string, read: () => number): void {
+    this.#gauges.set(name, { help, read });
+  }
+
+  render(): string {
+    let out = '';
+    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.reloads]) out += c.render();
+    out += this.duration.render();
+    for (const [name, g] of this.#gauges) out += `# HELP ${name} ${g.help}\n# TYPE ${name} gauge\n${name} ${g.read()}\n`;
+    return out;
+  }
+}

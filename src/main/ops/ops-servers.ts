@@ -1,0 +1,90 @@
+// The operations listeners, at agentgateway's addresses by default: readiness
+// (`/healthz/ready`), Prometheus stats (`/metrics`, `/stats/prometheus`) and the admin server
+// (`/config_dump`). Each can be turned off; the session key never appears in a dump.
+
+import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { GatewayConfig } from '../config/types.js';
+import type { UwsModule } from '../http/uws.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from './metrics.js';
+
+export interface OpsOptions {
+  readonly admin: string | null;
+  readonly stats: string | null;
+  readonly readiness: string | null;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly configDump: () => GatewayConfig;
+  readonly ready: () => boolean;
+}
+
+export interface OpsServers {
+  readonly ports: { readonly admin: number | null; readonly stats: number | null; readonly readiness: number | null };
+  close(): Promise<void>;
+}
+
+export class OpsAddressError extends Error {
+  readonly code = 'GW_OPS_ADDRESS';
+  constructor(message: string) {
+    super(message);
+    this.name = 'OpsAddressError';
+  }
+}
+
+/** `localhost:15000`, `[::]:15020`, `0.0.0.0:15021` → host and port. */
+export function parseHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(addr);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) throw new OpsAddressError(`invalid address "${addr}": expected host:port`);
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+function reply(res: HttpResponse, status: string, type: string, body: string): void {
+  res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
+}
+
+function redacted(config: GatewayConfig): unknown {
+  return { ...config, runtime: { ...config.runtime, sessionKey: config.runtime.sessionKey === null ? null : '<redacted>' } };
+}
+
+export async function startOpsServers(uws: UwsModule, o: OpsOptions): Promise<OpsServers> {
+  const sockets: us_listen_socket[] = [];
+  async function open(addr: string | null, name: string, setup: (app: TemplatedApp) => void): Promise<number | null> {
+    if (addr === null) return null;
+    const { host, port } = parseHostPort(addr);
+    const app = uws.App();
+    setup(app);
+    app.any('/*', (res) => reply(res, '404 Not Found', 'text/plain', 'not found\n'));
+    const socket = await new Promise<us_listen_socket | false>((done) => app.listen(host, port, done));
+    if (socket === false) throw new OpsAddressError(`could not listen on ${addr} (${name})`);
+    sockets.push(socket);
+    const bound = uws.us_socket_local_port(socket);
+    o.logger.info('management', 'listener established', [['address', `${host}:${bound}`], ['component', name]]);
+    return bound;
+  }
+  try {
+    const readiness = await open(o.readiness, 'readiness', (app) => {
+      app.get('/healthz/ready', (res) => {
+        if (o.ready()) reply(res, '200 OK', 'text/plain', 'ready\n');
+        else reply(res, '503 Service Unavailable', 'text/plain', 'not ready, pending: drain\n');
+      });
+    });
+    const stats = await open(o.stats, 'stats', (app) => {
+      const metrics = (res: HttpResponse): void => reply(res, '200 OK', 'text/plain; version=0.0.4', o.metrics.render());
+      app.get('/metrics', metrics);
+      app.get('/stats/prometheus', metrics);
+    });
+    const admin = await open(o.admin, 'admin', (app) => {
+      app.get('/config_dump', (res) => reply(res, '200 OK', 'application/json', JSON.stringify(redacted(o.configDump()), null, 2)));
+    });
+    return {
+      ports: { admin, stats, readiness },
+      close: async () => {
+        for (const s of sockets.splice(0)) uws.us_listen_socket_close(s);
+      },
+    };
+  } catch (err) {
+    for (const s of sockets.splice(0)) uws.us_listen_socket_close(s);
+    throw err;
+  }
+}

@@ -1,0 +1,186 @@
+// One HTTP request through the route's policies, in the contract's order: CORS (a preflight is
+// answered before authentication; every answer carries CORS headers), jwtAuth, HTTP
+// authorization, then the MCP backend.
+
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { Claims } from '../protocol/worker-contract.js';
+import type { Decider } from './decider/decider.js';
+import { DeciderOverloadedError } from './decider/decider.js';
+import { Reply, type HeaderList } from './http/reply.js';
+import { headerValue, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
+import { AccessRecord } from './log/access-record.js';
+import type { Logger } from './log/logger.js';
+import { handleMcp, type McpDeps } from './mcp/relay.js';
+import type { SessionCodec } from './mcp/session-id.js';
+import type { UpstreamTarget } from './mcp/upstream.js';
+import type { Metrics } from './ops/metrics.js';
+import type { BindPlan, RoutePlan } from './plan.js';
+import { extractBearer } from './policy/bearer.js';
+import type { JwtAuthenticator } from './policy/jwt-auth.js';
+import { selectListener, selectRoute } from './router.js';
+
+/** Everything built from one config generation. Swapped as a whole on reload. */
+export interface Generation {
+  readonly number: number;
+  readonly decider: Decider;
+  readonly binds: ReadonlyMap<string, BindPlan>;
+  readonly authenticators: ReadonlyMap<RoutePlan, JwtAuthenticator>;
+  readonly targets: ReadonlyMap<RoutePlan, readonly UpstreamTarget[]>;
+  readonly allowAllRuleSet: number;
+  readonly maxBodyBytes: number;
+}
+
+export interface PipelineDeps {
+  readonly current: () => Generation;
+  readonly sessions: SessionCodec;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** false once draining: new requests get 503 */
+  readonly accepting: () => boolean;
+  readonly inflight: { count: number; onIdle: (() => void) | null };
+}
+
+const textPlain: HeaderList = [['content-type', 'text/plain']];
+const bodyMethods = new Set(['POST', 'PUT', 'PATCH']);
+
+/** The uWS handler for every request on a bind. */
+export function createRequestHandler(bindName: string, deps: PipelineDeps): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    const snap = snapshotRequest(req, res);
+    const reply = new Reply(res);
+    const record = new AccessRecord(snap.startedAt);
+    record.srcAddr = snap.remoteAddress;
+    record.method = snap.method;
+    record.host = snap.host;
+    record.path = snap.query === '' ? snap.path : `${snap.path}?${snap.query}`;
+    record.gateway = bindName;
+    deps.inflight.count++;
+    reply.onClose((aborted) => {
+      record.status = reply.status;
+      if (aborted && reply.status === 0) record.error ??= 'client closed the connection';
+      deps.logger.access(record.fields());
+      deps.metrics.requests.inc({ route: record.route, status: String(reply.status) });
+      deps.metrics.duration.observe(performance.now() - snap.startedAt);
+      deps.inflight.count--;
+      if (deps.inflight.count === 0) deps.inflight.onIdle?.();
+    });
+
+    const gen = deps.current();
+    const bind = gen.binds.get(bindName);
+    const listener = bind === undefined ? null : selectListener(bind.listeners, snap.host);
+    if (listener === null) {
+      record.error = 'listener not found';
+      reply.send(404, textPlain, 'listener not found');
+      return;
+    }
+    record.gateway = listener.gatewayName;
+    record.listener = listener.name;
+    const route = selectRoute(listener, snap);
+    if (route === null) {
+      record.error = 'route not found';
+      reply.send(404, textPlain, 'route not found');
+      return;
+    }
+    record.routeRule = route.ruleKey;
+    record.route = route.name;
+
+    if (route.cors !== null && snap.method === 'OPTIONS') {
+      const preflight = route.cors.preflight(snap);
+      if (preflight !== null) {
+        reply.send(200, preflight, '');
+        return;
+      }
+    }
+    const corsHeaders = route.cors === null ? [] : route.cors.responseHeaders(snap);
+    if (!deps.accepting()) {
+      record.error = 'gateway is shutting down';
+      reply.send(503, [...textPlain, ['connection', 'close'], ...corsHeaders], 'gateway is shutting down');
+      return;
+    }
+    // The body must be collected from the synchronous part of the handler (uWS rule).
+    const body = bodyMethods.has(snap.method)
+      ? readBody(res, gen.maxBodyBytes, (cb) => reply.onClose((aborted) => aborted && cb()))
+      : null;
+    runPolicies(gen, route, snap, reply, record, corsHeaders, body, deps).catch((err: unknown) => {
+      const overloaded = err instanceof DeciderOverloadedError;
+      record.error = overloaded ? 'overloaded' : `internal error: ${err instanceof Error ? err.message : String(err)}`;
+      if (!overloaded) deps.logger.error('gateway', 'request failed', [['error', record.error]]);
+      if (!reply.open) return;
+      if (reply.headSent) reply.destroy();
+      else if (overloaded) reply.send(503, [...textPlain, ['retry-after', '1'], ...corsHeaders], 'overloaded');
+      else reply.send(500, [...textPlain, ...corsHeaders], 'internal error');
+    });
+  };
+}
+
+function bearerChallenge(reason: string): string {
+  // RFC 6750 §3.1: no error code when the request had no credentials at all.
+  if (reason === 'missing') return 'Bearer';
+  return 'Bearer error="invalid_token"';
+}
+
+async function runPolicies(
+  gen: Generation,
+  route: RoutePlan,
+  snap: RequestSnapshot,
+  reply: Reply,
+  record: AccessRecord,
+  corsHeaders: HeaderList,
+  body: ReturnType<typeof readBody> | null,
+  deps: PipelineDeps,
+): Promise<void> {
+  let claims: Claims | null = null;
+  let upstreamAuthorization = headerValue(snap, 'authorization');
+  const authenticator = gen.authenticators.get(route);
+  if (route.jwt !== null && authenticator !== undefined) {
+    const outcome = await authenticator.authenticate(extractBearer(snap));
+    if (outcome.kind === 'reject') {
+      record.error = `authentication failure: ${outcome.message}`;
+      reply.send(401, [...textPlain, ['www-authenticate', bearerChallenge(outcome.reason)], ...corsHeaders], record.error);
+      return;
+    }
+    claims = outcome.claims;
+    const sub = claims?.['sub'];
+    if (typeof sub === 'string') record.jwtSub = sub;
+    if (outcome.stripAuthorization) {
+      upstreamAuthorization = route.passthrough && outcome.token !== null ? `Bearer ${outcome.token}` : undefined;
+    }
+  }
+  if (route.authorization !== null) {
+    const ref = route.authorization;
+    const decision = await gen.decider.decide({
+      op: 'decide',
+      ruleSet: ref.id,
+      ctx: {
+        jwt: claims,
+        mcp: null,
+        request: { method: snap.method, path: snap.path, host: snap.host, headers: Object.fromEntries(snap.headers) },
+        source: { address: snap.remoteAddress, port: 0 },
+      },
+    });
+    if (decision.ruleErrors > 0) deps.metrics.ruleErrors.inc({}, decision.ruleErrors);
+    if (!decision.allow) {
+      record.error = 'authorization failed';
+      reply.send(403, [...textPlain, ['www-authenticate', 'Bearer error="insufficient_scope"'], ...corsHeaders], 'authorization failed');
+      return;
+    }
+  }
+  const targets = gen.targets.get(route);
+  if (route.backend === null || targets === undefined || targets.length === 0) {
+    record.error = 'no valid backends';
+    reply.send(500, [...textPlain, ...corsHeaders], 'no valid backends');
+    return;
+  }
+  const mcpDeps: McpDeps = {
+    decider: () => gen.decider,
+    sessions: deps.sessions,
+    allowAllRuleSet: gen.allowAllRuleSet,
+    onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
+    onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
+  };
+  await handleMcp(
+    { req: snap, reply, body, route, targets, claims, upstreamAuthorization, record, corsHeaders },
+    mcpDeps,
+  );
+  if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: record.mcpMethod });
+}

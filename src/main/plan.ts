@@ -1,0 +1,136 @@
+// Config → runtime plan: everything that depends only on the config is computed here once
+// (route matchers, CORS header strings, provider and rule-set ids, the WorkerInit), so the
+// request path does lookups, not parsing.
+
+import type {
+  GatewayConfig, McpBackendConfig, PathMatch, RouteConfig, RouteMatch, RuleSetConfig, ValueMatch,
+} from './config/types.js';
+import type { ProviderSetInit, RuleSetInit, WorkerInit } from '../protocol/worker-contract.js';
+import { compileCors, type CompiledCors } from './policy/cors.js';
+
+export interface CompiledMatch {
+  readonly path: PathMatch;
+  readonly regex: RegExp | null;
+  readonly method: string | null;
+  readonly headers: ReadonlyArray<{ readonly name: string; readonly test: (v: string) => boolean }>;
+  readonly query: ReadonlyArray<{ readonly name: string; readonly test: (v: string) => boolean }>;
+}
+
+export interface RuleSetRef {
+  readonly id: number;
+  /** whether any rule reads `request` / `source`: only then are they put in the CEL context */
+  readonly usesRequest: boolean;
+  readonly usesSource: boolean;
+}
+
+export interface RoutePlan {
+  readonly name: string;
+  /** `route0/default`, as logged */
+  readonly ruleKey: string;
+  readonly hostnames: readonly string[];
+  readonly matches: readonly CompiledMatch[];
+  readonly cors: CompiledCors | null;
+  readonly jwt: { readonly mode: 'strict' | 'optional' | 'permissive'; readonly providerSet: number } | null;
+  readonly authorization: RuleSetRef | null;
+  readonly mcpAuthorization: RuleSetRef | null;
+  readonly passthrough: boolean;
+  readonly backend: McpBackendConfig | null;
+}
+
+export interface ListenerPlan {
+  readonly name: string;
+  readonly gatewayName: string;
+  readonly hostname: string | null;
+  readonly routes: readonly RoutePlan[];
+}
+
+export interface BindPlan {
+  readonly port: number;
+  readonly name: string;
+  readonly listeners: readonly ListenerPlan[];
+}
+
+export interface GatewayPlan {
+  readonly binds: readonly BindPlan[];
+  readonly init: WorkerInit;
+  /** an empty rule set (allows everything): renames list items on routes without mcpAuthorization */
+  readonly allowAllRuleSet: number;
+}
+
+/** agentgateway's default leeway (jsonwebtoken's), kept as the verifier's default. */
+export const defaultLeewaySeconds = 60;
+
+function valueTest(m: ValueMatch): { name: string; test: (v: string) => boolean } {
+  if (m.value.kind === 'exact') {
+    const want = m.value.value;
+    return { name: m.name.toLowerCase(), test: (v) => v === want };
+  }
+  const re = new RegExp(`^(?:${m.value.value})$`);
+  return { name: m.name.toLowerCase(), test: (v) => re.test(v) };
+}
+
+function compileMatch(m: RouteMatch): CompiledMatch {
+  return {
+    path: m.path,
+    regex: m.path.kind === 'regex' ? new RegExp(`^(?:${m.path.value})$`) : null,
+    method: m.method === null ? null : m.method.toUpperCase(),
+    headers: m.headers.map(valueTest),
+    query: m.query.map(valueTest),
+  };
+}
+
+function readsRoot(rules: RuleSetConfig, root: string): boolean {
+  const re = new RegExp(`\\b${root}\\b`);
+  return rules.rules.some((r) => re.test(r.expr));
+}
+
+export function buildPlan(config: GatewayConfig, generation: number): GatewayPlan {
+  const providerSets: ProviderSetInit[] = [];
+  const ruleSets: RuleSetInit[] = [{ id: 0, rules: [] }];
+
+  function ruleSet(rules: RuleSetConfig | null): RuleSetRef | null {
+    if (rules === null) return null;
+    const id = ruleSets.length;
+    ruleSets.push({ id, rules: rules.rules.map((r) => ({ kind: r.kind, expr: r.expr })) });
+    return { id, usesRequest: readsRoot(rules, 'request'), usesSource: readsRoot(rules, 'source') };
+  }
+
+  function route(r: RouteConfig): RoutePlan {
+    const p = r.policies;
+    let jwt: RoutePlan['jwt'] = null;
+    if (p.jwtAuth !== null) {
+      const id = providerSets.length;
+      providerSets.push({
+        id,
+        leewaySeconds: defaultLeewaySeconds,
+        providers: p.jwtAuth.providers.map((pr) => ({ issuer: pr.issuer, audiences: pr.audiences, keys: pr.keys })),
+      });
+      jwt = { mode: p.jwtAuth.mode, providerSet: id };
+    }
+    const backend = r.backends[0] ?? null;
+    return {
+      name: r.name,
+      ruleKey: `${r.name}/${r.ruleName}`,
+      hostnames: r.hostnames,
+      matches: r.matches.map(compileMatch),
+      cors: p.cors === null ? null : compileCors(p.cors, backend !== null),
+      jwt,
+      authorization: ruleSet(p.authorization),
+      mcpAuthorization: ruleSet(p.mcpAuthorization),
+      passthrough: p.backendAuthPassthrough,
+      backend,
+    };
+  }
+
+  const binds = config.binds.map((b) => ({
+    port: b.port,
+    name: b.name,
+    listeners: b.listeners.map((l) => ({
+      name: l.name,
+      gatewayName: l.gatewayName,
+      hostname: l.hostname,
+      routes: l.routes.map(route),
+    })),
+  }));
+  return { binds, init: { generation, providerSets, ruleSets }, allowAllRuleSet: 0 };
+}

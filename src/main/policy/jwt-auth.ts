@@ -1,0 +1,75 @@
+// jwtAuth: modes as agentgateway (strict / optional / permissive), the token from the bearer
+// header, verification in the decider behind a verified-token cache.
+
+import type { JwtMode } from '../config/types.js';
+import type { Claims, ReasonCode } from '../../protocol/worker-contract.js';
+import type { Decider } from '../decider/decider.js';
+import { VerifiedTokenCache } from './token-cache.js';
+
+export type AuthOutcome =
+  | {
+      readonly kind: 'pass';
+      /** verified claims, or null when no valid token was presented (optional/permissive) */
+      readonly claims: Claims | null;
+      /** the verified token (for `backendAuth: passthrough`), null otherwise */
+      readonly token: string | null;
+      /** false only in permissive mode with an invalid token: agentgateway leaves the header in place */
+      readonly stripAuthorization: boolean;
+    }
+  | { readonly kind: 'reject'; readonly reason: ReasonCode | 'missing'; readonly message: string };
+
+export interface JwtAuthenticator {
+  authenticate(token: string | null): Promise<AuthOutcome>;
+  readonly cache: VerifiedTokenCache;
+}
+
+export interface AuthCounters {
+  count(reason: ReasonCode | 'missing' | 'ok'): void;
+}
+
+export function createJwtAuthenticator(
+  mode: JwtMode,
+  providerSet: number,
+  decider: Decider,
+  counters: AuthCounters,
+  cache = new VerifiedTokenCache(10_000),
+): JwtAuthenticator {
+  // Concurrent first requests with the same token share one verification.
+  const inflight = new Map<string, Promise<AuthOutcome>>();
+
+  async function verify(token: string): Promise<AuthOutcome> {
+    const result = await decider.verify({ op: 'verify', providerSet, token, now: Math.floor(Date.now() / 1000) });
+    if (result.ok) {
+      cache.set(token, { claims: result.claims, issuer: result.issuer, kid: result.kid, expiresAtMs: result.exp * 1000 });
+      counters.count('ok');
+      return { kind: 'pass', claims: result.claims, token, stripAuthorization: true };
+    }
+    counters.count(result.reason);
+    if (mode === 'permissive') return { kind: 'pass', claims: null, token: null, stripAuthorization: false };
+    return { kind: 'reject', reason: result.reason, message: result.detail };
+  }
+
+  return {
+    cache,
+    authenticate(token) {
+      if (token === null) {
+        if (mode === 'strict') {
+          counters.count('missing');
+          return Promise.resolve({ kind: 'reject', reason: 'missing', message: 'no bearer token found' });
+        }
+        return Promise.resolve({ kind: 'pass', claims: null, token: null, stripAuthorization: true });
+      }
+      const hit = cache.get(token, Date.now());
+      if (hit !== undefined) {
+        counters.count('ok');
+        return Promise.resolve({ kind: 'pass', claims: hit.claims, token, stripAuthorization: true });
+      }
+      let pending = inflight.get(token);
+      if (pending === undefined) {
+        pending = verify(token).finally(() => inflight.delete(token));
+        inflight.set(token, pending);
+      }
+      return pending;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// MCP names the gateway acts on: methods whose target must be authorized, list methods whose
+// results are filtered, and the transport headers it relays.
+
+import type { ListKind } from './worker-contract.js';
+
+export const McpHeader = {
+  sessionId: 'mcp-session-id',
+  protocolVersion: 'mcp-protocol-version',
+  lastEventId: 'last-event-id',
+} as const;
+
+export type ResourceKind = 'tool' | 'prompt' | 'resource';
+
+/** A call that targets one named tool, prompt or resource. */
+export interface CallTarget {
+  readonly kind: ResourceKind;
+  /** as the client sent it (possibly `<target>_` prefixed) */
+  readonly name: string;
+}
+
+const callMethods: Readonly<Record<string, { kind: ResourceKind; param: 'name' | 'uri' }>> = {
+  'tools/call': { kind: 'tool', param: 'name' },
+  'prompts/get': { kind: 'prompt', param: 'name' },
+  'resources/read': { kind: 'resource', param: 'uri' },
+  'resources/subscribe': { kind: 'resource', param: 'uri' },
+  'resources/unsubscribe': { kind: 'resource', param: 'uri' },
+};
+
+/** The tool/prompt/resource a request targets, or null for methods that target none.
+ * Returns `{kind, name: ''}` when the method needs a name and none is given (fail closed). */
+export function callTargetOf(method: string, params: Readonly<Record<string, unknown>> | null): CallTarget | null {
+  const spec = callMethods[method];
+  if (spec === undefined) return null;
+  const raw = params?.[spec.param];
+  return { kind: spec.kind, name: typeof raw === 'string' ? raw : '' };
+}
+
+export const listMethods: Readonly<Record<string, ListKind>> = {
+  'tools/list': 'tools',
+  'prompts/list': 'prompts',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resourceTemplates',
+};
+
+export function listKindOf(method: string): ListKind | null {
+  return listMethods[method] ?? null;
+}
+
+/** `Unknown tool: echo` — the same words for a denied name as for one that does not exist. */
+export function unknownTargetMessage(target: CallTarget): string {
+  return `Unknown ${target.kind}: ${target.name}`;
+}

@@ -1,0 +1,74 @@
+// Server-Sent Events framing, enough to rewrite one event's data while passing every other
+// field (`id:`, `event:`, `retry:`, comments) through unchanged.
+
+export interface SseEvent {
+  /** the raw lines of the event, without the terminating blank line */
+  readonly lines: readonly string[];
+  /** the joined `data:` payload, or null when the event has none */
+  readonly data: string | null;
+}
+
+/** Splits a stream of text into complete events. Keeps the tail until its blank line arrives. */
+export class SseSplitter {
+  #buffer = '';
+
+  /** Feeds a chunk; returns the events it completed. */
+  push(chunk: string): SseEvent[] {
+    this.#buffer += chunk;
+    const events: SseEvent[] = [];
+    for (;;) {
+      const end = findEventEnd(this.#buffer);
+      if (end === null) break;
+      const block = this.#buffer.slice(0, end.at);
+      this.#buffer = this.#buffer.slice(end.at + end.length);
+      events.push(parseEventBlock(block));
+    }
+    return events;
+  }
+
+  /** Whatever is left when the stream ends (an unterminated event, or nothing). */
+  rest(): string {
+    const rest = this.#buffer;
+    this.#buffer = '';
+    return rest;
+  }
+}
+
+function findEventEnd(text: string): { at: number; length: number } | null {
+  const m = /\r\n\r\n|\n\n|\r\r/.exec(text);
+  return m === null ? null : { at: m.index, length: m[0].length };
+}
+
+export function parseEventBlock(block: string): SseEvent {
+  const lines = block.split(/\r\n|\n|\r/);
+  let data: string[] | null = null;
+  for (const line of lines) {
+    if (line === 'data' || line.startsWith('data:')) {
+      const value = line.length > 5 && line[5] === ' ' ? line.slice(6) : line.slice(5);
+      (data ??= []).push(value);
+    }
+  }
+  return { lines, data: data === null ? null : data.join('\n') };
+}
+
+/** The event's text with its data replaced (other fields kept in place), blank line included. */
+export function replaceEventData(event: SseEvent, data: string): string {
+  const out: string[] = [];
+  let written = false;
+  for (const line of event.lines) {
+    if (line === 'data' || line.startsWith('data:')) {
+      if (!written) {
+        for (const part of data.split('\n')) out.push(`data: ${part}`);
+        written = true;
+      }
+    } else {
+      out.push(line);
+    }
+  }
+  return out.join('\n') + '\n\n';
+}
+
+/** The text of one event carrying `data`. */
+export function formatEvent(data: string): string {
+  return `event: message\ndata: ${data}\n\n`;
+}
