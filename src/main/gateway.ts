@@ -178,10 +178,18 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 
   let currentConfig = config;
+  // Precedence: options, then agentgateway's env variables (ADMIN_ADDR, STATS_ADDR,
+  // READINESS_ADDR; an empty value turns the listener off), then the config.
+  const opsAddr = (option: string | null | undefined, envName: string, configured: string | null): string | null => {
+    if (option !== undefined) return option;
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined) return fromEnv === '' ? null : fromEnv;
+    return configured;
+  };
   const ops: OpsServers = await startOpsServers(uws, {
-    admin: options.adminAddr !== undefined ? options.adminAddr : config.runtime.adminAddr,
-    stats: options.statsAddr !== undefined ? options.statsAddr : config.runtime.statsAddr,
-    readiness: options.readinessAddr !== undefined ? options.readinessAddr : config.runtime.readinessAddr,
+    admin: opsAddr(options.adminAddr, 'ADMIN_ADDR', config.runtime.adminAddr),
+    stats: opsAddr(options.statsAddr, 'STATS_ADDR', config.runtime.statsAddr),
+    readiness: opsAddr(options.readinessAddr, 'READINESS_ADDR', config.runtime.readinessAddr),
     metrics,
     logger,
     configDump: () => currentConfig,
