@@ -29,17 +29,20 @@ export function createActor(initFrame: Uint8Array): (frame: Uint8Array) => Uint8
   return (frame) => answer(engine, frame);
 }
 
-function initFrameOf(data: unknown): Uint8Array {
+/** `workerData.init` when this thread is a Piscina worker started with one, else null. */
+function initFrameOf(data: unknown): Uint8Array | null {
   const init = typeof data === 'object' && data !== null && 'init' in data ? data.init : undefined;
-  if (!(init instanceof Uint8Array)) throw new TypeError('actor: workerData.init must be a Uint8Array (encodeFrame(WorkerInit))');
-  return init;
+  return init instanceof Uint8Array ? init : null;
 }
 
-// Built once when Piscina loads the module, so a bad init fails the pool at start-up
-// rather than every task; never built when imported on the main thread.
-const engine: Engine | null = isWorkerThread ? engineFromFrame(initFrameOf(workerData)) : null;
+// Built once when Piscina loads the module, so a bad init fails the pool at start-up rather
+// than every task. Never built on the main thread (inline mode imports this module too).
+const workerInit = isWorkerThread ? initFrameOf(workerData) : null;
+const engine: Engine | null = workerInit === null ? null : engineFromFrame(workerInit);
 
 export default function handleFrame(frame: Uint8Array): Uint8Array {
-  if (engine === null) throw new Error('actor: handleFrame runs only inside a Piscina worker; use createActor inline');
+  if (engine === null) {
+    throw new Error('actor: no engine; start the pool with workerData { init: encodeFrame(WorkerInit) }, or use createActor inline');
+  }
   return answer(engine, frame);
 }

@@ -237,6 +237,12 @@ test('every ReasonCode was produced above', () => {
   assert.deepEqual([...reasonsSeen].sort(), [...all].sort());
 });
 
-test('unknown provider set id is a programmer error', () => {
+test('programmer errors throw: unknown provider set, `now` in ms or NaN, bad leeway', () => {
   assert.throws(() => engine.verify(99, 'a.b.c', NOW), RangeError);
+  assert.throws(() => engine.verify(PROVIDER_SET, 'a.b.c', NOW * 1000), RangeError);
+  assert.throws(() => engine.verify(PROVIDER_SET, 'a.b.c', Number.NaN), RangeError);
+  assert.throws(
+    () => createEngine({ generation: 1, ruleSets: [], providerSets: [{ id: 1, leewaySeconds: Number.NaN, providers: [] }] }),
+    RangeError,
+  );
 });

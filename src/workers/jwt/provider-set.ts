@@ -23,6 +23,10 @@ export interface PreparedProviderSet {
 
 /** `warn` receives one line per unusable key; such keys are left out of the index. */
 export function prepareProviderSet(init: ProviderSetInit, warn: (problem: string) => void): PreparedProviderSet {
+  // NaN would disable the exp/nbf checks altogether, so refuse anything odd outright.
+  if (!(Number.isFinite(init.leewaySeconds) && init.leewaySeconds >= 0)) {
+    throw new RangeError(`provider set ${init.id}: leewaySeconds must be a finite number >= 0`);
+  }
   const byKid = new Map<string, KeyCandidate[]>();
   for (const [index, p] of init.providers.entries()) {
     const provider: PreparedProvider = {

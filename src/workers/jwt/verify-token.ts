@@ -31,8 +31,13 @@ function checkHeader(header: JsonObject): VerifyResult | { readonly alg: string;
   return { alg, kid };
 }
 
-/** `now` in seconds since the epoch. Never throws. */
+// Seconds, not milliseconds: Date.now() passed by mistake would expire every token, and NaN
+// would make every comparison false, i.e. no token ever expire.
+const LATEST_PLAUSIBLE_NOW = 1e11;
+
+/** `now` in seconds since the epoch. Throws only for an implausible `now` (a caller bug). */
 export function verifyToken(set: PreparedProviderSet, token: string, now: number): VerifyResult {
+  if (!(now > 0 && now < LATEST_PLAUSIBLE_NOW)) throw new RangeError(`now must be seconds since the epoch, got ${now}`);
   const decoded = decodeCompactJws(token);
   if (!decoded.ok) return refuse('malformed', decoded.detail);
   const { header, payload, signingInput, signature } = decoded.jws;
