@@ -26,8 +26,7 @@ export function expandEnv(source: string, env: Env): ExpandResult {
   let out = '';
   let i = 0;
 
-  const lookup = (name: string): string | undefined =>
-    Object.prototype.hasOwnProperty.call(env, name) ? env[name] : undefined;
+  const lookup = (name: string): string | undefined => (Object.hasOwn(env, name) ? env[name] : undefined);
   const undefinedVar = (name: string, at: number): void => {
     issues.push({
       path: `line ${lineOf(text, at)}`,

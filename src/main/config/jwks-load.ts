@@ -50,7 +50,7 @@ export function parseJwks(issues: IssueList, text: string, docPath: string, keys
   try {
     doc = JSON.parse(text);
   } catch (err: unknown) {
-    issues.add(docPath, `failed to load JWKS: ${err instanceof Error ? err.message : String(err)}`);
+    issues.add(docPath, `failed to load JWKS: ${jsonErrorReason(err)}`);
     return [];
   }
   const keys = isPlainObject(doc) ? doc['keys'] : undefined;
@@ -155,4 +155,13 @@ function importError(jwk: PublicJwk): string | null {
   } catch (err: unknown) {
     return err instanceof Error ? err.message : String(err);
   }
+}
+
+/**
+ * V8's JSON.parse messages quote the start of the input; a JWKS path pointed at the wrong file
+ * (a PEM private key, say) must not end up in logs, so only the position is kept.
+ */
+function jsonErrorReason(err: unknown): string {
+  const position = /at position (\d+)/.exec(err instanceof Error ? err.message : '');
+  return position === null ? 'not valid JSON' : `not valid JSON (at position ${position[1]})`;
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { type Env, expandEnv } from './env-expand.js';
+import { inDocumentOrder } from './issue-order.js';
 import { readBinds } from './read-binds.js';
 import { defaultRuntime, readRuntime } from './read-runtime.js';
 import { IssueList, MapReader } from './schema-reader.js';
@@ -83,7 +84,7 @@ function load(text: string, opts: LoadOptions): LoadResult {
 
   const issues = new IssueList();
   const config = readGateway(issues, doc.toJS(), opts.cwd);
-  return issues.count > 0 ? { ok: false, issues: issues.items } : { ok: true, config };
+  return issues.count > 0 ? { ok: false, issues: inDocumentOrder(issues.items, doc) } : { ok: true, config };
 }
 
 function readGateway(issues: IssueList, data: unknown, cwd: string): GatewayConfig {

@@ -6,9 +6,8 @@ import { readPolicies } from './read-policies.js';
 import { type IssueList, type Item, MapReader, indexPath } from './schema-reader.js';
 import type { PathMatch, RouteConfig, RouteMatch, ValueMatch } from './types.js';
 
-const DEFAULT_MATCHES: readonly RouteMatch[] = [
-  { path: { kind: 'prefix', value: '/' }, method: null, headers: [], query: [] },
-];
+const DEFAULT_PATH: PathMatch = { kind: 'prefix', value: '/' };
+const DEFAULT_MATCHES: readonly RouteMatch[] = [{ path: DEFAULT_PATH, method: null, headers: [], query: [] }];
 
 export function readRoute(issues: IssueList, item: Item, index: number, cwd: string): RouteConfig | undefined {
   const m = MapReader.open(issues, item.path, item.value, {
@@ -39,11 +38,11 @@ function readMatches(issues: IssueList, route: MapReader): RouteMatch[] {
   for (const item of route.list('matches') ?? []) {
     const m = MapReader.open(issues, item.path, item.value, { known: ['path', 'method', 'headers', 'query'] });
     if (m === undefined) continue;
-    const path = m.has('path') ? readPathMatch(m) : { kind: 'prefix' as const, value: '/' };
+    const path = (m.has('path') ? readPathMatch(m) : undefined) ?? DEFAULT_PATH;
     const method = m.string('method') ?? null;
     if (method !== null && !isHttpToken(method)) issues.add(m.at('method'), 'expected an HTTP method');
     out.push({
-      path: path ?? { kind: 'prefix', value: '/' },
+      path,
       method,
       headers: readValueMatches(issues, m, 'headers'),
       query: readValueMatches(issues, m, 'query'),

@@ -1,0 +1,532 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { formatIssues, loadConfigFile, loadConfigText } from '../../src/main/config/load.js';
+import type { RouteConfig } from '../../src/main/config/types.js';
+import {
+  LAB_JWTAUTH,
+  LAB_MCP_AUTHZ,
+  ROUTE,
+  type TempCwd,
+  ecJwk,
+  expectIssues,
+  expectOk,
+  lines,
+  member,
+  readLab,
+  tempCwd,
+  withRoute,
+} from './config-fixtures.js';
+
+const env = {};
+
+describe('lab configs', () => {
+  let cwd: TempCwd;
+  const jwk = ecJwk('lab-key', { use: 'sig', alg: 'ES256' }); // the shape `step crypto jwk keyset add` writes
+  before(() => {
+    cwd = tempCwd();
+    cwd.writeJwks('jwks-keyset', [jwk]);
+  });
+  after(() => cwd.remove());
+
+  const expectedRoute = (mcpAuthorization: RouteConfig['policies']['mcpAuthorization']): RouteConfig => ({
+    name: 'route0',
+    ruleName: 'default',
+    hostnames: [],
+    matches: [{ path: { kind: 'prefix', value: '/' }, method: null, headers: [], query: [] }],
+    policies: {
+      cors: {
+        allowCredentials: false,
+        allowHeaders: { any: true },
+        allowMethods: { any: false, values: [] },
+        allowOrigins: { any: true },
+        exposeHeaders: { any: false, values: [] },
+        maxAge: null,
+      },
+      jwtAuth: {
+        mode: 'strict',
+        providers: [
+          {
+            issuer: 'acme@example.com',
+            audiences: ['mcp.example.com'],
+            jwksSource: { kind: 'file', path: join(cwd.dir, 'jwks-keyset') },
+            keys: [{ kty: 'EC', kid: 'lab-key', alg: 'ES256', use: 'sig', crv: 'P-256', x: member(jwk, 'x'), y: member(jwk, 'y') }],
+          },
+        ],
+      },
+      authorization: null,
+      mcpAuthorization,
+      backendAuthPassthrough: false,
+    },
+    backends: [
+      {
+        kind: 'mcp',
+        weight: 1,
+        targets: [{ name: 'mcp', kind: 'mcp', url: 'http://localhost:8000/mcp' }],
+        statefulMode: 'stateful',
+        prefixMode: 'conditional',
+      },
+    ],
+  });
+
+  it('ag-jwtauth-config.yaml loads into the normalised config', () => {
+    const config = expectOk(loadConfigFile(LAB_JWTAUTH, { cwd: cwd.dir, env }));
+    assert.deepEqual(config.binds, [
+      {
+        port: 9000,
+        name: 'bind/9000',
+        listeners: [{ name: 'listener0', gatewayName: 'bind/9000', hostname: null, routes: [expectedRoute(null)] }],
+      },
+    ]);
+  });
+
+  it('ag-mcp-authorization.yaml loads with its CEL rule', () => {
+    const config = expectOk(loadConfigFile(LAB_MCP_AUTHZ, { cwd: cwd.dir, env }));
+    const route = config.binds[0]?.listeners[0]?.routes[0];
+    assert.deepEqual(
+      route,
+      expectedRoute({
+        rules: [
+          {
+            kind: 'allow',
+            expr: 'mcp.tool.name == "echo" && "admin" in jwt.roles',
+            path: `${ROUTE}.policies.mcpAuthorization.rules[0]`,
+          },
+        ],
+      }),
+    );
+  });
+
+  it('runtime settings take their defaults', () => {
+    const { runtime } = expectOk(loadConfigFile(LAB_JWTAUTH, { cwd: cwd.dir, env }));
+    assert.ok(runtime.workers >= 1 && runtime.workers <= 4);
+    assert.deepEqual(
+      { ...runtime, workers: 1 },
+      {
+        workers: 1,
+        logFormat: 'text',
+        maxBodyBytes: 2_097_152,
+        adminAddr: 'localhost:15000',
+        statsAddr: '[::]:15020',
+        readinessAddr: '[::]:15021',
+        sessionKey: null,
+      },
+    );
+  });
+
+  it('the JWKS file is read relative to opts.cwd, not the config file', () => {
+    const elsewhere = tempCwd();
+    try {
+      const issues = lines(loadConfigText(readLab(LAB_JWTAUTH), { cwd: elsewhere.dir, env }));
+      assert.equal(issues.length, 1);
+      assert.match(issues[0] ?? '', /^binds\[0\]\.listeners\[0\]\.routes\[0\]\.policies\.jwtAuth\.jwks\.file: failed to load JWKS: ENOENT/);
+    } finally {
+      elsewhere.remove();
+    }
+  });
+});
+
+describe('schema errors name the path', () => {
+  let cwd: TempCwd;
+  before(() => {
+    cwd = tempCwd();
+    cwd.writeJwks('jwks.json', [ecJwk('k1')]);
+  });
+  after(() => cwd.remove());
+  const load = (text: string) => loadConfigText(text, { cwd: cwd.dir, env });
+  const jwt = (extra: string) => withRoute(`policies:\n  jwtAuth:\n    issuer: me\n    jwks: {file: jwks.json}\n${extra}`);
+
+  it('unknown key', () => {
+    assert.deepEqual(lines(load(jwt('    foo: 1'))), [`${ROUTE}.policies.jwtAuth.foo: unknown key`]);
+  });
+
+  it('bad jwtAuth mode', () => {
+    assert.deepEqual(lines(load(jwt('    mode: strictest'))), [
+      `${ROUTE}.policies.jwtAuth.mode: expected one of strict, optional, permissive`,
+    ]);
+  });
+
+  it('jwtAuth defaults: optional mode, no audience check', () => {
+    const policy = expectOk(load(jwt(''))).binds[0]?.listeners[0]?.routes[0]?.policies.jwtAuth;
+    assert.equal(policy?.mode, 'optional');
+    assert.equal(policy?.providers[0]?.audiences, null);
+    assert.equal(policy?.providers[0]?.keys[0]?.kid, 'k1');
+  });
+
+  it('providers form, and mixing it with the single-issuer form', () => {
+    const ok = withRoute(
+      'policies:\n  jwtAuth:\n    mode: permissive\n    providers:\n    - issuer: a\n      audiences: [x]\n      jwks: {file: jwks.json}\n    - issuer: b\n      jwks: {url: "https://idp.example.com/jwks"}',
+    );
+    const policy = expectOk(load(ok)).binds[0]?.listeners[0]?.routes[0]?.policies.jwtAuth;
+    assert.equal(policy?.providers.length, 2);
+    assert.deepEqual(policy?.providers[1], {
+      issuer: 'b',
+      audiences: null,
+      jwksSource: { kind: 'url', url: 'https://idp.example.com/jwks' },
+      keys: [],
+    });
+
+    const mixed = withRoute('policies:\n  jwtAuth:\n    issuer: a\n    providers: []');
+    assert.deepEqual(lines(load(mixed)), [
+      `${ROUTE}.policies.jwtAuth.issuer: not allowed next to providers (move it into a provider)`,
+      `${ROUTE}.policies.jwtAuth.providers: expected at least one provider`,
+    ]);
+  });
+
+  it('policies agentgateway has but Portcullis does not', () => {
+    const text = withRoute('policies:\n  extAuthz: {}\n  timeout: {requestTimeout: 1s}\n  backendAuth: {key: abc}');
+    // Issues come in document order; `backends` is absent, so its issue sorts at the route.
+    assert.deepEqual(lines(load(text)), [
+      `${ROUTE}.backends: backend policies currently only work with exactly 1 backend`,
+      `${ROUTE}.policies.extAuthz: not supported by Portcullis`,
+      `${ROUTE}.policies.timeout: not supported by Portcullis`,
+      `${ROUTE}.policies.backendAuth.key: not supported by Portcullis`,
+    ]);
+  });
+
+  it('top-level, listener and backend kinds that are not supported', () => {
+    const text = [
+      'mcp: {}',
+      'binds:',
+      '- port: 9000',
+      '  listeners:',
+      '  - protocol: HTTPS',
+      '    tls: {cert: a, key: b}',
+      '    routes:',
+      '    - backends:',
+      '      - host: localhost:8080',
+      '      - mcp:',
+      '          targets:',
+      '          - name: api',
+      '            openapi: {host: x}',
+      '',
+    ].join('\n');
+    assert.deepEqual(lines(load(text)), [
+      'mcp: not supported by Portcullis',
+      'binds[0].listeners[0].protocol: not supported by Portcullis',
+      'binds[0].listeners[0].tls: not supported by Portcullis',
+      `${ROUTE}.backends[0].host: not supported by Portcullis`,
+      `${ROUTE}.backends[1].mcp.targets[0].openapi: not supported by Portcullis`,
+    ]);
+  });
+
+  it('bad values say what was expected', () => {
+    const text = [
+      'binds:',
+      '- port: 70000',
+      '  listeners:',
+      '  - hostname: [a]',
+      '    routes:',
+      '    - hostnames: example.com',
+      '      policies:',
+      '        cors: {maxAge: soon, allowOrigins: ["https://ok.example", "not an origin"]}',
+      '      backends:',
+      '      - mcp: {targets: [{name: a, mcp: {host: "ftp://x"}}], statefulMode: sometimes}',
+      '- listeners: []',
+      '',
+    ].join('\n');
+    assert.deepEqual(lines(load(text)), [
+      'binds[0].port: expected an integer from 0 to 65535',
+      'binds[0].listeners[0].hostname: expected a non-empty string',
+      `${ROUTE}.hostnames: expected a list`,
+      `${ROUTE}.policies.cors.maxAge: expected a duration such as 30s, 10m or 1h30m`,
+      `${ROUTE}.policies.cors.allowOrigins[1]: expected "*" or an origin such as https://example.com or http://localhost:3000 (no path)`,
+      `${ROUTE}.backends[0].mcp.targets[0].mcp.host: expected an http or https URL (or a host name together with port and path)`,
+      `${ROUTE}.backends[0].mcp.statefulMode: expected one of stateful, stateless`,
+      'binds[1].port: required',
+    ]);
+  });
+
+  it('routes are required on a listener; port 0 is allowed', () => {
+    assert.deepEqual(lines(load('binds:\n- port: 0\n  listeners:\n  - name: l\n')), ['binds[0].listeners[0].routes: required']);
+    assert.equal(expectOk(load('binds:\n- port: 0\n  listeners: []\n')).binds[0]?.name, 'bind/0');
+  });
+
+  it('several issues are collected at once', () => {
+    const text = [
+      'bindz: []',
+      'binds:',
+      '- port: 9000',
+      '  listeners:',
+      '  - routes:',
+      '    - policies:',
+      '        jwtAuth: {mode: never, issuer: x, jwks: {file: missing.json}}',
+      '        mcpAuthorization:',
+      '          rules:',
+      '          - "mcp.tool.name == "',
+      '          - deny: "jwt.sub == \'x\'"',
+      '          - require: "("',
+      '      backends: []',
+      '',
+    ].join('\n');
+    const got = lines(load(text));
+    assert.deepEqual(got.slice(0, 3), [
+      'bindz: unknown key',
+      `${ROUTE}.policies.jwtAuth.mode: expected one of strict, optional, permissive`,
+      `${ROUTE}.policies.jwtAuth.jwks.file: failed to load JWKS: ENOENT: no such file or directory, open '${join(cwd.dir, 'missing.json')}'`,
+    ]);
+    assert.match(got[3] ?? '', /^binds\[0\]\.listeners\[0\]\.routes\[0\]\.policies\.mcpAuthorization\.rules\[0\]: invalid CEL expression: /);
+    assert.match(got[4] ?? '', /\.mcpAuthorization\.rules\[2\]\.require: invalid CEL expression: /);
+    assert.equal(got[5], `${ROUTE}.backends: backend policies currently only work with exactly 1 backend`);
+    assert.equal(got.length, 6);
+  });
+
+  it('CEL syntax error names the rule path', () => {
+    const text = withRoute(
+      'policies:\n  mcpAuthorization:\n    rules:\n    - "true"\n    - "mcp.tool.name == "\nbackends:\n- mcp: {targets: [{name: t, mcp: {host: "http://localhost:1/mcp"}}]}',
+    );
+    const issues = expectIssues(load(text));
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]?.path, `${ROUTE}.policies.mcpAuthorization.rules[1]`);
+    assert.equal(issues[0]?.message, 'invalid CEL expression: Unexpected token: EOF');
+  });
+
+  it('rule kinds', () => {
+    const text = withRoute(
+      'policies:\n  authorization:\n    rules:\n    - "true"\n    - deny: "false"\n    - require: "jwt.sub != \'\'"\n    - {allow: "true", deny: "true"}\n    - 42',
+    );
+    assert.deepEqual(lines(load(text)), [
+      `${ROUTE}.policies.authorization.rules[3]: expected only one of allow, deny, require (found allow, deny)`,
+      `${ROUTE}.policies.authorization.rules[4]: expected a CEL expression string, or one of {allow: ...}, {deny: ...}, {require: ...}`,
+    ]);
+    const ok = withRoute('policies:\n  authorization:\n    rules:\n    - "true"\n    - deny: "false"\n    - require: "jwt.sub != \'\'"');
+    const rules = expectOk(load(ok)).binds[0]?.listeners[0]?.routes[0]?.policies.authorization?.rules;
+    assert.deepEqual(
+      rules?.map((r) => [r.kind, r.expr, r.path]),
+      [
+        ['allow', 'true', `${ROUTE}.policies.authorization.rules[0]`],
+        ['deny', 'false', `${ROUTE}.policies.authorization.rules[1]`],
+        ['require', "jwt.sub != ''", `${ROUTE}.policies.authorization.rules[2]`],
+      ],
+    );
+  });
+
+  it('YAML syntax errors carry line and column', () => {
+    const issues = expectIssues(load('binds:\n- port: 9000\n  listeners: [\n'));
+    assert.ok(issues.length >= 1);
+    assert.match(issues[0]?.path ?? '', /^line \d+, column \d+$/);
+    assert.doesNotMatch(issues[0]?.message ?? '', /\n/);
+    const dup = expectIssues(load('binds: []\nbinds: []\n'));
+    assert.deepEqual(dup, [{ path: 'line 2, column 1', message: 'Map keys must be unique' }]);
+  });
+
+  it('an empty document or {} is a config with no binds', () => {
+    for (const text of ['', '# nothing\n', '{}']) assert.deepEqual(expectOk(load(text)).binds, []);
+    assert.deepEqual(lines(load('- a\n')), ['<root>: expected a mapping']);
+  });
+
+  it('never throws for bad input', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => {
+      const prev = i === 0 ? 'a' : `b${i - 1}`;
+      return `b${i}: &b${i} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`;
+    })].join('\n');
+    for (const text of [bomb, '\u0000', 'binds: [{port: 1, listeners: [{routes: [{policies: {jwtAuth: {jwks: {}}}}]}]}]', 'binds: {}', 'binds: [null, 3, "x"]']) {
+      const result = load(text);
+      assert.equal(result.ok, false, text);
+    }
+    assert.deepEqual(lines(load('binds: [null, 3]')), ['binds[0]: expected a mapping', 'binds[1]: expected a mapping']);
+  });
+
+  it('formatIssues prints one line per issue', () => {
+    assert.equal(
+      formatIssues([
+        { path: 'a.b', message: 'unknown key' },
+        { path: '<file>', message: 'x' },
+      ]),
+      'a.b: unknown key\n<file>: x',
+    );
+  });
+
+  it('a config file that cannot be read', () => {
+    const issues = expectIssues(loadConfigFile(join(cwd.dir, 'nope.yaml'), { cwd: cwd.dir, env }));
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]?.path, '<file>');
+    assert.match(issues[0]?.message ?? '', /ENOENT/);
+  });
+});
+
+describe('routes, matches and backends', () => {
+  const load = (text: string) => loadConfigText(text, { cwd: '/', env });
+  const route = (text: string): RouteConfig | undefined => expectOk(load(text)).binds[0]?.listeners[0]?.routes[0];
+
+  it('matches', () => {
+    const r = route(
+      withRoute(
+        [
+          'name: api',
+          'ruleName: r1',
+          'hostnames: ["*.example.com"]',
+          'matches:',
+          '- path: {exact: /mcp}',
+          '  method: POST',
+          '  headers: [{name: x-team, value: {regex: "^a+$"}}]',
+          '  query: [{name: v, value: {exact: "1"}}]',
+          '- path: {regex: ["/v[0-9]+/mcp", 10]}',
+          '- method: GET',
+        ].join('\n'),
+      ),
+    );
+    assert.equal(r?.name, 'api');
+    assert.equal(r?.ruleName, 'r1');
+    assert.deepEqual(r?.hostnames, ['*.example.com']);
+    assert.deepEqual(r?.matches, [
+      {
+        path: { kind: 'exact', value: '/mcp' },
+        method: 'POST',
+        headers: [{ name: 'x-team', value: { kind: 'regex', value: '^a+$' } }],
+        query: [{ name: 'v', value: { kind: 'exact', value: '1' } }],
+      },
+      { path: { kind: 'regex', value: '/v[0-9]+/mcp' }, method: null, headers: [], query: [] },
+      { path: { kind: 'prefix', value: '/' }, method: 'GET', headers: [], query: [] },
+    ]);
+  });
+
+  it('bad matches', () => {
+    const text = withRoute(
+      [
+        'matches:',
+        '- path: {exact: /a, pathPrefix: /b}',
+        '- path: {regex: ["(", 1]}',
+        '- path: {pathPrefix: nope}',
+        '- headers: [{name: "bad header", value: {exact: x}}]',
+        '- path: {regex: "/x"}',
+      ].join('\n'),
+    );
+    const got = lines(load(text));
+    assert.equal(got[0], `${ROUTE}.matches[0].path: expected only one of exact, pathPrefix, regex (found exact, pathPrefix)`);
+    assert.match(got[1] ?? '', /^binds\[0\]\.listeners\[0\]\.routes\[0\]\.matches\[1\]\.path\.regex\[0\]: invalid regular expression: /);
+    assert.deepEqual(got.slice(2), [
+      `${ROUTE}.matches[2].path.pathPrefix: expected a path starting with "/"`,
+      `${ROUTE}.matches[3].headers[0].name: expected a header name`,
+      `${ROUTE}.matches[4].path.regex: expected [pattern, length] (a string and an integer)`,
+    ]);
+  });
+
+  it('target forms', () => {
+    const r = route(
+      withRoute(
+        [
+          'backends:',
+          '- weight: 3',
+          '  mcp:',
+          '    statefulMode: stateless',
+          '    prefixMode: always',
+          '    targets:',
+          '    - name: a',
+          '      mcp: {host: localhost, port: 3000, path: ""}',
+          '    - name: b',
+          '      sse: {host: "::1", port: 3001, path: ""}',
+          '    - name: c',
+          '      sse: {host: "https://up.example.com/events"}',
+          '    - name: d',
+          '      stdio: {cmd: npx, args: ["-y", "server"], env: {TOKEN: x}}',
+        ].join('\n'),
+      ),
+    );
+    assert.deepEqual(r?.backends, [
+      {
+        kind: 'mcp',
+        weight: 3,
+        statefulMode: 'stateless',
+        prefixMode: 'always',
+        targets: [
+          { name: 'a', kind: 'mcp', url: 'http://localhost:3000/mcp' },
+          { name: 'b', kind: 'sse', url: 'http://[::1]:3001/sse' },
+          { name: 'c', kind: 'sse', url: 'https://up.example.com/events' },
+          { name: 'd', kind: 'stdio', cmd: 'npx', args: ['-y', 'server'], env: { TOKEN: 'x' } },
+        ],
+      },
+    ]);
+  });
+
+  it('target names and host forms are checked', () => {
+    const text = withRoute(
+      [
+        'backends:',
+        '- mcp:',
+        '    targets:',
+        '    - name: my_server',
+        '      mcp: {host: "http://a/mcp"}',
+        '    - name: my_server',
+        '      mcp: {host: localhost, port: 80}',
+        '    - name: ""',
+        '      stdio: {cmd: x}',
+        '    - name: e',
+        '      mcp: {host: "http://a"}',
+        '      sse: {host: "http://a"}',
+      ].join('\n'),
+    );
+    const why = 'must not contain "_" when the backend has several targets or prefixMode is always: names are exposed as <target>_<name> and split at the first "_"';
+    const t = `${ROUTE}.backends[0].mcp.targets`;
+    assert.deepEqual(lines(load(text)), [
+      `${t}[0].name: ${why}`,
+      `${t}[1].mcp: if port or path is set, both must be set; otherwise, use only host`,
+      `${t}[2].name: expected a non-empty string`,
+      `${t}[3]: expected only one of mcp, sse, stdio (found mcp, sse)`,
+    ]);
+    const dup = withRoute('backends:\n- mcp:\n    targets:\n    - {name: a, mcp: {host: "http://x/"}}\n    - {name: a, mcp: {host: "http://y/"}}');
+    assert.deepEqual(lines(load(dup)), [`${t}[1].name: duplicate target name "a" (also ${t}[0])`]);
+    // One target with the default prefix mode: names are not split, so "_" is fine.
+    assert.ok(route(withRoute('backends:\n- mcp:\n    targets:\n    - {name: my_server, mcp: {host: "http://x/mcp"}}')));
+  });
+
+  it('backendAuth passthrough', () => {
+    const r = route(withRoute('policies:\n  backendAuth: {passthrough: {}}\nbackends:\n- mcp: {targets: [{name: t, mcp: {host: "http://x/mcp"}}]}'));
+    assert.equal(r?.policies.backendAuthPassthrough, true);
+  });
+
+  it('cors lists, methods and maxAge', () => {
+    const r = route(
+      withRoute(
+        'policies:\n  cors:\n    allowCredentials: true\n    allowMethods: [GET, POST]\n    allowOrigins: ["http://localhost:6274"]\n    exposeHeaders: [Mcp-Session-Id]\n    maxAge: 1h30m',
+      ),
+    );
+    assert.deepEqual(r?.policies.cors, {
+      allowCredentials: true,
+      allowHeaders: { any: false, values: [] },
+      allowMethods: { any: false, values: ['GET', 'POST'] },
+      allowOrigins: { any: false, values: ['http://localhost:6274'] },
+      exposeHeaders: { any: false, values: ['Mcp-Session-Id'] },
+      maxAge: 5400,
+    });
+  });
+});
+
+describe('runtime settings', () => {
+  const load = (text: string) => loadConfigText(text, { cwd: '/', env });
+
+  it('reads config:', () => {
+    const text = [
+      'config:',
+      '  workers: 0',
+      '  logging: {format: json}',
+      '  maxBufferSize: 1048576',
+      '  adminAddr: "127.0.0.1:9901"',
+      '  statsAddr: null',
+      '  readinessAddr: false',
+      '  session: {key: "0123456789abcdef0123456789abcdef"}',
+    ].join('\n');
+    assert.deepEqual(expectOk(load(text)).runtime, {
+      workers: 0,
+      logFormat: 'json',
+      maxBodyBytes: 1048576,
+      adminAddr: '127.0.0.1:9901',
+      statsAddr: null,
+      readinessAddr: null,
+      sessionKey: '0123456789abcdef0123456789abcdef',
+    });
+  });
+
+  it('reports bad and unsupported settings', () => {
+    const text = 'config:\n  workers: -1\n  adminAddr: nope\n  logging: {level: debug, format: xml}\n  tracing: {}\n  session: {}\n  colour: red\n';
+    assert.deepEqual(lines(load(text)), [
+      'config.workers: expected an integer from 0 to 1024',
+      'config.adminAddr: expected host:port (e.g. localhost:15000, [::]:15020), or null/false to turn it off',
+      'config.logging.level: not supported by Portcullis',
+      'config.logging.format: expected one of text, json',
+      'config.tracing: not supported by Portcullis',
+      'config.session.key: required',
+      'config.colour: unknown key',
+    ]);
+  });
+});
