@@ -98,3 +98,11 @@ export function member(jwk: Jwk, name: string): string {
   assert.equal(typeof v, 'string', `JWK member ${name}`);
   return String(v);
 }
+
+/** What the loader fills in for settings it does not read yet (see read-jwt-auth.ts). */
+export const JWT_DEFAULTS = {
+  leewaySeconds: 60,
+  requiredClaims: ['exp'],
+  location: { kind: 'header', name: 'authorization', prefix: 'Bearer ' },
+} as const;
+export const NO_MCP_AUTHENTICATION = { mcpAuthentication: null };

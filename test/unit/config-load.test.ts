@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { formatIssues, loadConfigFile, loadConfigText } from '../../src/main/config/load.js';
 import type { RouteConfig } from '../../src/main/config/types.js';
 import {
+  JWT_DEFAULTS,
   LAB_JWTAUTH,
+  NO_MCP_AUTHENTICATION,
   LAB_MCP_AUTHZ,
   ROUTE,
   type TempCwd,
@@ -35,6 +37,7 @@ describe('lab configs', () => {
     hostnames: [],
     matches: [{ path: { kind: 'prefix', value: '/' }, method: null, headers: [], query: [] }],
     policies: {
+      ...NO_MCP_AUTHENTICATION,
       cors: {
         allowCredentials: false,
         allowHeaders: { any: true },
@@ -44,6 +47,7 @@ describe('lab configs', () => {
         maxAge: null,
       },
       jwtAuth: {
+        ...JWT_DEFAULTS,
         mode: 'strict',
         providers: [
           {
@@ -151,6 +155,7 @@ describe('schema errors name the path', () => {
     assert.equal(policy?.mode, 'optional');
     assert.equal(policy?.providers[0]?.audiences, null);
     assert.equal(policy?.providers[0]?.keys[0]?.kid, 'k1');
+    assert.deepEqual({ ...policy, providers: [] }, { ...JWT_DEFAULTS, mode: 'optional', providers: [] });
   });
 
   it('providers form, and mixing it with the single-issuer form', () => {

@@ -10,6 +10,18 @@ import { type IssueList, MapReader, keyPath } from './schema-reader.js';
 import type { JwksSource, JwtAuthPolicy, JwtMode, JwtProviderConfig } from './types.js';
 
 const MODES: readonly JwtMode[] = ['strict', 'optional', 'permissive'];
+
+/**
+ * Settings agentgateway HEAD reads from `location` and `jwtValidationOptions`, which Portcullis
+ * does not read yet (those keys are reported as not supported): agentgateway's defaults. Spread
+ * rather than written inline, so this compiles while types.ts is being extended with them.
+ */
+const VALIDATION_DEFAULTS = {
+  leewaySeconds: 60,
+  requiredClaims: ['exp'],
+  // lower case: header lookups on the uWS side take lower-case names
+  location: { kind: 'header', name: 'authorization', prefix: 'Bearer ' },
+} as const;
 const PROVIDER_KEYS = ['issuer', 'audiences', 'jwks'];
 
 export function readJwtAuth(issues: IssueList, path: string, value: unknown, cwd: string): JwtAuthPolicy | undefined {
@@ -36,7 +48,7 @@ export function readJwtAuth(issues: IssueList, path: string, value: unknown, cwd
     const provider = readProvider(m, cwd);
     if (provider !== undefined) providers.push(provider);
   }
-  return { mode, providers };
+  return { ...VALIDATION_DEFAULTS, mode, providers };
 }
 
 function readProvider(m: MapReader, cwd: string): JwtProviderConfig | undefined {

@@ -41,7 +41,11 @@ const AGENTGATEWAY_ONLY = [
 /** agentgateway attaches these to the route's backend, which needs exactly one backend. */
 const BACKEND_POLICIES = ['mcpAuthorization', 'backendAuth', 'mcpAuthentication', 'a2a', 'backendTLS'];
 
+/** `mcpAuthentication` is reported as not supported; spread so this compiles while types.ts gains the field. */
+const NO_MCP_AUTHENTICATION = { mcpAuthentication: null };
+
 export const NO_POLICIES: RoutePolicies = {
+  ...NO_MCP_AUTHENTICATION,
   cors: null,
   jwtAuth: null,
   authorization: null,
@@ -69,6 +73,7 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
   };
   return {
     policies: {
+      ...NO_MCP_AUTHENTICATION,
       cors: optional('cors', (p, v) => readCors(issues, p, v)),
       jwtAuth: optional('jwtAuth', (p, v) => readJwtAuth(issues, p, v, cwd)),
       authorization: optional('authorization', (p, v) => readRuleSet(issues, p, v)),
