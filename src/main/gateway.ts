@@ -7,7 +7,8 @@ import { basename, dirname, resolve } from 'node:path';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
 import type { ConfigIssue, GatewayConfig, LogFormat } from './config/types.js';
-import { createDecider } from './decider/decider.js';
+import { createDecider, type Decider } from './decider/decider.js';
+import { KeyRegistry } from './jwks/key-registry.js';
 import { loadUws, type UwsModule } from './http/uws.js';
 import { createLogger, type LogSink, type Logger } from './log/logger.js';
 import { createSessionCodec } from './mcp/session-id.js';
@@ -112,19 +113,55 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const upstreams = new UpstreamRegistry();
   const sessions = createSessionCodec(config.runtime.sessionKey);
   let generationNumber = 0;
+  // A remote key set changed: the workers get the next key data (a new decider for the same
+  // generation), and cached tokens signed by keys that left are dropped.
+  let rekeying: Promise<void> = Promise.resolve();
+  const keys = new KeyRegistry({
+    logger,
+    metrics,
+    onChange: () => {
+      rekeying = rekeying.then(rekey).catch((err: unknown) => logger.error('jwks', `applying new keys failed: ${String(err)}`));
+    },
+  });
+
+  async function rekey(): Promise<void> {
+    const gen = current;
+    const init = buildPlan(currentConfig, gen.number, keys.keysOf).init;
+    const next = await createDecider(init, workers);
+    const old = gen.deciderRef.current;
+    gen.deciderRef.current = next;
+    retireDecider(old);
+    const live = new Set(init.providerSets.flatMap((ps) => ps.providers.flatMap((p) => p.keys.flatMap((k) => (k.kid === undefined ? [] : [k.kid])))));
+    for (const a of gen.authenticators.values()) a.cache.dropKids(live);
+  }
+
+  function retireDecider(d: Decider): void {
+    d.close().catch((err: unknown) => logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]));
+  }
 
   async function buildGeneration(cfg: GatewayConfig): Promise<Generation> {
+    await keys.sync(cfg);
     generationNumber++;
-    const plan = buildPlan(cfg, generationNumber);
-    const decider = await createDecider(plan.init, workers);
+    const plan = buildPlan(cfg, generationNumber, keys.keysOf);
+    const deciderRef = { current: await createDecider(plan.init, workers) };
     const authenticators = new Map<RoutePlan, JwtAuthenticator>();
     const targets = new Map<RoutePlan, readonly UpstreamTarget[]>();
     for (const bind of plan.binds) {
       for (const listener of bind.listeners) {
         for (const route of listener.routes) {
-          if (route.jwt !== null) {
-            authenticators.set(route, createJwtAuthenticator(route.jwt.mode, route.jwt.providerSet, decider, {
-              count: (outcome) => metrics.jwt.inc({ outcome }),
+          const jwt = route.jwt;
+          if (jwt !== null) {
+            authenticators.set(route, createJwtAuthenticator({
+              mode: jwt.mode,
+              providerSet: jwt.providerSet,
+              decider: () => deciderRef.current,
+              counters: { count: (outcome) => metrics.jwt.inc({ outcome }) },
+              onUnknownKid: async () => {
+                const changed = await keys.refreshForUnknownKid(jwt.providers);
+                if (changed) await rekeying;
+                return changed;
+              },
+              keysProblem: () => keys.problem(jwt.providers),
             }));
           }
           if (route.backend !== null) {
@@ -135,7 +172,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
     return {
       number: generationNumber,
-      decider,
+      deciderRef,
+      get decider() {
+        return deciderRef.current;
+      },
       binds: new Map(plan.binds.map((b) => [b.name, b])),
       authenticators,
       targets,
@@ -144,6 +184,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     };
   }
 
+  let currentConfig = config;
   let current = await buildGeneration(config);
   let accepting = true;
   const inflight: PipelineDeps['inflight'] = { count: 0, onIdle: null };
@@ -172,12 +213,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     await openBinds(config);
   } catch (err) {
     for (const b of bound.values()) uws.us_listen_socket_close(b.socket);
+    keys.close();
     await current.decider.close();
     await upstreams.close();
     throw err;
   }
 
-  let currentConfig = config;
   // Precedence: options, then agentgateway's env variables (ADMIN_ADDR, STATS_ADDR,
   // READINESS_ADDR; an empty value turns the listener off), then the config.
   const opsAddr = (option: string | null | undefined, envName: string, configured: string | null): string | null => {
@@ -209,28 +250,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     current = await buildGeneration(next.config);
     currentConfig = next.config;
     await openBinds(next.config);
-    // In-flight requests hold the previous generation; its pool closes once they are done.
-    retire(previous);
+    // Requests in flight keep the previous generation; its pool finishes their tasks, then stops.
+    retireDecider(previous.decider);
     metrics.reloads.inc({ result: 'ok' });
     logger.info('state_manager', 'Config reloaded successfully');
     return { ok: true };
-  }
-
-  const retiring = new Set<Generation>();
-  function retire(gen: Generation): void {
-    retiring.add(gen);
-    const closeIt = (): void => {
-      if (!retiring.delete(gen)) return;
-      gen.decider.close().catch((err: unknown) => logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]));
-    };
-    if (inflight.count === 0) closeIt();
-    else {
-      const prev = inflight.onIdle;
-      inflight.onIdle = () => {
-        prev?.();
-        closeIt();
-      };
-    }
   }
 
   let watcher: FSWatcher | null = null;
@@ -271,7 +295,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         });
       }
       await ops.close();
-      await Promise.all([current.decider.close(), ...[...retiring].map((g) => g.decider.close())]);
+      keys.close();
+      await rekeying;
+      await current.decider.close();
       await upstreams.close();
       logger.flush();
     })();

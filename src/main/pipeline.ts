@@ -15,13 +15,16 @@ import type { SessionCodec } from './mcp/session-id.js';
 import type { UpstreamTarget } from './mcp/upstream.js';
 import type { Metrics } from './ops/metrics.js';
 import type { BindPlan, RoutePlan } from './plan.js';
-import { extractBearer } from './policy/bearer.js';
+import { extractToken, type HeaderPairs } from './policy/bearer.js';
+import { bearerChallenge, isMetadataPath, metadataResponse, preflightHeaders } from './policy/protected-resource.js';
 import type { JwtAuthenticator } from './policy/jwt-auth.js';
 import { selectListener, selectRoute } from './router.js';
 
 /** Everything built from one config generation. Swapped as a whole on reload. */
 export interface Generation {
   readonly number: number;
+  /** the current decider; replaced (same generation) when a remote key set changes */
+  readonly deciderRef: { current: Decider };
   readonly decider: Decider;
   readonly binds: ReadonlyMap<string, BindPlan>;
   readonly authenticators: ReadonlyMap<RoutePlan, JwtAuthenticator>;
@@ -84,6 +87,15 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
     record.routeRule = route.ruleKey;
     record.route = route.name;
 
+    if (route.mcpAuthentication !== null && isMetadataPath(snap.path)) {
+      // Public by definition: clients read it to find out how to get a token.
+      if (snap.method === 'GET') {
+        const doc = metadataResponse(route.mcpAuthentication, snap);
+        reply.send(200, doc.headers, doc.body);
+      } else if (snap.method === 'OPTIONS') reply.send(200, preflightHeaders(), '');
+      else reply.send(405, [['allow', 'GET, OPTIONS'], ...textPlain], 'Method Not Allowed');
+      return;
+    }
     if (route.cors !== null && snap.method === 'OPTIONS') {
       const preflight = route.cors.preflight(snap);
       if (preflight !== null) {
@@ -113,12 +125,6 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
   };
 }
 
-function bearerChallenge(reason: string): string {
-  // RFC 6750 §3.1: no error code when the request had no credentials at all.
-  if (reason === 'missing') return 'Bearer';
-  return 'Bearer error="invalid_token"';
-}
-
 async function runPolicies(
   gen: Generation,
   route: RoutePlan,
@@ -131,12 +137,16 @@ async function runPolicies(
 ): Promise<void> {
   let claims: Claims | null = null;
   let upstreamAuthorization = headerValue(snap, 'authorization');
+  let forwardHeaders: HeaderPairs = snap.headers;
   const authenticator = gen.authenticators.get(route);
   if (route.jwt !== null && authenticator !== undefined) {
-    const outcome = await authenticator.authenticate(extractBearer(snap));
+    const extracted = extractToken(snap, route.jwt.location);
+    const outcome = await authenticator.authenticate(extracted.token);
     if (outcome.kind === 'reject') {
       record.error = `authentication failure: ${outcome.message}`;
-      reply.send(401, [...textPlain, ['www-authenticate', bearerChallenge(outcome.reason)], ...corsHeaders], record.error);
+      // RFC 6750 §3.1: no error code when the request had no credentials at all.
+      const challenge = bearerChallenge(route.mcpAuthentication, snap, outcome.reason === 'missing' ? null : 'invalid_token');
+      reply.send(401, [...textPlain, ['www-authenticate', challenge], ...corsHeaders], record.error);
       return;
     }
     claims = outcome.claims;
@@ -144,6 +154,7 @@ async function runPolicies(
     if (typeof sub === 'string') record.jwtSub = sub;
     if (outcome.stripAuthorization) {
       upstreamAuthorization = route.passthrough && outcome.token !== null ? `Bearer ${outcome.token}` : undefined;
+      if (outcome.token !== null) forwardHeaders = extracted.withoutToken();
     }
   }
   if (route.authorization !== null) {
@@ -161,7 +172,8 @@ async function runPolicies(
     if (decision.ruleErrors > 0) deps.metrics.ruleErrors.inc({}, decision.ruleErrors);
     if (!decision.allow) {
       record.error = 'authorization failed';
-      reply.send(403, [...textPlain, ['www-authenticate', 'Bearer error="insufficient_scope"'], ...corsHeaders], 'authorization failed');
+      const challenge = bearerChallenge(route.mcpAuthentication, snap, 'insufficient_scope');
+      reply.send(403, [...textPlain, ['www-authenticate', challenge], ...corsHeaders], 'authorization failed');
       return;
     }
   }
@@ -179,7 +191,7 @@ async function runPolicies(
     onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
   };
   await handleMcp(
-    { req: snap, reply, body, route, targets, claims, upstreamAuthorization, record, corsHeaders },
+    { req: snap, headers: forwardHeaders, reply, body, route, targets, claims, upstreamAuthorization, record, corsHeaders },
     mcpDeps,
   );
   if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: record.mcpMethod });

@@ -3,9 +3,10 @@
 // request path does lookups, not parsing.
 
 import type {
-  GatewayConfig, McpBackendConfig, PathMatch, RouteConfig, RouteMatch, RuleSetConfig, ValueMatch,
+  GatewayConfig, JwtAuthPolicy, JwtProviderConfig, McpAuthenticationPolicy, McpBackendConfig, PathMatch, RouteConfig,
+  RouteMatch, RuleSetConfig, TokenLocation, ValueMatch,
 } from './config/types.js';
-import type { ProviderSetInit, RuleSetInit, WorkerInit } from '../protocol/worker-contract.js';
+import type { ProviderSetInit, PublicJwk, RuleSetInit, WorkerInit } from '../protocol/worker-contract.js';
 import { compileCors, type CompiledCors } from './policy/cors.js';
 
 export interface CompiledMatch {
@@ -30,7 +31,15 @@ export interface RoutePlan {
   readonly hostnames: readonly string[];
   readonly matches: readonly CompiledMatch[];
   readonly cors: CompiledCors | null;
-  readonly jwt: { readonly mode: 'strict' | 'optional' | 'permissive'; readonly providerSet: number } | null;
+  readonly jwt: {
+    readonly mode: 'strict' | 'optional' | 'permissive';
+    readonly providerSet: number;
+    readonly location: TokenLocation;
+    /** the providers, for their remote key sources */
+    readonly providers: readonly JwtProviderConfig[];
+  } | null;
+  /** set when the JWT policy comes from `mcpAuthentication`: challenges point at the metadata */
+  readonly mcpAuthentication: McpAuthenticationPolicy | null;
   readonly authorization: RuleSetRef | null;
   readonly mcpAuthorization: RuleSetRef | null;
   readonly passthrough: boolean;
@@ -84,7 +93,27 @@ function readsRoot(rules: RuleSetConfig, root: string): boolean {
   return rules.rules.some((r) => re.test(r.expr));
 }
 
-export function buildPlan(config: GatewayConfig, generation: number): GatewayPlan {
+/** Current keys of a provider: loaded at config time, or the last fetch of a remote JWKS. */
+export type KeysOf = (provider: JwtProviderConfig) => readonly PublicJwk[];
+
+const bearerHeader: TokenLocation = { kind: 'header', name: 'authorization', prefix: 'Bearer ' };
+
+/** `mcpAuthentication` brings its own JWT policy (agentgateway HEAD: strict by default). */
+function effectiveJwt(r: RouteConfig): JwtAuthPolicy | null {
+  const p = r.policies;
+  if (p.jwtAuth !== null) return p.jwtAuth;
+  const a = p.mcpAuthentication;
+  if (a === null) return null;
+  return {
+    mode: a.mode,
+    providers: [{ issuer: a.issuer, audiences: a.audiences, jwksSource: a.jwksSource, keys: a.keys }],
+    leewaySeconds: defaultLeewaySeconds,
+    requiredClaims: ['exp'],
+    location: bearerHeader,
+  };
+}
+
+export function buildPlan(config: GatewayConfig, generation: number, keysOf: KeysOf = (p) => p.keys): GatewayPlan {
   const providerSets: ProviderSetInit[] = [];
   const ruleSets: RuleSetInit[] = [{ id: 0, rules: [] }];
 
@@ -98,14 +127,16 @@ export function buildPlan(config: GatewayConfig, generation: number): GatewayPla
   function route(r: RouteConfig): RoutePlan {
     const p = r.policies;
     let jwt: RoutePlan['jwt'] = null;
-    if (p.jwtAuth !== null) {
+    const policy = effectiveJwt(r);
+    if (policy !== null) {
       const id = providerSets.length;
       providerSets.push({
         id,
-        leewaySeconds: defaultLeewaySeconds,
-        providers: p.jwtAuth.providers.map((pr) => ({ issuer: pr.issuer, audiences: pr.audiences, keys: pr.keys })),
+        leewaySeconds: policy.leewaySeconds,
+        requiredClaims: policy.requiredClaims,
+        providers: policy.providers.map((pr) => ({ issuer: pr.issuer, audiences: pr.audiences, keys: keysOf(pr) })),
       });
-      jwt = { mode: p.jwtAuth.mode, providerSet: id };
+      jwt = { mode: policy.mode, providerSet: id, location: policy.location, providers: policy.providers };
     }
     const backend = r.backends[0] ?? null;
     return {
@@ -115,6 +146,7 @@ export function buildPlan(config: GatewayConfig, generation: number): GatewayPla
       matches: r.matches.map(compileMatch),
       cors: p.cors === null ? null : compileCors(p.cors, backend !== null),
       jwt,
+      mcpAuthentication: p.jwtAuth === null ? p.mcpAuthentication : null,
       authorization: ruleSet(p.authorization),
       mcpAuthorization: ruleSet(p.mcpAuthorization),
       passthrough: p.backendAuthPassthrough,

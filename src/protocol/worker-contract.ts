@@ -29,6 +29,8 @@ export interface ProviderSetInit {
   readonly providers: readonly ProviderInit[];
   /** clock skew allowed on exp/nbf, seconds */
   readonly leewaySeconds: number;
+  /** claims that must be present (besides exp, always required) */
+  readonly requiredClaims: readonly string[];
 }
 
 export interface RuleInit {
@@ -58,6 +60,7 @@ export type ReasonCode =
   | 'expired'
   | 'not_yet_valid'
   | 'missing_exp'
+  | 'missing_claim'
   | 'bad_issuer'
   | 'bad_audience'
   | 'bad_claim_type';

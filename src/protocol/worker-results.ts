@@ -5,7 +5,7 @@ import type { Claims, DecideResult, FilterResult, ReasonCode, VerifyResult } fro
 
 const reasons: ReadonlySet<string> = new Set<ReasonCode>([
   'malformed', 'missing_kid', 'unknown_kid', 'alg_not_allowed', 'bad_signature', 'expired',
-  'not_yet_valid', 'missing_exp', 'bad_issuer', 'bad_audience', 'bad_claim_type',
+  'not_yet_valid', 'missing_exp', 'missing_claim', 'bad_issuer', 'bad_audience', 'bad_claim_type',
 ]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {

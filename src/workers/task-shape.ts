@@ -71,6 +71,8 @@ export function isWorkerInit(value: unknown): value is WorkerInit {
       isRecord(s) &&
       typeof s['id'] === 'number' &&
       typeof s['leewaySeconds'] === 'number' &&
+      Array.isArray(s['requiredClaims']) &&
+      s['requiredClaims'].every((c: unknown) => typeof c === 'string') &&
       Array.isArray(s['providers']) &&
       s['providers'].every(
         (p: unknown) =>

@@ -61,6 +61,7 @@ export const init: WorkerInit = {
   providerSets: [
     {
       id: PROVIDER_SET,
+      requiredClaims: [],
       leewaySeconds: 60,
       providers: [
         {

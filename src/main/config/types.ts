@@ -79,6 +79,7 @@ export interface RoutePolicies {
   /** HTTP `authorization` policy: CEL over request/jwt/source, one decision per request. */
   readonly authorization: RuleSetConfig | null;
   readonly mcpAuthorization: RuleSetConfig | null;
+  readonly mcpAuthentication: McpAuthenticationPolicy | null;
   /** `backendAuth: { passthrough: {} }` puts the verified bearer token back on upstream calls. */
   readonly backendAuthPassthrough: boolean;
 }
@@ -101,12 +102,38 @@ export type JwtMode = 'strict' | 'optional' | 'permissive';
 export interface JwtAuthPolicy {
   readonly mode: JwtMode;
   readonly providers: readonly JwtProviderConfig[];
+  /** clock skew allowed on exp/nbf (`jwtValidationOptions.leeway`, default 60 s) */
+  readonly leewaySeconds: number;
+  /** claims a token must carry (`jwtValidationOptions.requiredClaims`, default `["exp"]`; exp is always required) */
+  readonly requiredClaims: readonly string[];
+  /** where the token is read from (`location`, default the Authorization header with prefix `Bearer `) */
+  readonly location: TokenLocation;
+}
+
+export type TokenLocation =
+  | { readonly kind: 'header'; readonly name: string; readonly prefix: string }
+  | { readonly kind: 'queryParameter'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string };
+
+/** `mcpAuthentication`: OAuth protected-resource metadata (RFC 9728) plus a JWT policy. */
+export interface McpAuthenticationPolicy {
+  readonly issuer: string;
+  readonly audiences: readonly string[] | null;
+  readonly jwksSource: JwksSource;
+  readonly keys: readonly PublicJwk[];
+  readonly mode: JwtMode;
+  /** extra members of the metadata document, keys converted to snake_case */
+  readonly resourceMetadata: Readonly<Record<string, unknown>>;
+  /** scopes advertised in the 401 challenge and the metadata (`scopes_supported`) */
+  readonly scopes: readonly string[];
 }
 
 export type JwksSource =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'inline' }
-  | { readonly kind: 'url'; readonly url: string };
+  | { readonly kind: 'url'; readonly url: string }
+  /** OIDC discovery: `<issuer>/.well-known/openid-configuration` → `jwks_uri` */
+  | { readonly kind: 'discovery' };
 
 export interface JwtProviderConfig {
   readonly issuer: string;

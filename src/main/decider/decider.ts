@@ -64,7 +64,8 @@ function createPoolDecider(init: WorkerInit, workers: number): Decider {
     decide: async (task) => asDecideResult(await run(task)),
     filter: async (task) => asFilterResult(await run(task)),
     queueSize: () => pool.queueSize,
-    close: () => pool.destroy(),
+    // Graceful: tasks already running finish; a swapped-out pool gets no new ones.
+    close: () => pool.close(),
   };
 }
 

@@ -20,6 +20,8 @@ import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type Upstrea
 
 export interface McpRequest {
   readonly req: RequestSnapshot;
+  /** request headers to forward (the token's header or cookie removed once consumed) */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly reply: Reply;
   readonly body: Promise<BodyResult> | null;
   readonly route: RoutePlan;
@@ -209,7 +211,7 @@ async function forwardQuiet(m: McpRequest, target: UpstreamTarget, session: Sess
     const res = await target.pools.calls.request({
       path: target.path,
       method: 'DELETE',
-      headers: upstreamRequestHeaders(m.req.headers, { sessionId: sid, authorization: m.upstreamAuthorization }),
+      headers: upstreamRequestHeaders(m.headers, { sessionId: sid, authorization: m.upstreamAuthorization }),
     });
     await res.body.dump();
   } catch {
@@ -240,7 +242,7 @@ async function forward(
     res = await (streaming ? target.pools.streams : target.pools.calls).request({
       path: target.path,
       method: m.req.method === 'DELETE' ? 'DELETE' : streaming ? 'GET' : 'POST',
-      headers: upstreamRequestHeaders(m.req.headers, {
+      headers: upstreamRequestHeaders(m.headers, {
         sessionId: opened.session?.upstream[target.name],
         authorization: m.upstreamAuthorization,
       }),

@@ -70,6 +70,7 @@ export class Metrics {
   readonly ruleErrors = new Counter('portcullis_cel_rule_errors_total', 'CEL rule evaluations that failed (counted as false)');
   readonly upstreamErrors = new Counter('portcullis_upstream_errors_total', 'Upstream calls that failed before a response');
   readonly reloads = new Counter('portcullis_config_reloads_total', 'Config reloads by result');
+  readonly jwksRefreshes = new Counter('portcullis_jwks_refreshes_total', 'Remote JWKS fetches by result and reason');
   readonly duration = new Histogram('portcullis_request_duration_seconds', 'Request duration, whole response');
   readonly #gauges = new Map<string, { help: string; read: () => number }>();
 
@@ -79,7 +80,7 @@ export class Metrics {
 
   render(): string {
     let out = '';
-    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.reloads]) out += c.render();
+    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.reloads, this.jwksRefreshes]) out += c.render();
     out += this.duration.render();
     for (const [name, g] of this.#gauges) out += `# HELP ${name} ${g.help}\n# TYPE ${name} gauge\n${name} ${g.read()}\n`;
     return out;

@@ -1,13 +1,74 @@
-// Where the token comes from: `Authorization: Bearer <token>` (scheme case-insensitive, one
-// space). Anything else counts as no token, as in agentgateway.
+// Where the token comes from (jwtAuth `location`): a header with a prefix (default
+// `Authorization: Bearer <token>`, prefix matched case-insensitively, as agentgateway), a query
+// parameter, or a cookie. Anything else counts as no token. `withoutToken` gives the headers
+// to forward once the token has been consumed, so it never reaches the upstream by accident.
 
+import type { TokenLocation } from '../config/types.js';
 import type { RequestSnapshot } from '../http/request.js';
 import { headerValue } from '../http/request.js';
 
-export function extractBearer(req: RequestSnapshot): string | null {
-  const value = headerValue(req, 'authorization');
-  if (value === undefined || value.length < 8) return null;
-  if (value.slice(0, 7).toLowerCase() !== 'bearer ') return null;
-  const token = value.slice(7).trim();
-  return token === '' || token.includes(' ') ? null : token;
+export type HeaderPairs = ReadonlyArray<readonly [string, string]>;
+
+export interface ExtractedToken {
+  readonly token: string | null;
+  /** request headers minus the one carrying the token */
+  withoutToken(): HeaderPairs;
+}
+
+function cookieValue(cookieHeader: string, name: string): string | null {
+  for (const part of cookieHeader.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+function queryValue(query: string, name: string): string | null {
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    try {
+      if (decodeURIComponent(part.slice(0, eq)) === name) return decodeURIComponent(part.slice(eq + 1));
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+function validToken(raw: string | null): string | null {
+  if (raw === null) return null;
+  const t = raw.trim();
+  return t === '' || /\s/.test(t) ? null : t;
+}
+
+export function extractToken(req: RequestSnapshot, location: TokenLocation): ExtractedToken {
+  switch (location.kind) {
+    case 'header': {
+      const name = location.name.toLowerCase();
+      const value = headerValue(req, name);
+      const prefix = location.prefix;
+      const raw = value !== undefined && value.length > prefix.length && value.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()
+        ? value.slice(prefix.length)
+        : null;
+      return { token: validToken(raw), withoutToken: () => req.headers.filter(([k]) => k !== name) };
+    }
+    case 'cookie': {
+      const header = headerValue(req, 'cookie');
+      const token = validToken(header === undefined ? null : cookieValue(header, location.name));
+      return {
+        token,
+        withoutToken: () =>
+          req.headers.flatMap(([k, v]): HeaderPairs => {
+            if (k !== 'cookie') return [[k, v]];
+            const rest = v.split(';').filter((p) => p.slice(0, Math.max(0, p.indexOf('='))).trim() !== location.name).map((p) => p.trim());
+            return rest.length === 0 ? [] : [[k, rest.join('; ')]];
+          }),
+      };
+    }
+    case 'queryParameter':
+      // The client's query is never forwarded to an MCP upstream, so there is nothing to strip.
+      return { token: validToken(queryValue(req.query, location.name)), withoutToken: () => req.headers };
+  }
 }

@@ -27,18 +27,32 @@ export interface AuthCounters {
   count(reason: ReasonCode | 'missing' | 'ok'): void;
 }
 
-export function createJwtAuthenticator(
-  mode: JwtMode,
-  providerSet: number,
-  decider: Decider,
-  counters: AuthCounters,
-  cache = new VerifiedTokenCache(10_000),
-): JwtAuthenticator {
+export interface JwtAuthenticatorOptions {
+  readonly mode: JwtMode;
+  readonly providerSet: number;
+  /** the current decider (replaced when a remote key set changes) */
+  readonly decider: () => Decider;
+  readonly counters: AuthCounters;
+  /** Refetches remote keys after an unknown `kid`; true when the key set changed (then verify once more). */
+  readonly onUnknownKid: () => Promise<boolean>;
+  /** Why keys may be missing (a failing JWKS endpoint), appended to an unknown-kid reason. */
+  readonly keysProblem: () => string | null;
+  readonly cache?: VerifiedTokenCache;
+}
+
+export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthenticator {
+  const { mode, providerSet, counters } = o;
+  const cache = o.cache ?? new VerifiedTokenCache(10_000);
   // Concurrent first requests with the same token share one verification.
   const inflight = new Map<string, Promise<AuthOutcome>>();
 
   async function verify(token: string): Promise<AuthOutcome> {
-    const result = await decider.verify({ op: 'verify', providerSet, token, now: Math.floor(Date.now() / 1000) });
+    const task = { op: 'verify', providerSet, token, now: Math.floor(Date.now() / 1000) } as const;
+    let result = await o.decider().verify(task);
+    if (!result.ok && result.reason === 'unknown_kid' && (await o.onUnknownKid())) {
+      // A key rotation at the provider: picked up within this one request.
+      result = await o.decider().verify(task);
+    }
     if (result.ok) {
       cache.set(token, { claims: result.claims, issuer: result.issuer, kid: result.kid, expiresAtMs: result.exp * 1000 });
       counters.count('ok');
@@ -46,7 +60,8 @@ export function createJwtAuthenticator(
     }
     counters.count(result.reason);
     if (mode === 'permissive') return { kind: 'pass', claims: null, token: null, stripAuthorization: false };
-    return { kind: 'reject', reason: result.reason, message: result.detail };
+    const problem = result.reason === 'unknown_kid' ? o.keysProblem() : null;
+    return { kind: 'reject', reason: result.reason, message: problem === null ? result.detail : `${result.detail} (JWKS refresh failing: ${problem})` };
   }
 
   return {

@@ -30,9 +30,18 @@ function hasAudience(aud: unknown, accepted: ReadonlySet<string>): boolean {
 }
 
 /** `now` in seconds; `leeway` in seconds applies to exp and nbf. */
-export function checkClaims(claims: JsonObject, provider: PreparedProvider, leeway: number, now: number): ClaimsOutcome {
+export function checkClaims(
+  claims: JsonObject,
+  provider: PreparedProvider,
+  leeway: number,
+  now: number,
+  required: readonly string[] = [],
+): ClaimsOutcome {
   const { exp, nbf, iat, iss, sub, aud } = claims;
   if (exp === undefined) return fail('missing_exp', 'token has no "exp" claim');
+  for (const name of required) {
+    if (claims[name] === undefined || claims[name] === null) return fail('missing_claim', `token has no ${quote(name)} claim`);
+  }
   if (!isFiniteNumber(exp)) return fail('bad_claim_type', '"exp" is not a number');
   if (!optional(nbf, isFiniteNumber)) return fail('bad_claim_type', '"nbf" is not a number');
   if (!optional(iat, isFiniteNumber)) return fail('bad_claim_type', '"iat" is not a number');

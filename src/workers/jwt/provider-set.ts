@@ -17,6 +17,8 @@ export interface KeyCandidate {
 export interface PreparedProviderSet {
   readonly id: number;
   readonly leewaySeconds: number;
+  /** claims that must be present besides exp */
+  readonly requiredClaims: readonly string[];
   /** kid → the providers holding it, in configuration order */
   readonly byKid: ReadonlyMap<string, readonly KeyCandidate[]>;
 }
@@ -52,7 +54,7 @@ export function prepareProviderSet(init: ProviderSetInit, warn: (problem: string
       else list.push({ provider, key });
     }
   }
-  return { id: init.id, leewaySeconds: init.leewaySeconds, byKid };
+  return { id: init.id, leewaySeconds: init.leewaySeconds, requiredClaims: init.requiredClaims.filter((c) => c !== 'exp'), byKid };
 }
 
 /**

@@ -61,7 +61,7 @@ export function verifyToken(set: PreparedProviderSet, token: string, now: number
   if (!valid) return refuse('bad_signature', 'signature does not verify');
 
   // Only now are the claims authentic.
-  const claims = checkClaims(payload, candidate.provider, set.leewaySeconds, now);
+  const claims = checkClaims(payload, candidate.provider, set.leewaySeconds, now, set.requiredClaims);
   if (!claims.ok) return claims;
   return { ok: true, claims: payload, exp: claims.exp, issuer: claims.issuer, kid };
 }

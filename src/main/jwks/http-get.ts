@@ -1,0 +1,66 @@
+// A bounded GET for identity-provider documents (JWKS, OpenID configuration): a timeout, a size
+// cap, JSON only, and a plain error sentence (never a body) on failure.
+
+import { request } from 'undici';
+
+export interface FetchedDocument {
+  readonly text: string;
+  /** ms the document may be cached per Cache-Control max-age / Expires, or null when it says nothing */
+  readonly maxAgeMs: number | null;
+}
+
+const maxBytes = 1024 * 1024;
+
+export class FetchError extends Error {
+  readonly code = 'GW_IDP_FETCH_FAILED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FetchError';
+  }
+}
+
+function maxAgeOf(headers: Record<string, string | string[] | undefined>, now: number): number | null {
+  const cc = headers['cache-control'];
+  const ccText = Array.isArray(cc) ? cc.join(',') : cc;
+  if (ccText !== undefined) {
+    if (/\bno-store\b|\bno-cache\b/i.test(ccText)) return 0;
+    const m = /\bmax-age=(\d+)/i.exec(ccText);
+    if (m !== null) return Number(m[1]) * 1000;
+  }
+  const expires = headers['expires'];
+  const expiresText = Array.isArray(expires) ? expires[0] : expires;
+  if (expiresText !== undefined) {
+    const at = Date.parse(expiresText);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  return null;
+}
+
+export async function getDocument(url: string, timeoutMs: number): Promise<FetchedDocument> {
+  let res;
+  try {
+    res = await request(url, {
+      method: 'GET',
+      headers: { accept: 'application/json, application/jwk-set+json' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    throw new FetchError(`GET ${url} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new FetchError(`GET ${url} answered ${res.statusCode}`);
+  }
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.body) {
+    if (!(chunk instanceof Uint8Array)) continue;
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      res.body.destroy();
+      throw new FetchError(`GET ${url}: document larger than ${maxBytes} bytes`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), maxAgeMs: maxAgeOf(res.headers, Date.now()) };
+}

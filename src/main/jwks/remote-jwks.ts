@@ -1,0 +1,137 @@
+// A remote JWKS, fetched by the main thread (one fetch per provider, not one per worker) and
+// handed to the workers as data. Cached per Cache-Control / Expires (with a floor), refreshed in
+// the background, and refetched once when a token names an unknown `kid` — debounced, so a
+// stream of forged kids cannot turn the gateway into a load generator against the IdP. A failed
+// refresh keeps the last good keys.
+
+import type { PublicJwk } from '../../protocol/worker-contract.js';
+import { parseJwks } from '../config/jwks-load.js';
+import { IssueList } from '../config/schema-reader.js';
+import { getDocument } from './http-get.js';
+
+export interface RemoteJwksOptions {
+  /** where the JWKS is, or how to find it (OIDC discovery from the issuer) */
+  readonly source: { readonly url: string } | { readonly discoveryIssuer: string };
+  readonly timeoutMs?: number;
+  /** refresh interval when the server sets no caching headers (agentgateway: 15 min) */
+  readonly defaultTtlMs?: number;
+  /** never refresh more often than this because of caching headers */
+  readonly minTtlMs?: number;
+  /** at most one unknown-kid refetch per this interval */
+  readonly cooldownMs?: number;
+  /** retry delay after a failed refresh */
+  readonly retryMs?: number;
+  readonly onRefresh: (event: RefreshEvent) => void;
+}
+
+export type RefreshEvent =
+  | { readonly ok: true; readonly url: string; readonly changed: boolean; readonly reason: RefreshReason; readonly keys: number }
+  | { readonly ok: false; readonly url: string; readonly reason: RefreshReason; readonly error: string };
+
+export type RefreshReason = 'startup' | 'schedule' | 'unknown_kid';
+
+export interface RemoteJwks {
+  keys(): readonly PublicJwk[];
+  /** the last refresh error, or null when the last refresh worked */
+  lastError(): string | null;
+  /** Refetches now unless one ran within the cooldown; resolves true when the key set changed. */
+  refreshForUnknownKid(): Promise<boolean>;
+  /** Fetches once at start (errors are reported through onRefresh, not thrown). */
+  start(): Promise<void>;
+  close(): void;
+}
+
+function fingerprint(keys: readonly PublicJwk[]): string {
+  return keys.map((k) => JSON.stringify(k)).sort().join('\n');
+}
+
+export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
+  const timeoutMs = o.timeoutMs ?? 5_000;
+  const defaultTtlMs = o.defaultTtlMs ?? 15 * 60_000;
+  const minTtlMs = o.minTtlMs ?? 60_000;
+  const cooldownMs = o.cooldownMs ?? 10_000;
+  const retryMs = o.retryMs ?? 15_000;
+  let keys: readonly PublicJwk[] = [];
+  let print = '';
+  let error: string | null = null;
+  let jwksUrl: string | null = 'url' in o.source ? o.source.url : null;
+  let pending: Promise<boolean> | null = null;
+  let lastAttempt = -Infinity;
+  let timer: NodeJS.Timeout | null = null;
+  let closed = false;
+  const label = (): string => jwksUrl ?? ('discoveryIssuer' in o.source ? `${o.source.discoveryIssuer} (discovery)` : '');
+
+  async function resolveUrl(): Promise<string> {
+    if (jwksUrl !== null) return jwksUrl;
+    if (!('discoveryIssuer' in o.source)) throw new Error('no JWKS URL');
+    const issuer = o.source.discoveryIssuer;
+    const doc = await getDocument(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, timeoutMs);
+    const meta: unknown = JSON.parse(doc.text);
+    if (typeof meta !== 'object' || meta === null) throw new Error('OpenID configuration is not a JSON object');
+    const docIssuer = 'issuer' in meta ? meta.issuer : undefined;
+    const uri = 'jwks_uri' in meta ? meta.jwks_uri : undefined;
+    // OpenID Connect Discovery §4.3: the document's issuer must be the one we asked about.
+    if (docIssuer !== issuer) throw new Error(`OpenID configuration names issuer ${JSON.stringify(docIssuer)}, expected ${JSON.stringify(issuer)}`);
+    if (typeof uri !== 'string' || !/^https?:\/\//.test(uri)) throw new Error('OpenID configuration has no http(s) jwks_uri');
+    jwksUrl = uri;
+    return uri;
+  }
+
+  function schedule(ms: number): void {
+    if (closed) return;
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      void refresh('schedule');
+    }, ms);
+    timer.unref();
+  }
+
+  function refresh(reason: RefreshReason): Promise<boolean> {
+    pending ??= (async () => {
+      lastAttempt = performance.now();
+      try {
+        const url = await resolveUrl();
+        const doc = await getDocument(url, timeoutMs);
+        const issues = new IssueList();
+        const next = parseJwks(issues, doc.text, 'jwks', 'jwks.keys');
+        // A document with no usable key at all is treated as a failure: keep the last good set.
+        if (next.length === 0 && issues.count > 0) throw new Error(issues.items.map((i) => `${i.path}: ${i.message}`).join('; '));
+        const nextPrint = fingerprint(next);
+        const changed = nextPrint !== print;
+        keys = next;
+        print = nextPrint;
+        error = null;
+        o.onRefresh({ ok: true, url, changed, reason, keys: next.length });
+        schedule(Math.max(minTtlMs, doc.maxAgeMs ?? defaultTtlMs));
+        return changed;
+      } catch (err) {
+        error = err instanceof Error ? err.message : String(err);
+        o.onRefresh({ ok: false, url: label(), reason, error });
+        schedule(retryMs);
+        return false;
+      } finally {
+        pending = null;
+      }
+    })();
+    return pending;
+  }
+
+  return {
+    keys: () => keys,
+    lastError: () => error,
+    refreshForUnknownKid() {
+      if (pending !== null) return pending;
+      if (performance.now() - lastAttempt < cooldownMs) return Promise.resolve(false);
+      return refresh('unknown_kid');
+    },
+    start: async () => {
+      await refresh('startup');
+    },
+    close() {
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}
