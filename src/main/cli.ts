@@ -1,7 +1,6 @@
 // `portcullis`: the gateway process (agentgateway's flags: -f, -c, --validate-only), plus the
 // lab's helpers (`keys`, `token`) and the built-in `demo`.
 
-import { readFileSync } from 'node:fs';
 import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
 import type { LogFormat } from './config/types.js';
 import { ConfigError, startGateway, type Gateway } from './gateway.js';
@@ -9,6 +8,7 @@ import { processIo } from './cli/io.js';
 import { runKeysCommand } from './cli/keys.js';
 import { runTokenCommand } from './cli/token.js';
 import { runDemo } from './cli/demo.js';
+import { version } from './version.js';
 
 const usage = `Usage:
   portcullis -f <config.yaml> [options]     run the gateway (the file is watched and reloaded)
@@ -33,11 +33,6 @@ interface RunArgs {
   workers?: number;
   logFormat?: LogFormat;
   allowFallback: boolean;
-}
-
-function version(): string {
-  const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
 function parseRunArgs(argv: readonly string[]): RunArgs | string {
@@ -144,7 +139,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case '-V':
     case '--version':
-      io.stdout(`portcullis ${version()}\n`);
+      io.stdout(`portcullis ${version}\n`);
       return 0;
     default: {
       const args = parseRunArgs(argv);

@@ -17,6 +17,7 @@ import { Metrics } from './ops/metrics.js';
 import { startOpsServers, type OpsServers } from './ops/ops-servers.js';
 import { createRequestHandler, type Generation, type PipelineDeps } from './pipeline.js';
 import { buildPlan, type RoutePlan } from './plan.js';
+import { version } from './version.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from './policy/jwt-auth.js';
 
 export interface GatewayOptions {
@@ -188,7 +189,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let current = await buildGeneration(config);
   let accepting = true;
   const inflight: PipelineDeps['inflight'] = { count: 0, onIdle: null };
-  const deps: PipelineDeps = { current: () => current, sessions, logger, metrics, accepting: () => accepting, inflight };
+  const deps: PipelineDeps = { current: () => current, sessions, logger, metrics, version, accepting: () => accepting, inflight };
   const bound = new Map<string, Bound>();
 
   async function openBinds(cfg: GatewayConfig): Promise<void> {

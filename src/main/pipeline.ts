@@ -10,7 +10,8 @@ import { Reply, type HeaderList } from './http/reply.js';
 import { headerValue, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
 import { AccessRecord } from './log/access-record.js';
 import type { Logger } from './log/logger.js';
-import { handleMcp, type McpDeps } from './mcp/relay.js';
+import type { McpDeps } from './mcp/context.js';
+import { handleMcp } from './mcp/relay.js';
 import type { SessionCodec } from './mcp/session-id.js';
 import type { UpstreamTarget } from './mcp/upstream.js';
 import type { Metrics } from './ops/metrics.js';
@@ -38,6 +39,7 @@ export interface PipelineDeps {
   readonly sessions: SessionCodec;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly version: string;
   /** false once draining: new requests get 503 */
   readonly accepting: () => boolean;
   readonly inflight: { count: number; onIdle: (() => void) | null };
@@ -187,6 +189,7 @@ async function runPolicies(
     decider: () => gen.decider,
     sessions: deps.sessions,
     allowAllRuleSet: gen.allowAllRuleSet,
+    gatewayVersion: deps.version,
     onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
     onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
   };

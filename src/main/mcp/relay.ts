@@ -5,68 +5,17 @@
 
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { CelContext, Claims, ListKind, McpCelContext } from '../../protocol/worker-contract.js';
-import { JsonRpcError, errorMessage, parseMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import type { ListKind, McpCelContext } from '../../protocol/worker-contract.js';
+import { JsonRpcError, parseMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
 import { replaceEventData } from '../../protocol/sse.js';
-import type { Decider } from '../decider/decider.js';
-import type { HeaderList, Reply } from '../http/reply.js';
-import { headerValue, type BodyResult, type RequestSnapshot } from '../http/request.js';
-import type { AccessRecord } from '../log/access-record.js';
-import type { RoutePlan, RuleSetRef } from '../plan.js';
-import { principalOf, type SessionCodec, type SessionRecord } from './session-id.js';
+import { headerValue } from '../http/request.js';
+import type { RuleSetRef } from '../plan.js';
+import { celContext, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { fanOut, mergeStreams } from './fanout.js';
+import { principalOf, type SessionRecord } from './session-id.js';
 import { pipeBody, pipeEventStream } from './stream-body.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type UpstreamTarget } from './upstream.js';
-
-export interface McpRequest {
-  readonly req: RequestSnapshot;
-  /** request headers to forward (the token's header or cookie removed once consumed) */
-  readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly reply: Reply;
-  readonly body: Promise<BodyResult> | null;
-  readonly route: RoutePlan;
-  readonly targets: readonly UpstreamTarget[];
-  readonly claims: Claims | null;
-  /** `Authorization` value to send upstream, if any (passthrough, or permissive mode's untouched header) */
-  readonly upstreamAuthorization: string | undefined;
-  readonly record: AccessRecord;
-  readonly corsHeaders: HeaderList;
-}
-
-export interface McpDeps {
-  readonly decider: () => Decider;
-  readonly sessions: SessionCodec;
-  readonly onRuleErrors: (count: number) => void;
-  readonly onDenied: (kind: string) => void;
-  readonly allowAllRuleSet: number;
-}
-
-const jsonHeaders: HeaderList = [['content-type', 'application/json']];
-
-function send(m: McpRequest, status: number, headers: HeaderList, body: string): void {
-  m.reply.send(status, [...headers, ...m.corsHeaders], body);
-}
-
-function sendRpcError(m: McpRequest, status: number, id: JsonRpcId | null, code: number, message: string): void {
-  send(m, status, jsonHeaders, errorMessage(id, code, message));
-}
-
-function celContext(m: McpRequest, ref: RuleSetRef, mcp: McpCelContext | null): CelContext {
-  return {
-    jwt: m.claims,
-    mcp,
-    request: ref.usesRequest
-      ? { method: m.req.method, path: m.req.path, host: m.req.host, headers: Object.fromEntries(m.req.headers) }
-      : null,
-    // uWS v20.30 does not expose the peer port.
-    source: ref.usesSource ? { address: m.req.remoteAddress, port: 0 } : null,
-  };
-}
-
-function prefixed(m: McpRequest): boolean {
-  const backend = m.route.backend;
-  return m.targets.length > 1 || (backend !== null && backend.prefixMode === 'always');
-}
 
 /** Splits `<target>_<name>` (or `<target>+<uri>` for resources) when names are prefixed. */
 function resolveTarget(m: McpRequest, call: CallTarget): { target: UpstreamTarget; name: string } | null {
@@ -164,11 +113,14 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
       if (kind !== null) m.record.mcpResourceType = kind === 'tools' ? 'tool' : kind === 'prompts' ? 'prompt' : kind === 'resources' ? 'resource' : 'templates';
     }
   }
+  if (m.targets.length > 1) {
+    await fanOut(m, deps, message, result.body, opened);
+    return;
+  }
   if (target === undefined) {
     sendRpcError(m, 502, id, JsonRpcError.internalError, 'no upstream target');
     return;
   }
-  if (m.targets.length > 1) m.record.mcpTarget ??= target.name;
   await forward(m, deps, target, result.body, opened, message);
 }
 
@@ -197,6 +149,10 @@ async function handleSessionRequest(m: McpRequest, deps: McpDeps): Promise<void>
     return;
   }
   if (m.targets.length > 1) {
+    if (m.req.method === 'GET') {
+      await mergeStreams(m, opened);
+      return;
+    }
     await Promise.all(m.targets.slice(1).map((t) => forwardQuiet(m, t, opened.session)));
   }
   await forward(m, deps, target, null, opened, null);
@@ -217,11 +173,6 @@ async function forwardQuiet(m: McpRequest, target: UpstreamTarget, session: Sess
   } catch {
     // best effort: the session is gone for the client either way
   }
-}
-
-interface OpenedSession {
-  readonly session: SessionRecord | null;
-  readonly header: string | undefined;
 }
 
 async function forward(

@@ -1,0 +1,70 @@
+// What one MCP request carries through the relay, and the small answers both the single-target
+// relay and the fan-out use.
+
+import type { CelContext, Claims, McpCelContext } from '../../protocol/worker-contract.js';
+import { errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
+import type { Decider } from '../decider/decider.js';
+import type { HeaderList, Reply } from '../http/reply.js';
+import type { BodyResult, RequestSnapshot } from '../http/request.js';
+import type { AccessRecord } from '../log/access-record.js';
+import type { RoutePlan, RuleSetRef } from '../plan.js';
+import type { SessionCodec, SessionRecord } from './session-id.js';
+import type { UpstreamTarget } from './upstream.js';
+
+export interface McpRequest {
+  readonly req: RequestSnapshot;
+  /** request headers to forward (the token's header or cookie removed once consumed) */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly reply: Reply;
+  readonly body: Promise<BodyResult> | null;
+  readonly route: RoutePlan;
+  readonly targets: readonly UpstreamTarget[];
+  readonly claims: Claims | null;
+  /** `Authorization` value to send upstream, if any (passthrough, or permissive mode's untouched header) */
+  readonly upstreamAuthorization: string | undefined;
+  readonly record: AccessRecord;
+  readonly corsHeaders: HeaderList;
+}
+
+export interface McpDeps {
+  readonly decider: () => Decider;
+  readonly sessions: SessionCodec;
+  readonly onRuleErrors: (count: number) => void;
+  readonly onDenied: (kind: string) => void;
+  readonly allowAllRuleSet: number;
+  /** reported as serverInfo.version when several targets are merged */
+  readonly gatewayVersion: string;
+}
+
+export const jsonHeaders: HeaderList = [['content-type', 'application/json']];
+
+export function send(m: McpRequest, status: number, headers: HeaderList, body: string): void {
+  m.reply.send(status, [...headers, ...m.corsHeaders], body);
+}
+
+export function sendRpcError(m: McpRequest, status: number, id: JsonRpcId | null, code: number, message: string): void {
+  send(m, status, jsonHeaders, errorMessage(id, code, message));
+}
+
+export function celContext(m: McpRequest, ref: RuleSetRef, mcp: McpCelContext | null): CelContext {
+  return {
+    jwt: m.claims,
+    mcp,
+    request: ref.usesRequest
+      ? { method: m.req.method, path: m.req.path, host: m.req.host, headers: Object.fromEntries(m.req.headers) }
+      : null,
+    // uWS v20.30 does not expose the peer port.
+    source: ref.usesSource ? { address: m.req.remoteAddress, port: 0 } : null,
+  };
+}
+
+export function prefixed(m: McpRequest): boolean {
+  const backend = m.route.backend;
+  return m.targets.length > 1 || (backend !== null && backend.prefixMode === 'always');
+}
+
+export interface OpenedSession {
+  readonly session: SessionRecord | null;
+  /** the client's session header, as sent */
+  readonly header: string | undefined;
+}

@@ -1,0 +1,267 @@
+// Several targets behind one MCP endpoint (agentgateway's multiplexing). Names are shown as
+// `<target>_<name>` (resources `<target>+<uri>`); calls are routed by that prefix in relay.ts.
+// Everything else goes to every target: `initialize` (its result synthesised, the session
+// record holding every upstream session), list methods (filtered and renamed per target, then
+// merged), notifications, and the GET event stream (merged; event ids carry the target so a
+// resumption goes back to the right upstream). Any failing target fails the request: a gateway
+// that silently drops a target would show a partial, misleading tool list.
+
+import type { Readable } from 'node:stream';
+import type { ListKind } from '../../protocol/worker-contract.js';
+import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { listKindOf } from '../../protocol/mcp.js';
+import { SseSplitter, parseEventBlock } from '../../protocol/sse.js';
+import { headerValue } from '../http/request.js';
+import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { principalOf } from './session-id.js';
+import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type UpstreamTarget } from './upstream.js';
+
+interface Answer {
+  readonly target: UpstreamTarget;
+  readonly sessionId: string | undefined;
+  /** the final JSON-RPC message for a request; null for an accepted notification */
+  readonly message: Record<string, unknown> | null;
+  readonly error: string | null;
+}
+
+const maxAnswerBytes = 16 * 1024 * 1024;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The response with our id in a JSON body or an event stream. */
+function findResponse(text: string, eventStream: boolean, id: JsonRpcId | null): Record<string, unknown> | null {
+  const candidates: string[] = [];
+  if (eventStream) {
+    for (const block of text.split(/\r\n\r\n|\n\n/)) {
+      const ev = parseEventBlock(block);
+      if (ev.data !== null && ev.data !== '') candidates.push(ev.data);
+    }
+  } else candidates.push(text);
+  for (const c of candidates) {
+    try {
+      const v: unknown = JSON.parse(c);
+      if (isRecord(v) && v['id'] === id && ('result' in v || 'error' in v)) return v;
+    } catch {
+      // not JSON: a comment or a priming event
+    }
+  }
+  return null;
+}
+
+async function ask(m: McpRequest, target: UpstreamTarget, body: Buffer, opened: OpenedSession, id: JsonRpcId | null, signal: AbortSignal): Promise<Answer> {
+  const sessionId = opened.session?.upstream[target.name];
+  try {
+    const res = await target.pools.calls.request({
+      path: target.path,
+      method: 'POST',
+      headers: upstreamRequestHeaders(m.headers, { sessionId, authorization: m.upstreamAuthorization }),
+      body,
+      signal,
+    });
+    const sid = firstHeader(res.headers, 'mcp-session-id') ?? sessionId;
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      await res.body.dump();
+      return { target, sessionId: sid, message: null, error: `answered HTTP ${res.statusCode}` };
+    }
+    if (id === null) {
+      await res.body.dump();
+      return { target, sessionId: sid, message: null, error: null };
+    }
+    const text = await readCapped(res.body);
+    const eventStream = (firstHeader(res.headers, 'content-type') ?? '').includes('text/event-stream');
+    const message = findResponse(text, eventStream, id);
+    return { target, sessionId: sid, message, error: message === null ? 'no response in the answer' : null };
+  } catch (err) {
+    return { target, sessionId, message: null, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+async function readCapped(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (!(chunk instanceof Uint8Array)) continue;
+    size += chunk.byteLength;
+    if (size > maxAnswerBytes) {
+      body.destroy();
+      throw new Error(`answer larger than ${maxAnswerBytes} bytes`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sessionHeader(m: McpRequest, deps: McpDeps, opened: OpenedSession, answers: readonly Answer[]): Array<readonly [string, string]> {
+  const upstream: Record<string, string> = { ...(opened.session?.upstream ?? {}) };
+  let changed = false;
+  for (const a of answers) {
+    if (a.sessionId !== undefined && upstream[a.target.name] !== a.sessionId) {
+      upstream[a.target.name] = a.sessionId;
+      changed = true;
+    }
+  }
+  if (!changed) return opened.header === undefined ? [] : [['mcp-session-id', opened.header]];
+  return [['mcp-session-id', deps.sessions.encode({ upstream, principal: principalOf(m.claims) })]];
+}
+
+const listKeys: Readonly<Record<ListKind, string>> = {
+  tools: 'tools',
+  prompts: 'prompts',
+  resources: 'resources',
+  resourceTemplates: 'resourceTemplates',
+};
+
+/** A request, notification or client response that is not a routed call, to every target. */
+export async function fanOut(m: McpRequest, deps: McpDeps, message: ParsedMessage, body: Buffer, opened: OpenedSession): Promise<void> {
+  if (message.kind === 'invalid') return;
+  const id = message.kind === 'request' ? message.id : null;
+  const method = message.kind === 'response' ? null : message.method;
+  const list = method === null ? null : listKindOf(method);
+  if (message.kind === 'request' && method !== 'initialize' && method !== 'ping' && method !== 'logging/setLevel' && list === null) {
+    sendRpcError(m, 200, id, JsonRpcError.methodNotFound, `Method not found: ${method} is not supported across several targets`);
+    return;
+  }
+  const abort = new AbortController();
+  m.reply.onClose((aborted) => aborted && abort.abort());
+  const answers = await Promise.all(m.targets.map((t) => ask(m, t, body, opened, id, abort.signal)));
+  if (!m.reply.open) return;
+  const failed = answers.find((a) => a.error !== null);
+  if (failed !== undefined) {
+    m.record.mcpTarget = failed.target.name;
+    m.record.error = `upstream ${failed.target.name} failed: ${failed.error ?? ''}`;
+    if (id === null) send(m, 502, [['content-type', 'text/plain']], `upstream ${failed.target.name} failed`);
+    else sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${failed.target.name} failed`);
+    return;
+  }
+  const session = sessionHeader(m, deps, opened, answers);
+  if (id === null) {
+    m.reply.send(202, [...session, ...m.corsHeaders], '');
+    return;
+  }
+  const upstreamError = answers.find((a) => a.message !== null && 'error' in a.message);
+  if (upstreamError?.message) {
+    m.record.mcpTarget = upstreamError.target.name;
+    send(m, 200, [...jsonHeaders, ...session], JSON.stringify({ ...upstreamError.message, id }));
+    return;
+  }
+  let result: Record<string, unknown>;
+  if (method === 'initialize') result = initializeResult(answers, deps.gatewayVersion);
+  else if (list !== null) result = { [listKeys[list]]: await mergedList(m, deps, list, answers) };
+  else result = {};
+  send(m, 200, [...jsonHeaders, ...session], JSON.stringify({ jsonrpc: '2.0', id, result }));
+}
+
+async function mergedList(m: McpRequest, deps: McpDeps, list: ListKind, answers: readonly Answer[]): Promise<unknown[]> {
+  const ref = m.route.mcpAuthorization;
+  const parts = await Promise.all(
+    answers.map(async (a) => {
+      const text = JSON.stringify(a.message);
+      const filtered = await deps.decider().filter({
+        op: 'filter',
+        ruleSet: ref?.id ?? deps.allowAllRuleSet,
+        ctx: ref === null ? { jwt: m.claims, mcp: null, request: null, source: null } : celContext(m, ref, null),
+        list,
+        target: a.target.name,
+        prefix: true,
+        body: text,
+      });
+      if (filtered.ruleErrors > 0) deps.onRuleErrors(filtered.ruleErrors);
+      const parsed: unknown = JSON.parse(filtered.body ?? text);
+      const items = isRecord(parsed) && isRecord(parsed['result']) ? parsed['result'][listKeys[list]] : undefined;
+      return Array.isArray(items) ? items : [];
+    }),
+  );
+  return parts.flat();
+}
+
+function initializeResult(answers: readonly Answer[], version: string): Record<string, unknown> {
+  const results = answers.map((a) => (a.message !== null && isRecord(a.message['result']) ? a.message['result'] : {}));
+  const versions = results.map((r) => r['protocolVersion']).filter((v): v is string => typeof v === 'string').sort();
+  const instructions = answers
+    .map((a, i) => {
+      const text = results[i]?.['instructions'];
+      return typeof text === 'string' && text !== '' ? `[${a.target.name}]\n${text}` : null;
+    })
+    .filter((x): x is string => x !== null);
+  const capabilities: Record<string, unknown> = { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } };
+  if (results.some((r) => isRecord(r['capabilities']) && 'logging' in r['capabilities'])) capabilities['logging'] = {};
+  return {
+    // The lowest version every upstream speaks.
+    protocolVersion: versions[0] ?? '2025-06-18',
+    capabilities,
+    serverInfo: { name: 'portcullis', version },
+    ...(instructions.length > 0 ? { instructions: instructions.join('\n\n') } : {}),
+  };
+}
+
+/** Separates the target from an upstream event id in the merged GET stream. */
+const eventIdSeparator = '~';
+
+/** GET: the targets' event streams merged into one. */
+export async function mergeStreams(m: McpRequest, opened: OpenedSession): Promise<void> {
+  const lastEventId = headerValue(m.req, 'last-event-id');
+  let targets = m.targets;
+  let resumeId: string | undefined;
+  if (lastEventId !== undefined) {
+    const at = lastEventId.indexOf(eventIdSeparator);
+    const t = at > 0 ? m.targets.find((x) => x.name === lastEventId.slice(0, at)) : undefined;
+    if (t !== undefined) {
+      targets = [t];
+      resumeId = lastEventId.slice(at + 1);
+    }
+  }
+  const abort = new AbortController();
+  m.reply.onClose((aborted) => aborted && abort.abort());
+  const opens = await Promise.allSettled(
+    targets.map(async (t) => {
+      const headers = upstreamRequestHeaders(m.headers, { sessionId: opened.session?.upstream[t.name], authorization: m.upstreamAuthorization });
+      if (resumeId !== undefined) headers['last-event-id'] = resumeId;
+      else delete headers['last-event-id'];
+      const res = await t.pools.streams.request({ path: t.path, method: 'GET', headers, signal: abort.signal });
+      return { target: t, res };
+    }),
+  );
+  const opened200 = opens.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  // A target without server-initiated messages (stateless) answers 405: leave it out of the merge.
+  const streams = opened200.filter((s) => s.res.statusCode !== 405 || opened200.every((x) => x.res.statusCode === 405));
+  for (const s of opened200) if (!streams.includes(s)) s.res.body.destroy();
+  const bad = streams.find((s) => s.res.statusCode !== 200);
+  if (opened200.length < opens.length || bad !== undefined) {
+    abort.abort();
+    for (const s of streams) s.res.body.destroy();
+    if (!m.reply.open) return;
+    if (bad !== undefined) {
+      m.record.mcpTarget = bad.target.name;
+      send(m, bad.res.statusCode, relayResponseHeaders(bad.res.headers).filter(([k]) => k === 'content-type' || k === 'allow'), '');
+    } else {
+      m.record.error = 'upstream stream failed';
+      send(m, 502, [['content-type', 'text/plain']], 'upstream stream failed');
+    }
+    return;
+  }
+  m.reply.head(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
+  await Promise.all(streams.map((s) => relayEvents(m, s.target, s.res.body)));
+  abort.abort();
+  m.reply.finish();
+}
+
+async function relayEvents(m: McpRequest, target: UpstreamTarget, body: Readable): Promise<void> {
+  const splitter = new SseSplitter();
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of body) {
+      if (!m.reply.open) break;
+      if (!(chunk instanceof Uint8Array)) continue;
+      let out = '';
+      for (const event of splitter.push(decoder.decode(chunk, { stream: true }))) {
+        out += `${event.lines.map((l) => (l.startsWith('id:') ? `id: ${target.name}${eventIdSeparator}${l.slice(3).trim()}` : l)).join('\n')}\n\n`;
+      }
+      if (out !== '') m.reply.write(out);
+    }
+  } catch {
+    // one target's stream ended badly; the others go on
+  }
+  body.destroy();
+}
