@@ -36,10 +36,14 @@ const actorUrl = new URL('../../workers/actor.js', import.meta.url);
 const tasksPerWorker = 16;
 
 export async function createDecider(init: WorkerInit, workers: number): Promise<Decider> {
-  return workers > 0 ? createPoolDecider(init, workers) : createInlineDecider(init);
+  const inline = await createInlineDecider(init);
+  return workers > 0 ? createPoolDecider(init, workers, inline) : inline;
 }
 
-function createPoolDecider(init: WorkerInit, workers: number): Decider {
+/** The pool takes token verification and list filtering (20–100 µs each). A single CEL decision
+ * costs ~0.2 µs, far less than the ~10 µs of main-thread time any offload costs
+ * (component-costs.md §2b, §3.2), so `decide` stays on the main thread, on the same engine code. */
+function createPoolDecider(init: WorkerInit, workers: number, inline: Decider): Decider {
   const maxQueue = workers * tasksPerWorker * 64;
   const pool = new Piscina({
     filename: actorUrl.href,
@@ -61,7 +65,7 @@ function createPoolDecider(init: WorkerInit, workers: number): Decider {
     mode: 'pool',
     generation: init.generation,
     verify: async (task) => asVerifyResult(await run(task)),
-    decide: async (task) => asDecideResult(await run(task)),
+    decide: (task) => inline.decide(task),
     filter: async (task) => asFilterResult(await run(task)),
     queueSize: () => pool.queueSize,
     // Graceful: tasks already running finish; a swapped-out pool gets no new ones.

@@ -33,8 +33,20 @@ function isStringRecord(v: unknown): v is Record<string, string> {
 }
 
 /** `secret`: any string (hashed to a 256-bit key); null picks a random key for this process. */
+/** Decoded ids kept: a session sends its id on every request; decrypting it each time costs µs. */
+const decodedCacheSize = 10_000;
+
 export function createSessionCodec(secret: string | null): SessionCodec {
   const key = secret === null ? randomBytes(32) : createHash('sha256').update(`portcullis-session\u0000${secret}`).digest();
+  const decoded = new Map<string, SessionRecord>();
+  function remember(id: string, record: SessionRecord): SessionRecord {
+    if (decoded.size >= decodedCacheSize) {
+      const oldest = decoded.keys().next();
+      if (oldest.done !== true) decoded.delete(oldest.value);
+    }
+    decoded.set(id, record);
+    return record;
+  }
   return {
     encode(record) {
       const iv = randomBytes(12);
@@ -43,6 +55,8 @@ export function createSessionCodec(secret: string | null): SessionCodec {
       return `${version}.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`;
     },
     decode(id) {
+      const hit = decoded.get(id);
+      if (hit !== undefined) return hit;
       if (!id.startsWith(`${version}.`) || id.length > 8192) return null;
       const raw = Buffer.from(id.slice(version.length + 1), 'base64url');
       if (raw.length < 12 + 16 + 2) return null;
@@ -55,7 +69,7 @@ export function createSessionCodec(secret: string | null): SessionCodec {
         const u: unknown = 'u' in value ? value.u : undefined;
         const p: unknown = 'p' in value ? value.p : undefined;
         if (!isStringRecord(u) || typeof p !== 'string') return null;
-        return { upstream: u, principal: p };
+        return remember(id, { upstream: u, principal: p });
       } catch {
         return null;
       }
