@@ -12,6 +12,7 @@ import { KeyRegistry } from './jwks/key-registry.js';
 import { loadUws, type UwsModule } from './http/uws.js';
 import { createLogger, type LogSink, type Logger } from './log/logger.js';
 import { createSessionCodec } from './mcp/session-id.js';
+import { ChannelHub } from './mcp/channels/channel-hub.js';
 import { UpstreamRegistry, type UpstreamTarget } from './mcp/upstream.js';
 import { Metrics } from './ops/metrics.js';
 import { startOpsServers, type OpsServers } from './ops/ops-servers.js';
@@ -113,6 +114,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const metrics = new Metrics();
   const upstreams = new UpstreamRegistry();
   const sessions = createSessionCodec(config.runtime.sessionKey);
+  const channels = new ChannelHub((line) => logger.info('mcp::stdio', line));
   let generationNumber = 0;
   // A remote key set changed: the workers get the next key data (a new decider for the same
   // generation), and cached tokens signed by keys that left are dropped.
@@ -166,7 +168,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
             }));
           }
           if (route.backend !== null) {
-            targets.set(route, route.backend.targets.flatMap((t) => (t.kind === 'stdio' ? [] : [upstreams.target(t.name, t.url)])));
+            targets.set(route, route.backend.targets.map((t): UpstreamTarget => {
+              if (t.kind === 'stdio') return { kind: 'channel', name: t.name, spec: { kind: 'stdio', cmd: t.cmd, args: t.args, env: t.env } };
+              if (t.kind === 'sse') return { kind: 'channel', name: t.name, spec: { kind: 'sse', url: new URL(t.url) } };
+              return upstreams.target(t.name, t.url);
+            }));
           }
         }
       }
@@ -189,7 +195,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let current = await buildGeneration(config);
   let accepting = true;
   const inflight: PipelineDeps['inflight'] = { count: 0, onIdle: null };
-  const deps: PipelineDeps = { current: () => current, sessions, logger, metrics, version, accepting: () => accepting, inflight };
+  const deps: PipelineDeps = { current: () => current, sessions, logger, metrics, version, channels, accepting: () => accepting, inflight };
   const bound = new Map<string, Bound>();
 
   async function openBinds(cfg: GatewayConfig): Promise<void> {
@@ -297,6 +303,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       }
       await ops.close();
       keys.close();
+      channels.closeAll();
       await rekeying;
       await current.decider.close();
       await upstreams.close();

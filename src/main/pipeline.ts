@@ -10,6 +10,7 @@ import { Reply, type HeaderList } from './http/reply.js';
 import { headerValue, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
 import { AccessRecord } from './log/access-record.js';
 import type { Logger } from './log/logger.js';
+import type { ChannelHub } from './mcp/channels/channel-hub.js';
 import type { McpDeps } from './mcp/context.js';
 import { handleMcp } from './mcp/relay.js';
 import type { SessionCodec } from './mcp/session-id.js';
@@ -40,6 +41,7 @@ export interface PipelineDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly version: string;
+  readonly channels: ChannelHub;
   /** false once draining: new requests get 503 */
   readonly accepting: () => boolean;
   readonly inflight: { count: number; onIdle: (() => void) | null };
@@ -190,6 +192,7 @@ async function runPolicies(
     sessions: deps.sessions,
     allowAllRuleSet: gen.allowAllRuleSet,
     gatewayVersion: deps.version,
+    channels: deps.channels,
     onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
     onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
   };

@@ -8,6 +8,7 @@ import type { HeaderList, Reply } from '../http/reply.js';
 import type { BodyResult, RequestSnapshot } from '../http/request.js';
 import type { AccessRecord } from '../log/access-record.js';
 import type { RoutePlan, RuleSetRef } from '../plan.js';
+import type { ChannelHub } from './channels/channel-hub.js';
 import type { SessionCodec, SessionRecord } from './session-id.js';
 import type { UpstreamTarget } from './upstream.js';
 
@@ -34,6 +35,8 @@ export interface McpDeps {
   readonly allowAllRuleSet: number;
   /** reported as serverInfo.version when several targets are merged */
   readonly gatewayVersion: string;
+  /** local sessions of stdio / legacy SSE targets */
+  readonly channels: ChannelHub;
 }
 
 export const jsonHeaders: HeaderList = [['content-type', 'application/json']];

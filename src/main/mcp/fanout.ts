@@ -10,11 +10,12 @@ import type { Readable } from 'node:stream';
 import type { ListKind } from '../../protocol/worker-contract.js';
 import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { listKindOf } from '../../protocol/mcp.js';
-import { SseSplitter, parseEventBlock } from '../../protocol/sse.js';
+import { SseSplitter, formatEvent, parseEventBlock } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
 import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { principalOf } from './session-id.js';
-import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type UpstreamTarget } from './upstream.js';
+import { channelExchange } from './channel-relay.js';
+import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
 interface Answer {
   readonly target: UpstreamTarget;
@@ -50,7 +51,17 @@ function findResponse(text: string, eventStream: boolean, id: JsonRpcId | null):
   return null;
 }
 
-async function ask(m: McpRequest, target: UpstreamTarget, body: Buffer, opened: OpenedSession, id: JsonRpcId | null, signal: AbortSignal): Promise<Answer> {
+async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: Buffer, message: ParsedMessage, opened: OpenedSession, id: JsonRpcId | null, signal: AbortSignal): Promise<Answer> {
+  if (target.kind === 'channel') {
+    const a = await channelExchange(m, deps, target, body.toString('utf8'), message, opened, signal);
+    let parsed: unknown = null;
+    try {
+      parsed = a.text === null ? null : JSON.parse(a.text);
+    } catch {
+      parsed = null;
+    }
+    return { target, sessionId: a.sessionId, message: isRecord(parsed) ? parsed : null, error: a.error };
+  }
   const sessionId = opened.session?.upstream[target.name];
   try {
     const res = await target.pools.calls.request({
@@ -125,7 +136,7 @@ export async function fanOut(m: McpRequest, deps: McpDeps, message: ParsedMessag
   }
   const abort = new AbortController();
   m.reply.onClose((aborted) => aborted && abort.abort());
-  const answers = await Promise.all(m.targets.map((t) => ask(m, t, body, opened, id, abort.signal)));
+  const answers = await Promise.all(m.targets.map((t) => ask(m, deps, t, body, message, opened, id, abort.signal)));
   if (!m.reply.open) return;
   const failed = answers.find((a) => a.error !== null);
   if (failed !== undefined) {
@@ -200,13 +211,18 @@ function initializeResult(answers: readonly Answer[], version: string): Record<s
 const eventIdSeparator = '~';
 
 /** GET: the targets' event streams merged into one. */
-export async function mergeStreams(m: McpRequest, opened: OpenedSession): Promise<void> {
+export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedSession): Promise<void> {
   const lastEventId = headerValue(m.req, 'last-event-id');
-  let targets = m.targets;
+  const channelSessions = m.targets.flatMap((t) => {
+    const id = t.kind === 'channel' ? opened.session?.upstream[t.name] : undefined;
+    const s = id === undefined ? undefined : deps.channels.get(id);
+    return s === undefined ? [] : [s];
+  });
+  let targets = m.targets.filter((t): t is HttpTarget => t.kind === 'http');
   let resumeId: string | undefined;
   if (lastEventId !== undefined) {
     const at = lastEventId.indexOf(eventIdSeparator);
-    const t = at > 0 ? m.targets.find((x) => x.name === lastEventId.slice(0, at)) : undefined;
+    const t = at > 0 ? targets.find((x) => x.name === lastEventId.slice(0, at)) : undefined;
     if (t !== undefined) {
       targets = [t];
       resumeId = lastEventId.slice(at + 1);
@@ -242,12 +258,16 @@ export async function mergeStreams(m: McpRequest, opened: OpenedSession): Promis
     return;
   }
   m.reply.head(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
+  const unsubscribes = channelSessions.map((s) => s.subscribe((text) => m.reply.write(formatEvent(text))));
+  m.reply.onClose(() => unsubscribes.forEach((u) => u()));
   await Promise.all(streams.map((s) => relayEvents(m, s.target, s.res.body)));
+  // Channel targets keep the stream open until the client leaves.
+  if (channelSessions.length > 0 && m.reply.open) await new Promise<void>((resolve) => m.reply.onClose(() => resolve()));
   abort.abort();
   m.reply.finish();
 }
 
-async function relayEvents(m: McpRequest, target: UpstreamTarget, body: Readable): Promise<void> {
+async function relayEvents(m: McpRequest, target: HttpTarget, body: Readable): Promise<void> {
   const splitter = new SseSplitter();
   const decoder = new TextDecoder();
   try {

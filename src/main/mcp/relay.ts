@@ -12,10 +12,11 @@ import { replaceEventData } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
 import type { RuleSetRef } from '../plan.js';
 import { celContext, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams } from './fanout.js';
 import { principalOf, type SessionRecord } from './session-id.js';
 import { pipeBody, pipeEventStream } from './stream-body.js';
-import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type UpstreamTarget } from './upstream.js';
+import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
 /** Splits `<target>_<name>` (or `<target>+<uri>` for resources) when names are prefixed. */
 function resolveTarget(m: McpRequest, call: CallTarget): { target: UpstreamTarget; name: string } | null {
@@ -105,7 +106,7 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
       }
       target = resolved.target;
       if (resolved.name !== call.name) {
-        await forward(m, deps, target, rewriteCallName(message, call, resolved.name), opened, message);
+        await forwardTo(m, deps, target, rewriteCallName(message, call, resolved.name), opened, message);
         return;
       }
     } else {
@@ -121,7 +122,12 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
     sendRpcError(m, 502, id, JsonRpcError.internalError, 'no upstream target');
     return;
   }
-  await forward(m, deps, target, result.body, opened, message);
+  await forwardTo(m, deps, target, result.body, opened, message);
+}
+
+function forwardTo(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: Buffer, opened: OpenedSession, message: ParsedMessage): Promise<void> {
+  if (target.kind === 'channel') return channelPost(m, deps, target, body, message, opened);
+  return forward(m, deps, target, body, opened, message);
 }
 
 function rewriteCallName(message: ParsedMessage, call: CallTarget, name: string): Buffer {
@@ -150,16 +156,24 @@ async function handleSessionRequest(m: McpRequest, deps: McpDeps): Promise<void>
   }
   if (m.targets.length > 1) {
     if (m.req.method === 'GET') {
-      await mergeStreams(m, opened);
+      await mergeStreams(m, deps, opened);
       return;
     }
-    await Promise.all(m.targets.slice(1).map((t) => forwardQuiet(m, t, opened.session)));
+    await Promise.all(m.targets.slice(1).map((t) => (t.kind === 'channel' ? channelDelete(deps, t, opened) : forwardQuiet(m, t, opened.session))));
+  }
+  if (target.kind === 'channel') {
+    if (m.req.method === 'GET') channelStream(m, deps, target, opened);
+    else {
+      channelDelete(deps, target, opened);
+      m.reply.send(202, m.corsHeaders, '');
+    }
+    return;
   }
   await forward(m, deps, target, null, opened, null);
 }
 
 /** Extra targets of a multiplexed session: DELETE is sent to each, the answer of the first is relayed. */
-async function forwardQuiet(m: McpRequest, target: UpstreamTarget, session: SessionRecord | null): Promise<void> {
+async function forwardQuiet(m: McpRequest, target: HttpTarget, session: SessionRecord | null): Promise<void> {
   if (m.req.method !== 'DELETE') return;
   const sid = session?.upstream[target.name];
   if (sid === undefined) return;
@@ -178,7 +192,7 @@ async function forwardQuiet(m: McpRequest, target: UpstreamTarget, session: Sess
 async function forward(
   m: McpRequest,
   deps: McpDeps,
-  target: UpstreamTarget,
+  target: HttpTarget,
   body: Buffer | null,
   opened: OpenedSession,
   message: ParsedMessage | null,

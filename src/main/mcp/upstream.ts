@@ -4,13 +4,16 @@
 // (component-costs.md §7).
 
 import { Pool } from 'undici';
+import type { ChannelSpec } from './channels/channel.js';
 
 export interface UpstreamPools {
   readonly calls: Pool;
   readonly streams: Pool;
 }
 
-export interface UpstreamTarget {
+/** A Streamable HTTP upstream. */
+export interface HttpTarget {
+  readonly kind: 'http';
   readonly name: string;
   readonly url: URL;
   /** path and query sent upstream */
@@ -18,10 +21,19 @@ export interface UpstreamTarget {
   readonly pools: UpstreamPools;
 }
 
+/** A stdio process or a legacy HTTP+SSE server, reached through a message channel. */
+export interface ChannelTarget {
+  readonly kind: 'channel';
+  readonly name: string;
+  readonly spec: ChannelSpec;
+}
+
+export type UpstreamTarget = HttpTarget | ChannelTarget;
+
 export class UpstreamRegistry {
   readonly #byOrigin = new Map<string, UpstreamPools>();
 
-  target(name: string, rawUrl: string): UpstreamTarget {
+  target(name: string, rawUrl: string): HttpTarget {
     const url = new URL(rawUrl);
     let pools = this.#byOrigin.get(url.origin);
     if (pools === undefined) {
@@ -32,7 +44,7 @@ export class UpstreamRegistry {
       };
       this.#byOrigin.set(url.origin, pools);
     }
-    return { name, url, path: `${url.pathname}${url.search}`, pools };
+    return { kind: 'http', name, url, path: `${url.pathname}${url.search}`, pools };
   }
 
   async close(): Promise<void> {

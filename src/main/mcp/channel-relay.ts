@@ -1,0 +1,111 @@
+// MCP over a message channel (stdio, legacy SSE), served to the client as Streamable HTTP:
+// requests get a JSON answer, notifications 202, and the GET stream carries what the server
+// sends on its own. The session is opened by `initialize` and named in the sealed session id.
+
+import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { listKindOf } from '../../protocol/mcp.js';
+import { formatEvent } from '../../protocol/sse.js';
+import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import type { ChannelSession } from './channels/channel-hub.js';
+import { principalOf } from './session-id.js';
+import { upstreamRequestHeaders, type ChannelTarget } from './upstream.js';
+
+export interface ChannelAnswer {
+  readonly sessionId: string | undefined;
+  /** response text for a request; null for a notification */
+  readonly text: string | null;
+  readonly error: string | null;
+  /** true when the session id is unknown here (the client must re-initialize) */
+  readonly unknownSession: boolean;
+}
+
+async function sessionFor(m: McpRequest, deps: McpDeps, target: ChannelTarget, opened: OpenedSession, message: ParsedMessage): Promise<ChannelSession | 'unknown' | 'required'> {
+  const id = opened.session?.upstream[target.name];
+  if (id !== undefined) return deps.channels.get(id) ?? 'unknown';
+  if (message.kind === 'request' && message.method === 'initialize') {
+    return deps.channels.open(target.spec, upstreamRequestHeaders(m.headers, { sessionId: undefined, authorization: m.upstreamAuthorization }));
+  }
+  return 'required';
+}
+
+export async function channelExchange(
+  m: McpRequest, deps: McpDeps, target: ChannelTarget, text: string, message: ParsedMessage, opened: OpenedSession, signal: AbortSignal,
+): Promise<ChannelAnswer> {
+  let session: ChannelSession | 'unknown' | 'required';
+  try {
+    session = await sessionFor(m, deps, target, opened, message);
+  } catch (err) {
+    return { sessionId: undefined, text: null, error: err instanceof Error ? err.message : String(err), unknownSession: false };
+  }
+  if (session === 'unknown') return { sessionId: undefined, text: null, error: 'session not found', unknownSession: true };
+  if (session === 'required') return { sessionId: undefined, text: null, error: `${target.name} needs a session: send initialize first`, unknownSession: false };
+  if (message.kind !== 'request') {
+    const ok = session.notify(text);
+    return { sessionId: session.id, text: null, error: ok ? null : 'upstream channel is closed', unknownSession: false };
+  }
+  try {
+    return { sessionId: session.id, text: await session.request(message.id, text, signal), error: null, unknownSession: false };
+  } catch (err) {
+    return { sessionId: session.id, text: null, error: err instanceof Error ? err.message : String(err), unknownSession: false };
+  }
+}
+
+function sessionHeader(m: McpRequest, deps: McpDeps, target: ChannelTarget, opened: OpenedSession, sessionId: string | undefined): Array<readonly [string, string]> {
+  if (sessionId === undefined) return [];
+  if (opened.session?.upstream[target.name] === sessionId && opened.header !== undefined) return [['mcp-session-id', opened.header]];
+  return [['mcp-session-id', deps.sessions.encode({ upstream: { ...(opened.session?.upstream ?? {}), [target.name]: sessionId }, principal: principalOf(m.claims) })]];
+}
+
+/** One POST to a single channel target. */
+export async function channelPost(m: McpRequest, deps: McpDeps, target: ChannelTarget, body: Buffer, message: ParsedMessage, opened: OpenedSession): Promise<void> {
+  if (message.kind === 'invalid') return;
+  const abort = new AbortController();
+  m.reply.onClose((aborted) => aborted && abort.abort());
+  const id: JsonRpcId | null = message.kind === 'request' ? message.id : null;
+  const answer = await channelExchange(m, deps, target, body.toString('utf8'), message, opened, abort.signal);
+  if (!m.reply.open) return;
+  if (answer.unknownSession) {
+    m.record.error = 'session not found';
+    sendRpcError(m, 404, id, -32001, 'Session not found');
+    return;
+  }
+  if (answer.error !== null) {
+    m.record.error = `upstream ${target.name}: ${answer.error}`;
+    if (id === null) send(m, 400, [['content-type', 'text/plain']], answer.error);
+    else sendRpcError(m, answer.sessionId === undefined ? 400 : 502, id, JsonRpcError.internalError, `upstream ${target.name}: ${answer.error}`);
+    return;
+  }
+  const headers = sessionHeader(m, deps, target, opened, answer.sessionId);
+  if (answer.text === null) {
+    m.reply.send(202, [...headers, ...m.corsHeaders], '');
+    return;
+  }
+  let out = answer.text;
+  const list = message.kind === 'request' ? listKindOf(message.method) : null;
+  const ref = m.route.mcpAuthorization;
+  if (list !== null && ref !== null) {
+    const filtered = await deps.decider().filter({ op: 'filter', ruleSet: ref.id, ctx: celContext(m, ref, null), list, target: target.name, prefix: false, body: out });
+    if (filtered.ruleErrors > 0) deps.onRuleErrors(filtered.ruleErrors);
+    out = filtered.body ?? out;
+  }
+  send(m, 200, [...jsonHeaders, ...headers], out);
+}
+
+/** GET: the session's server-initiated messages as an event stream, until either side leaves. */
+export function channelStream(m: McpRequest, deps: McpDeps, target: ChannelTarget, opened: OpenedSession): void {
+  const id = opened.session?.upstream[target.name];
+  const session = id === undefined ? undefined : deps.channels.get(id);
+  if (session === undefined) {
+    m.record.error = 'session not found';
+    sendRpcError(m, id === undefined ? 400 : 404, null, -32001, id === undefined ? 'Mcp-Session-Id required' : 'Session not found');
+    return;
+  }
+  m.reply.head(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
+  const unsubscribe = session.subscribe((text: string) => m.reply.write(formatEvent(text)));
+  m.reply.onClose(() => unsubscribe());
+}
+
+export function channelDelete(deps: McpDeps, target: ChannelTarget, opened: OpenedSession): void {
+  const id = opened.session?.upstream[target.name];
+  if (id !== undefined) deps.channels.get(id)?.close();
+}
