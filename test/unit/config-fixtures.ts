@@ -99,10 +99,14 @@ export function member(jwk: Jwk, name: string): string {
   return String(v);
 }
 
-/** What the loader fills in for settings it does not read yet (see read-jwt-auth.ts). */
+/** jwtAuth settings when `location` and `jwtValidationOptions` are absent (agentgateway's defaults). */
 export const JWT_DEFAULTS = {
   leewaySeconds: 60,
   requiredClaims: ['exp'],
   location: { kind: 'header', name: 'authorization', prefix: 'Bearer ' },
 } as const;
+/** A route without `mcpAuthentication`. */
 export const NO_MCP_AUTHENTICATION = { mcpAuthentication: null };
+
+/** One MCP backend: routes with backend policies (mcpAuthentication, mcpAuthorization) need exactly one. */
+export const ONE_BACKEND = 'backends:\n- mcp: {targets: [{name: t, mcp: {host: "http://localhost:1/mcp"}}]}';

@@ -4,6 +4,7 @@
 
 import { readCors } from './read-cors.js';
 import { readJwtAuth } from './read-jwt-auth.js';
+import { readMcpAuthentication } from './read-mcp-authentication.js';
 import { readRuleSet } from './read-rules.js';
 import { type IssueList, MapReader } from './schema-reader.js';
 import type { RoutePolicies } from './types.js';
@@ -16,7 +17,6 @@ const AGENTGATEWAY_ONLY = [
   'urlRewrite',
   'requestMirror',
   'directResponse',
-  'mcpAuthentication',
   'a2a',
   'ai',
   'backendTLS',
@@ -41,15 +41,12 @@ const AGENTGATEWAY_ONLY = [
 /** agentgateway attaches these to the route's backend, which needs exactly one backend. */
 const BACKEND_POLICIES = ['mcpAuthorization', 'backendAuth', 'mcpAuthentication', 'a2a', 'backendTLS'];
 
-/** `mcpAuthentication` is reported as not supported; spread so this compiles while types.ts gains the field. */
-const NO_MCP_AUTHENTICATION = { mcpAuthentication: null };
-
 export const NO_POLICIES: RoutePolicies = {
-  ...NO_MCP_AUTHENTICATION,
   cors: null,
   jwtAuth: null,
   authorization: null,
   mcpAuthorization: null,
+  mcpAuthentication: null,
   backendAuthPassthrough: false,
 };
 
@@ -62,7 +59,7 @@ export interface PoliciesRead {
 export function readPolicies(issues: IssueList, path: string, value: unknown, cwd: string): PoliciesRead {
   if (value === undefined || value === null) return { policies: NO_POLICIES, needsSingleBackend: false };
   const m = MapReader.open(issues, path, value, {
-    known: ['cors', 'jwtAuth', 'authorization', 'mcpAuthorization', 'backendAuth'],
+    known: ['cors', 'jwtAuth', 'authorization', 'mcpAuthorization', 'mcpAuthentication', 'backendAuth'],
     unsupported: AGENTGATEWAY_ONLY,
   });
   if (m === undefined) return { policies: NO_POLICIES, needsSingleBackend: false };
@@ -71,13 +68,16 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
     const v = m.value(key);
     return v === undefined ? null : (read(m.at(key), v) ?? null);
   };
+  if (m.has('jwtAuth') && m.has('mcpAuthentication')) {
+    issues.add(m.at('mcpAuthentication'), 'cannot be combined with jwtAuth on the same route (mcpAuthentication brings its own JWT policy)');
+  }
   return {
     policies: {
-      ...NO_MCP_AUTHENTICATION,
       cors: optional('cors', (p, v) => readCors(issues, p, v)),
       jwtAuth: optional('jwtAuth', (p, v) => readJwtAuth(issues, p, v, cwd)),
       authorization: optional('authorization', (p, v) => readRuleSet(issues, p, v)),
       mcpAuthorization: optional('mcpAuthorization', (p, v) => readRuleSet(issues, p, v)),
+      mcpAuthentication: optional('mcpAuthentication', (p, v) => readMcpAuthentication(issues, p, v, cwd)),
       backendAuthPassthrough: readBackendAuth(m),
     },
     needsSingleBackend: BACKEND_POLICIES.some((k) => m.has(k)),
