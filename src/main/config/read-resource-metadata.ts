@@ -14,8 +14,8 @@ export interface ResourceMetadata {
 
 export const NO_RESOURCE_METADATA: ResourceMetadata = { members: {}, scopes: [] };
 
-/** Must give the same names as the gateway's conversion when it serves the document. */
-function snakeCase(key: string): string {
+/** `scopesSupported` → `scopes_supported`: metadata members are served in RFC 9728's spelling (policy/protected-resource.ts uses this too). */
+export function snakeCase(key: string): string {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 

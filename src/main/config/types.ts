@@ -122,7 +122,7 @@ export interface McpAuthenticationPolicy {
   readonly jwksSource: JwksSource;
   readonly keys: readonly PublicJwk[];
   readonly mode: JwtMode;
-  /** extra members of the metadata document, keys converted to snake_case */
+  /** extra members of the metadata document, keys as written (converted to snake_case when served) */
   readonly resourceMetadata: Readonly<Record<string, unknown>>;
   /** scopes advertised in the 401 challenge and the metadata (`scopes_supported`) */
   readonly scopes: readonly string[];

@@ -3,6 +3,7 @@
 // `/.well-known/oauth-protected-resource[/<path>]` and points every 401 at it through
 // `WWW-Authenticate: Bearer resource_metadata="…"`, so clients can discover the identity provider.
 
+import { snakeCase } from '../config/read-resource-metadata.js';
 import type { McpAuthenticationPolicy } from '../config/types.js';
 import type { HeaderList } from '../http/reply.js';
 import { headerValue, type RequestSnapshot } from '../http/request.js';
@@ -18,10 +19,6 @@ const metadataHeaders: HeaderList = [
 
 export function isMetadataPath(path: string): boolean {
   return path === metadataPrefix || path.startsWith(`${metadataPrefix}/`);
-}
-
-function snakeCase(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
 /** scheme://authority of the public URL: from `resourceMetadata.resource` when set, else the request. */
