@@ -8,6 +8,7 @@ import { processIo } from './cli/io.js';
 import { runKeysCommand } from './cli/keys.js';
 import { runTokenCommand } from './cli/token.js';
 import { runDemo } from './cli/demo.js';
+import { runProcesses } from './cli/processes.js';
 import { version } from './version.js';
 
 const usage = `Usage:
@@ -22,6 +23,7 @@ Options:
   --validate-only          check the config, print "Configuration is valid!" or the errors, exit 0/1
   --workers <n>            worker threads for JWT and CEL (0 = inline on the main thread)
   --log-format text|json   access log format (default text, agentgateway's)
+  --processes <n>          run n gateway processes sharing the port (SO_REUSEPORT) and a session key
   --allow-uws-fallback     run even if uWebSockets.js' native binary does not load (slow)
   -V, --version            print the version
 `;
@@ -33,12 +35,16 @@ interface RunArgs {
   workers?: number;
   logFormat?: LogFormat;
   allowFallback: boolean;
+  processes: number;
+  /** the arguments without --processes, for the forked gateway processes */
+  childArgs: string[];
 }
 
 function parseRunArgs(argv: readonly string[]): RunArgs | string {
-  const out: RunArgs = { validateOnly: false, allowFallback: false };
+  const out: RunArgs = { validateOnly: false, allowFallback: false, processes: 1, childArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
+    const start = i;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = (): string | undefined => inline ?? argv[++i];
     switch (flag) {
@@ -74,9 +80,16 @@ function parseRunArgs(argv: readonly string[]): RunArgs | string {
       case '--allow-uws-fallback':
         out.allowFallback = true;
         break;
+      case '--processes': {
+        const v = Number(value());
+        if (!Number.isInteger(v) || v < 1 || v > 256) return '--processes expects an integer from 1 to 256';
+        out.processes = v;
+        continue;
+      }
       default:
         return `unknown argument: ${arg}`;
     }
+    out.childArgs.push(...argv.slice(start, i + 1));
   }
   if (out.file !== undefined && out.text !== undefined) return 'only one of --config or --file';
   return out;
@@ -95,6 +108,7 @@ async function runGateway(args: RunArgs): Promise<number> {
     process.stdout.write('Configuration is valid!\n');
     return 0;
   }
+  if (args.processes > 1) return runProcesses(args.processes, args.childArgs, (line) => process.stderr.write(`${line}\n`));
   let gateway: Gateway;
   try {
     gateway = await startGateway({
@@ -103,6 +117,7 @@ async function runGateway(args: RunArgs): Promise<number> {
       ...(args.workers !== undefined ? { workers: args.workers } : {}),
       ...(args.logFormat !== undefined ? { logFormat: args.logFormat } : {}),
       allowUwsFallback: args.allowFallback || process.env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1',
+      ...(process.env['PORTCULLIS_SESSION_KEY'] !== undefined ? { sessionKey: process.env['PORTCULLIS_SESSION_KEY'] } : {}),
     });
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`${formatIssues([...err.issues])}\n`);

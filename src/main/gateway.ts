@@ -43,6 +43,8 @@ export interface GatewayOptions {
   readonly adminAddr?: string | null;
   readonly statsAddr?: string | null;
   readonly readinessAddr?: string | null;
+  /** Overrides `config.session.key` (processes of one deployment must share it). */
+  readonly sessionKey?: string;
 }
 
 export interface Gateway {
@@ -113,7 +115,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const workers = options.workers ?? config.runtime.workers;
   const metrics = new Metrics();
   const upstreams = new UpstreamRegistry();
-  const sessions = createSessionCodec(config.runtime.sessionKey);
+  const sessions = createSessionCodec(options.sessionKey ?? config.runtime.sessionKey);
   const channels = new ChannelHub((line) => logger.info('mcp::stdio', line));
   let generationNumber = 0;
   // A remote key set changed: the workers get the next key data (a new decider for the same
