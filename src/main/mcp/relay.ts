@@ -237,6 +237,14 @@ async function forward(
     await pipeBody(m.reply, res.statusCode, headers, res.body);
     return;
   }
+  const encoding = firstHeader(res.headers, 'content-encoding');
+  if (encoding !== undefined && encoding !== 'identity') {
+    // We asked for identity; a compressed list cannot be filtered, so it is not relayed at all.
+    res.body.destroy();
+    m.record.error = `upstream sent a ${encoding}-encoded answer that must be filtered`;
+    sendRpcError(m, 502, message !== null && message.kind === 'request' ? message.id : null, JsonRpcError.internalError, `upstream ${target.name} answered with an encoding the gateway cannot filter`);
+    return;
+  }
   if (contentType.startsWith('text/event-stream')) {
     await pipeEventStream(m.reply, res.statusCode, headers, res.body, async (event) => {
       if (event.data === null) return null;
@@ -254,7 +262,7 @@ async function forward(
       return;
     }
     const filtered = await filterList(m, deps, ref, target, expected, text);
-    send(m, res.statusCode, headers.filter(([k]) => !k.startsWith('access-control-')), filtered ?? text);
+    m.reply.send(res.statusCode, headers, filtered ?? text);
     return;
   }
   await pipeBody(m.reply, res.statusCode, headers, res.body);

@@ -54,10 +54,12 @@ export class UpstreamRegistry {
   }
 }
 
-/** Request headers never forwarded: hop-by-hop ones, and those the gateway sets itself. */
+/** Request headers never forwarded: hop-by-hop ones, those the gateway sets itself, and
+ * accept-encoding — answers must arrive uncompressed so list results can be filtered. */
 const dropRequest = new Set([
   'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer',
   'transfer-encoding', 'upgrade', 'content-length', 'expect', 'authorization', 'mcp-session-id',
+  'accept-encoding',
 ]);
 
 /** Response headers never relayed as they are. */
