@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { startEchoServer } from '../../examples/echo-server/server.js';
 import type { CleanupHost } from '../helpers/files.js';
 import { gatewayYaml, labKeys, startTestGateway, type LabKeys, type TestGateway } from '../helpers/gateway-harness.js';
-import { initializeRequest, mcpFetch, resultOf, type McpReply } from '../helpers/mcp-http.js';
+import { initializeRequest, itemNames, mcpFetch, resultOf, rpc, type McpReply } from '../helpers/mcp-http.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-upstream.js';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -128,5 +128,38 @@ describe('a list of allowed origins', () => {
     const listed = await mcpFetch(gw.url, initializeRequest(), { origin: ALLOWED });
     assert.equal(listed.status, 401);
     assert.equal(listed.headers.get('access-control-allow-origin'), ALLOWED);
+  });
+});
+
+describe('CORS on MCP answers the gateway rewrites (config 2 shape, JSON upstream)', () => {
+  let gw: TestGateway;
+  before(async () => {
+    const echo = await startEchoServer({ port: 0, mode: 'stateless-json' });
+    suite.after(() => echo.close());
+    gw = await startTestGateway(suite, {
+      cwd: keys.dir,
+      configText: gatewayYaml({
+        upstreamUrl: echo.url,
+        mode: 'strict',
+        cors: { allowOrigins: ['*'], allowHeaders: ['*'] },
+        rules: ['mcp.tool.name == "echo" && "admin" in jwt.roles'],
+      }),
+    });
+  });
+
+  test('a filtered tools/list carries the CORS headers exactly once', async () => {
+    const reply = await mcpFetch(gw.url, rpc(2, 'tools/list'), { origin: ORIGIN, token: keys.admin });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(itemNames(resultOf(reply), 'tools'), ['echo']);
+    assert.equal(reply.headers.get('access-control-allow-origin'), ORIGIN);
+    const exposed = listOf(reply.headers.get('access-control-expose-headers'));
+    assert.equal(new Set(exposed).size, exposed.length, `duplicated expose-headers: ${exposed.join(', ')}`);
+  });
+
+  test('a refused tools/call (answered by the gateway) carries the CORS headers', async () => {
+    const reply = await mcpFetch(gw.url, rpc(3, 'tools/call', { name: 'echo', arguments: { message: 'hi' } }), { origin: ORIGIN, token: keys.jsmith });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.headers.get('access-control-allow-origin'), ORIGIN);
+    assert.match(reply.text, /Unknown tool: echo/);
   });
 });
