@@ -9,7 +9,7 @@ import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
 import type { ConfigIssue, GatewayConfig, LogFormat } from './config/types.js';
 import { createDecider, type Decider } from './decider/decider.js';
 import { KeyRegistry } from './jwks/key-registry.js';
-import { loadUws, type UwsModule } from './http/uws.js';
+import { closeApp, loadUws, type UwsModule } from './http/uws.js';
 import { createLogger, type LogSink, type Logger } from './log/logger.js';
 import { createSessionCodec } from './mcp/session-id.js';
 import { ChannelHub } from './mcp/channels/channel-hub.js';
@@ -199,11 +199,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const inflight: PipelineDeps['inflight'] = { count: 0, onIdle: null };
   const deps: PipelineDeps = { current: () => current, sessions, logger, metrics, version, channels, accepting: () => accepting, inflight };
   const bound = new Map<string, Bound>();
+  const apps: TemplatedApp[] = [];
 
   async function openBinds(cfg: GatewayConfig): Promise<void> {
     for (const bind of cfg.binds) {
       if (bound.has(bind.name)) continue;
       const app = uws.App();
+      apps.push(app);
       app.any('/*', createRequestHandler(bind.name, deps));
       const b = await listen(uws, app, null, bind.port);
       bound.set(bind.name, b);
@@ -303,6 +305,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
           };
         });
       }
+      // Idle keep-alive connections would keep an embedding process alive: close every socket.
+      for (const app of apps) closeApp(app);
       await ops.close();
       keys.close();
       channels.closeAll();

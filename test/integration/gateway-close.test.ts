@@ -66,7 +66,6 @@ test('close() drains and then ends an open GET stream', async () => {
 
 test(
   'close() does not leave an idle keep-alive client connection open',
-  { todo: 'BUG: gateway.close() stops listening but leaves idle keep-alive connections open, so an embedding process cannot exit until its clients hang up' },
   async () => {
     const { gateway, url } = await startTestGateway(suite, { configText: configText() });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -87,6 +87,17 @@ export class Reply {
     this.#res.cork(() => this.#writeHead(status, headers));
   }
 
+  /** Starts an event stream. uWS holds the header block back until the first body byte, so a
+   * stream whose first event is slow would look hung: if nothing is written by the next turn of
+   * the event loop, an SSE comment (ignored by clients) pushes the headers out. */
+  headStream(status: number, headers: HeaderList): void {
+    this.head(status, headers);
+    const before = this.bytes;
+    setImmediate(() => {
+      if (this.open && this.bytes === before) this.write(':\n\n');
+    });
+  }
+
   /** Writes a chunk of a streamed response; false means back-pressure: wait for onDrain. */
   write(chunk: string | Uint8Array): boolean {
     if (!this.open) return true;

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Uws from 'uWebSockets.js';
+import type { TemplatedApp } from 'uWebSockets.js';
 
 export type UwsModule = typeof Uws;
 
@@ -46,4 +47,11 @@ export function loadUws(allowFallback: boolean): { module: UwsModule; native: bo
     cached = { module: m, native: false };
     return cached;
   }
+}
+
+/** Closes every socket of an app, idle keep-alive connections included (uWS ≥ 20.27 has
+ * App.close(); its typings do not declare it). */
+export function closeApp(app: TemplatedApp): void {
+  const close: unknown = Reflect.get(app, 'close');
+  if (typeof close === 'function') Reflect.apply(close, app, []);
 }

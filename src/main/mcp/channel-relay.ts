@@ -100,7 +100,7 @@ export function channelStream(m: McpRequest, deps: McpDeps, target: ChannelTarge
     sendRpcError(m, id === undefined ? 400 : 404, null, -32001, id === undefined ? 'Mcp-Session-Id required' : 'Session not found');
     return;
   }
-  m.reply.head(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
+  m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
   const unsubscribe = session.subscribe((text: string) => m.reply.write(formatEvent(text)));
   m.reply.onClose(() => unsubscribe());
 }

@@ -257,7 +257,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
     }
     return;
   }
-  m.reply.head(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
+  m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
   const unsubscribes = channelSessions.map((s) => s.subscribe((text) => m.reply.write(formatEvent(text))));
   m.reply.onClose(() => unsubscribes.forEach((u) => u()));
   await Promise.all(streams.map((s) => relayEvents(m, s.target, s.res.body)));

@@ -15,7 +15,9 @@ function drained(reply: Reply): Promise<void> {
 
 /** Streams `body` to the client; ends the reply when the body ends. */
 export async function pipeBody(reply: Reply, status: number, headers: HeaderList, body: Readable): Promise<void> {
-  reply.head(status, headers);
+  const eventStream = headers.some(([k, v]) => k === 'content-type' && v.startsWith('text/event-stream'));
+  if (eventStream) reply.headStream(status, headers);
+  else reply.head(status, headers);
   try {
     for await (const chunk of body) {
       if (!reply.open) break;
@@ -39,7 +41,7 @@ export async function pipeBody(reply: Reply, status: number, headers: HeaderList
 export type EventRewriter = (event: SseEvent) => Promise<string | null>;
 
 export async function pipeEventStream(reply: Reply, status: number, headers: HeaderList, body: Readable, rewrite: EventRewriter): Promise<void> {
-  reply.head(status, headers);
+  reply.headStream(status, headers);
   const splitter = new SseSplitter();
   const decoder = new TextDecoder();
   try {

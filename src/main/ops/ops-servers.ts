@@ -4,7 +4,7 @@
 
 import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { GatewayConfig } from '../config/types.js';
-import type { UwsModule } from '../http/uws.js';
+import { closeApp, type UwsModule } from '../http/uws.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -49,10 +49,12 @@ function redacted(config: GatewayConfig): unknown {
 
 export async function startOpsServers(uws: UwsModule, o: OpsOptions): Promise<OpsServers> {
   const sockets: us_listen_socket[] = [];
+  const apps: TemplatedApp[] = [];
   async function open(addr: string | null, name: string, setup: (app: TemplatedApp) => void): Promise<number | null> {
     if (addr === null) return null;
     const { host, port } = parseHostPort(addr);
     const app = uws.App();
+    apps.push(app);
     setup(app);
     app.any('/*', (res) => reply(res, '404 Not Found', 'text/plain', 'not found\n'));
     const socket = await new Promise<us_listen_socket | false>((done) => app.listen(host, port, done));
@@ -81,6 +83,7 @@ export async function startOpsServers(uws: UwsModule, o: OpsOptions): Promise<Op
       ports: { admin, stats, readiness },
       close: async () => {
         for (const s of sockets.splice(0)) uws.us_listen_socket_close(s);
+        for (const app of apps.splice(0)) closeApp(app);
       },
     };
   } catch (err) {
