@@ -1,0 +1,48 @@
+// The part of oidc-provider 9 (an untyped ESM package) the integration tests use: a Provider
+// built from an issuer and a configuration, served through its Node request listener.
+declare module 'oidc-provider' {
+  import type { IncomingMessage, ServerResponse } from 'node:http';
+
+  export interface ClientMetadata {
+    readonly client_id: string;
+    readonly client_secret?: string;
+    readonly grant_types?: readonly string[];
+    readonly redirect_uris?: readonly string[];
+    readonly response_types?: readonly string[];
+    readonly id_token_signed_response_alg?: string;
+    readonly [member: string]: unknown;
+  }
+
+  export interface ResourceServer {
+    readonly scope: string;
+    readonly audience?: string;
+    readonly accessTokenFormat?: 'opaque' | 'jwt';
+    readonly accessTokenTTL?: number;
+    readonly jwt?: { readonly sign?: { readonly alg?: string; readonly kid?: string } };
+  }
+
+  export interface Configuration {
+    readonly clients?: readonly ClientMetadata[];
+    /** private JWKs; the first one usable for an algorithm signs */
+    readonly jwks?: { readonly keys: readonly object[] };
+    readonly features?: {
+      readonly clientCredentials?: { readonly enabled: boolean };
+      readonly devInteractions?: { readonly enabled: boolean };
+      readonly resourceIndicators?: {
+        readonly enabled: boolean;
+        readonly defaultResource?: (ctx: unknown, client: unknown, oneOf?: readonly string[]) => string | Promise<string>;
+        readonly getResourceServerInfo?: (ctx: unknown, resourceIndicator: string, client: unknown) => ResourceServer | Promise<ResourceServer>;
+        readonly useGrantedResource?: (ctx: unknown, model: unknown) => boolean | Promise<boolean>;
+      };
+      readonly [feature: string]: unknown;
+    };
+    readonly [member: string]: unknown;
+  }
+
+  export default class Provider {
+    constructor(issuer: string, configuration?: Configuration);
+    readonly issuer: string;
+    /** a Node `http` request listener */
+    callback(): (req: IncomingMessage, res: ServerResponse) => unknown;
+  }
+}
