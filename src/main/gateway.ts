@@ -45,6 +45,8 @@ export interface GatewayOptions {
   readonly readinessAddr?: string | null;
   /** Overrides `config.session.key` (processes of one deployment must share it). */
   readonly sessionKey?: string;
+  /** Least time between two unknown-kid refetches of one remote JWKS (default 10 s). */
+  readonly jwksCooldownMs?: number;
 }
 
 export interface Gateway {
@@ -124,6 +126,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const keys = new KeyRegistry({
     logger,
     metrics,
+    ...(options.jwksCooldownMs !== undefined ? { cooldownMs: options.jwksCooldownMs } : {}),
     onChange: () => {
       rekeying = rekeying.then(rekey).catch((err: unknown) => logger.error('jwks', `applying new keys failed: ${String(err)}`));
     },
@@ -144,8 +147,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     d.close().catch((err: unknown) => logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]));
   }
 
-  async function buildGeneration(cfg: GatewayConfig): Promise<Generation> {
-    await keys.sync(cfg);
+  async function buildGeneration(cfg: GatewayConfig, reloading: boolean): Promise<Generation> {
+    await keys.sync(cfg, reloading);
     generationNumber++;
     const plan = buildPlan(cfg, generationNumber, keys.keysOf);
     const deciderRef = { current: await createDecider(plan.init, workers) };
@@ -194,7 +197,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 
   let currentConfig = config;
-  let current = await buildGeneration(config);
+  let current = await buildGeneration(config, false);
   let accepting = true;
   const inflight: PipelineDeps['inflight'] = { count: 0, onIdle: null };
   const deps: PipelineDeps = { current: () => current, sessions, logger, metrics, version, channels, accepting: () => accepting, inflight };
@@ -258,7 +261,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       return { ok: false, issues: next.issues };
     }
     const previous = current;
-    current = await buildGeneration(next.config);
+    current = await buildGeneration(next.config, true);
     currentConfig = next.config;
     await openBinds(next.config);
     // Requests in flight keep the previous generation; its pool finishes their tasks, then stops.

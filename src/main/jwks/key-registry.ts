@@ -50,7 +50,8 @@ export class KeyRegistry {
     const { logger, metrics } = this.#o;
     if (e.ok) {
       metrics.jwksRefreshes.inc({ result: 'ok', reason: e.reason });
-      if (e.changed && e.reason !== 'startup') {
+      // At startup and on reload the caller builds fresh worker data itself.
+      if (e.changed && e.reason !== 'startup' && e.reason !== 'reload') {
         logger.info('jwks', 'key set changed', [['url', e.url], ['keys', e.keys], ['reason', e.reason]]);
         this.#o.onChange();
       }
@@ -60,8 +61,9 @@ export class KeyRegistry {
     }
   };
 
-  /** Makes sure every remote source of `cfg` exists and has been fetched once; drops unused ones. */
-  async sync(cfg: GatewayConfig): Promise<void> {
+  /** Makes sure every remote source of `cfg` exists and has been fetched once (again, with
+   * `refetch`, as a config reload does); drops unused ones. */
+  async sync(cfg: GatewayConfig, refetch = false): Promise<void> {
     const wanted = new Map<string, JwtProviderConfig>();
     for (const p of providersOf(cfg)) {
       const key = sourceKey(p);
@@ -69,7 +71,11 @@ export class KeyRegistry {
     }
     const started: Array<Promise<void>> = [];
     for (const [key, p] of wanted) {
-      if (this.#remotes.has(key)) continue;
+      const existing = this.#remotes.get(key);
+      if (existing !== undefined) {
+        if (refetch) started.push(existing.reload());
+        continue;
+      }
       const remote = createRemoteJwks({
         source: p.jwksSource.kind === 'url' ? { url: p.jwksSource.url } : { discoveryIssuer: p.issuer },
         onRefresh: this.#onRefresh,

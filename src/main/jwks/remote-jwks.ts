@@ -28,7 +28,7 @@ export type RefreshEvent =
   | { readonly ok: true; readonly url: string; readonly changed: boolean; readonly reason: RefreshReason; readonly keys: number }
   | { readonly ok: false; readonly url: string; readonly reason: RefreshReason; readonly error: string };
 
-export type RefreshReason = 'startup' | 'schedule' | 'unknown_kid';
+export type RefreshReason = 'startup' | 'schedule' | 'unknown_kid' | 'reload';
 
 export interface RemoteJwks {
   keys(): readonly PublicJwk[];
@@ -38,6 +38,8 @@ export interface RemoteJwks {
   refreshForUnknownKid(): Promise<boolean>;
   /** Fetches once at start (errors are reported through onRefresh, not thrown). */
   start(): Promise<void>;
+  /** Fetches now, whatever the cooldown (a config reload re-reads every key source). */
+  reload(): Promise<void>;
   close(): void;
 }
 
@@ -127,6 +129,10 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
     },
     start: async () => {
       await refresh('startup');
+    },
+    reload: async () => {
+      if (pending !== null) await pending;
+      await refresh('reload');
     },
     close() {
       closed = true;

@@ -1,6 +1,7 @@
 // Strict compact-JWS parsing: three base64url segments, header and payload JSON objects.
 // Nothing here is trusted yet; the signature is checked later over the original bytes.
 import { Buffer, isUtf8 } from 'node:buffer';
+import { firstDuplicateMember } from './duplicate-members.js';
 
 /** Larger tokens are refused before any parsing (a bearer token is ~0.3–2 KiB). */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -31,16 +32,17 @@ function badLength(segment: string): boolean {
   return segment.length % 4 === 1;
 }
 
-function parseObject(segment: string): JsonObject | null {
+function parseObject(segment: string): { value: JsonObject; text: string } | null {
   const bytes = Buffer.from(segment, 'base64url');
   if (!isUtf8(bytes)) return null;
+  const text = bytes.toString('utf8');
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     return null;
   }
-  return isJsonObject(value) ? value : null;
+  return isJsonObject(value) ? { value, text } : null;
 }
 
 export function isJsonObject(value: unknown): value is JsonObject {
@@ -61,11 +63,15 @@ export function decodeCompactJws(token: string): DecodeOutcome {
   if (header === null) return fail('token header is not a JSON object');
   const payload = parseObject(payloadSeg);
   if (payload === null) return fail('token payload is not a JSON object');
+  const headerDup = firstDuplicateMember(header.text);
+  if (headerDup !== null) return fail(`token header has a duplicate member ${JSON.stringify(headerDup).slice(0, 40)}`);
+  const claimDup = firstDuplicateMember(payload.text);
+  if (claimDup !== null) return fail(`token claims have a duplicate member ${JSON.stringify(claimDup).slice(0, 40)}`);
   return {
     ok: true,
     jws: {
-      header,
-      payload,
+      header: header.value,
+      payload: payload.value,
       // The token matched COMPACT_JWS, so it is ASCII and latin1 is an exact, fast copy.
       signingInput: Buffer.from(token.slice(0, lastDot), 'latin1'),
       signature: Buffer.from(signatureSeg, 'base64url'),

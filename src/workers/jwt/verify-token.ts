@@ -27,7 +27,8 @@ function checkHeader(header: JsonObject): VerifyResult | { readonly alg: string;
     return refuse('malformed', 'token "typ" is not JWT');
   }
   if (isForbiddenAlg(alg) || !ALGORITHMS.has(alg)) return refuse('alg_not_allowed', `algorithm ${quote(alg)} is not accepted`);
-  if (typeof kid !== 'string') return refuse('missing_kid', 'token header has no "kid"');
+  if (kid === undefined) return refuse('missing_kid', 'token header has no "kid"');
+  if (typeof kid !== 'string') return refuse('missing_kid', 'token header "kid" is not a string');
   return { alg, kid };
 }
 
