@@ -13,6 +13,7 @@ import { closeApp, loadUws, type UwsModule } from './http/uws.js';
 import { createLogger, type LogSink, type Logger } from './log/logger.js';
 import { createSessionCodec } from './mcp/session-id.js';
 import { ChannelHub } from './mcp/channels/channel-hub.js';
+import { LegacySessions } from './mcp/legacy-sse.js';
 import { UpstreamRegistry, type UpstreamTarget } from './mcp/upstream.js';
 import { Metrics } from './ops/metrics.js';
 import { startOpsServers, type OpsServers } from './ops/ops-servers.js';
@@ -200,7 +201,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let current = await buildGeneration(config, false);
   let accepting = true;
   const inflight: PipelineDeps['inflight'] = { count: 0, onIdle: null };
-  const deps: PipelineDeps = { current: () => current, sessions, logger, metrics, version, channels, accepting: () => accepting, inflight };
+  const deps: PipelineDeps = {
+    current: () => current,
+    sessions,
+    logger,
+    metrics,
+    version,
+    channels,
+    legacy: new LegacySessions(),
+    accepting: () => accepting,
+    inflight,
+  };
   const bound = new Map<string, Bound>();
   const apps: TemplatedApp[] = [];
 
@@ -312,7 +323,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       for (const app of apps) closeApp(app);
       await ops.close();
       keys.close();
-      channels.closeAll();
+      await channels.closeAll();
       await rekeying;
       await current.decider.close();
       await upstreams.close();

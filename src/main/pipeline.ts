@@ -12,6 +12,7 @@ import { AccessRecord } from './log/access-record.js';
 import type { Logger } from './log/logger.js';
 import type { ChannelHub } from './mcp/channels/channel-hub.js';
 import type { McpDeps } from './mcp/context.js';
+import type { LegacySessions } from './mcp/legacy-sse.js';
 import { handleMcp } from './mcp/relay.js';
 import type { SessionCodec } from './mcp/session-id.js';
 import type { UpstreamTarget } from './mcp/upstream.js';
@@ -42,6 +43,7 @@ export interface PipelineDeps {
   readonly metrics: Metrics;
   readonly version: string;
   readonly channels: ChannelHub;
+  readonly legacy: LegacySessions;
   /** false once draining: new requests get 503 */
   readonly accepting: () => boolean;
   readonly inflight: { count: number; onIdle: (() => void) | null };
@@ -193,6 +195,7 @@ async function runPolicies(
     allowAllRuleSet: gen.allowAllRuleSet,
     gatewayVersion: deps.version,
     channels: deps.channels,
+    legacy: deps.legacy,
     onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
     onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
   };

@@ -59,12 +59,6 @@ function parseStdout(stdout: string): Record<string, unknown> {
 /** `--import` hook for a stdio server that ignores SIGTERM and keeps running. */
 const LINGER_ON_SIGTERM = `data:text/javascript,${encodeURIComponent("process.on('SIGTERM',()=>{});setInterval(()=>{},1<<30);")}`;
 
-const BUG_STREAM_OUTLIVES_PROCESS =
-  'BUG: a stdio session\'s GET stream is never ended when its process exits (ChannelSession has no way to tell its listeners), so the client waits forever';
-const BUG_DELETE_WINDOW =
-  'BUG: DELETE only signals the process; the session stays in the hub until the process exits, and meanwhile the old id gets 502 "upstream channel is closed" instead of 404';
-const BUG_CLOSE_LEAVES_PROCESS =
-  'BUG: gateway.close() sends SIGTERM only (once, at DELETE or close) and neither escalates to SIGKILL nor waits: a server that ignores SIGTERM outlives the gateway';
 
 let keys: LabKeys;
 let probe: ExitProbe;
@@ -168,7 +162,7 @@ describe('server-everything over stdio as a target', { timeout: 60_000 }, () => 
     }
   });
 
-  test('when the process dies, the session\'s GET stream ends, and the session id is 404', { todo: BUG_STREAM_OUTLIVES_PROCESS }, async () => {
+  test('when the process dies, the session\'s GET stream ends, and the session id is 404', async () => {
     const index = probe.processes.length;
     const { sessionId } = await openMcpSession(stdioGw.url, { token: keys.jsmith });
     const proc = await probe.started(index);
@@ -231,7 +225,7 @@ describe('a stdio server that does not stop on SIGTERM', { timeout: 60_000 }, ()
     return { sessionId, proc };
   }
 
-  test('right after DELETE the old session id is 404 (Session not found), while the process is still shutting down', { todo: BUG_DELETE_WINDOW }, async (t) => {
+  test('right after DELETE the old session id is 404 (Session not found), while the process is still shutting down', async (t) => {
     const { sessionId } = await lingeringSession(t);
     const deleted = await mcpFetch(gw.url, null, { method: 'DELETE', token: keys.jsmith, sessionId });
     assert.ok(deleted.status >= 200 && deleted.status < 300, `DELETE: ${deleted.status} ${deleted.text}`);
@@ -240,7 +234,7 @@ describe('a stdio server that does not stop on SIGTERM', { timeout: 60_000 }, ()
     assert.equal(errorOf(late).code, -32001);
   });
 
-  test('gateway.close() leaves no process of its own running', { todo: BUG_CLOSE_LEAVES_PROCESS }, async (t) => {
+  test('gateway.close() leaves no process of its own running', async (t) => {
     const { proc } = await lingeringSession(t);
     await gw.gateway.close({ drainMs: 0 });
     // kill(pid, 0) only asks whether the process exists.

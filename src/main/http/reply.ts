@@ -17,7 +17,22 @@ function statusLine(status: number): string {
   return line;
 }
 
-export class Reply {
+/** What the relay writes an answer to: a uWS response, or (legacy SSE clients) an event on
+ * another request's stream. */
+export interface ResponseSink {
+  readonly open: boolean;
+  readonly headSent: boolean;
+  onClose(cb: (aborted: boolean) => void): void;
+  send(status: number, headers: HeaderList, body?: string | Uint8Array): void;
+  head(status: number, headers: HeaderList): void;
+  headStream(status: number, headers: HeaderList): void;
+  write(chunk: string | Uint8Array): boolean;
+  onDrain(cb: () => void): void;
+  finish(): void;
+  destroy(): void;
+}
+
+export class Reply implements ResponseSink {
   readonly #res: HttpResponse;
   #aborted = false;
   #ended = false;

@@ -101,11 +101,14 @@ export function channelStream(m: McpRequest, deps: McpDeps, target: ChannelTarge
     return;
   }
   m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
-  const unsubscribe = session.subscribe((text: string) => m.reply.write(formatEvent(text)));
+  const unsubscribe = session.subscribe(
+    (text: string) => m.reply.write(formatEvent(text)),
+    () => m.reply.finish(),
+  );
   m.reply.onClose(() => unsubscribe());
 }
 
 export function channelDelete(deps: McpDeps, target: ChannelTarget, opened: OpenedSession): void {
   const id = opened.session?.upstream[target.name];
-  if (id !== undefined) deps.channels.get(id)?.close();
+  if (id !== undefined) deps.channels.end(id);
 }

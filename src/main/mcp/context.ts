@@ -4,11 +4,12 @@
 import type { CelContext, Claims, McpCelContext } from '../../protocol/worker-contract.js';
 import { errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import type { Decider } from '../decider/decider.js';
-import type { HeaderList, Reply } from '../http/reply.js';
+import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { BodyResult, RequestSnapshot } from '../http/request.js';
 import type { AccessRecord } from '../log/access-record.js';
 import type { RoutePlan, RuleSetRef } from '../plan.js';
 import type { ChannelHub } from './channels/channel-hub.js';
+import type { LegacySessions } from './legacy-sse.js';
 import type { SessionCodec, SessionRecord } from './session-id.js';
 import type { UpstreamTarget } from './upstream.js';
 
@@ -16,7 +17,7 @@ export interface McpRequest {
   readonly req: RequestSnapshot;
   /** request headers to forward (the token's header or cookie removed once consumed) */
   readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly reply: Reply;
+  readonly reply: ResponseSink;
   readonly body: Promise<BodyResult> | null;
   readonly route: RoutePlan;
   readonly targets: readonly UpstreamTarget[];
@@ -37,6 +38,8 @@ export interface McpDeps {
   readonly gatewayVersion: string;
   /** local sessions of stdio / legacy SSE targets */
   readonly channels: ChannelHub;
+  /** clients on the deprecated HTTP+SSE transport */
+  readonly legacy: LegacySessions;
 }
 
 export const jsonHeaders: HeaderList = [['content-type', 'application/json']];

@@ -15,6 +15,7 @@ import { headerValue } from '../http/request.js';
 import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { principalOf } from './session-id.js';
 import { channelExchange } from './channel-relay.js';
+import { discard } from './stream-body.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
 interface Answer {
@@ -23,6 +24,8 @@ interface Answer {
   /** the final JSON-RPC message for a request; null for an accepted notification */
   readonly message: Record<string, unknown> | null;
   readonly error: string | null;
+  /** the upstream no longer knows the session (HTTP 404, or a local channel session gone) */
+  readonly sessionGone?: boolean;
 }
 
 const maxAnswerBytes = 16 * 1024 * 1024;
@@ -60,7 +63,7 @@ async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
     } catch {
       parsed = null;
     }
-    return { target, sessionId: a.sessionId, message: isRecord(parsed) ? parsed : null, error: a.error };
+    return { target, sessionId: a.sessionId, message: isRecord(parsed) ? parsed : null, error: a.error, sessionGone: a.unknownSession };
   }
   const sessionId = opened.session?.upstream[target.name];
   try {
@@ -74,7 +77,7 @@ async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
     const sid = firstHeader(res.headers, 'mcp-session-id') ?? sessionId;
     if (res.statusCode < 200 || res.statusCode >= 300) {
       await res.body.dump();
-      return { target, sessionId: sid, message: null, error: `answered HTTP ${res.statusCode}` };
+      return { target, sessionId: sid, message: null, error: `answered HTTP ${res.statusCode}`, sessionGone: res.statusCode === 404 && sessionId !== undefined };
     }
     if (id === null) {
       await res.body.dump();
@@ -96,7 +99,7 @@ async function readCapped(body: Readable): Promise<string> {
     if (!(chunk instanceof Uint8Array)) continue;
     size += chunk.byteLength;
     if (size > maxAnswerBytes) {
-      body.destroy();
+      discard(body);
       throw new Error(`answer larger than ${maxAnswerBytes} bytes`);
     }
     chunks.push(Buffer.from(chunk));
@@ -138,6 +141,12 @@ export async function fanOut(m: McpRequest, deps: McpDeps, message: ParsedMessag
   m.reply.onClose((aborted) => aborted && abort.abort());
   const answers = await Promise.all(m.targets.map((t) => ask(m, deps, t, body, message, opened, id, abort.signal)));
   if (!m.reply.open) return;
+  if (answers.some((a) => a.sessionGone === true)) {
+    // One upstream session ended: the client must re-initialize (spec: 404 for an ended session).
+    m.record.error = 'session not found';
+    sendRpcError(m, 404, id, -32001, 'Session not found');
+    return;
+  }
   const failed = answers.find((a) => a.error !== null);
   if (failed !== undefined) {
     m.record.mcpTarget = failed.target.name;
@@ -242,11 +251,11 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
   const opened200 = opens.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   // A target without server-initiated messages (stateless) answers 405: leave it out of the merge.
   const streams = opened200.filter((s) => s.res.statusCode !== 405 || opened200.every((x) => x.res.statusCode === 405));
-  for (const s of opened200) if (!streams.includes(s)) s.res.body.destroy();
+  for (const s of opened200) if (!streams.includes(s)) discard(s.res.body);
   const bad = streams.find((s) => s.res.statusCode !== 200);
   if (opened200.length < opens.length || bad !== undefined) {
     abort.abort();
-    for (const s of streams) s.res.body.destroy();
+    for (const s of streams) discard(s.res.body);
     if (!m.reply.open) return;
     if (bad !== undefined) {
       m.record.mcpTarget = bad.target.name;
@@ -258,7 +267,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
     return;
   }
   m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
-  const unsubscribes = channelSessions.map((s) => s.subscribe((text) => m.reply.write(formatEvent(text))));
+  const unsubscribes = channelSessions.map((s) => s.subscribe((text) => m.reply.write(formatEvent(text)), () => {}));
   m.reply.onClose(() => unsubscribes.forEach((u) => u()));
   await Promise.all(streams.map((s) => relayEvents(m, s.target, s.res.body)));
   // Channel targets keep the stream open until the client leaves.
@@ -283,5 +292,5 @@ async function relayEvents(m: McpRequest, target: HttpTarget, body: Readable): P
   } catch {
     // one target's stream ended badly; the others go on
   }
-  body.destroy();
+  discard(body);
 }

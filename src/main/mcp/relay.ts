@@ -14,8 +14,9 @@ import type { RuleSetRef } from '../plan.js';
 import { celContext, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams } from './fanout.js';
+import { LegacyAnswerSink, asStreamablePost } from './legacy-sse.js';
 import { principalOf, type SessionRecord } from './session-id.js';
-import { pipeBody, pipeEventStream } from './stream-body.js';
+import { discard, pipeBody, pipeEventStream } from './stream-body.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
 /** Splits `<target>_<name>` (or `<target>+<uri>` for resources) when names are prefixed. */
@@ -33,6 +34,15 @@ function resolveTarget(m: McpRequest, call: CallTarget): { target: UpstreamTarge
 
 export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
   m.record.protocol = 'mcp';
+  if (m.req.path === '/sse' || m.req.path.endsWith('/sse')) {
+    if (m.req.method === 'GET') {
+      m.record.mcpMethod = 'sse';
+      deps.legacy.open(m);
+      return undefined;
+    }
+    const sessionId = /(?:^|&)sessionId=([^&]*)/.exec(m.req.query)?.[1];
+    if (m.req.method === 'POST' && sessionId !== undefined) return legacyPost(m, deps, decodeURIComponent(sessionId));
+  }
   switch (m.req.method) {
     case 'POST':
       return handlePost(m, deps);
@@ -43,6 +53,31 @@ export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
       send(m, 405, [['allow', 'GET, POST, DELETE'], ['content-type', 'text/plain']], 'Method Not Allowed');
       return undefined;
   }
+}
+
+/** A legacy HTTP+SSE POST: accepted with 202, answered on the session's event stream. */
+async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Promise<void> {
+  const session = deps.legacy.find(sessionId, principalOf(m.claims));
+  if (session === undefined) {
+    m.record.error = 'session not found';
+    send(m, 404, [['content-type', 'text/plain']], 'Session not found');
+    return;
+  }
+  const body = m.body === null ? null : await m.body;
+  if (body === null || !body.ok) {
+    if (body !== null && body.reason === 'too_large') send(m, 413, [['content-type', 'text/plain']], 'Payload Too Large');
+    return;
+  }
+  const message = parseMessage(body.body.toString('utf8'));
+  if (message.kind === 'invalid') {
+    m.record.error = message.reason;
+    send(m, 400, [['content-type', 'text/plain']], `fail to deserialize request body: ${message.reason}`);
+    return;
+  }
+  if (message.kind !== 'response') m.record.mcpMethod = message.method;
+  send(m, 202, [['content-type', 'text/plain']], 'Accepted');
+  const sink = new LegacyAnswerSink(session, message.kind === 'request' ? message.id : null);
+  await handlePost({ ...m, req: asStreamablePost(m.req, session), reply: sink, body: Promise.resolve(body) }, deps);
 }
 
 /** Decodes the client's session header; sends 404 and returns false when it is not ours or not theirs. */
@@ -223,7 +258,7 @@ async function forward(
     return;
   }
   if (!m.reply.open) {
-    res.body.destroy();
+    discard(res.body);
     return;
   }
   const headers = responseHeaders(m, deps, target, res, opened);
@@ -240,7 +275,7 @@ async function forward(
   const encoding = firstHeader(res.headers, 'content-encoding');
   if (encoding !== undefined && encoding !== 'identity') {
     // We asked for identity; a compressed list cannot be filtered, so it is not relayed at all.
-    res.body.destroy();
+    discard(res.body);
     m.record.error = `upstream sent a ${encoding}-encoded answer that must be filtered`;
     sendRpcError(m, 502, message !== null && message.kind === 'request' ? message.id : null, JsonRpcError.internalError, `upstream ${target.name} answered with an encoding the gateway cannot filter`);
     return;

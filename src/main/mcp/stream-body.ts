@@ -3,8 +3,15 @@
 // other event (priming events, progress, server requests, `id:`/`retry:` lines) left intact.
 
 import type { Readable } from 'node:stream';
-import type { HeaderList, Reply } from '../http/reply.js';
+import type { HeaderList, ResponseSink as Reply } from '../http/reply.js';
 import { SseSplitter, replaceEventData, type SseEvent } from '../../protocol/sse.js';
+
+/** Drops an upstream body we will not read. The listener matters: undici reports the abort as
+ * an 'error' event, and an unheard 'error' event ends the process. */
+export function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
 
 function drained(reply: Reply): Promise<void> {
   return new Promise((resolve) => {
@@ -26,12 +33,12 @@ export async function pipeBody(reply: Reply, status: number, headers: HeaderList
     }
   } catch {
     // The upstream broke mid-body: the client must see a broken response, not a clean end.
-    body.destroy();
+    discard(body);
     reply.destroy();
     return;
   }
   if (!reply.open) {
-    body.destroy();
+    discard(body);
     return;
   }
   reply.finish();
@@ -56,12 +63,12 @@ export async function pipeEventStream(reply: Reply, status: number, headers: Hea
       if (out !== '' && !reply.write(out)) await drained(reply);
     }
   } catch {
-    body.destroy();
+    discard(body);
     reply.destroy();
     return;
   }
   if (!reply.open) {
-    body.destroy();
+    discard(body);
     return;
   }
   const rest = splitter.rest() + decoder.decode();

@@ -11,6 +11,8 @@ import { openStdioChannel } from './stdio-channel.js';
 
 const backlogLimit = 256;
 const idleMs = 30 * 60_000;
+/** A request the server never answers fails after this (HTTP upstreams: undici's 300 s headers timeout). */
+const requestTimeoutMs = 300_000;
 
 interface Pending {
   resolve(text: string): void;
@@ -22,6 +24,8 @@ export class ChannelSession {
   readonly #channel: Channel;
   readonly #pending = new Map<string, Pending>();
   readonly #listeners = new Set<(text: string) => void>();
+  readonly #enders = new Set<() => void>();
+  #gone = false;
   #backlog: string[] = [];
   lastUsed = Date.now();
   dropped = 0;
@@ -30,8 +34,13 @@ export class ChannelSession {
     this.#channel = channel;
     channel.onMessage = (text) => this.#deliver(text);
     channel.onClose = (reason) => {
+      this.#gone = true;
       for (const p of this.#pending.values()) p.reject(new Error(reason));
       this.#pending.clear();
+      // GET streams end with the process or connection they relay.
+      for (const end of this.#enders) end();
+      this.#enders.clear();
+      this.#listeners.clear();
       onGone();
     };
   }
@@ -70,9 +79,25 @@ export class ChannelSession {
         reject(new Error('upstream channel is closed'));
         return;
       }
-      this.#pending.set(key, { resolve, reject });
+      const timer = setTimeout(() => {
+        if (this.#pending.delete(key)) reject(new Error(`no answer within ${requestTimeoutMs / 1000} s`));
+      }, requestTimeoutMs);
+      timer.unref();
+      this.#pending.set(key, {
+        resolve: (t) => {
+          clearTimeout(timer);
+          resolve(t);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       signal.addEventListener('abort', () => {
-        if (this.#pending.delete(key)) reject(new Error('client went away'));
+        if (this.#pending.delete(key)) {
+          clearTimeout(timer);
+          reject(new Error('client went away'));
+        }
       });
     });
   }
@@ -82,14 +107,22 @@ export class ChannelSession {
     return this.#channel.send(text);
   }
 
-  /** Server messages not answering a request; the backlog first. */
-  subscribe(listener: (text: string) => void): () => void {
+  /** Server messages not answering a request, the backlog first; `onEnd` when the channel closes. */
+  subscribe(listener: (text: string) => void, onEnd: () => void): () => void {
     this.lastUsed = Date.now();
     const backlog = this.#backlog;
     this.#backlog = [];
     for (const text of backlog) listener(text);
+    if (this.#gone) {
+      onEnd();
+      return () => {};
+    }
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    this.#enders.add(onEnd);
+    return () => {
+      this.#listeners.delete(listener);
+      this.#enders.delete(onEnd);
+    };
   }
 
   get streaming(): boolean {
@@ -98,6 +131,10 @@ export class ChannelSession {
 
   close(): void {
     this.#channel.close();
+  }
+
+  closeAndWait(): Promise<void> {
+    return this.#channel.closeAndWait();
   }
 }
 
@@ -131,13 +168,22 @@ export class ChannelHub {
     return this.#sessions.get(id);
   }
 
+  /** Ends a session now: its id is unknown from this call on, whatever the process still does. */
+  end(id: string): void {
+    const s = this.#sessions.get(id);
+    this.#sessions.delete(id);
+    s?.close();
+  }
+
   get size(): number {
     return this.#sessions.size;
   }
 
-  closeAll(): void {
+  /** Closes every session and waits for their processes to be gone. */
+  async closeAll(): Promise<void> {
     clearInterval(this.#timer);
-    for (const s of this.#sessions.values()) s.close();
+    const all = [...this.#sessions.values()];
     this.#sessions.clear();
+    await Promise.all(all.map((s) => s.closeAndWait()));
   }
 }

@@ -8,6 +8,8 @@ export interface Channel {
   onMessage: (text: string) => void;
   onClose: (reason: string) => void;
   close(): void;
+  /** Closes and resolves once the process or connection is really gone. */
+  closeAndWait(): Promise<void>;
   readonly closed: boolean;
 }
 

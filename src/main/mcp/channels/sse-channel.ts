@@ -35,6 +35,9 @@ export async function openSseChannel(url: URL, headers: Readonly<Record<string, 
       abort.abort();
       channel.onClose('closed');
     },
+    async closeAndWait() {
+      channel.close();
+    },
     get closed() {
       return closed;
     },

@@ -11,6 +11,11 @@ export function openStdioChannel(
 ): Channel {
   const child = spawn(spec.cmd, [...spec.args], { env: { ...process.env, ...spec.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let closed = false;
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => {
+    exited = true;
+    resolve();
+  }));
   const channel: Channel = {
     onMessage: () => {},
     onClose: () => {},
@@ -25,6 +30,15 @@ export function openStdioChannel(
       closed = true;
       child.stdin.end();
       child.kill('SIGTERM');
+      // A server that ignores SIGTERM is not left behind.
+      setTimeout(() => {
+        if (!exited) child.kill('SIGKILL');
+      }, 2_000).unref();
+    },
+    async closeAndWait() {
+      if (exited || child.exitCode !== null || child.pid === undefined) return;
+      channel.close();
+      await exit;
     },
     get closed() {
       return closed;

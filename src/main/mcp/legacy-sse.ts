@@ -1,0 +1,154 @@
+// The deprecated HTTP+SSE transport (2024-11-05) for clients, as agentgateway serves it at
+// `/sse`: `GET /sse` opens an event stream whose first event names where to POST
+// (`/sse?sessionId=<id>`); each POST is answered 202, and its answer arrives on the stream as
+// `event: message`. Each POST runs through the same relay as a Streamable HTTP POST, carrying
+// the session's sealed id; what the relay would have answered is turned into stream events.
+
+import { randomUUID } from 'node:crypto';
+import { JsonRpcError, errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
+import { SseSplitter } from '../../protocol/sse.js';
+import type { HeaderList, ResponseSink } from '../http/reply.js';
+import type { RequestSnapshot } from '../http/request.js';
+import type { McpRequest } from './context.js';
+import { principalOf } from './session-id.js';
+
+export interface LegacySession {
+  readonly id: string;
+  readonly principal: string;
+  readonly stream: ResponseSink;
+  /** the gateway's sealed Streamable HTTP session id, once initialize has answered */
+  sealed: string | undefined;
+}
+
+export class LegacySessions {
+  readonly #byId = new Map<string, LegacySession>();
+
+  /** GET /sse: opens the stream and announces the POST endpoint. */
+  open(m: McpRequest): void {
+    const session: LegacySession = { id: randomUUID(), principal: principalOf(m.claims), stream: m.reply, sealed: undefined };
+    this.#byId.set(session.id, session);
+    m.reply.onClose(() => this.#byId.delete(session.id));
+    m.reply.head(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
+    m.reply.write(`event: endpoint\ndata: ${m.req.path}?sessionId=${session.id}\n\n`);
+  }
+
+  /** The session a POST names, if it exists here and belongs to this caller. */
+  find(id: string, principal: string): LegacySession | undefined {
+    const s = this.#byId.get(id);
+    return s !== undefined && s.principal === principal && s.stream.open ? s : undefined;
+  }
+}
+
+/** The POST's request as the relay should see it: a Streamable HTTP POST in the session. */
+export function asStreamablePost(req: RequestSnapshot, session: LegacySession): RequestSnapshot {
+  const headers = req.headers.filter(([k]) => k !== 'mcp-session-id' && k !== 'accept');
+  headers.push(['accept', 'application/json, text/event-stream']);
+  if (session.sealed !== undefined) headers.push(['mcp-session-id', session.sealed]);
+  return { ...req, headers };
+}
+
+function emit(session: LegacySession, data: string): void {
+  session.stream.write(`event: message\ndata: ${data.replace(/\r?\n/g, ' ')}\n\n`);
+}
+
+/** Receives the relay's answer to one POST and puts it on the session's stream. */
+export class LegacyAnswerSink implements ResponseSink {
+  readonly #session: LegacySession;
+  readonly #id: JsonRpcId | null;
+  #open = true;
+  #started = false;
+  #status = 0;
+  #eventStream = false;
+  #json = '';
+  #emitted = false;
+  #closers: Array<(aborted: boolean) => void> = [];
+  readonly #splitter = new SseSplitter();
+  readonly #decoder = new TextDecoder();
+
+  constructor(session: LegacySession, id: JsonRpcId | null) {
+    this.#session = session;
+    this.#id = id;
+    session.stream.onClose(() => this.#close(true));
+  }
+
+  get open(): boolean {
+    return this.#open && this.#session.stream.open;
+  }
+
+  get headSent(): boolean {
+    return this.#started;
+  }
+
+  onClose(cb: (aborted: boolean) => void): void {
+    if (!this.#open) cb(false);
+    else this.#closers.push(cb);
+  }
+
+  #close(aborted: boolean): void {
+    if (!this.#open) return;
+    this.#open = false;
+    for (const cb of this.#closers.splice(0)) cb(aborted);
+  }
+
+  #takeHead(status: number, headers: HeaderList): void {
+    this.#started = true;
+    this.#status = status;
+    for (const [k, v] of headers) {
+      if (k === 'mcp-session-id') this.#session.sealed = v;
+      if (k === 'content-type') this.#eventStream = v.startsWith('text/event-stream');
+    }
+  }
+
+  #deliver(text: string): void {
+    if (text.trim() === '') return;
+    if (this.#status >= 400 && !text.trimStart().startsWith('{')) {
+      // A plain-text refusal: the client only understands JSON-RPC on this transport.
+      if (this.#id !== null) emit(this.#session, errorMessage(this.#id, JsonRpcError.internalError, text));
+    } else emit(this.#session, text);
+    this.#emitted = true;
+  }
+
+  send(status: number, headers: HeaderList, body: string | Uint8Array = ''): void {
+    if (!this.open) return;
+    this.#takeHead(status, headers);
+    this.#deliver(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+    this.#close(false);
+  }
+
+  head(status: number, headers: HeaderList): void {
+    this.#takeHead(status, headers);
+  }
+
+  headStream(status: number, headers: HeaderList): void {
+    this.#takeHead(status, headers);
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    if (!this.open) return true;
+    const text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
+    if (!this.#eventStream) {
+      this.#json += text;
+      return true;
+    }
+    for (const event of this.#splitter.push(text)) {
+      if (event.data !== null && event.data !== '') this.#deliver(event.data);
+    }
+    return true;
+  }
+
+  onDrain(cb: () => void): void {
+    cb();
+  }
+
+  finish(): void {
+    if (!this.#eventStream) this.#deliver(this.#json);
+    this.#close(false);
+  }
+
+  destroy(): void {
+    if (!this.#emitted && this.#id !== null && this.open) {
+      emit(this.#session, errorMessage(this.#id, JsonRpcError.internalError, 'the upstream answer broke off'));
+    }
+    this.#close(true);
+  }
+}
