@@ -39,12 +39,19 @@ export class LegacySessions {
   }
 }
 
+type Headers = ReadonlyArray<readonly [string, string]>;
+
+/** Headers of a Streamable HTTP POST in the session, from the legacy POST's. */
+export function streamableHeaders(headers: Headers, session: LegacySession): Headers {
+  const out = headers.filter(([k]) => k !== 'mcp-session-id' && k !== 'accept');
+  out.push(['accept', 'application/json, text/event-stream']);
+  if (session.sealed !== undefined) out.push(['mcp-session-id', session.sealed]);
+  return out;
+}
+
 /** The POST's request as the relay should see it: a Streamable HTTP POST in the session. */
 export function asStreamablePost(req: RequestSnapshot, session: LegacySession): RequestSnapshot {
-  const headers = req.headers.filter(([k]) => k !== 'mcp-session-id' && k !== 'accept');
-  headers.push(['accept', 'application/json, text/event-stream']);
-  if (session.sealed !== undefined) headers.push(['mcp-session-id', session.sealed]);
-  return { ...req, headers };
+  return { ...req, headers: streamableHeaders(req.headers, session) };
 }
 
 function emit(session: LegacySession, data: string): void {

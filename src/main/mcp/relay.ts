@@ -14,7 +14,7 @@ import type { RuleSetRef } from '../plan.js';
 import { celContext, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams } from './fanout.js';
-import { LegacyAnswerSink, asStreamablePost } from './legacy-sse.js';
+import { LegacyAnswerSink, asStreamablePost, streamableHeaders } from './legacy-sse.js';
 import { principalOf, type SessionRecord } from './session-id.js';
 import { discard, pipeBody, pipeEventStream } from './stream-body.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
@@ -77,7 +77,10 @@ async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Prom
   if (message.kind !== 'response') m.record.mcpMethod = message.method;
   send(m, 202, [['content-type', 'text/plain']], 'Accepted');
   const sink = new LegacyAnswerSink(session, message.kind === 'request' ? message.id : null);
-  await handlePost({ ...m, req: asStreamablePost(m.req, session), reply: sink, body: Promise.resolve(body) }, deps);
+  await handlePost(
+    { ...m, req: asStreamablePost(m.req, session), headers: streamableHeaders(m.headers, session), reply: sink, body: Promise.resolve(body) },
+    deps,
+  );
 }
 
 /** Decodes the client's session header; sends 404 and returns false when it is not ours or not theirs. */
