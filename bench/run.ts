@@ -1,0 +1,932 @@
+// `npm run bench`: starts the stub upstream, then gateways as separate processes
+// (`node bin/portcullis.js -c '<yaml>' --workers N`), and drives each scenario with wrk
+// (64 keep-alive connections). Per scenario: req/s, p50/p99, CPU µs per request of the proxy
+// process(es) from /proc (all threads), RSS, non-2xx, and the ratio to the stub reached directly
+// in the same run. Prints one table; writes bench/results/<date>-<commit>.{md,json}.
+//
+//   node dist/bench/run.js [--seconds 2] [--attempts 2] [--soak 10] [--quick] [--only <regex>]
+//                          [--no-reference] [--tokens N]
+//   node dist/bench/run.js --profile      CPU profiles of the gateway under call / fresh-token / list load
+//
+// Everything listens on loopback (the gateway's bind listens on all interfaces, the load comes
+// from 127.0.0.1); every process started here is stopped at the end, on Ctrl+C and on errors.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { addToKeyset, createKeyPair } from '../src/main/cli/keys.js';
+import { signToken } from '../src/main/cli/token.js';
+import { BODIES, PROTOCOL_VERSION, ruleSet } from './fixtures.js';
+import { machineBusy, machineInfo, processCpuSeconds, rssBytes, systemCpu } from './proc.js';
+import { childPids, forgetDescendant, installCleanup, startProcess, stopProcess, trackDescendant, waitForLine, waitUntil, type Started } from './processes.js';
+import { formatSummary, parseProfile, summarize } from './profile-summary.js';
+import { runWrk, wrkVersion, type LoadResult } from './wrk.js';
+
+// ---------------------------------------------------------------------------------------------
+// settings
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'portcullis.js');
+const STUB = join(ROOT, 'dist', 'bench', 'stub-upstream.js');
+const BARE = join(ROOT, 'dist', 'bench', 'bare-proxy.js');
+const REFERENCE = join(ROOT, 'bench', 'reference', 'fastify-jose-proxy.mjs');
+const RESULTS = join(ROOT, 'bench', 'results');
+
+const ISSUER = 'bench-issuer';
+const AUDIENCE = 'portcullis-bench';
+const CONNECTIONS = 64;
+const THREADS = 2;
+
+/** The issue's reference figures (issue 4, measured on the project's 2-core VM, not in this run). */
+const ISSUE_REFS = {
+  directRps: 219_000,
+  nginx: { rps: 90_000, cpuUs: 11, p99: 1.3 },
+  haproxyJwt: { rps: 24_000, cpuUs: 42, p99: 4.3 },
+  fastifyJose: { rps: 7_900, cpuUs: 154, p99: 13.5 },
+} as const;
+
+interface Options {
+  seconds: number;
+  /** runs per row; the one with the highest req/s is reported (noise only ever slows a run down) */
+  attempts: number;
+  warmup: number;
+  soakSeconds: number;
+  tokens: number;
+  only: RegExp | null;
+  reference: boolean;
+  profile: boolean;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const o: Options = { seconds: 2, attempts: 2, warmup: 1, soakSeconds: 10, tokens: 0, only: null, reference: true, profile: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a ?? ''} needs a value`);
+      return v;
+    };
+    if (a === '--seconds') o.seconds = Number(next());
+    else if (a === '--attempts') o.attempts = Number(next());
+    else if (a === '--soak') o.soakSeconds = Number(next());
+    else if (a === '--quick') Object.assign(o, { seconds: 1, attempts: 1, warmup: 1, soakSeconds: 3 });
+    else if (a === '--only') o.only = new RegExp(next());
+    else if (a === '--no-reference') o.reference = false;
+    else if (a === '--tokens') o.tokens = Number(next());
+    else if (a === '--profile') o.profile = true;
+    else throw new Error(`unknown argument ${a ?? ''}`);
+  }
+  if (!(o.seconds >= 1 && o.seconds <= 30)) throw new Error('--seconds must be 1..30');
+  if (!(o.soakSeconds >= 1 && o.soakSeconds <= 600)) throw new Error('--soak must be 1..600 seconds');
+  if (!(Number.isInteger(o.attempts) && o.attempts >= 1 && o.attempts <= 5)) throw new Error('--attempts must be 1..5');
+  // Default: 25 % more distinct tokens than the gateway's verified-token cache holds (FIFO), so
+  // with one wrk thread cycling through them in order, no token is still cached when it comes back.
+  if (o.tokens === 0) o.tokens = Math.ceil((tokenCacheSize() ?? 16_000) * 1.25);
+  if (!(o.tokens >= 1000 && o.tokens <= 100_000)) throw new Error('--tokens must be 1000..100000');
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// scenarios
+
+type AuthKind = 'token' | 'fresh' | 'none';
+
+interface Scenario {
+  readonly id: string;
+  readonly method: 'call' | 'list';
+  readonly tools: 20 | 200;
+  readonly sse: boolean;
+  readonly auth: AuthKind;
+  readonly expectStatus: 200 | 401;
+}
+
+function scenario(id: string, method: 'call' | 'list', extra: Partial<Omit<Scenario, 'id' | 'method'>> = {}): Scenario {
+  return { id, method, tools: 20, sse: false, auth: 'token', expectStatus: 200, ...extra };
+}
+
+const S = {
+  call: scenario('tools/call', 'call'),
+  callSse: scenario('tools/call SSE', 'call', { sse: true }),
+  list20: scenario('tools/list 20', 'list'),
+  list20Sse: scenario('tools/list 20 SSE', 'list', { sse: true }),
+  list200: scenario('tools/list 200', 'list', { tools: 200 }),
+  fresh: scenario('tools/call fresh token', 'call', { auth: 'fresh' }),
+  freshList: scenario('tools/list 20 fresh token', 'list', { auth: 'fresh' }),
+  noToken: scenario('401 no token', 'call', { auth: 'none', expectStatus: 401 }),
+} as const;
+
+/** The direct scenario whose req/s a scenario is compared with (same request, same answer). */
+function directOf(s: Scenario): string {
+  if (s.method === 'call') return s.sse ? S.callSse.id : S.call.id;
+  if (s.tools === 200) return S.list200.id;
+  return s.sse ? S.list20Sse.id : S.list20.id;
+}
+
+interface GatewaySpec {
+  readonly label: string;
+  readonly workers: number;
+  /** 0: jwtAuth only (no mcpAuthorization); n: n rules, all evaluated for every item */
+  readonly rules: number;
+  readonly processes: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// results
+
+interface Row {
+  readonly scenario: string;
+  readonly target: string;
+  /** what the proxy does: "jwt", "jwt + 1 rule", "jwt + 20 rules", or "—" for the stub */
+  readonly policy: string;
+  readonly rps: number;
+  readonly ratio: number | null;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** CPU µs per request of the proxy process(es), all threads; of the stub for direct rows */
+  readonly cpuUsPerReq: number;
+  readonly stubCpuUsPerReq: number;
+  readonly wrkCpuUsPerReq: number;
+  /** max VmRSS during the run, MB (sum over processes) */
+  readonly rssMB: number;
+  readonly requests: number;
+  readonly non2xx: number;
+  readonly socketErrors: number;
+  /** CPU other processes used during the run, in cores (0..nproc) */
+  readonly noiseCores: number;
+  /** per-process share of the proxy CPU (several processes on one port) */
+  readonly perProcessCpuShare: readonly number[];
+  readonly check: string;
+  /** every attempt: req/s, CPU µs/req, noise (the row shows the fastest) */
+  readonly attempts: ReadonlyArray<{ readonly rps: number; readonly cpuUsPerReq: number; readonly noiseCores: number }>;
+}
+
+interface SoakResult {
+  readonly target: string;
+  readonly scenario: string;
+  readonly seconds: number;
+  readonly rps: number;
+  readonly rssStartMB: number;
+  readonly rssEndMB: number;
+  readonly rssMaxMB: number;
+  /** MB per 10 s over the second half of the run */
+  readonly slopeMBper10s: number;
+  readonly samplesMB: readonly number[];
+}
+
+interface GatewayMemory {
+  readonly target: string;
+  readonly idleMB: number;
+  readonly afterMB: number;
+}
+
+const mb = (bytes: number): number => bytes / 2 ** 20;
+
+// ---------------------------------------------------------------------------------------------
+// environment
+
+interface Env {
+  readonly dir: string;
+  readonly jwksFile: string;
+  readonly token: string;
+  readonly tokensFile: string;
+  readonly firstFreshToken: string;
+  readonly options: Options;
+  readonly nproc: number;
+  /** the CLI has --processes N */
+  readonly processesFlag: boolean;
+  stubPort: number;
+  stubPid: number;
+  /** fresh-token requests sent so far: the next run starts there in the token list */
+  tokensUsed: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '::', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when `pid` holds a listening TCP socket on `port` (/proc/net/tcp{,6} + its fds). */
+function listensOn(pid: number, port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A' && cols[1]?.endsWith(`:${hex}`) === true && cols[9] !== undefined) inodes.add(cols[9]);
+    }
+  }
+  if (inodes.size === 0) return false;
+  return socketInodes(pid).some((i) => inodes.has(i));
+}
+
+function socketInodes(pid: number): string[] {
+  const out: string[] = [];
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return out;
+  }
+  for (const fd of fds) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (m?.[1] !== undefined) out.push(m[1]);
+    } catch {
+      // fd closed meanwhile
+    }
+  }
+  return out;
+}
+
+function headersFor(s: Scenario, token: string | null): Record<string, string> {
+  const h: Record<string, string> = {
+    'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream',
+    'MCP-Protocol-Version': PROTOCOL_VERSION,
+  };
+  if (token !== null) h['Authorization'] = `Bearer ${token}`;
+  if (s.sse) h['x-bench-sse'] = '1';
+  if (s.tools === 200) h['x-bench-tools'] = '200';
+  return h;
+}
+
+function bodyOf(s: Scenario): string {
+  return s.method === 'call' ? BODIES.call : BODIES.list;
+}
+
+/** One request by fetch before the load: status and content as expected? */
+async function check(url: string, s: Scenario, env: Env, rules: number | null): Promise<string> {
+  const token = s.auth === 'none' ? null : s.auth === 'fresh' ? env.firstFreshToken : env.token;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: headersFor(s, token), body: bodyOf(s) });
+  } catch (err) {
+    return `FAIL: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const text = await res.text();
+  if (res.status !== s.expectStatus) return `FAIL: status ${res.status}: ${text.slice(0, 200)}`;
+  if (s.expectStatus !== 200) return 'ok';
+  const type = res.headers.get('content-type') ?? '';
+  if (s.sse !== type.startsWith('text/event-stream')) return `FAIL: content-type ${type}`;
+  if (s.method === 'call') return text.includes('"hi"') ? 'ok' : `FAIL: body ${text.slice(0, 200)}`;
+  const names = (text.match(/"name":"/g) ?? []).length;
+  // rules (any number) keep echo + read_* = half; no rules (jwt only or direct) keep all
+  const expected = rules === null || rules === 0 ? s.tools : s.tools / 2;
+  return names === expected ? `ok (${names} of ${s.tools} tools)` : `FAIL: ${names} tools, expected ${expected}`;
+}
+
+/** Seconds the whole run may spend waiting for other people's load to calm down. */
+let quietBudgetMs = 15_000;
+
+async function waitQuiet(nproc: number): Promise<void> {
+  // Other people's test runs share this machine: wait (bounded per row and per run) for a calmer moment.
+  for (let i = 0; i < 8 && quietBudgetMs > 0; i++) {
+    const busy = await machineBusy(250);
+    if (busy * nproc < 0.3) return;
+    quietBudgetMs -= 250;
+  }
+}
+
+interface Measured {
+  readonly load: LoadResult;
+  readonly proxyCpu: number;
+  readonly perProcess: readonly number[];
+  readonly stubCpu: number;
+  readonly noiseCores: number;
+  readonly rssMaxMB: number;
+  readonly rssSamplesMB: readonly number[];
+  /** the measured run on the monotonic clock, µs (the clock V8's .cpuprofile uses) */
+  readonly windowUs: readonly [number, number];
+}
+
+async function measure(url: string, s: Scenario, env: Env, pids: readonly number[], seconds: number, name: string, warmup = true): Promise<Measured> {
+  const spec = {
+    url,
+    body: bodyOf(s),
+    headers: headersFor(s, s.auth === 'token' ? env.token : null),
+    connections: CONNECTIONS,
+    // Fresh tokens: one wrk thread walks the whole list in order, so a token comes back only
+    // after every other one has been used (two threads would interleave their shares unevenly).
+    threads: s.auth === 'fresh' ? 1 : THREADS,
+    seconds,
+    ...(s.auth === 'fresh' ? { tokensFile: env.tokensFile } : {}),
+  };
+  if (warmup && env.options.warmup > 0) {
+    const w = await runWrk({ ...spec, seconds: env.options.warmup, tokensStart: env.tokensUsed }, env.dir, `${name}-warmup`);
+    if (s.auth === 'fresh') env.tokensUsed += w.requests + CONNECTIONS;
+  }
+  await waitQuiet(env.nproc);
+  const cpu0 = pids.map((p) => processCpuSeconds(p) ?? 0);
+  const stub0 = processCpuSeconds(env.stubPid) ?? 0;
+  const sys0 = systemCpu();
+  const self0 = process.cpuUsage();
+  const samples: number[] = [];
+  const sampler = setInterval(() => {
+    let sum = 0;
+    for (const p of pids) sum += rssBytes(p) ?? 0;
+    samples.push(mb(sum));
+  }, 250);
+  let load: LoadResult;
+  const t0 = Number(process.hrtime.bigint() / 1000n);
+  try {
+    load = await runWrk({ ...spec, tokensStart: env.tokensUsed }, env.dir, name);
+  } finally {
+    clearInterval(sampler);
+  }
+  // wrk's count leaves out requests still in flight at the end: skip a connection's worth more
+  if (s.auth === 'fresh') env.tokensUsed += load.requests + CONNECTIONS;
+  const cpu1 = pids.map((p) => processCpuSeconds(p) ?? 0);
+  const perProcess = cpu1.map((c, i) => c - (cpu0[i] ?? 0));
+  const proxyCpu = perProcess.reduce((a, b) => a + b, 0);
+  const stubCpu = (processCpuSeconds(env.stubPid) ?? 0) - stub0;
+  const sys1 = systemCpu();
+  const self = process.cpuUsage(self0);
+  const ours = (pids.includes(env.stubPid) ? proxyCpu : proxyCpu + stubCpu) + load.wrkCpu + (self.user + self.system) / 1e6;
+  const wall = (sys1.total - sys0.total) / env.nproc;
+  const noiseCores = wall > 0 ? Math.max(0, (sys1.busy - sys0.busy - ours) / wall) : 0;
+  const t1 = Number(process.hrtime.bigint() / 1000n);
+  return { load, proxyCpu, perProcess, stubCpu, noiseCores, rssMaxMB: samples.length === 0 ? 0 : Math.max(...samples), rssSamplesMB: samples, windowUs: [t0, t1] };
+}
+
+function toRow(m: Measured, s: Scenario, target: string, policy: string, direct: ReadonlyMap<string, number>, checkResult: string): Row {
+  const req = Math.max(1, m.load.requests);
+  const d = direct.get(directOf(s));
+  const total = m.proxyCpu;
+  return {
+    scenario: s.id,
+    target,
+    policy,
+    rps: m.load.rps,
+    ratio: d === undefined || d === 0 ? null : m.load.rps / d,
+    p50Ms: m.load.p50Ms,
+    p99Ms: m.load.p99Ms,
+    cpuUsPerReq: (total * 1e6) / req,
+    stubCpuUsPerReq: (m.stubCpu * 1e6) / req,
+    wrkCpuUsPerReq: (m.load.wrkCpu * 1e6) / req,
+    rssMB: m.rssMaxMB,
+    requests: m.load.requests,
+    non2xx: m.load.non2xx,
+    socketErrors: m.load.socketErrors,
+    noiseCores: m.noiseCores,
+    perProcessCpuShare: total > 0 ? m.perProcess.map((c) => c / total) : [],
+    check: checkResult,
+    attempts: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// processes under test
+
+async function startStubProcess(): Promise<{ p: Started; port: number }> {
+  const port = await freePort();
+  const p = startProcess(process.execPath, [STUB, '--port', String(port), '--host', '127.0.0.1'], { captureStdout: true });
+  await waitForLine(p, 'stub listening on', 10_000);
+  return { p, port };
+}
+
+function gatewayConfig(env: Env, port: number, rules: number): string {
+  const policies: Record<string, unknown> = {
+    jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: env.jwksFile } },
+  };
+  if (rules > 0) policies['mcpAuthorization'] = { rules: ruleSet(rules) };
+  const config = {
+    binds: [
+      {
+        port,
+        listeners: [
+          {
+            routes: [
+              {
+                policies,
+                backends: [{ mcp: { targets: [{ name: 'stub', mcp: { host: `http://127.0.0.1:${env.stubPort}/mcp` } }] } }],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  return JSON.stringify(config); // JSON is YAML
+}
+
+/** Does this build's CLI take `--processes N` (forked gateway processes on one port)? */
+function cliHasProcessesFlag(): boolean {
+  try {
+    return execFileSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' }).includes('--processes');
+  } catch {
+    return false;
+  }
+}
+
+interface RunningGateway {
+  /** the processes this bench started (one primary with --processes N, or N independent ones) */
+  readonly procs: Started[];
+  /** every process serving requests (the primary's forked children included), for CPU and RSS */
+  readonly pids: number[];
+  readonly port: number;
+  readonly how: string;
+}
+
+async function startGateways(env: Env, g: GatewaySpec, nodeArgs: readonly string[] = []): Promise<RunningGateway> {
+  const port = await freePort();
+  const yaml = gatewayConfig(env, port, g.rules);
+  const gwEnv = { ...process.env, ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
+  const args = [...nodeArgs, BIN, '-c', yaml, '--workers', String(g.workers)];
+  if (g.processes > 1 && env.processesFlag) {
+    // The CLI's own --processes N: a primary that forks N gateway processes.
+    const primary = startProcess(process.execPath, [...args, '--processes', String(g.processes)], { cwd: env.dir, env: gwEnv });
+    let children: number[] = [];
+    await waitUntil(
+      primary,
+      () => {
+        children = childPids(primary.pid);
+        for (const c of children) trackDescendant(c);
+        return Promise.resolve(children.length === g.processes && children.every((c) => listensOn(c, port)));
+      },
+      30_000,
+      `gateway ${g.label} (--processes ${g.processes})`,
+    );
+    return { procs: [primary], pids: [primary.pid, ...children], port, how: `--processes ${g.processes}` };
+  }
+  const procs: Started[] = [];
+  for (let i = 0; i < g.processes; i++) {
+    const p = startProcess(process.execPath, args, { cwd: env.dir, env: gwEnv });
+    procs.push(p);
+    await waitUntil(p, () => Promise.resolve(listensOn(p.pid, port)), 20_000, `gateway ${g.label}#${i}`);
+  }
+  return { procs, pids: procs.map((p) => p.pid), port, how: g.processes > 1 ? `${g.processes} separate processes` : '1 process' };
+}
+
+async function stopGateways(gw: RunningGateway): Promise<void> {
+  const t0 = performance.now();
+  for (const p of gw.procs) await stopProcess(p);
+  const ms = performance.now() - t0;
+  if (ms > 2000) log(`gateway took ${(ms / 1000).toFixed(1)} s to stop after SIGTERM`);
+  for (const pid of gw.pids) {
+    // forked children exit with their primary; make sure, then forget them
+    for (let i = 0; i < 40 && processCpuSeconds(pid) !== null; i++) await new Promise((r) => setTimeout(r, 50));
+    if (processCpuSeconds(pid) !== null) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    forgetDescendant(pid);
+  }
+}
+
+async function startBareProxy(env: Env): Promise<{ p: Started; port: number }> {
+  const port = await freePort();
+  const p = startProcess(process.execPath, [BARE, '--port', String(port), '--upstream', `http://127.0.0.1:${env.stubPort}/mcp`], { captureStdout: true });
+  await waitForLine(p, 'bare proxy listening on', 10_000);
+  return { p, port };
+}
+
+async function startReference(env: Env): Promise<{ p: Started; port: number } | string> {
+  if (!existsSync(join(ROOT, 'bench', 'reference', 'node_modules', 'fastify'))) {
+    return 'skipped: fastify not installed (npm --prefix bench/reference ci)';
+  }
+  const port = await freePort();
+  const p = startProcess(
+    process.execPath,
+    [REFERENCE, String(port), `http://127.0.0.1:${env.stubPort}`, env.jwksFile, ISSUER, AUDIENCE],
+    { captureStdout: true },
+  );
+  try {
+    await waitForLine(p, 'reference listening on', 15_000);
+  } catch (err) {
+    await stopProcess(p, 2000);
+    return `skipped: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`;
+  }
+  return { p, port };
+}
+
+// ---------------------------------------------------------------------------------------------
+// output
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function markdownTable(rows: readonly Row[]): string {
+  const head = '| scenario | target | policy | req/s | × direct | p50 ms | p99 ms | proxy CPU µs/req | RSS MB | non-2xx | noise (cores) | all runs: req/s @ µs/req | check |';
+  const sep = '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.scenario} | ${r.target} | ${r.policy} | ${fmt(r.rps)} | ${r.ratio === null ? '—' : r.ratio.toFixed(3)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.cpuUsPerReq.toFixed(1)} | ${r.rssMB.toFixed(0)} | ${fmt(r.non2xx)}${r.socketErrors > 0 ? ` (+${r.socketErrors} socket)` : ''} | ${r.noiseCores.toFixed(2)}${r.noiseCores > 0.3 ? ' ⚠' : ''} | ${r.attempts.map((a) => `${fmt(a.rps)} @ ${a.cpuUsPerReq.toFixed(0)}`).join(', ')} | ${r.check} |`,
+  );
+  return [head, sep, ...lines].join('\n');
+}
+
+function consoleTable(rows: readonly Row[]): string {
+  const cols = ['scenario', 'target', 'policy', 'req/s', 'x direct', 'p50 ms', 'p99 ms', 'CPU us/req', 'RSS MB', 'non-2xx', 'noise'];
+  const data = rows.map((r) => [
+    r.scenario,
+    r.target,
+    r.policy,
+    fmt(r.rps),
+    r.ratio === null ? '-' : r.ratio.toFixed(3),
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    r.cpuUsPerReq.toFixed(1),
+    r.rssMB.toFixed(0),
+    String(r.non2xx + r.socketErrors),
+    r.noiseCores.toFixed(2),
+  ]);
+  const width = cols.map((c, i) => Math.max(c.length, ...data.map((d) => (d[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => (i < 3 ? c.padEnd(width[i] ?? 0) : c.padStart(width[i] ?? 0))).join('  ');
+  return [line(cols), width.map((w) => '-'.repeat(w)).join('  '), ...data.map(line)].join('\n');
+}
+
+interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly goal: string;
+  readonly met: boolean | null;
+}
+
+/**
+ * The issue's targets are ratios against references measured on another machine in another run,
+ * so each is restated against this run's own direct figures: HAProxy-jwt did 24k of 219k direct
+ * req/s (× 0.110), so "≥ 1.5× HAProxy" means ≥ 0.164 × direct here. p99 is scaled by this run's
+ * direct p99 (issue: 0.4 ms), CPU by the stub's CPU per request (issue machine: ~4 µs, §7 of
+ * component-costs.md). fastify+jose, when measured in this run, is compared directly.
+ */
+function targetChecks(rows: readonly Row[], fastifyRps: number | null): TargetCheck[] {
+  const find = (scenario: string, target: string, policy?: string): Row | undefined =>
+    rows.find((r) => r.scenario === scenario && r.target === target && (policy === undefined || r.policy === policy));
+  const directCall = find(S.call.id, 'direct (stub)');
+  const haproxyRatio = ISSUE_REFS.haproxyJwt.rps / ISSUE_REFS.directRps;
+  const cpuFactor = directCall === undefined ? 1 : directCall.cpuUsPerReq / 4;
+  const p99Factor = directCall === undefined ? 1 : directCall.p99Ms / 0.4;
+  const out: TargetCheck[] = [];
+  const ratioGoal = (label: string, row: Row | undefined, times: number): void => {
+    if (row === undefined || row.ratio === null) return;
+    const need = times * haproxyRatio;
+    out.push({
+      target: `${row.target}: ${label} ≥ ${times}× HAProxy-jwt`,
+      measured: `${fmt(row.rps)} req/s = ${row.ratio.toFixed(3)} × direct`,
+      goal: `≥ ${need.toFixed(3)} × direct (issue: ≥ ${fmt(times * ISSUE_REFS.haproxyJwt.rps)} req/s)`,
+      met: row.ratio >= need,
+    });
+  };
+  for (const target of ['pool w1', 'inline w0', '2× inline w0', '2× pool w1']) {
+    const call = find(S.call.id, target, 'jwt');
+    ratioGoal('tools/call', call, 1.5);
+    if (call !== undefined && !target.startsWith('2×')) {
+      const fz = fastifyRps ?? ISSUE_REFS.fastifyJose.rps;
+      out.push({ target: `${target}: tools/call ≥ 4× fastify+jose`, measured: `${fmt(call.rps)} req/s = ${(call.rps / fz).toFixed(2)}×`, goal: `≥ ${fmt(4 * fz)} req/s (${fastifyRps === null ? "issue's figure" : 'fastify+jose measured in this run'})`, met: call.rps >= 4 * fz });
+      const p99 = ISSUE_REFS.haproxyJwt.p99 * p99Factor;
+      out.push({ target: `${target}: tools/call p99 ≤ HAProxy-jwt`, measured: `${call.p99Ms.toFixed(2)} ms`, goal: `≤ ${p99.toFixed(1)} ms (issue: ${ISSUE_REFS.haproxyJwt.p99} ms at 0.4 ms direct p99; scaled by this run's direct p99)`, met: call.p99Ms <= p99 });
+      const cpu = 25 * cpuFactor;
+      out.push({ target: `${target}: tools/call CPU ≤ 25 µs/req`, measured: `${call.cpuUsPerReq.toFixed(1)} µs`, goal: `≤ ${cpu.toFixed(0)} µs here (25 µs × stub CPU ${directCall?.cpuUsPerReq.toFixed(1) ?? '?'} µs / ~4 µs on the issue's machine)`, met: call.cpuUsPerReq <= cpu });
+    }
+    if (!target.startsWith('2×')) {
+      ratioGoal('tools/list 20, CEL per item', find(S.list20.id, target, 'jwt + 1 rule'), 1.2);
+      ratioGoal('fresh token per request', find(S.fresh.id, target, 'jwt'), 0.8);
+    }
+  }
+  return out;
+}
+
+function commitInfo(): { short: string; full: string; dirty: boolean } {
+  const git = (...args: string[]): string => {
+    try {
+      return execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const full = git('rev-parse', 'HEAD') || 'unknown';
+  const dirty = git('status', '--porcelain', '--', 'src', 'bin', 'package.json') !== '';
+  return { short: full.slice(0, 7), full, dirty };
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+async function setup(options: Options): Promise<Env> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+  // keys, tokens and Lua scripts go with the run, however it ends
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const { privateJwk, publicJwk } = await createKeyPair({ alg: 'RS256' });
+  const jwksFile = join(dir, 'jwks.json');
+  await addToKeyset(jwksFile, publicJwk);
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const common = { privateJwk, iss: ISSUER, aud: AUDIENCE, sub: 'bench', exp };
+  const token = await signToken({ ...common, claims: { roles: ['bench'] } });
+  const tokens: string[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < options.tokens; i += 128) {
+    const batch: Array<Promise<string>> = [];
+    for (let j = i; j < Math.min(options.tokens, i + 128); j++) batch.push(signToken({ ...common, claims: { roles: ['bench'], jti: `t${j}` } }));
+    tokens.push(...(await Promise.all(batch)));
+  }
+  if (new Set(tokens).size !== tokens.length) throw new Error('signed tokens are not distinct');
+  const tokensFile = join(dir, 'tokens.txt');
+  writeFileSync(tokensFile, `${tokens.join('\n')}\n`);
+  log(`signed ${tokens.length} distinct RS256 tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return {
+    dir,
+    jwksFile,
+    token,
+    tokensFile,
+    firstFreshToken: tokens[0] ?? token,
+    options,
+    nproc: machineInfo(null).nproc,
+    processesFlag: cliHasProcessesFlag(),
+    stubPort: 0,
+    stubPid: 0,
+    tokensUsed: 1, // token 0 is the one check() sends
+  };
+}
+
+/** The gateway's verified-token cache size, read from the built source, to prove fresh tokens cannot hit. */
+function tokenCacheSize(): number | null {
+  try {
+    const text = readFileSync(join(ROOT, 'dist', 'src', 'main', 'policy', 'jwt-auth.js'), 'utf8');
+    const m = /new VerifiedTokenCache\((\d[\d_]*)\)/.exec(text);
+    return m?.[1] === undefined ? null : Number(m[1].replace(/_/g, ''));
+  } catch {
+    return null;
+  }
+}
+
+function log(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+async function runScenarios(env: Env, gateway: { label: string; policy: string; pids: number[]; url: string; rules: number | null }, scenarios: readonly Scenario[], direct: Map<string, number>, rows: Row[]): Promise<void> {
+  for (const s of scenarios) {
+    if (env.options.only !== null && !env.options.only.test(`${gateway.label} ${s.id}`)) continue;
+    const checked = await check(gateway.url, s, env, gateway.rules);
+    const tries: Measured[] = [];
+    // Every ratio divides by a direct row: give those one run more.
+    const attempts = env.options.attempts + (gateway.label === 'direct (stub)' ? 1 : 0);
+    for (let a = 0; a < attempts; a++) {
+      tries.push(await measure(gateway.url, s, env, gateway.pids, env.options.seconds, `${gateway.label}-${s.id}`, a === 0));
+    }
+    const m = tries.reduce((x, y) => (y.load.rps > x.load.rps ? y : x));
+    const row = {
+      ...toRow(m, s, gateway.label, gateway.policy, direct, checked),
+      attempts: tries.map((t) => ({ rps: t.load.rps, cpuUsPerReq: (t.proxyCpu * 1e6) / Math.max(1, t.load.requests), noiseCores: t.noiseCores })),
+    };
+    if (gateway.label === 'direct (stub)') direct.set(s.id, row.rps);
+    const final = gateway.label === 'direct (stub)' ? { ...row, ratio: 1 } : row;
+    rows.push(final);
+    const bad = (s.expectStatus === 200 && (row.non2xx > 0 || row.socketErrors > 0)) || !checked.startsWith('ok');
+    log(`${gateway.label.padEnd(14)} ${s.id.padEnd(26)} ${fmt(row.rps).padStart(8)} req/s  p99 ${row.p99Ms.toFixed(2)} ms  ${row.cpuUsPerReq.toFixed(1)} µs/req  noise ${row.noiseCores.toFixed(2)}${bad ? `  !! non-2xx=${row.non2xx} socket=${row.socketErrors} check=${checked}` : ''}`);
+  }
+}
+
+async function soak(env: Env, label: string, pids: number[], url: string, rows: SoakResult[]): Promise<void> {
+  const s = S.freshList;
+  if (env.options.only !== null && !env.options.only.test(`${label} soak`)) return;
+  const m = await measure(url, s, env, pids, env.options.soakSeconds, `${label}-soak`);
+  const samples = m.rssSamplesMB;
+  const half = samples.slice(Math.floor(samples.length / 2));
+  const slope = half.length < 2 ? 0 : (((half[half.length - 1] ?? 0) - (half[0] ?? 0)) / (half.length * 0.25)) * 10;
+  rows.push({
+    target: label,
+    scenario: `${s.id} (sustained)`,
+    seconds: env.options.soakSeconds,
+    rps: m.load.rps,
+    rssStartMB: samples[0] ?? 0,
+    rssEndMB: samples[samples.length - 1] ?? 0,
+    rssMaxMB: m.rssMaxMB,
+    slopeMBper10s: slope,
+    samplesMB: samples.filter((_, i) => i % 4 === 0),
+  });
+  log(`${label} soak: ${fmt(m.load.rps)} req/s, RSS ${samples[0]?.toFixed(0)} → ${samples[samples.length - 1]?.toFixed(0)} MB (max ${m.rssMaxMB.toFixed(0)})`);
+}
+
+async function benchmark(options: Options): Promise<void> {
+  const started = performance.now();
+  const wrk = wrkVersion();
+  if (wrk === null) throw new Error('wrk is not installed (apt-get install wrk); the bench needs it');
+  const machine = machineInfo(wrk);
+  const commit = commitInfo();
+  log(`machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, wrk ${wrk}; commit ${commit.short}${commit.dirty ? ' (+ uncommitted changes in src/bin)' : ''}`);
+  const env = await setup(options);
+  const cacheSize = tokenCacheSize();
+  if (cacheSize !== null && cacheSize * 1.1 > options.tokens) log(`WARNING: ${options.tokens} tokens vs a ${cacheSize}-entry token cache: fresh-token runs may hit`);
+
+  const rows: Row[] = [];
+  const soaks: SoakResult[] = [];
+  const memory: GatewayMemory[] = [];
+  const notes: string[] = [];
+  const direct = new Map<string, number>();
+
+  const stub = await startStubProcess();
+  env.stubPort = stub.port;
+  env.stubPid = stub.p.pid;
+  try {
+    const stubUrl = `http://127.0.0.1:${stub.port}/mcp`;
+    await runScenarios(env, { label: 'direct (stub)', policy: '—', pids: [stub.p.pid], url: stubUrl, rules: null }, [S.call, S.callSse, S.list20, S.list20Sse, S.list200], direct, rows);
+
+    // The architecture's floor: uWS + undici relaying bytes, nothing else.
+    const bare = await startBareProxy(env);
+    try {
+      await runScenarios(env, { label: 'bare uWS+undici', policy: 'none', pids: [bare.p.pid], url: `http://127.0.0.1:${bare.port}/mcp`, rules: null }, [S.call, S.list20], direct, rows);
+    } finally {
+      await stopProcess(bare.p);
+    }
+
+    const modes: ReadonlyArray<readonly [string, number]> = [['pool w1', 1], ['inline w0', 0]];
+    for (const [label, workers] of modes) {
+      const specs: ReadonlyArray<{ g: GatewaySpec; policy: string; scenarios: readonly Scenario[]; soak: boolean }> = [
+        // 401s and unfiltered SSE answers never touch the pool: measured once, inline.
+        { g: { label, workers, rules: 0, processes: 1 }, policy: 'jwt', scenarios: workers === 0 ? [S.call, S.fresh, S.noToken] : [S.call, S.fresh], soak: false },
+        { g: { label, workers, rules: 1, processes: 1 }, policy: 'jwt + 1 rule', scenarios: workers === 0 ? [S.call, S.callSse, S.list20, S.list20Sse, S.list200] : [S.call, S.list20, S.list20Sse, S.list200], soak: true },
+        { g: { label, workers, rules: 20, processes: 1 }, policy: 'jwt + 20 rules', scenarios: [S.list20, S.list200], soak: false },
+      ];
+      for (const spec of specs) {
+        const gw = await startGateways(env, spec.g);
+        const pids = gw.pids;
+        const idle = mb(pids.reduce((a, p) => a + (rssBytes(p) ?? 0), 0));
+        try {
+          const url = `http://127.0.0.1:${gw.port}/mcp`;
+          await runScenarios(env, { label, policy: spec.policy, pids, url, rules: spec.g.rules }, spec.scenarios, direct, rows);
+          if (spec.soak) await soak(env, label, pids, url, soaks);
+          memory.push({ target: `${label}, ${spec.policy}`, idleMB: idle, afterMB: mb(pids.reduce((a, p) => a + (rssBytes(p) ?? 0), 0)) });
+        } finally {
+          await stopGateways(gw);
+        }
+      }
+    }
+
+    // Several processes on one port (uWS listens with SO_REUSEPORT): the CLI's --processes N
+    // when it has it, else N separately started gateways.
+    for (const [label, workers] of [['2× inline w0', 0], ['2× pool w1', 1]] as const) {
+      const gw = await startGateways(env, { label, workers, rules: 0, processes: 2 });
+      notes.push(`${label}: ${gw.how}; CPU and RSS summed over ${gw.pids.length} processes`);
+      try {
+        await runScenarios(env, { label, policy: 'jwt', pids: gw.pids, url: `http://127.0.0.1:${gw.port}/mcp`, rules: 0 }, [S.call], direct, rows);
+      } finally {
+        await stopGateways(gw);
+      }
+    }
+
+    if (options.reference) {
+      const ref = await startReference(env);
+      if (typeof ref === 'string') notes.push(`fastify + @fastify/reply-from + jose reference ${ref}`);
+      else {
+        try {
+          await runScenarios(env, { label: 'fastify+jose', policy: 'jwt', pids: [ref.p.pid], url: `http://127.0.0.1:${ref.port}/mcp`, rules: 0 }, [S.call, S.list20, S.noToken], direct, rows);
+        } finally {
+          await stopProcess(ref.p);
+        }
+      }
+    }
+    const others = ['haproxy', 'nginx'].filter((b) => {
+      try {
+        execFileSync('which', [b], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    notes.push(others.length === 0 ? 'HAProxy and nginx are not installed on this machine: their rows are the issue\'s figures, not this run\'s.' : `installed but not driven by this bench: ${others.join(', ')}`);
+  } finally {
+    await stopProcess(stub.p);
+  }
+
+  const elapsed = (performance.now() - started) / 1000;
+  const fastify = rows.find((r) => r.target === 'fastify+jose' && r.scenario === S.call.id);
+  const checks = targetChecks(rows, fastify?.rps ?? null);
+  const failedChecks = rows.filter((r) => !r.check.startsWith('ok') || (r.scenario !== S.noToken.id && r.non2xx + r.socketErrors > 0));
+  if (failedChecks.length > 0) notes.push(`rows with a failed check or non-2xx answers: ${failedChecks.map((r) => `${r.target} ${r.scenario}`).join('; ')}`);
+  if (cacheSize !== null) notes.push(`fresh-token runs: one wrk thread (64 connections) walks ${fmt(options.tokens)} distinct pre-signed tokens in order, each run continuing where the previous one stopped; the gateway's verified-token cache holds ${fmt(cacheSize)} (oldest evicted first), so no token is still cached when it comes round again.`);
+  const maxNoise = Math.max(0, ...rows.map((r) => r.noiseCores));
+  notes.push(`noise: other processes used up to ${maxNoise.toFixed(2)} cores during a reported run (column "noise"; ⚠ above 0.3 cores: read that row, and ratios against it, with care); req/s and latency move with it, CPU µs/req less so.`);
+
+  const date = new Date().toISOString().slice(0, 10);
+  const stem = `${date}-${commit.short}${commit.dirty ? '-dirty' : ''}`;
+  const settings = { connections: CONNECTIONS, wrkThreads: THREADS, seconds: options.seconds, warmupSeconds: options.warmup, soakSeconds: options.soakSeconds, tokens: options.tokens };
+  const result = { date: new Date().toISOString(), commit, machine, settings, elapsedSeconds: elapsed, issueReferences: ISSUE_REFS, rows, targets: checks, soak: soaks, memory, notes };
+
+  const md = [
+    `# Portcullis bench ${date}, commit ${commit.short}${commit.dirty ? ' + uncommitted changes' : ''}`,
+    '',
+    `Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}; Node ${machine.node}; wrk ${machine.wrk}.`,
+    `Load: wrk, ${CONNECTIONS} keep-alive connections, ${THREADS} threads (1 for fresh tokens), ${options.warmup} s warm-up, then ${options.attempts} run(s) of ${options.seconds} s per row, the fastest reported (all runs in the last column); RS256 token. Whole run: ${elapsed.toFixed(0)} s.`,
+    '',
+    '"× direct" is req/s against the stub reached directly with the same request in this run. "proxy CPU µs/req" is utime+stime of the proxy',
+    'process(es), all threads, over the run ÷ requests (for direct rows: the stub\'s). "noise" is CPU other processes used meanwhile, in cores.',
+    '',
+    markdownTable(rows),
+    '',
+    '## Targets (issue 4)',
+    '',
+    `Reference figures from the issue (not this run): direct ~${fmt(ISSUE_REFS.directRps)}, nginx ~${fmt(ISSUE_REFS.nginx.rps)} (${ISSUE_REFS.nginx.cpuUs} µs, p99 ${ISSUE_REFS.nginx.p99} ms), HAProxy-jwt ~${fmt(ISSUE_REFS.haproxyJwt.rps)} (${ISSUE_REFS.haproxyJwt.cpuUs} µs, p99 ${ISSUE_REFS.haproxyJwt.p99} ms), fastify+jose ~${fmt(ISSUE_REFS.fastifyJose.rps)} (${ISSUE_REFS.fastifyJose.cpuUs} µs, p99 ${ISSUE_REFS.fastifyJose.p99} ms).`,
+    '',
+    'The references ran on another machine in another run, so each goal is restated against this run\'s direct figures: HAProxy-jwt did 24k of 219k direct req/s (0.110 × direct), so "≥ 1.5× HAProxy-jwt" is "≥ 0.164 × direct" here; p99 goals are scaled by this run\'s direct p99 (issue: 0.4 ms), the CPU goal by the stub\'s CPU per request (issue machine: ~4 µs). fastify+jose is compared with its own row of this run when present.',
+    '',
+    '| target | measured | goal | met |',
+    '|---|---|---|---|',
+    ...checks.map((c) => `| ${c.target} | ${c.measured} | ${c.goal} | ${c.met === null ? '—' : c.met ? 'yes' : '**no**'} |`),
+    '',
+    '## Memory',
+    '',
+    '| gateway | RSS idle after start MB | RSS after its scenarios MB |',
+    '|---|--:|--:|',
+    ...memory.map((m) => `| ${m.target} | ${m.idleMB.toFixed(0)} | ${m.afterMB.toFixed(0)} |`),
+    '',
+    '| sustained run | s | req/s | RSS start → end MB | max MB | slope, 2nd half MB/10 s | samples (1 s) |',
+    '|---|--:|--:|---|--:|--:|---|',
+    ...soaks.map((s) => `| ${s.target}, ${s.scenario} | ${s.seconds} | ${fmt(s.rps)} | ${s.rssStartMB.toFixed(0)} → ${s.rssEndMB.toFixed(0)} | ${s.rssMaxMB.toFixed(0)} | ${s.slopeMBper10s.toFixed(1)} | ${s.samplesMB.map((x) => x.toFixed(0)).join(' ')} |`),
+    '',
+    '## Notes',
+    '',
+    ...notes.map((n) => `* ${n}`),
+    '',
+  ].join('\n');
+
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, `${stem}.md`), md);
+  writeFileSync(join(RESULTS, `${stem}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  rmSync(env.dir, { recursive: true, force: true });
+
+  process.stdout.write(`\n${consoleTable(rows)}\n\n`);
+  for (const c of checks) process.stdout.write(`${c.met === true ? 'MET ' : 'MISS'}  ${c.target}: ${c.measured} (goal ${c.goal})\n`);
+  for (const n of notes) process.stdout.write(`note: ${n}\n`);
+  process.stdout.write(`\nresults: bench/results/${stem}.md and .json (${elapsed.toFixed(0)} s)\n`);
+}
+
+/** CPU profiles of the gateway under load: inline and pool on tools/call (jwt only), inline on a filtered tools/list. */
+async function profile(options: Options): Promise<void> {
+  const env = await setup({ ...options, tokens: Math.min(options.tokens, 12_500) });
+  const stub = await startStubProcess();
+  env.stubPort = stub.port;
+  env.stubPid = stub.p.pid;
+  const commit = commitInfo();
+  const out: string[] = [`# CPU profiles of the gateway, commit ${commit.short}${commit.dirty ? ' + uncommitted changes' : ''}`, ''];
+  const cases: ReadonlyArray<{ label: string; workers: number; rules: number; s: Scenario }> = [
+    { label: 'inline-call', workers: 0, rules: 0, s: S.call },
+    { label: 'pool-call', workers: 1, rules: 0, s: S.call },
+    { label: 'pool-call-rule', workers: 1, rules: 1, s: S.call },
+    { label: 'pool-fresh', workers: 1, rules: 0, s: S.fresh },
+    { label: 'inline-list20-rule', workers: 0, rules: 1, s: S.list20 },
+    { label: 'pool-list20-rule', workers: 1, rules: 1, s: S.list20 },
+  ];
+  try {
+    for (const c of cases) {
+      if (options.only !== null && !options.only.test(c.label)) continue;
+      const profDir = join(env.dir, `prof-${c.label}`);
+      mkdirSync(profDir);
+      const gw = await startGateways(env, { label: c.label, workers: c.workers, rules: c.rules, processes: 1 }, [
+        '--cpu-prof',
+        `--cpu-prof-dir=${profDir}`,
+        '--cpu-prof-interval=200',
+      ]);
+      const { pids, port } = gw;
+      let rps = 0;
+      let cpuUs = 0;
+      let window: readonly [number, number] | undefined;
+      try {
+        const m = await measure(`http://127.0.0.1:${port}/mcp`, c.s, env, pids, Math.max(options.seconds, 5), `profile-${c.label}`);
+        rps = m.load.rps;
+        cpuUs = (m.proxyCpu * 1e6) / Math.max(1, m.load.requests);
+        window = m.windowUs;
+      } finally {
+        await stopGateways(gw);
+      }
+      out.push(`## ${c.label}: ${c.s.id}, ${c.workers === 0 ? 'inline' : `pool ${c.workers}`}, ${c.rules === 0 ? 'jwt only' : `jwt + ${c.rules} rule`} — ${fmt(rps)} req/s, ${cpuUs.toFixed(1)} µs/req (profiler on)`, '');
+      const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort();
+      if (files.length === 0) out.push('(no profile written)', '');
+      for (const f of files) out.push(formatSummary(summarize(parseProfile(readFileSync(join(profDir, f), 'utf8')), `${c.label}/${f}`, window), 25));
+    }
+  } finally {
+    await stopProcess(stub.p);
+  }
+  const text = out.join('\n');
+  const date = new Date().toISOString().slice(0, 10);
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, `${date}-${commit.short}${commit.dirty ? '-dirty' : ''}-profile.md`);
+  writeFileSync(file, text);
+  rmSync(env.dir, { recursive: true, force: true });
+  process.stdout.write(`${text}\nwritten: ${file}\n`);
+}
+
+installCleanup((signal) => log(`${signal}: stopping everything`));
+const opts = parseOptions(process.argv.slice(2));
+await (opts.profile ? profile(opts) : benchmark(opts));
+process.exit(0);
