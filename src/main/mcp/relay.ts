@@ -3,8 +3,7 @@
 // calls to a denied tool/prompt/resource never reach the upstream, list results are filtered
 // per item, and the session id is swapped for the gateway's sealed record.
 
-import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ListKind, McpCelContext } from '../../protocol/worker-contract.js';
 import { JsonRpcError, parseMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
@@ -16,7 +15,7 @@ import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams } from './fanout.js';
 import { LegacyAnswerSink, asStreamablePost, streamableHeaders } from './legacy-sse.js';
 import { principalOf, type SessionRecord } from './session-id.js';
-import { discard, pipeBody, pipeEventStream } from './stream-body.js';
+import { callUpstream } from './upstream-call.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
 /** Splits `<target>_<name>` (or `<target>+<uri>` for resources) when names are prefixed. */
@@ -235,88 +234,59 @@ async function forward(
   opened: OpenedSession,
   message: ParsedMessage | null,
 ): Promise<void> {
-  const abort = new AbortController();
-  m.reply.onClose((aborted) => {
-    if (aborted) abort.abort();
-  });
   const streaming = m.req.method === 'GET';
-  let res: Dispatcher.ResponseData;
-  try {
-    res = await (streaming ? target.pools.streams : target.pools.calls).request({
-      path: target.path,
-      method: m.req.method === 'DELETE' ? 'DELETE' : streaming ? 'GET' : 'POST',
-      headers: upstreamRequestHeaders(m.headers, {
-        sessionId: opened.session?.upstream[target.name],
-        authorization: m.upstreamAuthorization,
-      }),
-      body,
-      signal: abort.signal,
-    });
-  } catch (err) {
-    if (!m.reply.open) return;
-    const reason = err instanceof Error ? err.message : String(err);
-    m.record.error = `upstream call failed: ${reason}`;
-    const id = message !== null && message.kind === 'request' ? message.id : null;
-    sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${target.name} unavailable`);
-    return;
-  }
-  if (!m.reply.open) {
-    discard(res.body);
-    return;
-  }
-  const headers = responseHeaders(m, deps, target, res, opened);
-  const contentType = (firstHeader(res.headers, 'content-type') ?? '').toLowerCase();
-  const ok = res.statusCode >= 200 && res.statusCode < 300;
+  const id = message !== null && message.kind === 'request' ? message.id : null;
+  const expected = message !== null && message.kind === 'request' ? listKindOf(message.method) : null;
   const ref = m.route.mcpAuthorization;
   const rename = prefixed(m);
-  const expected = message !== null && message.kind === 'request' ? listKindOf(message.method) : null;
-  const mustInspect = ok && (ref !== null || rename) && (streaming || expected !== null);
-  if (!mustInspect) {
-    await pipeBody(m.reply, res.statusCode, headers, res.body);
-    return;
-  }
-  const encoding = firstHeader(res.headers, 'content-encoding');
-  if (encoding !== undefined && encoding !== 'identity') {
-    // We asked for identity; a compressed list cannot be filtered, so it is not relayed at all.
-    discard(res.body);
-    m.record.error = `upstream sent a ${encoding}-encoded answer that must be filtered`;
-    sendRpcError(m, 502, message !== null && message.kind === 'request' ? message.id : null, JsonRpcError.internalError, `upstream ${target.name} answered with an encoding the gateway cannot filter`);
-    return;
-  }
-  if (contentType.startsWith('text/event-stream')) {
-    await pipeEventStream(m.reply, res.statusCode, headers, res.body, async (event) => {
-      if (event.data === null) return null;
-      const kind = listKindIn(event.data, expected);
-      if (kind === null) return null;
-      const filtered = await filterList(m, deps, ref, target, kind, event.data);
-      return filtered === null ? null : replaceEventData(event, filtered);
-    });
-    return;
-  }
-  if (contentType.startsWith('application/json') && expected !== null) {
-    const text = await readText(res.body);
-    if (text === null) {
-      m.reply.destroy();
-      return;
-    }
-    const filtered = await filterList(m, deps, ref, target, expected, text);
-    m.reply.send(res.statusCode, headers, filtered ?? text);
-    return;
-  }
-  await pipeBody(m.reply, res.statusCode, headers, res.body);
+  await callUpstream({
+    target,
+    pool: streaming ? target.pools.streams : target.pools.calls,
+    method: m.req.method === 'DELETE' ? 'DELETE' : streaming ? 'GET' : 'POST',
+    headers: upstreamRequestHeaders(m.headers, { sessionId: opened.session?.upstream[target.name], authorization: m.upstreamAuthorization }),
+    body,
+    reply: m.reply,
+    onHead: (status, upstreamHeaders) => {
+      const headers = responseHeaders(m, deps, target, upstreamHeaders, opened);
+      const ok = status >= 200 && status < 300;
+      if (!(ok && (ref !== null || rename) && (streaming || expected !== null))) return { headers, mode: { kind: 'relay' } };
+      const encoding = firstHeader(upstreamHeaders, 'content-encoding');
+      if (encoding !== undefined && encoding !== 'identity') {
+        // We asked for identity; a compressed list cannot be filtered, so it is not relayed at all.
+        return { headers, mode: { kind: 'refuse', reason: `upstream sent a ${encoding}-encoded answer that must be filtered` } };
+      }
+      const contentType = (firstHeader(upstreamHeaders, 'content-type') ?? '').toLowerCase();
+      if (contentType.startsWith('text/event-stream')) {
+        return {
+          headers,
+          mode: {
+            kind: 'events',
+            rewrite: async (event) => {
+              if (event.data === null) return null;
+              const kind = listKindIn(event.data, expected);
+              if (kind === null) return null;
+              const filtered = await filterList(m, deps, ref, target, kind, event.data);
+              return filtered === null ? null : replaceEventData(event, filtered);
+            },
+          },
+        };
+      }
+      if (contentType.startsWith('application/json') && expected !== null) {
+        return { headers, mode: { kind: 'collect', finish: (text) => filterList(m, deps, ref, target, expected, text) } };
+      }
+      return { headers, mode: { kind: 'relay' } };
+    },
+    onFailure: (reason) => {
+      if (!m.reply.open) return;
+      m.record.error = `upstream call failed: ${reason}`;
+      sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${target.name} unavailable`);
+    },
+  });
 }
 
-async function readText(body: Readable & { text(): Promise<string> }): Promise<string | null> {
-  try {
-    return await body.text();
-  } catch {
-    return null;
-  }
-}
-
-function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, res: Dispatcher.ResponseData, opened: OpenedSession): Array<readonly [string, string]> {
-  const headers = relayResponseHeaders(res.headers);
-  const upstreamSid = firstHeader(res.headers, 'mcp-session-id');
+function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: IncomingHttpHeaders, opened: OpenedSession): Array<readonly [string, string]> {
+  const headers = relayResponseHeaders(upstreamHeaders);
+  const upstreamSid = firstHeader(upstreamHeaders, 'mcp-session-id');
   if (upstreamSid !== undefined) {
     const known = opened.session?.upstream[target.name];
     // Re-seal only when the upstream session changed; otherwise echo the client's id.
