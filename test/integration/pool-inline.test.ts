@@ -43,9 +43,17 @@ const REQUESTS: ReadonlyArray<readonly [string, RpcRequest]> = [
   ['resources/read', rpc(8, 'resources/read', { uri: 'info://server' })],
 ];
 
+/** SSE comment lines carry nothing (the gateway sends one to push the headers out when the first
+ * event takes a while, which depends on timing), so they are left out of the comparison. */
+function withoutSseComments(text: string, contentType: string): string {
+  if (!contentType.startsWith('text/event-stream')) return text;
+  return text.replace(/^:[^\n]*\n\n?/gm, '');
+}
+
 function row(user: string, step: string, reply: McpReply): Row {
   const sid = reply.headers.get('mcp-session-id');
-  return { user, step, status: reply.status, contentType: reply.contentType, session: sid === null ? 'none' : 'sealed', body: reply.text };
+  const body = withoutSseComments(reply.text, reply.contentType);
+  return { user, step, status: reply.status, contentType: reply.contentType, session: sid === null ? 'none' : 'sealed', body };
 }
 
 /** Every request of the table for one token, in order, on one session. */
