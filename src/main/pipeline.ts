@@ -67,7 +67,7 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
     reply.onClose((aborted) => {
       record.status = reply.status;
       if (aborted && reply.status === 0) record.error ??= 'client closed the connection';
-      deps.logger.access(record.fields());
+      deps.logger.access(record);
       deps.metrics.requests.inc({ route: record.route, status: String(reply.status) });
       deps.metrics.duration.observe(performance.now() - snap.startedAt);
       deps.inflight.count--;

@@ -1,10 +1,20 @@
 // One request's access-log record, filled in as the request moves through the pipeline and
-// written once when the response ends (so a long SSE stream is logged when it closes).
+// written once when the response ends (so a long SSE stream is logged when it closes). Fields
+// come in agentgateway's fixed order; unset ones are left out. The text line is built by plain
+// concatenation: one line per request is on the hot path.
 
-import type { LogFields } from './logger.js';
 import { logAddress } from '../http/address.js';
+import type { AccessLine } from './logger.js';
 
-export class AccessRecord {
+/** agentgateway prints values raw, except `error`, which is JSON-quoted; we also quote values
+ * with spaces or quotes so a line always splits into its fields. */
+function text(key: string, value: string | number): string {
+  if (typeof value === 'number') return ` ${key}=${value}`;
+  if (value === '') return '';
+  return /[\s"]/.test(value) ? ` ${key}=${JSON.stringify(value)}` : ` ${key}=${value}`;
+}
+
+export class AccessRecord implements AccessLine {
   gateway = '';
   listener = '';
   routeRule = '';
@@ -27,26 +37,55 @@ export class AccessRecord {
     this.startedAt = startedAt;
   }
 
-  fields(): LogFields {
-    return [
-      ['gateway', this.gateway],
-      ['listener', this.listener],
-      ['route_rule', this.routeRule],
-      ['route', this.route],
-      ['src.addr', this.srcAddr === '' ? '' : logAddress(this.srcAddr)],
-      ['http.method', this.method],
-      ['http.host', this.host],
-      ['http.path', this.path],
-      ['http.version', 'HTTP/1.1'],
-      ['http.status', this.status],
-      ['jwt.sub', this.jwtSub],
-      ['protocol', this.protocol],
-      ['mcp.method', this.mcpMethod],
-      ['mcp.target', this.mcpTarget],
-      ['mcp.resource.type', this.mcpResourceType],
-      ['mcp.resource.name', this.mcpResourceName],
-      ['error', this.error],
-      ['duration', `${Math.round(performance.now() - this.startedAt)}ms`],
-    ];
+  #duration(): string {
+    return `${Math.round(performance.now() - this.startedAt)}ms`;
+  }
+
+  text(): string {
+    let out =
+      text('gateway', this.gateway) +
+      text('listener', this.listener) +
+      text('route_rule', this.routeRule) +
+      text('route', this.route) +
+      text('src.addr', this.srcAddr === '' ? '' : logAddress(this.srcAddr)) +
+      text('http.method', this.method) +
+      text('http.host', this.host) +
+      text('http.path', this.path) +
+      ' http.version=HTTP/1.1' +
+      text('http.status', this.status);
+    if (this.jwtSub !== undefined) out += text('jwt.sub', this.jwtSub);
+    out += text('protocol', this.protocol);
+    if (this.mcpMethod !== undefined) out += text('mcp.method', this.mcpMethod);
+    if (this.mcpTarget !== undefined) out += text('mcp.target', this.mcpTarget);
+    if (this.mcpResourceType !== undefined) out += text('mcp.resource.type', this.mcpResourceType);
+    if (this.mcpResourceName !== undefined) out += text('mcp.resource.name', this.mcpResourceName);
+    if (this.error !== undefined) out += ` error=${JSON.stringify(this.error)}`;
+    return `${out} duration=${this.#duration()}`;
+  }
+
+  object(): Record<string, string | number> {
+    const o: Record<string, string | number> = {};
+    const put = (k: string, v: string | number | undefined): void => {
+      if (v !== undefined && v !== '') o[k] = v;
+    };
+    put('gateway', this.gateway);
+    put('listener', this.listener);
+    put('route_rule', this.routeRule);
+    put('route', this.route);
+    put('src.addr', this.srcAddr === '' ? '' : logAddress(this.srcAddr));
+    put('http.method', this.method);
+    put('http.host', this.host);
+    put('http.path', this.path);
+    put('http.version', 'HTTP/1.1');
+    put('http.status', this.status);
+    put('jwt.sub', this.jwtSub);
+    put('protocol', this.protocol);
+    put('mcp.method', this.mcpMethod);
+    put('mcp.target', this.mcpTarget);
+    put('mcp.resource.type', this.mcpResourceType);
+    put('mcp.resource.name', this.mcpResourceName);
+    put('error', this.error);
+    put('duration', this.#duration());
+    return o;
   }
 }

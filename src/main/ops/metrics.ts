@@ -10,6 +10,8 @@ function labelText(labels: Labels): string {
 
 class Counter {
   readonly #values = new Map<string, number>();
+  /** label values → label text: formatting labels per increment showed in profiles */
+  readonly #keys = new Map<string, string>();
   readonly name: string;
   readonly help: string;
   constructor(name: string, help: string) {
@@ -17,7 +19,13 @@ class Counter {
     this.help = help;
   }
   inc(labels: Labels = {}, by = 1): void {
-    const key = labelText(labels);
+    let id = '';
+    for (const k in labels) id += `${k}\u0000${labels[k] ?? ''}\u0000`;
+    let key = this.#keys.get(id);
+    if (key === undefined) {
+      key = labelText(labels);
+      if (this.#keys.size < 10_000) this.#keys.set(id, key);
+    }
     this.#values.set(key, (this.#values.get(key) ?? 0) + by);
   }
   get(labels: Labels = {}): number {
