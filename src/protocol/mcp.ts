@@ -1,13 +1,7 @@
-// MCP names the gateway acts on: methods whose target must be authorized, list methods whose
-// results are filtered, and the transport headers it relays.
+// MCP names the gateway acts on: methods whose target must be authorized, and list methods
+// whose results are filtered.
 
 import type { ListKind } from './worker-contract.js';
-
-export const McpHeader = {
-  sessionId: 'mcp-session-id',
-  protocolVersion: 'mcp-protocol-version',
-  lastEventId: 'last-event-id',
-} as const;
 
 export type ResourceKind = 'tool' | 'prompt' | 'resource';
 

@@ -139,10 +139,3 @@ export interface FilterResult {
 }
 
 export type WorkerResult = VerifyResult | DecideResult | FilterResult;
-
-/** What each task op answers with. */
-export interface ResultOf {
-  readonly verify: VerifyResult;
-  readonly decide: DecideResult;
-  readonly filter: FilterResult;
-}

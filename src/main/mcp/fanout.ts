@@ -15,7 +15,7 @@ import { headerValue } from '../http/request.js';
 import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { principalOf } from './session-id.js';
 import { channelExchange } from './channel-relay.js';
-import { discard } from './stream-body.js';
+import { discard } from './discard-body.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
 interface Answer {

@@ -7,7 +7,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { SseSplitter, replaceEventData, type SseEvent } from '../../protocol/sse.js';
+import { SseSplitter, type SseEvent } from '../../protocol/sse.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { HttpTarget } from './upstream.js';
 
@@ -175,4 +175,3 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
   });
 }
 
-export { replaceEventData };
