@@ -1,0 +1,92 @@
+// jwtAuth `location` and `jwtValidationOptions` end to end: the token read from a custom header
+// with a prefix, a query parameter, or a cookie; the header or cookie that carried it is not
+// forwarded; required claims and a narrower leeway refuse what the defaults would accept. Also
+// the JSON access log (`--log-format json` / `logFormat`), which must name the reason and never
+// the token.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
+import { inSeconds } from '../helpers/keys.js';
+import { initializeRequest, mcpFetch } from '../helpers/mcp-http.js';
+import { startRecordingUpstream } from '../helpers/recording-upstream.js';
+
+function config(upstream: string, jwtExtra: Readonly<Record<string, unknown>>): string {
+  return stringify({
+    binds: [{
+      port: 0,
+      listeners: [{
+        routes: [{
+          policies: { jwtAuth: { mode: 'strict', issuer: LAB_ISSUER, audiences: [LAB_AUDIENCE], jwks: { file: './jwks-keyset' }, ...jwtExtra } },
+          backends: [{ mcp: { targets: [{ name: 'mcp', mcp: { host: upstream } }] } }],
+        }],
+      }],
+    }],
+  });
+}
+
+test('a custom header with a prefix; the header is not forwarded; Authorization is not read', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: config(up.url, { location: { header: { name: 'X-Api-Token', prefix: 'Token ' } } }) });
+  const ok = await mcpFetch(gw.url, initializeRequest(), { headers: { 'x-api-token': `Token ${keys.admin}` } });
+  assert.equal(ok.status, 200);
+  assert.equal(up.requests.at(-1)?.headers['x-api-token'], undefined);
+  const wrongPlace = await mcpFetch(gw.url, initializeRequest(), { token: keys.admin });
+  assert.equal(wrongPlace.status, 401);
+  assert.match(wrongPlace.text, /no bearer token found/);
+  const wrongPrefix = await mcpFetch(gw.url, initializeRequest(), { headers: { 'x-api-token': `Bearer ${keys.admin}` } });
+  assert.equal(wrongPrefix.status, 401);
+});
+
+test('a query parameter', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: config(up.url, { location: { queryParameter: { name: 'access_token' } } }) });
+  const ok = await mcpFetch(`${gw.url}?access_token=${encodeURIComponent(keys.jsmith)}`, initializeRequest());
+  assert.equal(ok.status, 200);
+  assert.equal(up.requests.length, 1);
+  assert.ok(!up.requests[0]!.path.includes(keys.jsmith), 'the token must not reach the upstream');
+  assert.equal((await mcpFetch(gw.url, initializeRequest())).status, 401);
+});
+
+test('a cookie; the other cookies are forwarded, the token one is not', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: config(up.url, { location: { cookie: { name: 'session_jwt' } } }) });
+  const ok = await mcpFetch(gw.url, initializeRequest(), { headers: { cookie: `theme=dark; session_jwt=${keys.jsmith}; lang=en` } });
+  assert.equal(ok.status, 200);
+  assert.equal(up.requests.at(-1)?.headers['cookie'], 'theme=dark; lang=en');
+  const none = await mcpFetch(gw.url, initializeRequest(), { headers: { cookie: 'theme=dark' } });
+  assert.equal(none.status, 401);
+});
+
+test('requiredClaims and leeway', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, {
+    cwd: keys.dir,
+    logFormat: 'json',
+    configText: config(up.url, { jwtValidationOptions: { requiredClaims: ['sub', 'roles'], leeway: '5s' } }),
+  });
+  const base = { iss: LAB_ISSUER, aud: LAB_AUDIENCE, sub: 'jsmith', iat: inSeconds(0) };
+  const noRoles = await keys.issuer.sign({ ...base, exp: inSeconds(600) });
+  const withRoles = await keys.issuer.sign({ ...base, roles: ['dev'], exp: inSeconds(600) });
+  const justExpired = await keys.issuer.sign({ ...base, roles: ['dev'], exp: inSeconds(-30) });
+  const refused = await mcpFetch(gw.url, initializeRequest(), { token: noRoles });
+  assert.equal(refused.status, 401);
+  assert.match(refused.text, /no "roles" claim/);
+  assert.equal((await mcpFetch(gw.url, initializeRequest(), { token: withRoles })).status, 200);
+  // 30 s past exp: inside the default 60 s leeway, outside the configured 5 s.
+  const expired = await mcpFetch(gw.url, initializeRequest(), { token: justExpired });
+  assert.equal(expired.status, 401);
+  assert.match(expired.text, /expired/);
+  const lines = gw.log.accessLines().length > 0 ? gw.log.accessLines() : gw.log.lines;
+  const json = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => o['scope'] === 'request');
+  assert.ok(json.some((o) => o['http.status'] === 401 && String(o['error']).includes('"roles"')), 'JSON access log names the reason');
+  for (const line of gw.log.lines) for (const token of [noRoles, withRoles, justExpired]) assert.ok(!line.includes(token), 'no token in any log line');
+});
