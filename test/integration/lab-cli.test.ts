@@ -181,3 +181,23 @@ test('no output of any process (gateway logs included) contains either token', (
   assert.match(all, /info\s+request/, 'the gateway logs were captured');
   for (const s of secrets) assert.ok(!all.includes(s), 'a token was printed');
 });
+
+// `npm start` runs `portcullis demo`: the same lab, set up by itself. It needs the lab's ports,
+// so the lab's own processes are stopped first.
+test('the demo (npm start): prints working tokens and commands, then stops cleanly', async () => {
+  for (const p of processes) await p.stop('SIGTERM');
+  const demo = await spawnAndWait(process.execPath, [PORTCULLIS, 'demo'], { cwd: dir, readyLine: /Ctrl\+C stops everything/ });
+  processes.push(demo);
+  const admin = /export ADMIN_JWT=(\S+)/.exec(demo.output())?.[1];
+  const user = /export JWT=(\S+)/.exec(demo.output())?.[1];
+  assert.ok(admin !== undefined && user !== undefined, demo.output());
+  assert.match(demo.output(), /mcp-inspector --cli http:\/\/localhost:9000\/mcp --transport http --method tools\/list/);
+  const [adminList, userList] = await Promise.all([
+    runInspector('http://localhost:9000/mcp', ['--method', 'tools/list'], { token: admin }),
+    runInspector('http://localhost:9000/mcp', ['--method', 'tools/list'], { token: user }),
+  ]);
+  assert.deepEqual(toolNames(adminList), ['echo']);
+  assert.deepEqual(toolNames(userList), []);
+  const status = await demo.stop('SIGTERM');
+  assert.equal(status.code, 0);
+});
