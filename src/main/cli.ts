@@ -109,6 +109,14 @@ async function runGateway(args: RunArgs): Promise<number> {
     return 0;
   }
   if (args.processes > 1) return runProcesses(args.processes, args.childArgs, (line) => process.stderr.write(`${line}\n`));
+  // Signals are taken from the start: one that arrives while the gateway is still starting
+  // stops it as soon as it is up, instead of killing the process half-way.
+  let signalled: string | null = null;
+  let onSignal: (signal: string) => void = (signal) => {
+    signalled = signal;
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
   let gateway: Gateway;
   try {
     gateway = await startGateway({
@@ -127,13 +135,13 @@ async function runGateway(args: RunArgs): Promise<number> {
   gateway.logger.info('portcullis', `ready: ${[...gateway.ports].map(([n, p]) => `${n} on port ${p}`).join(', ') || 'no binds'}`, [
     ['workers', gateway.workerMode],
   ]);
+  const running = gateway;
   return new Promise((resolve) => {
-    const stop = (signal: string): void => {
-      gateway.logger.info('portcullis', `received ${signal}, draining`);
-      gateway.close().then(() => resolve(0), () => resolve(1));
+    onSignal = (signal) => {
+      running.logger.info('portcullis', `received ${signal}, draining`);
+      running.close().then(() => resolve(0), () => resolve(1));
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    if (signalled !== null) onSignal(signalled);
   });
 }
 

@@ -112,9 +112,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const first = loadFromOptions(options, cwd, env);
   if (!first.ok) throw new ConfigError(first.issues);
   const config = first.config;
-  const uws = loadUws(options.allowUwsFallback ?? env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1').module;
+  const loaded = loadUws(options.allowUwsFallback ?? env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1');
+  const uws = loaded.module;
   const logFormat = options.logFormat ?? config.runtime.logFormat;
   const logger = createLogger(logFormat, options.logSink);
+  if (!loaded.native) logger.warn('gateway', 'uWebSockets.js native binary did not load: running on its slow pure-JS fallback (opted in)');
   const workers = options.workers ?? config.runtime.workers;
   const metrics = new Metrics();
   const upstreams = new UpstreamRegistry();

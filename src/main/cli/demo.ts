@@ -31,6 +31,13 @@ function startEchoServer(): Promise<ChildProcess> {
 
 export async function runDemo(_argv: readonly string[], io: CliIo): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-demo-'));
+  // Taken from the start, so a Ctrl+C during start-up never leaves the echo server behind.
+  let signalled = false;
+  let onSignal = (): void => {
+    signalled = true;
+  };
+  process.once('SIGINT', () => onSignal());
+  process.once('SIGTERM', () => onSignal());
   let echo: ChildProcess;
   try {
     echo = await startEchoServer();
@@ -74,12 +81,12 @@ Try, from another terminal in this directory:
 
 Ctrl+C stops everything.
 `);
+  const running = gateway;
   return new Promise((resolve) => {
-    const stop = (): void => {
+    onSignal = () => {
       echo.kill('SIGTERM');
-      gateway.close().then(() => resolve(0), () => resolve(1));
+      running.close().then(() => resolve(0), () => resolve(1));
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    if (signalled) onSignal();
   });
 }

@@ -1,0 +1,34 @@
+// The uWebSockets.js package silently falls back to a slow pure-JS server when its native
+// binary does not load. The gateway refuses to start in that case, with a message saying why
+// and how to opt in; with the opt-in it starts and says it runs on the fallback.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../helpers/files.js';
+import { run, spawnAndWait } from '../helpers/process.js';
+
+const ROOT = repoRoot();
+const PRELOAD = join(ROOT, 'test', 'fixtures', 'no-native-uws.cjs');
+const BIN = join(ROOT, 'bin', 'portcullis.js');
+const OPS_OFF = { ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
+const CONFIG = 'binds:\n- port: 0\n  listeners:\n  - routes:\n    - backends:\n      - mcp:\n          targets:\n          - name: mcp\n            mcp: { host: "http://127.0.0.1:9/mcp" }\n';
+
+test('without the native binary the gateway refuses to start and says how to opt in', async () => {
+  const r = await run(process.execPath, ['--require', PRELOAD, BIN, '-c', CONFIG], { env: OPS_OFF });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /native binary did not load/);
+  assert.match(r.stderr, /PORTCULLIS_ALLOW_UWS_FALLBACK=1/);
+  assert.doesNotMatch(r.stdout + r.stderr, /started bind/);
+});
+
+test('with PORTCULLIS_ALLOW_UWS_FALLBACK=1 it starts on the fallback and warns', async () => {
+  const gw = await spawnAndWait(process.execPath, ['--require', PRELOAD, BIN, '-c', CONFIG], {
+    env: { ...OPS_OFF, PORTCULLIS_ALLOW_UWS_FALLBACK: '1' },
+    readyLine: /started bind/,
+  });
+  try {
+    assert.match(gw.output(), /slow pure-JS fallback/);
+  } finally {
+    assert.equal((await gw.stop('SIGTERM')).code, 0);
+  }
+});
