@@ -26,6 +26,8 @@ export interface ResponseSink {
   send(status: number, headers: HeaderList, body?: string | Uint8Array): void;
   head(status: number, headers: HeaderList): void;
   headStream(status: number, headers: HeaderList): void;
+  /** Status, headers and a first chunk of a streamed response in one write; false: back-pressure. */
+  start(status: number, headers: HeaderList, chunk: string | Uint8Array): boolean;
   write(chunk: string | Uint8Array): boolean;
   onDrain(cb: () => void): void;
   finish(): void;
@@ -113,6 +115,28 @@ export class Reply implements ResponseSink {
     });
   }
 
+  start(status: number, headers: HeaderList, chunk: string | Uint8Array): boolean {
+    if (!this.open || this.#started) return this.write(chunk);
+    let ok = true;
+    this.#res.cork(() => {
+      this.#writeHead(status, headers);
+      ok = this.#res.write(chunk);
+    });
+    this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (!ok) this.#armDrain();
+    return ok;
+  }
+
+  #armDrain(): void {
+    if (this.#drain !== null) return;
+    this.#res.onWritable(() => {
+      const cb = this.#drain;
+      this.#drain = null;
+      cb?.();
+      return true;
+    });
+  }
+
   /** Writes a chunk of a streamed response; false means back-pressure: wait for onDrain. */
   write(chunk: string | Uint8Array): boolean {
     if (!this.open) return true;
@@ -121,14 +145,7 @@ export class Reply implements ResponseSink {
       ok = this.#res.write(chunk);
     });
     this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    if (!ok && this.#drain === null) {
-      this.#res.onWritable(() => {
-        const cb = this.#drain;
-        this.#drain = null;
-        cb?.();
-        return true;
-      });
-    }
+    if (!ok) this.#armDrain();
     return ok;
   }
 

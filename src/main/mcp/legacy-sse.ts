@@ -118,6 +118,12 @@ export class LegacyAnswerSink implements ResponseSink {
   send(status: number, headers: HeaderList, body: string | Uint8Array = ''): void {
     if (!this.open) return;
     this.#takeHead(status, headers);
+    if (this.#eventStream) {
+      // A whole event stream (an answer that arrived at once): its events, one by one.
+      this.write(body);
+      this.finish();
+      return;
+    }
     this.#deliver(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
     this.#close(false);
   }
@@ -128,6 +134,11 @@ export class LegacyAnswerSink implements ResponseSink {
 
   headStream(status: number, headers: HeaderList): void {
     this.#takeHead(status, headers);
+  }
+
+  start(status: number, headers: HeaderList, chunk: string | Uint8Array): boolean {
+    this.#takeHead(status, headers);
+    return this.write(chunk);
   }
 
   write(chunk: string | Uint8Array): boolean {

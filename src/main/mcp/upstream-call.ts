@@ -73,11 +73,19 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
     });
 
     const startStream = (): void => {
+      if (streaming || done || !reply.open) return;
       streaming = true;
-      if (isEventStream(headers)) reply.headStream(status, headers);
-      else reply.head(status, headers);
-      for (const c of chunks) write(c);
+      const first = chunks.length === 0 ? null : chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
       chunks = [];
+      if (first !== null) {
+        // Status, headers and what has arrived so far in one corked write.
+        if (!reply.start(status, headers, first) && controller !== null) {
+          const c = controller;
+          c.pause();
+          reply.onDrain(() => c.resume());
+        }
+      } else if (isEventStream(headers)) reply.headStream(status, headers);
+      else reply.head(status, headers);
     };
     const write = (chunk: Buffer | string): void => {
       if (!reply.write(chunk) && controller !== null) {
@@ -122,7 +130,9 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
           reply.headStream(status, headers);
           streaming = true;
         } else if (mode.kind === 'relay' && isEventStream(headers)) {
-          startStream();
+          // An event stream that ends at once (one answer) still leaves in one write; one that
+          // stays open starts streaming after this turn of the event loop.
+          setImmediate(startStream);
         }
       },
       onResponseData(c, chunk) {
