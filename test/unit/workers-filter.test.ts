@@ -100,14 +100,16 @@ test('resources by uri and templates by uriTemplate, prefixed <target>+<uri>', (
   assert.deepEqual(parse(tp.body).result['resourceTemplates'], [{ uriTemplate: 'mcp+file:///public/{name}', name: 'pub' }]);
 });
 
-test('an error response, another shape or non-JSON passes through unchanged', () => {
+test('an error response or another shape passes through unchanged; non-JSON is refused', () => {
   const f = filterer(LAB);
   const unchanged = { body: null, kept: 0, removed: 0, ruleErrors: 0 };
   assert.deepEqual(f('tools', JSON.stringify({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'nope' } })), unchanged);
   assert.deepEqual(f('tools', JSON.stringify({ jsonrpc: '2.0', id: 1, result: { prompts: [] } })), unchanged);
   assert.deepEqual(f('tools', JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: {} } })), unchanged);
   assert.deepEqual(f('tools', JSON.stringify([1, 2])), unchanged);
-  assert.deepEqual(f('tools', 'data: {'), unchanged);
+  // Text that is not JSON might still be read as a list by a lenient client: never passed on.
+  const refused = { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'upstream answer could not be filtered' } };
+  assert.deepEqual(parse(f('tools', 'data: {').body), refused);
 });
 
 test('items without a string name are dropped (fail closed), even with no rules', () => {
