@@ -303,20 +303,30 @@ function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, u
   return headers;
 }
 
-const listKeys: ReadonlyArray<readonly [ListKind, string]> = [
-  ['tools', '"tools"'],
-  ['prompts', '"prompts"'],
-  ['resources', '"resources"'],
-  ['resourceTemplates', '"resourceTemplates"'],
-];
+const listKinds: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
 
-/** Which list a message carries. On a POST the method tells; on a GET stream (a resumed
- * answer) the result's shape does, so a replayed list cannot bypass filtering. */
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Which list an event may carry, so the filter sees it. On a POST the method tells, and every
+ * event with data goes to the filter (it leaves non-list messages untouched, and names spelt
+ * with escapes cannot slip past a text search). On a GET stream (a resumed answer) the result's
+ * shape does, so a replayed list cannot bypass filtering; only text that cannot hold a `result`
+ * member, even escaped, is skipped without parsing. */
 function listKindIn(data: string, expected: ListKind | null): ListKind | null {
-  if (!data.includes('"result"')) return null;
-  if (expected !== null) return data.includes(`"${expected}"`) ? expected : null;
-  for (const [kind, key] of listKeys) if (data.includes(key)) return kind;
-  return null;
+  if (data === '') return null;
+  if (expected !== null) return expected;
+  if (!data.includes('"result"') && !data.includes('\\u')) return null;
+  let message: unknown;
+  try {
+    message = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  const result = isRecord(message) ? message['result'] : undefined;
+  if (!isRecord(result)) return null;
+  return listKinds.find((kind) => Array.isArray(result[kind])) ?? null;
 }
 
 async function filterList(m: McpRequest, deps: McpDeps, ref: RuleSetRef | null, target: UpstreamTarget, list: ListKind, body: string): Promise<string | null> {

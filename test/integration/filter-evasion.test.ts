@@ -1,0 +1,57 @@
+// A list answer must be filtered however the upstream spells it: member names written with
+// JSON escapes (`"r\u0065sult"`, `"t\u006fols"`), on a POST's SSE answer, a JSON answer, and a
+// GET stream (a resumed answer). A client's parser reads them as `result.tools`; so must the gateway.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { test } from 'node:test';
+import { gatewayYaml, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
+import { mcpFetch, rpc } from '../helpers/mcp-http.js';
+
+const escapedList = (id: number | null): string =>
+  `{"jsonrpc":"2.0","id":${id === null ? 7 : id},"r\\u0065sult":{"t\\u006fols":[{"name":"echo","inputSchema":{"type":"object"}},{"n\\u0061me":"get-env","inputSchema":{"type":"object"}}]}}`;
+
+async function startEvasiveUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(`id: 1\ndata: ${escapedList(null)}\n\n`);
+        return;
+      }
+      const msg = JSON.parse(body) as { id: number };
+      if (req.headers['x-answer'] === 'json') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(escapedList(msg.id));
+      } else {
+        res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${escapedList(msg.id)}\n\n`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  return { url: `http://127.0.0.1:${port}/mcp`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+function toolNames(text: string): string[] {
+  const data = text.includes('data:') ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('') : text;
+  const v = JSON.parse(data) as { result?: { tools?: Array<{ name: string }> } };
+  return (v.result?.tools ?? []).map((t) => t.name);
+}
+
+test('escaped member names do not get a list past the filter (SSE, JSON, GET)', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startEvasiveUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url, rules: [{ deny: 'mcp.tool.name == "get-env"' }] }) });
+  const sse = await mcpFetch(gw.url, rpc(3, 'tools/list'), { token: keys.admin });
+  assert.equal(sse.status, 200);
+  assert.deepEqual(toolNames(sse.text), ['echo']);
+  const json = await mcpFetch(gw.url, rpc(4, 'tools/list'), { token: keys.admin, headers: { 'x-answer': 'json' } });
+  assert.deepEqual(toolNames(json.text), ['echo']);
+  const resumed = await mcpFetch(gw.url, null, { token: keys.admin, method: 'GET', headers: { accept: 'text/event-stream', 'last-event-id': '0' } });
+  assert.equal(resumed.status, 200);
+  assert.ok(!resumed.text.includes('get-env'), resumed.text);
+  assert.deepEqual(toolNames(resumed.text), ['echo']);
+});
