@@ -1,5 +1,5 @@
 // Micro-benchmark of the filter op alone: the text scan (src/workers/filter-list.ts) against the
-// JSON.parse + JSON.stringify implementation it replaced (copied below), on the bench's
+// JSON.parse + JSON.stringify implementation it replaced (parse-based-filter.ts), on the bench's
 // tools/list answers (20 tools ≈ 8.7 KB, 200 ≈ 87 KB) with the bench's one allow rule (keeps
 // echo and read_*, about half). CPU time by process.cpuUsage(), user + system, in one thread.
 //
@@ -8,75 +8,13 @@
 // Rounds alternate old and new so drift (frequency, GC, other load) hits both alike; the
 // median round is reported.
 
-import type { CelContext, FilterResult, ListKind, McpCelContext } from '../src/protocol/worker-contract.js';
-import { compileRuleSet, hasNoRules, type CompiledRuleSet } from '../src/workers/cel/compile.js';
-import { evaluateRules, withoutStackTraces, type ErrorTally } from '../src/workers/cel/decide.js';
+import type { CelContext } from '../src/protocol/worker-contract.js';
+import { compileRuleSet } from '../src/workers/cel/compile.js';
 import { filterList, type FilterRequest } from '../src/workers/filter-list.js';
 import { JsonScanner } from '../src/workers/json-scan.js';
-import { isJsonObject, type JsonObject } from '../src/workers/jwt/decode.js';
 import { ALLOW_RULE, tools } from './fixtures.js';
+import { parseBasedFilterList } from './parse-based-filter.js';
 
-// ---------------------------------------------------------------------------------------------
-// the previous filterList (commit 9c7cfc6), verbatim but for the names
-
-interface ListShape {
-  readonly nameKey: 'name' | 'uri' | 'uriTemplate';
-  readonly ref: 'tool' | 'prompt' | 'resource';
-  readonly callMethod: 'tools/call' | 'prompts/get' | 'resources/read';
-  readonly separator: '_' | '+';
-}
-const SHAPES: Readonly<Record<ListKind, ListShape>> = {
-  tools: { nameKey: 'name', ref: 'tool', callMethod: 'tools/call', separator: '_' },
-  prompts: { nameKey: 'name', ref: 'prompt', callMethod: 'prompts/get', separator: '_' },
-  resources: { nameKey: 'uri', ref: 'resource', callMethod: 'resources/read', separator: '+' },
-  resourceTemplates: { nameKey: 'uriTemplate', ref: 'resource', callMethod: 'resources/read', separator: '+' },
-};
-const UNCHANGED: FilterResult = { body: null, kept: 0, removed: 0, ruleErrors: 0 };
-function parseMessage(body: string): JsonObject | null {
-  try {
-    const value: unknown = JSON.parse(body);
-    return isJsonObject(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-function itemContext(ctx: CelContext, shape: ListShape, name: string, target: string): CelContext {
-  const ref = { name, target };
-  const mcp: McpCelContext =
-    shape.ref === 'tool'
-      ? { method: shape.callMethod, tool: ref }
-      : shape.ref === 'prompt'
-        ? { method: shape.callMethod, prompt: ref }
-        : { method: shape.callMethod, resource: ref };
-  return { jwt: ctx.jwt, mcp, request: ctx.request, source: ctx.source };
-}
-function oldFilterList(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
-  const message = parseMessage(req.body);
-  const result = message?.['result'];
-  if (message === null || !isJsonObject(result)) return UNCHANGED;
-  const list: unknown = result[req.list];
-  if (!Array.isArray(list)) return UNCHANGED;
-  const items: readonly unknown[] = list;
-  const shape = SHAPES[req.list];
-  const everyoneAllowed = hasNoRules(rules);
-  const tally: ErrorTally = { count: 0 };
-  const kept: unknown[] = [];
-  withoutStackTraces(() => {
-    for (const item of items) {
-      if (!isJsonObject(item)) continue;
-      const name = item[shape.nameKey];
-      if (typeof name !== 'string') continue;
-      if (!everyoneAllowed && !evaluateRules(rules, itemContext(req.ctx, shape, name, req.target), tally)) continue;
-      kept.push(req.prefix ? { ...item, [shape.nameKey]: `${req.target}${shape.separator}${name}` } : item);
-    }
-  });
-  const removed = items.length - kept.length;
-  if (removed === 0 && !req.prefix) return { body: null, kept: kept.length, removed: 0, ruleErrors: tally.count };
-  result[req.list] = kept;
-  return { body: JSON.stringify(message), kept: kept.length, removed, ruleErrors: tally.count };
-}
-
-// ---------------------------------------------------------------------------------------------
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
@@ -120,14 +58,14 @@ function cases(): Case[] {
     const kb = (Buffer.byteLength(body) / 1000).toFixed(1);
     for (const prefix of [false, true]) {
       const req: FilterRequest = { ctx, list: 'tools', target: 'mcp', prefix, body };
-      const a = oldFilterList(oneRule, req);
+      const a = parseBasedFilterList(oneRule, req);
       const b = filterList(oneRule, req);
       if (JSON.stringify(JSON.parse(a.body ?? body)) !== JSON.stringify(JSON.parse(b.body ?? body)) || a.kept !== b.kept) {
         throw new Error(`old and new disagree on ${name}`);
       }
       out.push({
         label: `${name} (${kb} KB), 1 rule${prefix ? ', prefix' : ''}: filter`,
-        old: () => oldFilterList(oneRule, req),
+        old: () => parseBasedFilterList(oneRule, req),
         new: () => filterList(oneRule, req),
       });
     }

@@ -4,74 +4,13 @@
 // read two ways (duplicate members on the way to an item's name) or is not JSON at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CelContext, FilterResult, ListKind, McpCelContext, RuleInit } from '../../src/protocol/worker-contract.js';
-import { compileRuleSet, hasNoRules, type CompiledRuleSet } from '../../src/workers/cel/compile.js';
-import { evaluateRules, withoutStackTraces, type ErrorTally } from '../../src/workers/cel/decide.js';
+import type { CelContext, ListKind, RuleInit } from '../../src/protocol/worker-contract.js';
+import { compileRuleSet, type CompiledRuleSet } from '../../src/workers/cel/compile.js';
 import { filterList, type FilterRequest } from '../../src/workers/filter-list.js';
-import { isJsonObject, type JsonObject } from '../../src/workers/jwt/decode.js';
+import { isJsonObject } from '../../src/workers/jwt/decode.js';
 import { ALLOW_RULE, tools } from '../../bench/fixtures.js';
+import { parseBasedFilterList } from '../../bench/parse-based-filter.js';
 
-// ---------------------------------------------------------------------------------------------
-// the parse-based filterList (commit 9c7cfc6), verbatim but for the names
-
-interface ListShape {
-  readonly nameKey: 'name' | 'uri' | 'uriTemplate';
-  readonly ref: 'tool' | 'prompt' | 'resource';
-  readonly callMethod: 'tools/call' | 'prompts/get' | 'resources/read';
-  readonly separator: '_' | '+';
-}
-const SHAPES: Readonly<Record<ListKind, ListShape>> = {
-  tools: { nameKey: 'name', ref: 'tool', callMethod: 'tools/call', separator: '_' },
-  prompts: { nameKey: 'name', ref: 'prompt', callMethod: 'prompts/get', separator: '_' },
-  resources: { nameKey: 'uri', ref: 'resource', callMethod: 'resources/read', separator: '+' },
-  resourceTemplates: { nameKey: 'uriTemplate', ref: 'resource', callMethod: 'resources/read', separator: '+' },
-};
-const UNCHANGED: FilterResult = { body: null, kept: 0, removed: 0, ruleErrors: 0 };
-function parseMessage(body: string): JsonObject | null {
-  try {
-    const value: unknown = JSON.parse(body);
-    return isJsonObject(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-function itemContext(ctx: CelContext, shape: ListShape, name: string, target: string): CelContext {
-  const ref = { name, target };
-  const mcp: McpCelContext =
-    shape.ref === 'tool'
-      ? { method: shape.callMethod, tool: ref }
-      : shape.ref === 'prompt'
-        ? { method: shape.callMethod, prompt: ref }
-        : { method: shape.callMethod, resource: ref };
-  return { jwt: ctx.jwt, mcp, request: ctx.request, source: ctx.source };
-}
-function oldFilterList(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
-  const message = parseMessage(req.body);
-  const result = message?.['result'];
-  if (message === null || !isJsonObject(result)) return UNCHANGED;
-  const list: unknown = result[req.list];
-  if (!Array.isArray(list)) return UNCHANGED;
-  const items: readonly unknown[] = list;
-  const shape = SHAPES[req.list];
-  const everyoneAllowed = hasNoRules(rules);
-  const tally: ErrorTally = { count: 0 };
-  const kept: unknown[] = [];
-  withoutStackTraces(() => {
-    for (const item of items) {
-      if (!isJsonObject(item)) continue;
-      const name = item[shape.nameKey];
-      if (typeof name !== 'string') continue;
-      if (!everyoneAllowed && !evaluateRules(rules, itemContext(req.ctx, shape, name, req.target), tally)) continue;
-      kept.push(req.prefix ? { ...item, [shape.nameKey]: `${req.target}${shape.separator}${name}` } : item);
-    }
-  });
-  const removed = items.length - kept.length;
-  if (removed === 0 && !req.prefix) return { body: null, kept: kept.length, removed: 0, ruleErrors: tally.count };
-  result[req.list] = kept;
-  return { body: JSON.stringify(message), kept: kept.length, removed, ruleErrors: tally.count };
-}
-
-// ---------------------------------------------------------------------------------------------
 
 const ctx: CelContext = {
   jwt: { sub: 'bench', roles: ['admin'] },
@@ -212,7 +151,7 @@ test('the text filter answers as the parse-based one did, for every body, list, 
         for (const prefix of [false, true]) {
           const where = `${label} / ${list} / ${ruleLabel}${prefix ? ' / prefix' : ''}`;
           const req: FilterRequest = { ctx, list, target: 'mcp', prefix, body };
-          const before = oldFilterList(ruleSet, req);
+          const before = parseBasedFilterList(ruleSet, req);
           const after = filterList(ruleSet, req);
           assert.deepEqual([after.kept, after.removed, after.ruleErrors], [before.kept, before.removed, before.ruleErrors], where);
           assert.equal(after.body === null, before.body === null, where);
@@ -233,7 +172,7 @@ test('for compact bodies the very bytes are the same as before', () => {
       for (const [ruleLabel, ruleSet] of RULE_SETS) {
         for (const prefix of [false, true]) {
           const req: FilterRequest = { ctx, list, target: 'mcp', prefix, body };
-          assert.equal(filterList(ruleSet, req).body, oldFilterList(ruleSet, req).body, `${label} / ${list} / ${ruleLabel}${prefix ? ' / prefix' : ''}`);
+          assert.equal(filterList(ruleSet, req).body, parseBasedFilterList(ruleSet, req).body, `${label} / ${list} / ${ruleLabel}${prefix ? ' / prefix' : ''}`);
         }
       }
     }
