@@ -1,5 +1,6 @@
 // Raw MCP Streamable HTTP requests with fetch, for tests that must see statuses, headers and
 // bodies exactly (the SDK client hides them). Replies are parsed from JSON or SSE alike.
+import assert from 'node:assert/strict';
 
 export const MCP_ACCEPT = 'application/json, text/event-stream';
 export const PROTOCOL_VERSION = '2025-06-18';
@@ -140,4 +141,19 @@ export async function openMcpSession(url: string, opts: McpRequestOptions = {}):
   const note = await mcpFetch(url, notification('notifications/initialized'), { ...opts, ...(sessionId === undefined ? {} : { sessionId }) });
   if (note.status !== 202) throw new Error(`notifications/initialized: ${note.status} ${note.text}`);
   return { sessionId, init };
+}
+
+/** The text of a tool result's first content item (fails the test otherwise). */
+export function toolText(result: unknown): string {
+  if (!isRecord(result) || !Array.isArray(result['content'])) assert.fail(`not a tool result: ${JSON.stringify(result)}`);
+  const first: unknown = result['content'][0];
+  if (!isRecord(first) || typeof first['text'] !== 'string') assert.fail(`no text content: ${JSON.stringify(result)}`);
+  return first['text'];
+}
+
+/** The JSON object the Inspector CLI printed on stdout (fails the test otherwise). */
+export function inspectorJson(stdout: string): Record<string, unknown> {
+  const v: unknown = JSON.parse(stdout);
+  if (!isRecord(v)) assert.fail(`inspector printed no object: ${stdout}`);
+  return v;
 }

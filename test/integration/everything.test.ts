@@ -10,7 +10,7 @@ import { startEverything } from '../helpers/everything-server.js';
 import type { CleanupHost } from '../helpers/files.js';
 import { gatewayYaml, labKeys, startTestGateway, type LabKeys, type TestGateway } from '../helpers/gateway-harness.js';
 import { runInspector } from '../helpers/inspector.js';
-import { MCP_ACCEPT, isRecord, mcpFetch, resultOf, rpc, type McpReply, type RpcRequest } from '../helpers/mcp-http.js';
+import { MCP_ACCEPT, inspectorJson, isRecord, mcpFetch, toolText, resultOf, rpc, type McpReply, type RpcRequest } from '../helpers/mcp-http.js';
 import { SAMPLING_MODEL, connectSamplingClient } from '../helpers/sampling-client.js';
 import { connectClient } from '../helpers/sdk-client.js';
 
@@ -51,24 +51,13 @@ before(async () => {
   });
 });
 
-function textOf(result: unknown): string {
-  if (!isRecord(result) || !Array.isArray(result['content'])) assert.fail(`not a tool result: ${JSON.stringify(result)}`);
-  const first: unknown = result['content'][0];
-  if (!isRecord(first) || typeof first['text'] !== 'string') assert.fail(`no text content: ${JSON.stringify(result)}`);
-  return first['text'];
-}
 
-function parseStdout(stdout: string): Record<string, unknown> {
-  const v: unknown = JSON.parse(stdout);
-  if (!isRecord(v)) assert.fail(`inspector printed no object: ${stdout}`);
-  return v;
-}
 
 describe('server-everything (streamableHttp) behind jwtAuth strict + deny get-env', { timeout: 60_000 }, () => {
   test('inspector CLI: tools/list without get-env; tools/call get-sum a=2 b=40', async () => {
     const listed = await runInspector(gw.url, ['--method', 'tools/list'], { token: keys.jsmith });
     assert.equal(listed.code, 0, listed.stderr);
-    const tools = parseStdout(listed.stdout)['tools'];
+    const tools = inspectorJson(listed.stdout)['tools'];
     assert.ok(Array.isArray(tools));
     const names = tools.map((t: unknown) => (isRecord(t) ? t['name'] : null));
     assert.deepEqual([...names].sort(), VISIBLE_TOOLS);
@@ -76,7 +65,7 @@ describe('server-everything (streamableHttp) behind jwtAuth strict + deny get-en
 
     const summed = await runInspector(gw.url, ['--method', 'tools/call', '--tool-name', 'get-sum', '--tool-arg', 'a=2', 'b=40'], { token: keys.jsmith });
     assert.equal(summed.code, 0, summed.stderr);
-    assert.equal(textOf(parseStdout(summed.stdout)), 'The sum of 2 and 40 is 42.');
+    assert.equal(toolText(inspectorJson(summed.stdout)), 'The sum of 2 and 40 is 42.');
   });
 
   test('get-env is refused: the inspector fails with -32602, the SDK client gets an McpError', async () => {
@@ -106,7 +95,7 @@ describe('server-everything (streamableHttp) behind jwtAuth strict + deny get-en
         onprogress: (p) => progress.push(p),
       });
       assert.deepEqual(progress.map((p) => [p.progress, p.total]), [[1, 4], [2, 4], [3, 4], [4, 4]]);
-      assert.equal(textOf(result), 'Long running operation completed. Duration: 0.4 seconds, Steps: 4.');
+      assert.equal(toolText(result), 'Long running operation completed. Duration: 0.4 seconds, Steps: 4.');
     } finally {
       await c.close();
     }
@@ -121,7 +110,7 @@ describe('server-everything (streamableHttp) behind jwtAuth strict + deny get-en
       assert.equal(c.asked.length, 1);
       assert.match(JSON.stringify(c.asked[0]!.messages), /hello gateway/);
       assert.equal(c.asked[0]!.maxTokens, 20);
-      const text = textOf(result);
+      const text = toolText(result);
       assert.match(text, /^LLM sampling result:/);
       assert.match(text, /sampled through the gateway/);
       assert.match(text, new RegExp(SAMPLING_MODEL));
@@ -172,7 +161,7 @@ describe('server-everything (streamableHttp) behind jwtAuth strict + deny get-en
       // A second, identical operation started now finishes after the cut one (same timers,
       // started one step later): once its answer is here, the cut stream's events are all stored.
       const later = await post(rpc(11, 'tools/call', { name: 'trigger-long-running-operation', arguments: args }));
-      assert.equal(textOf(resultOf(later)), 'Long running operation completed. Duration: 1.2 seconds, Steps: 4.');
+      assert.equal(toolText(resultOf(later)), 'Long running operation completed. Duration: 1.2 seconds, Steps: 4.');
 
       const resumed = await openEventStream(gw.url, {
         method: 'GET',
@@ -181,7 +170,7 @@ describe('server-everything (streamableHttp) behind jwtAuth strict + deny get-en
       try {
         assert.equal(resumed.status, 200);
         const answer = await resumed.until((e) => e.message?.['id'] === 10);
-        assert.equal(textOf(answer.message?.['result']), 'Long running operation completed. Duration: 1.2 seconds, Steps: 4.');
+        assert.equal(toolText(answer.message?.['result']), 'Long running operation completed. Duration: 1.2 seconds, Steps: 4.');
         const replayedProgress = resumed.events.filter((e) => isRecord(e.message?.['params']) && e.message['params']['progressToken'] === 'resume-me');
         assert.deepEqual(replayedProgress.map(progressOf), [2, 3, 4], 'the progress after the cut, in order, and nothing before it');
         for (const e of [...replayedProgress, answer]) assert.ok(e.id !== undefined && UUID.test(e.id), `replayed event keeps its upstream id: ${e.lines.join('\\n')}`);

@@ -12,7 +12,7 @@ import type { CleanupHost } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway, type LabKeys, type TestGateway } from '../helpers/gateway-harness.js';
 import { runInspector } from '../helpers/inspector.js';
 import { openEventStream } from '../helpers/event-stream.js';
-import { PROTOCOL_VERSION, errorOf, initializeRequest, isRecord, mcpFetch, openMcpSession, rpc } from '../helpers/mcp-http.js';
+import { PROTOCOL_VERSION, errorOf, initializeRequest, inspectorJson, isRecord, mcpFetch, toolText, openMcpSession, rpc } from '../helpers/mcp-http.js';
 import { connectSamplingClient } from '../helpers/sampling-client.js';
 import { connectClient, type ConnectedClient } from '../helpers/sdk-client.js';
 
@@ -43,18 +43,7 @@ function targetYaml(target: Readonly<Record<string, unknown>>): string {
   });
 }
 
-function textOf(result: unknown): string {
-  if (!isRecord(result) || !Array.isArray(result['content'])) assert.fail(`not a tool result: ${JSON.stringify(result)}`);
-  const first: unknown = result['content'][0];
-  if (!isRecord(first) || typeof first['text'] !== 'string') assert.fail(`no text content: ${JSON.stringify(result)}`);
-  return first['text'];
-}
 
-function parseStdout(stdout: string): Record<string, unknown> {
-  const v: unknown = JSON.parse(stdout);
-  if (!isRecord(v)) assert.fail(`inspector printed no object: ${stdout}`);
-  return v;
-}
 
 /** `--import` hook for a stdio server that ignores SIGTERM and keeps running. */
 const LINGER_ON_SIGTERM = `data:text/javascript,${encodeURIComponent("process.on('SIGTERM',()=>{});setInterval(()=>{},1<<30);")}`;
@@ -94,14 +83,14 @@ describe('server-everything over stdio as a target', { timeout: 60_000 }, () => 
     const before = probe.processes.length;
     const listed = await runInspector(stdioGw.url, ['--method', 'tools/list'], { token: keys.jsmith });
     assert.equal(listed.code, 0, listed.stderr);
-    const tools = parseStdout(listed.stdout)['tools'];
+    const tools = inspectorJson(listed.stdout)['tools'];
     assert.ok(Array.isArray(tools));
     const names = tools.map((t: unknown) => (isRecord(t) ? t['name'] : null));
     for (const name of ['echo', 'get-sum', 'trigger-long-running-operation']) assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
 
     const summed = await runInspector(stdioGw.url, ['--method', 'tools/call', '--tool-name', 'get-sum', '--tool-arg', 'a=2', 'b=40'], { token: keys.jsmith });
     assert.equal(summed.code, 0, summed.stderr);
-    assert.equal(textOf(parseStdout(summed.stdout)), 'The sum of 2 and 40 is 42.');
+    assert.equal(toolText(inspectorJson(summed.stdout)), 'The sum of 2 and 40 is 42.');
     // Each inspector run initialized its own session: its own process.
     await probe.started(before + 1);
     assert.equal(probe.processes.length, before + 2);
@@ -121,7 +110,7 @@ describe('server-everything over stdio as a target', { timeout: 60_000 }, () => 
         c.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => resolve(n.params));
       });
       const toggled = await c.client.callTool({ name: 'toggle-simulated-logging', arguments: {} });
-      assert.match(textOf(toggled), /^Started simulated, random-leveled logging/);
+      assert.match(toolText(toggled), /^Started simulated, random-leveled logging/);
       const log = await logged;
       assert.match(String(log.data), /-level message|level-message/);
 
@@ -129,7 +118,7 @@ describe('server-everything over stdio as a target', { timeout: 60_000 }, () => 
       const done = await c.client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 } }, undefined, {
         onprogress: (p) => progress.push(p),
       });
-      assert.equal(textOf(done), 'Long running operation completed. Duration: 0.3 seconds, Steps: 3.');
+      assert.equal(toolText(done), 'Long running operation completed. Duration: 0.3 seconds, Steps: 3.');
       // Progress travels on the GET stream, the answer on the POST's reply: two connections, so
       // the last step (written just before the answer) may reach the client after it. The steps
       // before it are a step's time apart and must all be there, in order.
@@ -153,7 +142,7 @@ describe('server-everything over stdio as a target', { timeout: 60_000 }, () => 
       const result = await c.client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'via a process', maxTokens: 7 } });
       assert.equal(c.asked.length, 1);
       assert.match(JSON.stringify(c.asked[0]!.messages), /via a process/);
-      assert.match(textOf(result), /sampled over stdio/);
+      assert.match(toolText(result), /sampled over stdio/);
       const answers = c.responsePosts();
       assert.equal(answers.length, 1);
       assert.equal(answers[0]!.status, 202);
@@ -271,6 +260,6 @@ describe('server-everything over the legacy HTTP+SSE transport as a target', { t
     const gw = await startTestGateway(suite, { cwd: keys.dir, configText: targetYaml({ name: 'legacy', sse: { host: everything.url } }) });
     const echoed = await runInspector(gw.url, ['--method', 'tools/call', '--tool-name', 'echo', '--tool-arg', 'message=legacy'], { token: keys.jsmith });
     assert.equal(echoed.code, 0, echoed.stderr);
-    assert.equal(textOf(parseStdout(echoed.stdout)), 'Echo: legacy');
+    assert.equal(toolText(inspectorJson(echoed.stdout)), 'Echo: legacy');
   });
 });
