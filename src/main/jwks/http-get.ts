@@ -19,7 +19,8 @@ export class FetchError extends Error {
   }
 }
 
-function maxAgeOf(headers: Record<string, string | string[] | undefined>, now: number): number | null {
+/** How long a document may be cached per Cache-Control max-age (no-store/no-cache: 0) or Expires. */
+export function maxAgeOf(headers: Record<string, string | string[] | undefined>, now: number): number | null {
   const cc = headers['cache-control'];
   const ccText = Array.isArray(cc) ? cc.join(',') : cc;
   if (ccText !== undefined) {
