@@ -32,7 +32,7 @@ function isStringRecord(v: unknown): v is Record<string, string> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
 }
 
-/** `secret`: any string (hashed to a 256-bit key); null picks a random key for this process. */
+/** `secret` is hashed to a 256-bit key; null picks a random key for this process. */
 /** Decoded ids kept: a session sends its id on every request; decrypting it each time costs µs. */
 const decodedCacheSize = 10_000;
 
