@@ -3,24 +3,12 @@
 // differential test checks the text-scanning filter answers exactly what this one did, and
 // filter-micro.ts measures one against the other.
 
-import type { CelContext, FilterResult, ListKind, McpCelContext } from '../src/protocol/worker-contract.js';
+import type { CelContext, FilterResult, McpCelContext } from '../src/protocol/worker-contract.js';
 import { hasNoRules, type CompiledRuleSet } from '../src/workers/cel/compile.js';
 import { evaluateRules, withoutStackTraces, type ErrorTally } from '../src/workers/cel/decide.js';
-import type { FilterRequest } from '../src/workers/filter-list.js';
+import { SHAPES, type FilterRequest, type ListShape } from '../src/workers/filter-list.js';
 import { isJsonObject, type JsonObject } from '../src/workers/jwt/decode.js';
 
-interface ListShape {
-  readonly nameKey: 'name' | 'uri' | 'uriTemplate';
-  readonly ref: 'tool' | 'prompt' | 'resource';
-  readonly callMethod: 'tools/call' | 'prompts/get' | 'resources/read';
-  readonly separator: '_' | '+';
-}
-const SHAPES: Readonly<Record<ListKind, ListShape>> = {
-  tools: { nameKey: 'name', ref: 'tool', callMethod: 'tools/call', separator: '_' },
-  prompts: { nameKey: 'name', ref: 'prompt', callMethod: 'prompts/get', separator: '_' },
-  resources: { nameKey: 'uri', ref: 'resource', callMethod: 'resources/read', separator: '+' },
-  resourceTemplates: { nameKey: 'uriTemplate', ref: 'resource', callMethod: 'resources/read', separator: '+' },
-};
 const UNCHANGED: FilterResult = { body: null, kept: 0, removed: 0, ruleErrors: 0 };
 function parseMessage(body: string): JsonObject | null {
   try {

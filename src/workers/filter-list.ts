@@ -16,7 +16,7 @@ export interface FilterRequest {
   readonly body: string;
 }
 
-interface ListShape {
+export interface ListShape {
   /** the member holding the item's name */
   readonly nameKey: 'name' | 'uri' | 'uriTemplate';
   /** the CEL `mcp` member naming the item */
@@ -26,7 +26,8 @@ interface ListShape {
   readonly separator: '_' | '+';
 }
 
-const SHAPES: Readonly<Record<ListKind, ListShape>> = {
+/** How each list names its items and how calling an item looks (shared with bench's reference filter). */
+export const SHAPES: Readonly<Record<ListKind, ListShape>> = {
   tools: { nameKey: 'name', ref: 'tool', callMethod: 'tools/call', separator: '_' },
   prompts: { nameKey: 'name', ref: 'prompt', callMethod: 'prompts/get', separator: '_' },
   resources: { nameKey: 'uri', ref: 'resource', callMethod: 'resources/read', separator: '+' },

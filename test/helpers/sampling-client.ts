@@ -5,6 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CreateMessageRequestSchema, type CreateMessageRequest } from '@modelcontextprotocol/sdk/types.js';
+import { connectOrClose } from './sdk-client.js';
 
 export interface HttpExchange {
   readonly method: string;
@@ -45,12 +46,7 @@ export async function connectSamplingClient(url: string, token: string, answer: 
     asked.push(request.params);
     return { model: SAMPLING_MODEL, role: 'assistant', content: { type: 'text', text: answer } };
   });
-  try {
-    await client.connect(transport);
-  } catch (err) {
-    await client.close().catch(() => {});
-    throw err;
-  }
+  await connectOrClose(client, transport);
   return {
     client,
     transport,

@@ -13,6 +13,16 @@ export interface ConnectedClient {
  * Connects (initialize + initialized) to `url`. Rejects like the SDK does, e.g. a 401 throws a
  * StreamableHTTPError with `.code === 401`.
  */
+/** Connects; on failure closes the client (and its transport) before rethrowing. */
+export async function connectOrClose(client: Client, transport: StreamableHTTPClientTransport): Promise<void> {
+  try {
+    await client.connect(transport);
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
+  }
+}
+
 export async function connectClient(
   url: string,
   token?: string,
@@ -22,12 +32,7 @@ export async function connectClient(
   if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
   const client = new Client({ name: 'portcullis-test-client', version: '0.0.0' });
-  try {
-    await client.connect(transport);
-  } catch (err) {
-    await client.close().catch(() => {});
-    throw err;
-  }
+  await connectOrClose(client, transport);
   return {
     client,
     transport,
