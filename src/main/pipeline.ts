@@ -131,6 +131,25 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
   };
 }
 
+/** What the MCP backend needs: built once per (pipeline, generation), not per request. */
+const mcpDepsCache = new WeakMap<PipelineDeps, { readonly gen: Generation; readonly mcp: McpDeps }>();
+function mcpDepsOf(gen: Generation, deps: PipelineDeps): McpDeps {
+  const cached = mcpDepsCache.get(deps);
+  if (cached !== undefined && cached.gen === gen) return cached.mcp;
+  const mcp: McpDeps = {
+    decider: () => gen.decider,
+    sessions: deps.sessions,
+    allowAllRuleSet: gen.allowAllRuleSet,
+    gatewayVersion: deps.version,
+    channels: deps.channels,
+    legacy: deps.legacy,
+    onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
+    onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
+  };
+  mcpDepsCache.set(deps, { gen, mcp });
+  return mcp;
+}
+
 async function runPolicies(
   gen: Generation,
   route: RoutePlan,
@@ -189,19 +208,9 @@ async function runPolicies(
     reply.send(500, [...textPlain, ...corsHeaders], 'no valid backends');
     return;
   }
-  const mcpDeps: McpDeps = {
-    decider: () => gen.decider,
-    sessions: deps.sessions,
-    allowAllRuleSet: gen.allowAllRuleSet,
-    gatewayVersion: deps.version,
-    channels: deps.channels,
-    legacy: deps.legacy,
-    onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
-    onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
-  };
   await handleMcp(
     { req: snap, headers: forwardHeaders, reply, body, route, targets, claims, upstreamAuthorization, record, corsHeaders },
-    mcpDeps,
+    mcpDepsOf(gen, deps),
   );
   if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: record.mcpMethod });
 }

@@ -23,6 +23,14 @@ async function startEvasiveUpstream(): Promise<{ url: string; close(): Promise<v
       const msg = JSON.parse(body) as { id: number };
       if (req.headers['x-answer'] === 'json') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(escapedList(msg.id));
+      } else if (req.headers['x-answer'] === 'unterminated') {
+        // The last event lacks its blank line; a lenient client parser still dispatches it.
+        res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${escapedList(msg.id)}`);
+      } else if (req.headers['x-answer'] === 'unterminated-late') {
+        // Same, ending well after the gateway has started streaming the answer.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(': first\n\n');
+        setTimeout(() => res.end(`data: ${escapedList(msg.id)}\n`), 50);
       } else {
         res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${escapedList(msg.id)}\n\n`);
       }
@@ -40,7 +48,7 @@ function toolNames(text: string): string[] {
   return (v.result?.tools ?? []).map((t) => t.name);
 }
 
-test('escaped member names do not get a list past the filter (SSE, JSON, GET)', async (t) => {
+test('escaped member names and unterminated events do not get a list past the filter (SSE, JSON, GET)', async (t) => {
   const keys = await labKeys(t);
   const up = await startEvasiveUpstream();
   t.after(() => up.close());
@@ -50,6 +58,12 @@ test('escaped member names do not get a list past the filter (SSE, JSON, GET)', 
   assert.deepEqual(toolNames(sse.text), ['echo']);
   const json = await mcpFetch(gw.url, rpc(4, 'tools/list'), { token: keys.admin, headers: { 'x-answer': 'json' } });
   assert.deepEqual(toolNames(json.text), ['echo']);
+  for (const answer of ['unterminated', 'unterminated-late']) {
+    const cut = await mcpFetch(gw.url, rpc(5, 'tools/list'), { token: keys.admin, headers: { 'x-answer': answer } });
+    assert.equal(cut.status, 200, answer);
+    assert.ok(!cut.text.includes('get-env'), `${answer}: ${cut.text}`);
+    assert.deepEqual(toolNames(cut.text), ['echo'], answer);
+  }
   const resumed = await mcpFetch(gw.url, null, { token: keys.admin, method: 'GET', headers: { accept: 'text/event-stream', 'last-event-id': '0' } });
   assert.equal(resumed.status, 200);
   assert.ok(!resumed.text.includes('get-env'), resumed.text);

@@ -1,0 +1,155 @@
+// A/B comparison of two builds of the gateway under the same load, for deciding a data-path
+// change by measurement. Runs of one row differ by up to 1.6× on this VM (bench/README.md), far
+// more than most changes are worth, so a before/after pair of `npm run bench` runs cannot tell
+// 5 % apart. Here both gateways run side by side against one stub, and the load alternates
+// A B B A A B … so drift hits both equally; the answer is the median of the per-pair ratios.
+//
+//   node dist/bench/ab.js --a <checkout> --b <checkout> [--scenario call|list20|list20sse|callsse|list200]
+//                         [--rules 0|1|20] [--workers 0|1] [--rounds 10] [--seconds 2]
+//
+// A checkout is a directory holding a built gateway (bin/portcullis.js + dist/). The stub, the
+// key and the token come from this build.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { addToKeyset, createKeyPair } from '../src/main/cli/keys.js';
+import { signToken } from '../src/main/cli/token.js';
+import { BODIES, PROTOCOL_VERSION, ruleSet } from './fixtures.js';
+import { processCpuSeconds } from './proc.js';
+import { installCleanup, startProcess, stopProcess, waitForLine, waitUntil, type Started } from './processes.js';
+import { runWrk } from './wrk.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const STUB = join(ROOT, 'dist', 'bench', 'stub-upstream.js');
+const ISSUER = 'bench-issuer';
+const AUDIENCE = 'portcullis-bench';
+
+interface Options {
+  a: string;
+  b: string;
+  scenario: 'call' | 'callsse' | 'list20' | 'list20sse' | 'list200';
+  rules: number;
+  workers: number;
+  rounds: number;
+  seconds: number;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { a: '', b: '', scenario: 'call', rules: 0, workers: 0, rounds: 10, seconds: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[++i] ?? '';
+    if (flag === '--a') o.a = value;
+    else if (flag === '--b') o.b = value;
+    else if (flag === '--scenario' && (value === 'call' || value === 'callsse' || value === 'list20' || value === 'list20sse' || value === 'list200')) o.scenario = value;
+    else if (flag === '--rules') o.rules = Number(value);
+    else if (flag === '--workers') o.workers = Number(value);
+    else if (flag === '--rounds') o.rounds = Number(value);
+    else if (flag === '--seconds') o.seconds = Number(value);
+    else throw new Error(`unknown or bad argument ${flag ?? ''} ${value}`);
+  }
+  if (o.a === '' || o.b === '') throw new Error('--a <checkout> and --b <checkout> are required');
+  return o;
+}
+
+function gatewayConfig(port: number, stubPort: number, jwksFile: string, rules: number): string {
+  const policies: Record<string, unknown> = {
+    jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: jwksFile } },
+  };
+  if (rules > 0) policies['mcpAuthorization'] = { rules: ruleSet(rules) };
+  const route = { policies, backends: [{ mcp: { targets: [{ name: 'stub', mcp: { host: `http://127.0.0.1:${stubPort}/mcp` } }] } }] };
+  return JSON.stringify({ binds: [{ port, listeners: [{ routes: [route] }] }] });
+}
+
+async function startGateway(checkout: string, port: number, config: string, workers: number): Promise<Started> {
+  const env = { ...process.env, ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
+  // stdout (the access log) is not read: draining it would cost this process CPU during the runs
+  const p = startProcess(process.execPath, [join(checkout, 'bin', 'portcullis.js'), '-c', config, '--workers', String(workers)], { env });
+  await waitUntil(p, () => accepts(port), 20_000, `gateway ${checkout}`);
+  return p;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  installCleanup(() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-ab-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const { privateJwk, publicJwk } = await createKeyPair({ alg: 'RS256' });
+  const jwksFile = join(dir, 'jwks.json');
+  await addToKeyset(jwksFile, publicJwk);
+  const token = await signToken({ privateJwk, iss: ISSUER, aud: AUDIENCE, sub: 'bench', exp: Math.floor(Date.now() / 1000) + 3600, claims: { roles: ['bench'] } });
+
+  const stubPort = 19_400 + (process.pid % 200);
+  const stub = startProcess(process.execPath, [STUB, '--port', String(stubPort), '--host', '127.0.0.1'], { captureStdout: true });
+  await waitForLine(stub, 'stub listening on', 10_000);
+  const ports = { a: stubPort + 1000, b: stubPort + 1001 };
+  const gateways = {
+    a: await startGateway(o.a, ports.a, gatewayConfig(ports.a, stubPort, jwksFile, o.rules), o.workers),
+    b: await startGateway(o.b, ports.b, gatewayConfig(ports.b, stubPort, jwksFile, o.rules), o.workers),
+  };
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream',
+    'MCP-Protocol-Version': PROTOCOL_VERSION,
+    Authorization: `Bearer ${token}`,
+  };
+  if (o.scenario.endsWith('sse')) headers['x-bench-sse'] = '1';
+  if (o.scenario === 'list200') headers['x-bench-tools'] = '200';
+  const body = o.scenario.startsWith('call') ? BODIES.call : BODIES.list;
+
+  const run = async (which: 'a' | 'b', seconds: number): Promise<{ rps: number; cpuUs: number }> => {
+    const pid = gateways[which].pid;
+    const c0 = processCpuSeconds(pid) ?? 0;
+    const load = await runWrk({ url: `http://127.0.0.1:${ports[which]}/mcp`, body, headers, connections: 64, threads: 2, seconds }, dir, `ab-${which}`);
+    const cpu = (processCpuSeconds(pid) ?? 0) - c0;
+    if (load.non2xx > 0 || load.socketErrors > 0) throw new Error(`${which}: ${load.non2xx} non-2xx, ${load.socketErrors} socket errors`);
+    return { rps: load.rps, cpuUs: (cpu * 1e6) / Math.max(1, load.requests) };
+  };
+  // JIT tiers, undici's connections, the token cache: a gateway keeps speeding up for seconds
+  await run('a', 3);
+  await run('b', 3);
+  const results = { a: [] as Array<{ rps: number; cpuUs: number }>, b: [] as Array<{ rps: number; cpuUs: number }> };
+  for (let r = 0; r < o.rounds; r++) {
+    // A B, B A, A B, …: each gateway goes first in half the rounds
+    const order: Array<'a' | 'b'> = r % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
+    for (const which of order) results[which].push(await run(which, o.seconds));
+    const a = results.a[r];
+    const b = results.b[r];
+    if (a !== undefined && b !== undefined) {
+      process.stderr.write(`round ${r + 1}: A ${a.rps.toFixed(0)} req/s ${a.cpuUs.toFixed(1)} µs | B ${b.rps.toFixed(0)} req/s ${b.cpuUs.toFixed(1)} µs\n`);
+    }
+  }
+  const rpsRatios = results.a.map((a, i) => (results.b[i]?.rps ?? 0) / a.rps);
+  const cpuRatios = results.a.map((a, i) => (results.b[i]?.cpuUs ?? 0) / a.cpuUs);
+  const line = (name: string, xs: ReadonlyArray<{ rps: number; cpuUs: number }>): string =>
+    `${name}: median ${median(xs.map((x) => x.rps)).toFixed(0)} req/s, ${median(xs.map((x) => x.cpuUs)).toFixed(1)} µs/req`;
+  process.stdout.write(
+    `${o.scenario}, ${o.rules} rule(s), --workers ${o.workers}, ${o.rounds} rounds of ${o.seconds} s\n` +
+      `${line(`A ${o.a}`, results.a)}\n${line(`B ${o.b}`, results.b)}\n` +
+      `B/A per round, median: req/s ${median(rpsRatios).toFixed(3)}, CPU µs/req ${median(cpuRatios).toFixed(3)} ` +
+      `(CPU ratios ${cpuRatios.map((x) => x.toFixed(2)).join(' ')})\n`,
+  );
+  await Promise.all([stopProcess(gateways.a), stopProcess(gateways.b), stopProcess(stub)]);
+}
+
+await main();
