@@ -164,5 +164,5 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
       routes: l.routes.map(route),
     })),
   }));
-  return { binds, init: { generation, providerSets, ruleSets }, allowAllRuleSet: 0 };
+  return { binds, init: { generation, providerSets, ruleSets, listCacheChars: config.runtime.listCacheBytes }, allowAllRuleSet: 0 };
 }

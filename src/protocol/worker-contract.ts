@@ -48,6 +48,8 @@ export interface WorkerInit {
   readonly generation: number;
   readonly providerSets: readonly ProviderSetInit[];
   readonly ruleSets: readonly RuleSetInit[];
+  /** Characters of filtered list results each engine remembers (list-cache.ts); 0 turns it off. */
+  readonly listCacheChars: number;
 }
 
 /** Why a token was refused. Stable: metrics and logs key on these. */
@@ -136,6 +138,9 @@ export interface FilterResult {
   readonly kept: number;
   readonly removed: number;
   readonly ruleErrors: number;
+  /** where the message's `result` lies in the text when a list in it was filtered, so the
+   * main thread can remember the outcome (list-cache.ts); absent otherwise */
+  readonly resultSpan?: readonly [start: number, end: number];
 }
 
 export type WorkerResult = VerifyResult | DecideResult | FilterResult;

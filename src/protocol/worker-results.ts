@@ -47,7 +47,12 @@ export function asFilterResult(v: unknown): FilterResult {
     typeof v['removed'] === 'number' &&
     typeof v['ruleErrors'] === 'number'
   ) {
-    return { body: v['body'], kept: v['kept'], removed: v['removed'], ruleErrors: v['ruleErrors'] };
+    const counts = { body: v['body'], kept: v['kept'], removed: v['removed'], ruleErrors: v['ruleErrors'] };
+    const span = v['resultSpan'];
+    if (span === undefined) return counts;
+    if (Array.isArray(span) && span.length === 2 && Number.isInteger(span[0]) && Number.isInteger(span[1])) {
+      return { ...counts, resultSpan: [Number(span[0]), Number(span[1])] };
+    }
   }
   throw new TypeError('worker returned a malformed filter result');
 }

@@ -11,7 +11,8 @@ import type {
 } from '../protocol/worker-contract.js';
 import { compileRuleSet, type CompiledRuleSet } from './cel/compile.js';
 import { decide } from './cel/decide.js';
-import { filterList, type FilterRequest } from './filter-list.js';
+import { cachedFilterList, filterList, rememberFilterList, type FilterRequest } from './filter-list.js';
+import { FilteredListCache } from './list-cache.js';
 import { prepareProviderSet, type PreparedProviderSet } from './jwt/provider-set.js';
 import { verifyToken } from './jwt/verify-token.js';
 import type { DecideTask, FilterTask, VerifyTask } from './task-shape.js';
@@ -31,6 +32,10 @@ export interface Engine {
   decide(ruleSet: number, ctx: CelContext): DecideResult;
   /** takes a filter task as is (its `op` is ignored) */
   filter(ruleSet: number, req: FilterRequest): FilterResult;
+  /** The remembered answer to a filter task, or null (list-cache.ts; always null with the cache off). */
+  cachedFilter(ruleSet: number, req: FilterRequest): FilterResult | null;
+  /** Remembers another engine's answer to a filter task (a pool worker's, on the main thread). */
+  rememberFilter(ruleSet: number, req: FilterRequest, result: FilterResult): void;
 }
 
 function indexById<T extends { readonly id: number }>(items: readonly T[], what: string): ReadonlyMap<number, T> {
@@ -69,7 +74,12 @@ export function createEngine(init: WorkerInit): Engine {
 
   const verify = (id: number, token: string, now: number): VerifyResult => verifyToken(providerSet(id), token, now);
   const decideWith = (id: number, ctx: CelContext): DecideResult => decide(ruleSet(id), ctx);
-  const filter = (id: number, req: FilterRequest): FilterResult => filterList(ruleSet(id), req);
+  const listCache = init.listCacheChars > 0 ? new FilteredListCache(init.listCacheChars) : null;
+  const filter = (id: number, req: FilterRequest): FilterResult => filterList(ruleSet(id), req, listCache);
+  const cachedFilter = (id: number, req: FilterRequest): FilterResult | null => (listCache === null ? null : cachedFilterList(ruleSet(id), req, listCache));
+  const rememberFilter = (id: number, req: FilterRequest, result: FilterResult): void => {
+    if (listCache !== null) rememberFilterList(ruleSet(id), req, listCache, result);
+  };
 
   function run(task: VerifyTask): VerifyResult;
   function run(task: DecideTask): DecideResult;
@@ -86,5 +96,5 @@ export function createEngine(init: WorkerInit): Engine {
     }
   }
 
-  return { generation: init.generation, warnings, run, verify, decide: decideWith, filter };
+  return { generation: init.generation, warnings, run, verify, decide: decideWith, filter, cachedFilter, rememberFilter };
 }

@@ -7,6 +7,7 @@ import type { CelContext, FilterResult, ListKind, McpCelContext } from '../proto
 import { hasNoRules, type CompiledRuleSet } from './cel/compile.js';
 import { evaluateRules, withoutStackTraces, type ErrorTally } from './cel/decide.js';
 import { FAIL, JsonScanner } from './json-scan.js';
+import type { CachedList, FilteredListCache } from './list-cache.js';
 
 export interface FilterRequest {
   readonly ctx: CelContext;
@@ -97,7 +98,66 @@ function idValue(scan: JsonScanner, start: number, end: number): JsonRpcId | nul
   return null;
 }
 
-export function filterList(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
+/** What decides the outcome of filtering a given `result` text (see list-cache.ts). */
+function cacheKey(rules: CompiledRuleSet, req: FilterRequest): string {
+  return `${rules.id}\u0000${req.list}\u0000${req.prefix ? 1 : 0}\u0000${req.target}\u0000${JSON.stringify(req.ctx)}`;
+}
+
+/**
+ * A remembered `result` text found at `at`: the answer, if the rest of the message is valid
+ * JSON around it and that occurrence is the message's one top-level `result` (checked on the
+ * text with the remembered value replaced by `0`, which is valid wherever a value is); null
+ * otherwise (then the message is filtered in full).
+ */
+function reuse(text: string, hit: { readonly entry: CachedList; readonly at: number }): FilterResult | null {
+  const { entry, at } = hit;
+  const after = at + entry.result.length;
+  const outline = `${text.slice(0, at)}0${text.slice(after)}`;
+  const scan = new JsonScanner(outline);
+  let results = 0;
+  let atResult = false;
+  const end = scan.walkObject(scan.skipWhitespace(0), (nameStart, nameEnd, valueStart) => {
+    if (scan.tokenEquals(nameStart, nameEnd, 'result')) {
+      results++;
+      atResult = valueStart === at;
+    }
+    return scan.skipValue(valueStart);
+  });
+  if (end === FAIL || scan.skipWhitespace(end) !== outline.length || results !== 1 || !atResult) return null;
+  const counts = { kept: entry.kept, removed: entry.removed, ruleErrors: entry.ruleErrors, resultSpan: [at, after] as const };
+  return { body: entry.filtered === null ? null : `${text.slice(0, at)}${entry.filtered}${text.slice(after)}`, ...counts };
+}
+
+/** The remembered answer for this request's list, or null (then filter it in full). */
+export function cachedFilterList(rules: CompiledRuleSet, req: FilterRequest, cache: FilteredListCache): FilterResult | null {
+  const hit = cache.find(cacheKey(rules, req), req.body);
+  return hit === null ? null : reuse(req.body, hit);
+}
+
+/** Remembers what filtering `req` gave (a result carrying the span of its `result`). */
+export function rememberFilterList(rules: CompiledRuleSet, req: FilterRequest, cache: FilteredListCache, result: FilterResult): void {
+  const span = result.resultSpan;
+  if (span === undefined) return;
+  const [start, end] = span;
+  const text = req.body;
+  if (!(start >= 0 && start < end && end <= text.length)) return;
+  // The filter changes nothing outside the list, which lies inside `result`.
+  const filtered = result.body === null ? null : result.body.slice(start, result.body.length - (text.length - end));
+  cache.add(cacheKey(rules, req), { result: text.slice(start, end), filtered, kept: result.kept, removed: result.removed, ruleErrors: result.ruleErrors });
+}
+
+/** Filters a list result; with a cache, a list seen before under the same key is not scanned again. */
+export function filterList(rules: CompiledRuleSet, req: FilterRequest, cache: FilteredListCache | null = null): FilterResult {
+  if (cache === null) return filterText(rules, req);
+  const cached = cachedFilterList(rules, req, cache);
+  if (cached !== null) return cached;
+  const result = filterText(rules, req);
+  rememberFilterList(rules, req, cache, result);
+  return result;
+}
+
+/** The scan itself; a result whose list was filtered carries the span of the message's `result`. */
+function filterText(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
   const text = req.body;
   const scan = new JsonScanner(text);
   const shape = SHAPES[req.list];
@@ -106,7 +166,7 @@ export function filterList(rules: CompiledRuleSet, req: FilterRequest): FilterRe
 
   // Where the walk is. Every value on the way is scanned strictly (skipValue checks what it
   // skips), so the single pass that finds the list also checks the whole text.
-  const walk = { results: 0, lists: 0, isList: false, items: 0, first: 0, last: 0 };
+  const walk = { results: 0, lists: 0, isList: false, items: 0, first: 0, last: 0, resultStart: 0, resultEnd: 0 };
   const kept: KeptItem[] = [];
   // The item being walked: how often its name member occurs, and the name's string token.
   const item = { names: 0, nameStart: FAIL, nameEnd: FAIL };
@@ -148,7 +208,9 @@ export function filterList(rules: CompiledRuleSet, req: FilterRequest): FilterRe
     if (!scan.tokenEquals(keyStart, keyEnd, 'result')) return scan.skipValue(valueStart);
     if (++walk.results > 1) return FAIL; // two results: refused
     if (text.charCodeAt(valueStart) !== OPEN_BRACE) return scan.skipValue(valueStart); // not a list result
-    return scan.walkObject(valueStart, onResultMember);
+    walk.resultStart = valueStart;
+    walk.resultEnd = scan.walkObject(valueStart, onResultMember);
+    return walk.resultEnd;
   };
 
   const top = scan.skipWhitespace(0);
@@ -160,7 +222,7 @@ export function filterList(rules: CompiledRuleSet, req: FilterRequest): FilterRe
   if (!walk.isList) return UNCHANGED;
 
   const removed = walk.items - kept.length;
-  const counts = { kept: kept.length, removed, ruleErrors: tally.count };
+  const counts = { kept: kept.length, removed, ruleErrors: tally.count, resultSpan: [walk.resultStart, walk.resultEnd] as const };
   if (removed === 0 && !req.prefix) return { body: null, ...counts };
   if (walk.items === 0) return { body: text, ...counts };
   // The original text around the elements and the kept elements' own text: what the client

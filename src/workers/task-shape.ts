@@ -63,7 +63,7 @@ export function isWorkerTask(value: unknown): value is WorkerTask {
 
 /** Top-level shape of a WorkerInit; keys and rules are checked again when imported/compiled. */
 export function isWorkerInit(value: unknown): value is WorkerInit {
-  if (!isRecord(value) || typeof value['generation'] !== 'number') return false;
+  if (!isRecord(value) || typeof value['generation'] !== 'number' || typeof value['listCacheChars'] !== 'number') return false;
   const { providerSets, ruleSets } = value;
   if (!Array.isArray(providerSets) || !Array.isArray(ruleSets)) return false;
   const setsOk = providerSets.every(

@@ -110,6 +110,7 @@ describe('lab configs', () => {
         workers: 1,
         logFormat: 'text',
         maxBodyBytes: 2_097_152,
+        listCacheBytes: 16 * 1024 * 1024,
         adminAddr: 'localhost:15000',
         statsAddr: '[::]:15020',
         readinessAddr: '[::]:15021',
@@ -506,6 +507,7 @@ describe('runtime settings', () => {
       '  workers: 0',
       '  logging: {format: json}',
       '  maxBufferSize: 1048576',
+      '  listCacheBytes: 0',
       '  adminAddr: "127.0.0.1:9901"',
       '  statsAddr: null',
       '  readinessAddr: false',
@@ -515,6 +517,7 @@ describe('runtime settings', () => {
       workers: 0,
       logFormat: 'json',
       maxBodyBytes: 1048576,
+      listCacheBytes: 0,
       adminAddr: '127.0.0.1:9901',
       statsAddr: null,
       readinessAddr: null,
@@ -523,9 +526,10 @@ describe('runtime settings', () => {
   });
 
   it('reports bad and unsupported settings', () => {
-    const text = 'config:\n  workers: -1\n  adminAddr: nope\n  logging: {level: debug, format: xml}\n  tracing: {}\n  session: {}\n  colour: red\n';
+    const text = 'config:\n  workers: -1\n  listCacheBytes: -5\n  adminAddr: nope\n  logging: {level: debug, format: xml}\n  tracing: {}\n  session: {}\n  colour: red\n';
     assert.deepEqual(lines(load(text)), [
       'config.workers: expected an integer from 0 to 1024',
+      'config.listCacheBytes: expected an integer of at least 0',
       'config.adminAddr: expected host:port (e.g. localhost:15000, [::]:15020), or null/false to turn it off',
       'config.logging.level: not supported by Portcullis',
       'config.logging.format: expected one of text, json',

@@ -236,7 +236,8 @@ test('a duplicate list member in `result` refuses the list', () => {
   for (const [body, list] of cases) assert.deepEqual(refusedWith(body, list), refusal(1), body);
   // another list's duplicates are not in the way
   const other = '{"jsonrpc":"2.0","id":1,"result":{"prompts":[],"prompts":[],"tools":[{"name":"echo"}]}}';
-  assert.deepEqual(filterList(rules([]), { ctx, list: 'tools', target: 'mcp', prefix: false, body: other }), { body: null, kept: 1, removed: 0, ruleErrors: 0 });
+  const r = filterList(rules([]), { ctx, list: 'tools', target: 'mcp', prefix: false, body: other });
+  assert.deepEqual([r.body, r.kept, r.removed, r.ruleErrors], [null, 1, 0, 0]);
 });
 
 test('a duplicate name member in an item refuses the list', () => {

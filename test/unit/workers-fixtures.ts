@@ -58,6 +58,7 @@ export const RULES_NONE = 11;
 
 export const init: WorkerInit = {
   generation: 7,
+  listCacheChars: 0,
   providerSets: [
     {
       id: PROVIDER_SET,

@@ -242,7 +242,7 @@ test('programmer errors throw: unknown provider set, `now` in ms or NaN, bad lee
   assert.throws(() => engine.verify(PROVIDER_SET, 'a.b.c', NOW * 1000), RangeError);
   assert.throws(() => engine.verify(PROVIDER_SET, 'a.b.c', Number.NaN), RangeError);
   assert.throws(
-    () => createEngine({ generation: 1, ruleSets: [], providerSets: [{ id: 1, requiredClaims: [], leewaySeconds: Number.NaN, providers: [] }] }),
+    () => createEngine({ generation: 1, listCacheChars: 0, ruleSets: [], providerSets: [{ id: 1, requiredClaims: [], leewaySeconds: Number.NaN, providers: [] }] }),
     RangeError,
   );
 });

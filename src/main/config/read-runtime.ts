@@ -30,6 +30,7 @@ const AGENTGATEWAY_ONLY = [
 ];
 
 export const DEFAULT_MAX_BODY_BYTES = 2_097_152;
+export const DEFAULT_LIST_CACHE_BYTES = 16 * 1024 * 1024;
 
 export function defaultRuntime(): RuntimeSettings {
   return {
@@ -37,6 +38,7 @@ export function defaultRuntime(): RuntimeSettings {
     workers: Math.max(1, Math.min(4, availableParallelism() - 1)),
     logFormat: 'text',
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    listCacheBytes: DEFAULT_LIST_CACHE_BYTES,
     adminAddr: 'localhost:15000',
     statsAddr: '[::]:15020',
     readinessAddr: '[::]:15021',
@@ -48,7 +50,7 @@ export function readRuntime(issues: IssueList, path: string, value: unknown): Ru
   const defaults = defaultRuntime();
   if (value === undefined || value === null) return defaults;
   const m = MapReader.open(issues, path, value, {
-    known: ['workers', 'logging', 'maxBufferSize', 'adminAddr', 'statsAddr', 'readinessAddr', 'session'],
+    known: ['workers', 'logging', 'maxBufferSize', 'listCacheBytes', 'adminAddr', 'statsAddr', 'readinessAddr', 'session'],
     unsupported: AGENTGATEWAY_ONLY,
   });
   if (m === undefined) return defaults;
@@ -65,6 +67,7 @@ export function readRuntime(issues: IssueList, path: string, value: unknown): Ru
     workers: m.integer('workers', { min: 0, max: 1024 }) ?? defaults.workers,
     logFormat,
     maxBodyBytes: m.integer('maxBufferSize', { min: 1 }) ?? defaults.maxBodyBytes,
+    listCacheBytes: m.integer('listCacheBytes', { min: 0 }) ?? defaults.listCacheBytes,
     adminAddr: readAddr(m, 'adminAddr', defaults.adminAddr),
     statsAddr: readAddr(m, 'statsAddr', defaults.statsAddr),
     readinessAddr: readAddr(m, 'readinessAddr', defaults.readinessAddr),

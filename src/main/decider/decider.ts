@@ -37,7 +37,7 @@ const tasksPerWorker = 16;
 
 export async function createDecider(init: WorkerInit, workers: number): Promise<Decider> {
   const inline = await createInlineDecider(init);
-  return workers > 0 ? createPoolDecider(init, workers, inline) : inline;
+  return workers > 0 ? createPoolDecider(init, workers, inline) : inline.decider;
 }
 
 /** RSA signatures (RS*, PS*) verify in ~25 µs on the main thread, less than handing the token to
@@ -58,12 +58,14 @@ function verifiesCheaplyInline(token: string): boolean {
 
 /** The pool takes EC/EdDSA token verification and list filtering. A single CEL decision costs
  * ~0.2 µs, far less than the ~10 µs of main-thread time any offload costs (component-costs.md
- * §2b, §3.2), so `decide` stays on the main thread, on the same engine code. */
-function createPoolDecider(init: WorkerInit, workers: number, inline: Decider): Decider {
+ * §2b, §3.2), so `decide` stays on the main thread, on the same engine code. Filtered lists are
+ * remembered on the main thread (list-cache.ts): recognising a list seen before costs a few µs,
+ * less than the hop to a worker, so only lists not seen before go to the pool. */
+function createPoolDecider(init: WorkerInit, workers: number, inline: InlineDecider): Decider {
   const maxQueue = workers * tasksPerWorker * 64;
   const pool = new Piscina({
     filename: actorUrl.href,
-    workerData: { init: encodeFrame(init) },
+    workerData: { init: encodeFrame({ ...init, listCacheChars: 0 }) },
     minThreads: workers,
     maxThreads: workers,
     concurrentTasksPerWorker: tasksPerWorker,
@@ -80,32 +82,57 @@ function createPoolDecider(init: WorkerInit, workers: number, inline: Decider): 
   return {
     mode: 'pool',
     generation: init.generation,
-    verify: async (task) => (verifiesCheaplyInline(task.token) ? inline.verify(task) : asVerifyResult(await run(task))),
-    decide: (task) => inline.decide(task),
-    filter: async (task) => asFilterResult(await run(task)),
+    verify: async (task) => (verifiesCheaplyInline(task.token) ? inline.decider.verify(task) : asVerifyResult(await run(task))),
+    decide: (task) => inline.decider.decide(task),
+    filter: async (task) => {
+      const cached = inline.engine.cachedFilter(task.ruleSet, task);
+      if (cached !== null) return cached;
+      const result = asFilterResult(await run(task));
+      inline.engine.rememberFilter(task.ruleSet, task, result);
+      return result;
+    },
     queueSize: () => pool.queueSize,
     // Graceful: tasks already running finish; a swapped-out pool gets no new ones.
     close: () => pool.close(),
   };
 }
 
+/** What the main thread uses of an engine it loaded (src/workers/engine.ts, by URL). */
 interface InlineEngine {
   run(task: WorkerTask): unknown;
+  cachedFilter(ruleSet: number, task: TaskOf<'filter'>): FilterResult | null;
+  rememberFilter(ruleSet: number, task: TaskOf<'filter'>, result: FilterResult): void;
 }
 
-function isEngineFactory(v: unknown): v is (init: WorkerInit) => InlineEngine {
+interface InlineDecider {
+  readonly decider: Decider;
+  readonly engine: InlineEngine;
+}
+
+function isEngineFactory(v: unknown): v is (init: WorkerInit) => unknown {
   return typeof v === 'function';
 }
 
-async function createInlineDecider(init: WorkerInit): Promise<Decider> {
+function isInlineEngine(v: unknown): v is InlineEngine {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    'run' in v &&
+    typeof v.run === 'function' &&
+    'cachedFilter' in v &&
+    typeof v.cachedFilter === 'function' &&
+    'rememberFilter' in v &&
+    typeof v.rememberFilter === 'function'
+  );
+}
+
+async function createInlineDecider(init: WorkerInit): Promise<InlineDecider> {
   const mod: unknown = await import(actorUrl.href);
   const factory = typeof mod === 'object' && mod !== null && 'createEngine' in mod ? mod.createEngine : undefined;
   if (!isEngineFactory(factory)) throw new TypeError(`${actorUrl.href} does not export createEngine`);
-  const engine = factory(init);
-  if (typeof engine !== 'object' || engine === null || typeof engine.run !== 'function') {
-    throw new TypeError('createEngine did not return an engine');
-  }
-  return {
+  const engine: unknown = factory(init);
+  if (!isInlineEngine(engine)) throw new TypeError('createEngine did not return an engine');
+  const decider: Decider = {
     mode: 'inline',
     generation: init.generation,
     verify: async (task) => asVerifyResult(engine.run(task)),
@@ -114,4 +141,5 @@ async function createInlineDecider(init: WorkerInit): Promise<Decider> {
     queueSize: () => 0,
     close: async () => {},
   };
+  return { decider, engine };
 }

@@ -1,0 +1,80 @@
+// Filtered list results, remembered per caller. Agents fetch the same `tools/list` again and
+// again (many on every turn), and the upstream answers with the same text every time but for
+// the JSON-RPC id. Filtering it means scanning every byte (~3.4 ns/char here: 30 µs for 20
+// tools, 300 µs for 200), while recognising it again is an `indexOf` of the remembered `result`
+// text. What the filter made of that text depends only on the rule set, the list kind, the
+// target, the prefix mode and the CEL context (claims, and request/source where the rules read
+// them), all of which make up the key, so a hit answers exactly what filtering would.
+//
+// Bounded by characters held (remembered text and its filtered form), oldest key out first.
+
+export interface CachedList {
+  /** the `result` value's text as the upstream sent it (valid JSON, scanned when remembered) */
+  readonly result: string;
+  /** what filtering made of it, or null when it was left as it is */
+  readonly filtered: string | null;
+  readonly kept: number;
+  readonly removed: number;
+  readonly ruleErrors: number;
+}
+
+/** Different `result` texts remembered per key (pages of a paginated list, a changed list). */
+const PER_KEY = 4;
+
+export class FilteredListCache {
+  readonly #byKey = new Map<string, CachedList[]>();
+  readonly #maxChars: number;
+  #chars = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(maxChars: number) {
+    this.#maxChars = maxChars;
+  }
+
+  /** A remembered result whose text occurs in `text`, and where (the first occurrence). */
+  find(key: string, text: string): { readonly entry: CachedList; readonly at: number } | null {
+    const entries = this.#byKey.get(key);
+    if (entries !== undefined) {
+      for (const entry of entries) {
+        const at = text.indexOf(entry.result);
+        if (at >= 0) {
+          // Recently used keys go last, so eviction takes the least recently used.
+          this.#byKey.delete(key);
+          this.#byKey.set(key, entries);
+          this.hits++;
+          return { entry, at };
+        }
+      }
+    }
+    this.misses++;
+    return null;
+  }
+
+  add(key: string, entry: CachedList): void {
+    const size = charsOf(key, entry);
+    if (size > this.#maxChars / 4) return; // one huge list must not flush everyone else's
+    const entries = this.#byKey.get(key) ?? [];
+    this.#byKey.delete(key);
+    this.#byKey.set(key, entries); // last: evicted last
+    entries.unshift(entry);
+    this.#chars += size;
+    while (entries.length > PER_KEY) {
+      const old = entries.pop();
+      if (old !== undefined) this.#chars -= charsOf(key, old);
+    }
+    for (const [k, list] of this.#byKey) {
+      if (this.#chars <= this.#maxChars) break;
+      for (const old of list) this.#chars -= charsOf(k, old);
+      this.#byKey.delete(k);
+    }
+  }
+
+  get chars(): number {
+    return this.#chars;
+  }
+}
+
+function charsOf(key: string, entry: CachedList): number {
+  return key.length + entry.result.length + (entry.filtered?.length ?? 0);
+}

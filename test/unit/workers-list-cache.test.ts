@@ -1,0 +1,112 @@
+// Remembered filtered lists (src/workers/list-cache.ts): with the cache, filtering answers
+// exactly what it answers without it — for the message it remembered, for the same list under
+// another id, and for every message that only looks like a remembered one (the remembered text
+// in the wrong member, a duplicate `result`, invalid text around it) — and callers with different
+// claims never see each other's lists.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CelContext, FilterResult, ListKind, RuleInit } from '../../src/protocol/worker-contract.js';
+import { compileRuleSet, type CompiledRuleSet } from '../../src/workers/cel/compile.js';
+import { filterList, type FilterRequest } from '../../src/workers/filter-list.js';
+import { FilteredListCache } from '../../src/workers/list-cache.js';
+import { ALLOW_RULE, tools } from '../../bench/fixtures.js';
+
+const ctxOf = (sub: string): CelContext => ({ jwt: { sub, roles: ['admin'] }, mcp: null, request: null, source: null });
+const bench = ctxOf('bench');
+
+function rules(list: readonly RuleInit[]): CompiledRuleSet {
+  return compileRuleSet({ id: 1, rules: list });
+}
+const ALLOW = rules([{ kind: 'allow', expr: ALLOW_RULE }]);
+
+const req = (body: string, extra: Partial<FilterRequest> = {}): FilterRequest => ({ ctx: bench, list: 'tools', target: 'mcp', prefix: false, body, ...extra });
+
+const RESULT = JSON.stringify({ tools: tools(20), nextCursor: 'c2' });
+const msg = (id: unknown, result = RESULT): string => `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${result}}`;
+
+/** The cached answer, checked against the uncached one. */
+function same(cache: FilteredListCache, r: FilterRequest, ruleSet: CompiledRuleSet = ALLOW, label = r.body.slice(0, 80)): FilterResult {
+  const expected = filterList(ruleSet, r);
+  const actual = filterList(ruleSet, r, cache);
+  assert.deepEqual(actual, expected, label);
+  return actual;
+}
+
+test('a list seen before is answered from the cache, byte for byte what filtering gives, whatever the id', () => {
+  const cache = new FilteredListCache(1 << 20);
+  const first = same(cache, req(msg(1)));
+  assert.equal(cache.misses, 1);
+  assert.deepEqual([first.kept, first.removed], [10, 10]);
+  for (const id of [2, 'abc', null, 1e21, -0.5]) same(cache, req(msg(id)));
+  // reordered members and whitespace around the remembered text
+  same(cache, req(`{ "result" : ${RESULT} , "id" : 9, "jsonrpc":"2.0" }\n`));
+  same(cache, req(String.raw`{"jsonrpc":"2.0","id":3,"r\u0065sult":${RESULT}}`));
+  assert.equal(cache.hits, 7);
+  // with prefixed names, a separate entry
+  same(cache, req(msg(4), { prefix: true, target: 'a"b' }));
+  same(cache, req(msg(5), { prefix: true, target: 'a"b' }));
+  assert.equal(cache.hits, 8);
+});
+
+test('callers with other claims, other lists or another rule set get their own answers', () => {
+  const cache = new FilteredListCache(1 << 20);
+  const echoOnly = rules([{ kind: 'allow', expr: 'mcp.tool.name == "echo" && jwt.sub == "alice"' }]);
+  const alice = same(cache, req(msg(1), { ctx: ctxOf('alice') }), echoOnly);
+  const bob = same(cache, req(msg(1), { ctx: ctxOf('bob') }), echoOnly);
+  assert.deepEqual([alice.kept, bob.kept], [1, 0]);
+  assert.deepEqual(same(cache, req(msg(1), { ctx: ctxOf('bob') }), echoOnly), bob);
+  assert.deepEqual(same(cache, req(msg(1), { ctx: ctxOf('alice') }), echoOnly), alice);
+  assert.equal(cache.hits, 2);
+  // the same text as a prompts list: nothing filtered there (no prompts member)
+  same(cache, req(msg(3), { list: 'prompts' as ListKind }), echoOnly);
+  // another rule set with the same id number in another engine generation is another cache;
+  // within one cache, the rule-set id is part of the key
+  const other = compileRuleSet({ id: 2, rules: [] });
+  assert.equal(same(cache, req(msg(4), { ctx: ctxOf('alice') }), other).body, null);
+});
+
+test('text that only looks like a remembered list is filtered (or refused) in full', () => {
+  const cache = new FilteredListCache(1 << 20);
+  same(cache, req(msg(1)));
+  const other = JSON.stringify({ tools: [{ name: 'write_1' }, { name: 'echo' }] });
+  const cases: ReadonlyArray<readonly [string, string]> = [
+    ['remembered text in another member first', `{"jsonrpc":"2.0","id":1,"meta":${RESULT},"result":${other}}`],
+    ['remembered text in error data', `{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"m","data":${RESULT}}}`],
+    ['a duplicate result after it', `{"jsonrpc":"2.0","id":1,"result":${RESULT},"result":${other}}`],
+    ['a duplicate result before it', `{"jsonrpc":"2.0","id":1,"result":${other},"result":${RESULT}}`],
+    ['trailing garbage', `${msg(1)}x`],
+    ['a second value', `${msg(1)} {}`],
+    ['invalid text before it', `{"jsonrpc":"2.0",,"id":1,"result":${RESULT}}`],
+    ['inside a batch', `[${msg(1)}]`],
+    ['nested one level down', `{"jsonrpc":"2.0","id":1,"x":{"result":${RESULT}}}`],
+    ['as the value of the id', `{"jsonrpc":"2.0","id":${RESULT},"result":${other}}`],
+    ['cut short', msg(1).slice(0, -1)],
+    ['remembered text with more items after', msg(1, RESULT.replace(/}$/, ',"more":[1]}'))],
+  ];
+  for (const [label, body] of cases) same(cache, req(body), ALLOW, label);
+});
+
+test('rule errors are counted on a cached answer as on a filtered one', () => {
+  const cache = new FilteredListCache(1 << 20);
+  const erring = rules([{ kind: 'allow', expr: 'jwt.missing.deeper == 1 || mcp.tool.name == "echo"' }]);
+  const first = same(cache, req(msg(1)), erring);
+  assert.ok(first.ruleErrors > 0);
+  const again = same(cache, req(msg(2)), erring);
+  assert.deepEqual([again.kept, again.removed, again.ruleErrors], [first.kept, first.removed, first.ruleErrors]);
+  assert.equal(cache.hits, 1);
+});
+
+test('the cache stays within its size; lists too large for it are not kept', () => {
+  const cache = new FilteredListCache(200_000);
+  for (let i = 0; i < 100; i++) same(cache, req(msg(i), { ctx: ctxOf(`user${i}`) }));
+  assert.ok(cache.chars <= 200_000, String(cache.chars));
+  assert.ok(cache.chars > 0);
+  const big = new FilteredListCache(50_000);
+  same(big, req(msg(1, JSON.stringify({ tools: tools(200) }))));
+  assert.equal(big.chars, 0);
+  // a key holds a few different lists (pages), the newest first
+  const pages = new FilteredListCache(1 << 20);
+  for (let p = 0; p < 6; p++) same(pages, req(msg(p, JSON.stringify({ tools: tools(3 + p), nextCursor: `p${p}` }))));
+  same(pages, req(msg(9, JSON.stringify({ tools: tools(8), nextCursor: 'p5' }))));
+  assert.equal(pages.hits, 1);
+});
