@@ -58,6 +58,8 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
     let chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    /** the upstream's answer has fully arrived */
+    let ended = false;
     // Event rewriting is asynchronous (the filter may run on a worker): chunks are handled in order.
     let queue: Promise<void> = Promise.resolve();
     let splitter: SseSplitter | null = null;
@@ -127,7 +129,9 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
     // An answer that is still arriving after one turn of the event loop is streamed from then
     // on; one that has ended by then (most answers to a POST) leaves in one write.
     const startStream = (): void => {
-      if (streaming || done || !reply.open) return;
+      // Once the whole answer is in, it leaves in one write even if filtering it takes longer
+      // than this turn (a worker): nothing is left to stream.
+      if (streaming || ended || done || !reply.open) return;
       streaming = true;
       const first = collected();
       if (mode.kind === 'events') {
@@ -192,6 +196,7 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
         if (mode.kind !== 'collect' && size > wholeBodyLimit) startStream();
       },
       onResponseEnd() {
+        ended = true;
         if (mode.kind === 'relay') {
           // Nothing is queued on a relayed answer: end it now, without a promise.
           try {
