@@ -98,30 +98,43 @@ function idValue(scan: JsonScanner, start: number, end: number): JsonRpcId | nul
   return null;
 }
 
-/** What decides the outcome of filtering a given `result` text (see list-cache.ts). */
-function cacheKey(rules: CompiledRuleSet, req: FilterRequest): string {
-  return `${rules.id}\u0000${req.list}\u0000${req.prefix ? 1 : 0}\u0000${req.target}\u0000${JSON.stringify(req.ctx)}`;
+/**
+ * What decides the outcome of filtering a given `result` text (see list-cache.ts), or null when
+ * it cannot be written down one-to-one. JSON.stringify is one-to-one on what claims parsed from
+ * JSON hold, except -0 (written `0`), non-finite numbers (written `null`) and undefined members
+ * (left out), all of which CEL can tell apart: a context holding one is not cached. Separators:
+ * JSON text never holds a raw U+0000, so the last one ends the target.
+ */
+function cacheKey(rules: CompiledRuleSet, req: FilterRequest): string | null {
+  let exact = true;
+  const ctx = JSON.stringify(req.ctx, (_k, v: unknown) => {
+    if (v === undefined || (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)))) exact = false;
+    return v;
+  });
+  return exact ? `${rules.id}\u0000${req.list}\u0000${req.prefix ? 1 : 0}\u0000${req.target}\u0000${ctx}` : null;
 }
 
 /**
  * A remembered `result` text found at `at`: the answer, if the rest of the message is valid
  * JSON around it and that occurrence is the message's one top-level `result` (checked on the
- * text with the remembered value replaced by `0`, which is valid wherever a value is); null
+ * text with the remembered value replaced by `{}`, which, like the remembered object, starts and
+ * ends on a delimiter, so it cannot join a neighbouring token as a `0` would join `.5`); null
  * otherwise (then the message is filtered in full).
  */
 function reuse(text: string, hit: { readonly entry: CachedList; readonly at: number }): FilterResult | null {
   const { entry, at } = hit;
   const after = at + entry.result.length;
-  const outline = `${text.slice(0, at)}0${text.slice(after)}`;
+  const outline = `${text.slice(0, at)}{}${text.slice(after)}`;
   const scan = new JsonScanner(outline);
   let results = 0;
   let atResult = false;
   const end = scan.walkObject(scan.skipWhitespace(0), (nameStart, nameEnd, valueStart) => {
+    const valueEnd = scan.skipValue(valueStart);
     if (scan.tokenEquals(nameStart, nameEnd, 'result')) {
       results++;
-      atResult = valueStart === at;
+      atResult = valueStart === at && valueEnd === at + 2;
     }
-    return scan.skipValue(valueStart);
+    return valueEnd;
   });
   if (end === FAIL || scan.skipWhitespace(end) !== outline.length || results !== 1 || !atResult) return null;
   const counts = { kept: entry.kept, removed: entry.removed, ruleErrors: entry.ruleErrors, resultSpan: [at, after] as const };
@@ -130,20 +143,37 @@ function reuse(text: string, hit: { readonly entry: CachedList; readonly at: num
 
 /** The remembered answer for this request's list, or null (then filter it in full). */
 export function cachedFilterList(rules: CompiledRuleSet, req: FilterRequest, cache: FilteredListCache): FilterResult | null {
-  const hit = cache.find(cacheKey(rules, req), req.body);
-  return hit === null ? null : reuse(req.body, hit);
+  const key = cacheKey(rules, req);
+  const hit = key === null ? null : cache.find(key, req.body);
+  const reused = hit === null ? null : reuse(req.body, hit);
+  cache.count(reused !== null);
+  return reused;
 }
 
-/** Remembers what filtering `req` gave (a result carrying the span of its `result`). */
+/**
+ * Remembers what filtering `req` gave: a result carrying the span of the message's `result`
+ * (from this engine, or from a pool worker running the same code). The checks here catch a
+ * result paired with the wrong message, not a filter bug (the worker runs this same code): the
+ * span and its filtered form must be objects, and the text on both sides must be as it was.
+ */
 export function rememberFilterList(rules: CompiledRuleSet, req: FilterRequest, cache: FilteredListCache, result: FilterResult): void {
   const span = result.resultSpan;
-  if (span === undefined) return;
+  const key = span === undefined ? null : cacheKey(rules, req);
+  if (span === undefined || key === null) return;
   const [start, end] = span;
   const text = req.body;
-  if (!(start >= 0 && start < end && end <= text.length)) return;
-  // The filter changes nothing outside the list, which lies inside `result`.
-  const filtered = result.body === null ? null : result.body.slice(start, result.body.length - (text.length - end));
-  cache.add(cacheKey(rules, req), { result: text.slice(start, end), filtered, kept: result.kept, removed: result.removed, ruleErrors: result.ruleErrors });
+  if (!(start >= 0 && start < end && end <= text.length) || text[start] !== '{' || text[end - 1] !== '}') return;
+  const before = text.slice(0, start);
+  const after = text.slice(end);
+  let filtered: string | null = null;
+  if (result.body !== null) {
+    const body = result.body;
+    if (body.length < before.length + after.length || !body.startsWith(before) || !body.endsWith(after)) return;
+    // The filter changes nothing outside the list, which lies inside `result`.
+    filtered = body.slice(start, body.length - after.length);
+    if (filtered[0] !== '{' || filtered[filtered.length - 1] !== '}') return;
+  }
+  cache.add(key, { result: text.slice(start, end), filtered, kept: result.kept, removed: result.removed, ruleErrors: result.ruleErrors });
 }
 
 /** Filters a list result; with a cache, a list seen before under the same key is not scanned again. */

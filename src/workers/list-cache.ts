@@ -4,12 +4,15 @@
 // tools, 300 µs for 200), while recognising it again is an `indexOf` of the remembered `result`
 // text. What the filter made of that text depends only on the rule set, the list kind, the
 // target, the prefix mode and the CEL context (claims, and request/source where the rules read
-// them), all of which make up the key, so a hit answers exactly what filtering would.
+// them), all of which make up the key, so a hit answers exactly what filtering would. (When the
+// rules read `request`, its headers are part of the key, the caller's token among them: held
+// here as in the verified-token cache, never logged.)
 //
 // Bounded by characters held (remembered text and its filtered form), oldest key out first.
 
 export interface CachedList {
-  /** the `result` value's text as the upstream sent it (valid JSON, scanned when remembered) */
+  /** the `result` value's text as the upstream sent it (an object, scanned strictly by this
+   * engine or by a pool worker of the same generation before it was remembered) */
   readonly result: string;
   /** what filtering made of it, or null when it was left as it is */
   readonly filtered: string | null;
@@ -35,26 +38,31 @@ export class FilteredListCache {
   /** A remembered result whose text occurs in `text`, and where (the first occurrence). */
   find(key: string, text: string): { readonly entry: CachedList; readonly at: number } | null {
     const entries = this.#byKey.get(key);
-    if (entries !== undefined) {
-      for (const entry of entries) {
-        const at = text.indexOf(entry.result);
-        if (at >= 0) {
-          // Recently used keys go last, so eviction takes the least recently used.
-          this.#byKey.delete(key);
-          this.#byKey.set(key, entries);
-          this.hits++;
-          return { entry, at };
-        }
+    if (entries === undefined) return null;
+    for (const entry of entries) {
+      const at = text.indexOf(entry.result);
+      if (at >= 0) {
+        // Recently used keys go last, so eviction takes the least recently used.
+        this.#byKey.delete(key);
+        this.#byKey.set(key, entries);
+        return { entry, at };
       }
     }
-    this.misses++;
     return null;
+  }
+
+  /** Counts a lookup: answered from the cache, or not. */
+  count(hit: boolean): void {
+    if (hit) this.hits++;
+    else this.misses++;
   }
 
   add(key: string, entry: CachedList): void {
     const size = charsOf(key, entry);
     if (size > this.#maxChars / 4) return; // one huge list must not flush everyone else's
     const entries = this.#byKey.get(key) ?? [];
+    // Already there (found, but not where a message's result is): keep one copy.
+    if (entries.some((e) => e.result === entry.result)) return;
     this.#byKey.delete(key);
     this.#byKey.set(key, entries); // last: evicted last
     entries.unshift(entry);

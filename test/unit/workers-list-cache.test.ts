@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CelContext, FilterResult, ListKind, RuleInit } from '../../src/protocol/worker-contract.js';
 import { compileRuleSet, type CompiledRuleSet } from '../../src/workers/cel/compile.js';
-import { filterList, type FilterRequest } from '../../src/workers/filter-list.js';
+import { filterList, rememberFilterList, type FilterRequest } from '../../src/workers/filter-list.js';
 import { FilteredListCache } from '../../src/workers/list-cache.js';
 import { ALLOW_RULE, tools } from '../../bench/fixtures.js';
 
@@ -82,8 +82,46 @@ test('text that only looks like a remembered list is filtered (or refused) in fu
     ['as the value of the id', `{"jsonrpc":"2.0","id":${RESULT},"result":${other}}`],
     ['cut short', msg(1).slice(0, -1)],
     ['remembered text with more items after', msg(1, RESULT.replace(/}$/, ',"more":[1]}'))],
+    // tokens that would join a one-character stand-in for the remembered value into a valid one
+    ['a fraction after it', msg(1, `${RESULT}.5`)],
+    ['an exponent after it', msg(1, `${RESULT}e1`)],
+    ['a signed exponent after it', msg(1, `${RESULT}E+2`)],
+    ['a minus before it', `{"jsonrpc":"2.0","id":1,"result":-${RESULT}}`],
+    ['a literal after it', msg(1, `${RESULT}true`)],
   ];
   for (const [label, body] of cases) same(cache, req(body), ALLOW, label);
+});
+
+test('contexts JSON.stringify would write alike (-0 and 0, Infinity and null) are never confused', () => {
+  const cache = new FilteredListCache(1 << 20);
+  const byX = rules([{ kind: 'allow', expr: '1.0 / double(jwt.x) > 0.0 || jwt.x == null' }]);
+  const x = (v: unknown): CelContext => ({ jwt: { sub: 'bench', x: v }, mcp: null, request: null, source: null });
+  for (const [first, second] of [[0, -0], [-0, 0], [null, Infinity], [Infinity, null], [1, Number.NaN]] as const) {
+    const a = same(cache, req(msg(1), { ctx: x(first) }), byX, `x=${String(first)}`);
+    const b = same(cache, req(msg(1), { ctx: x(second) }), byX, `x=${String(second)} after x=${String(first)}`);
+    assert.equal(typeof a.kept, typeof b.kept);
+  }
+});
+
+test('a worker answer that does not fit the message is not remembered', () => {
+  const cache = new FilteredListCache(1 << 20);
+  const body = msg(1);
+  const good = filterList(ALLOW, req(body));
+  assert.ok(good.resultSpan !== undefined && good.body !== null);
+  const [start, end] = good.resultSpan;
+  const bad: FilterResult[] = [
+    { ...good, resultSpan: [start + 1, end] }, // not an object
+    { ...good, resultSpan: [start, end - 1] },
+    { ...good, resultSpan: [0, body.length + 5] }, // outside the text
+    { ...good, body: good.body.replace('"jsonrpc"', '"jsonrpx"') }, // text outside result changed
+    { ...good, body: good.body.slice(0, -1) },
+  ];
+  for (const result of bad) rememberFilterList(ALLOW, req(body), cache, result);
+  assert.equal(cache.chars, 0);
+  rememberFilterList(ALLOW, req(body), cache, good);
+  assert.ok(cache.chars > 0);
+  same(cache, req(msg(2)));
+  assert.equal(cache.hits, 1);
 });
 
 test('rule errors are counted on a cached answer as on a filtered one', () => {
