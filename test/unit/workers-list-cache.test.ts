@@ -148,3 +148,80 @@ test('the cache stays within its size; lists too large for it are not kept', () 
   same(pages, req(msg(9, JSON.stringify({ tools: tools(8), nextCursor: 'p5' }))));
   assert.equal(pages.hits, 1);
 });
+
+test('differential fuzz: cached and uncached filtering agree on adversarial messages around remembered lists', () => {
+  // Seeded, so a failure reproduces: remembered result texts (some nested in others) and
+  // messages built around them: other members holding them, duplicate or escaped `result`
+  // names, tokens glued to them, random character edits; small caches, so entries get evicted.
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return Math.floor((seed / 0x80000000) * n);
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)] as T;
+  const ruleSets = [
+    ALLOW,
+    compileRuleSet({ id: 2, rules: [] }),
+    compileRuleSet({ id: 3, rules: [{ kind: 'allow', expr: 'jwt.missing.x == 1 || mcp.tool.name.startsWith(jwt.sub)' }, { kind: 'deny', expr: 'mcp.tool.target == "evil"' }] }),
+    compileRuleSet({ id: 4, rules: [{ kind: 'allow', expr: 'mcp.prompt.name == "p" || mcp.resource.name == "u" || mcp.tool.name == "a\\"b"' }] }),
+  ];
+  const ctxs: CelContext[] = [ctxOf('a'), ctxOf('write_'), { jwt: null, mcp: null, request: null, source: null }, ctxOf('bench')];
+  const lists: ListKind[] = ['tools', 'tools', 'prompts', 'resources'];
+  const names = ['echo', 'write_1', 'read_2', 'a\\"b', 'e\\u0063ho', 'p', 'u', 'x\\/y'];
+  const frag = ['{', '}', '[', ']', ',', ':', '"result":', '"r\\u0065sult":', '"x":', ' ', '\n', '\uFEFF', '.5', 'e1', 'E-2', '0', '-', 'true', 'null', '"', '\\', 'x', '\u0000', '{"tools":[]}'];
+  const frags = (): string => Array.from({ length: rnd(4) }, () => pick(frag)).join('');
+  const item = (list: ListKind): string => {
+    const key = list === 'resources' ? 'uri' : 'name';
+    const r = rnd(10);
+    if (r === 0) return '1';
+    if (r === 1) return '{"description":"no name"}';
+    const ws = pick(['', ' ', '\n  ']);
+    return `{${ws}"${key}"${ws}:${ws}"${pick(names)}"${rnd(3) === 0 ? ',"inputSchema":{"type":"object"}' : ''}${ws}}`;
+  };
+  const resultText = (list: ListKind, inner?: string): string =>
+    `{"${list}":[${Array.from({ length: rnd(5) }, () => item(list)).join(',')}]${rnd(3) === 0 ? `,"nextCursor":"c${rnd(4)}"` : ''}${inner === undefined ? '' : `,"x":${inner}`}}`;
+  const message = (id: string, r: string, pre = '', post = ''): string => `{"jsonrpc":"2.0","id":${id},${pre}"result":${r}${post}}`;
+  const mutate = (r: string, others: readonly string[]): string => {
+    const id = pick(['1', '"s"', 'null', '2.5e3']);
+    switch (rnd(12)) {
+      case 0: return message(id, r + pick(['.5', 'e1', 'E+2', '0', ' .5', 'true']));
+      case 1: return message(id, r, frags(), frags());
+      case 2: return `${frags()}${message(id, r)}${frags()}`;
+      case 3: return `{"jsonrpc":"2.0","id":1,"meta":${r},"result":${pick(others)}}`;
+      case 4: return `{"jsonrpc":"2.0","id":1,"result":${r},${pick(['"result"', '"r\\u0065sult"'])}:${pick([r, ...others, '1'])}}`;
+      case 5: return `{"jsonrpc":"2.0","id":1,${pick(['"result"', '"r\\u0065sult"'])}:${pick([...others, '1'])},"result":${r}}`;
+      case 6: return `{"x":{"result":${r}},"result":${pick([r, ...others])}}`;
+      case 7: {
+        let s = message(id, r);
+        for (let k = 0; k < 1 + rnd(3); k++) {
+          const p = rnd(s.length + 1);
+          s = rnd(2) === 0 ? s.slice(0, p) + pick(frag) + s.slice(p) : s.slice(0, p) + s.slice(p + 1 + rnd(3));
+        }
+        return s;
+      }
+      case 8: return `${pick([' ', '\r\n', ''])}{ "result" :${pick(['', '\n'])}${r}${pick(['', '\t'])}}${pick(['', '\n'])}`;
+      default: return message(id, r, `"a":${pick([...others, r])},`, `,"b":${pick([...others, r])}`);
+    }
+  };
+  let compared = 0;
+  let hits = 0;
+  for (let round = 0; round < 400; round++) {
+    const cache = new FilteredListCache(rnd(4) === 0 ? 2000 : 1 << 20);
+    const list = pick(lists);
+    const texts: string[] = [];
+    for (let i = 0; i < 1 + rnd(4); i++) texts.push(resultText(list, rnd(4) === 0 && texts.length > 0 ? pick(texts) : undefined));
+    const base = { ctx: pick(ctxs), list, target: pick(['mcp', 'evil', 'a\u0000b', '']), prefix: rnd(2) === 0 };
+    const ruleSet = pick(ruleSets);
+    for (let step = 0; step < 25; step++) {
+      const r = pick(texts);
+      const body = step < 3 || rnd(4) === 0 ? message(String(rnd(100)), r) : mutate(r, [...texts.filter((t) => t !== r), '{"tools":[{"name":"write_1"}]}']);
+      const request: FilterRequest = rnd(5) === 0 ? { ...base, ctx: pick(ctxs), body } : { ...base, body };
+      const before = cache.hits;
+      assert.deepEqual(filterList(ruleSet, request, cache), filterList(ruleSet, request), `round ${round} step ${step}: ${body}`);
+      compared++;
+      if (cache.hits > before) hits++;
+    }
+  }
+  assert.equal(compared, 10_000);
+  assert.ok(hits > 1000, `only ${hits} cache hits: the fuzz does not exercise the cache`);
+});
