@@ -17,15 +17,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addToKeyset, createKeyPair } from '../src/main/cli/keys.js';
 import { signToken } from '../src/main/cli/token.js';
-import { BODIES, PROTOCOL_VERSION, ruleSet } from './fixtures.js';
+import { AUDIENCE, BODIES, ISSUER, PROTOCOL_VERSION, gatewayConfig } from './fixtures.js';
 import { processCpuSeconds } from './proc.js';
 import { installCleanup, startProcess, stopProcess, waitForLine, waitUntil, type Started } from './processes.js';
 import { runWrk } from './wrk.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STUB = join(ROOT, 'dist', 'bench', 'stub-upstream.js');
-const ISSUER = 'bench-issuer';
-const AUDIENCE = 'portcullis-bench';
 
 interface Options {
   a: string;
@@ -53,15 +51,6 @@ function parseArgs(argv: readonly string[]): Options {
   }
   if (o.a === '' || o.b === '') throw new Error('--a <checkout> and --b <checkout> are required');
   return o;
-}
-
-function gatewayConfig(port: number, stubPort: number, jwksFile: string, rules: number): string {
-  const policies: Record<string, unknown> = {
-    jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: jwksFile } },
-  };
-  if (rules > 0) policies['mcpAuthorization'] = { rules: ruleSet(rules) };
-  const route = { policies, backends: [{ mcp: { targets: [{ name: 'stub', mcp: { host: `http://127.0.0.1:${stubPort}/mcp` } }] } }] };
-  return JSON.stringify({ binds: [{ port, listeners: [{ routes: [route] }] }] });
 }
 
 async function startGateway(checkout: string, port: number, config: string, workers: number): Promise<Started> {
@@ -104,8 +93,8 @@ async function main(): Promise<void> {
   await waitForLine(stub, 'stub listening on', 10_000);
   const ports = { a: stubPort + 1000, b: stubPort + 1001 };
   const gateways = {
-    a: await startGateway(o.a, ports.a, gatewayConfig(ports.a, stubPort, jwksFile, o.rules), o.workers),
-    b: await startGateway(o.b, ports.b, gatewayConfig(ports.b, stubPort, jwksFile, o.rules), o.workers),
+    a: await startGateway(o.a, ports.a, gatewayConfig({ port: ports.a, stubPort, jwksFile, rules: o.rules }), o.workers),
+    b: await startGateway(o.b, ports.b, gatewayConfig({ port: ports.b, stubPort, jwksFile, rules: o.rules }), o.workers),
   };
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',

@@ -1,5 +1,5 @@
-// Fixed MCP payloads shared by the stub upstream and the runner: request bodies the load
-// generator sends, and the answers the stub gives. No I/O.
+// Fixed MCP payloads shared by the stub upstream, the runner and the A/B tool: request bodies
+// the load generator sends, the answers the stub gives, and the gateway configs. No I/O.
 //
 // Tool names alternate `read_<i>` / `write_<i>` (with `echo` first), so the bench rule
 // `!mcp.tool.name.startsWith("write_")` keeps exactly half of every list (+ echo).
@@ -58,4 +58,22 @@ export function ruleSet(n: number): Array<string | { deny: string }> {
   for (let i = 1; i < n; i++) out.push({ deny: `jwt.sub == "blocked_${i}"` });
   out.push(ALLOW_RULE);
   return out;
+}
+
+/** The bench's token issuer and audience (the runner and the A/B tool sign with them). */
+export const ISSUER = 'bench-issuer';
+export const AUDIENCE = 'portcullis-bench';
+
+/** A gateway config (JSON, which is YAML): strict jwtAuth against a JWKS file, `rules` rules
+ * (0: no mcpAuthorization), the stub as the one target; `listCache: false` turns the list cache off. */
+export function gatewayConfig(o: { readonly port: number; readonly stubPort: number; readonly jwksFile: string; readonly rules: number; readonly listCache?: boolean }): string {
+  const policies: Record<string, unknown> = {
+    jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: o.jwksFile } },
+  };
+  if (o.rules > 0) policies['mcpAuthorization'] = { rules: ruleSet(o.rules) };
+  const route = { policies, backends: [{ mcp: { targets: [{ name: 'stub', mcp: { host: `http://127.0.0.1:${o.stubPort}/mcp` } }] } }] };
+  return JSON.stringify({
+    ...(o.listCache === false ? { config: { listCacheBytes: 0 } } : {}),
+    binds: [{ port: o.port, listeners: [{ routes: [route] }] }],
+  });
 }

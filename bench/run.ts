@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addToKeyset, createKeyPair } from '../src/main/cli/keys.js';
 import { signToken } from '../src/main/cli/token.js';
-import { BODIES, PROTOCOL_VERSION, ruleSet } from './fixtures.js';
+import { AUDIENCE, BODIES, ISSUER, PROTOCOL_VERSION, gatewayConfig } from './fixtures.js';
 import { machineBusy, machineInfo, processCpuSeconds, rssBytes, systemCpu } from './proc.js';
 import { childPids, forgetDescendant, installCleanup, startProcess, stopProcess, trackDescendant, waitForLine, waitUntil, type Started } from './processes.js';
 import { formatSummary, parseProfile, summarize } from './profile-summary.js';
@@ -35,8 +35,6 @@ const BARE = join(ROOT, 'dist', 'bench', 'bare-proxy.js');
 const REFERENCE = join(ROOT, 'bench', 'reference', 'fastify-jose-proxy.mjs');
 const RESULTS = join(ROOT, 'bench', 'results');
 
-const ISSUER = 'bench-issuer';
-const AUDIENCE = 'portcullis-bench';
 const CONNECTIONS = 64;
 const THREADS = 2;
 
@@ -406,32 +404,6 @@ async function startStubProcess(): Promise<{ p: Started; port: number }> {
   return { p, port };
 }
 
-function gatewayConfig(env: Env, port: number, rules: number, listCache = true): string {
-  const policies: Record<string, unknown> = {
-    jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: env.jwksFile } },
-  };
-  if (rules > 0) policies['mcpAuthorization'] = { rules: ruleSet(rules) };
-  const config = {
-    ...(listCache ? {} : { config: { listCacheBytes: 0 } }),
-    binds: [
-      {
-        port,
-        listeners: [
-          {
-            routes: [
-              {
-                policies,
-                backends: [{ mcp: { targets: [{ name: 'stub', mcp: { host: `http://127.0.0.1:${env.stubPort}/mcp` } }] } }],
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-  return JSON.stringify(config); // JSON is YAML
-}
-
 /** Does this build's CLI take `--processes N` (forked gateway processes on one port)? */
 function cliHasProcessesFlag(): boolean {
   try {
@@ -452,7 +424,7 @@ interface RunningGateway {
 
 async function startGateways(env: Env, g: GatewaySpec, nodeArgs: readonly string[] = []): Promise<RunningGateway> {
   const port = await freePort();
-  const yaml = gatewayConfig(env, port, g.rules, g.listCache ?? true);
+  const yaml = gatewayConfig({ port, stubPort: env.stubPort, jwksFile: env.jwksFile, rules: g.rules, listCache: g.listCache ?? true });
   const gwEnv = { ...process.env, ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
   const args = [...nodeArgs, BIN, '-c', yaml, '--workers', String(g.workers)];
   if (g.processes > 1 && env.processesFlag) {
