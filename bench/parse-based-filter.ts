@@ -3,10 +3,10 @@
 // differential test checks the text-scanning filter answers exactly what this one did, and
 // filter-micro.ts measures one against the other.
 
-import type { CelContext, FilterResult, McpCelContext } from '../src/protocol/worker-contract.js';
+import type { FilterResult } from '../src/protocol/worker-contract.js';
 import { hasNoRules, type CompiledRuleSet } from '../src/workers/cel/compile.js';
 import { evaluateRules, withoutStackTraces, type ErrorTally } from '../src/workers/cel/decide.js';
-import { SHAPES, type FilterRequest, type ListShape } from '../src/workers/filter-list.js';
+import { SHAPES, itemContext, type FilterRequest } from '../src/workers/filter-list.js';
 import { isJsonObject, type JsonObject } from '../src/workers/jwt/decode.js';
 
 const UNCHANGED: FilterResult = { body: null, kept: 0, removed: 0, ruleErrors: 0 };
@@ -17,16 +17,6 @@ function parseMessage(body: string): JsonObject | null {
   } catch {
     return null;
   }
-}
-function itemContext(ctx: CelContext, shape: ListShape, name: string, target: string): CelContext {
-  const ref = { name, target };
-  const mcp: McpCelContext =
-    shape.ref === 'tool'
-      ? { method: shape.callMethod, tool: ref }
-      : shape.ref === 'prompt'
-        ? { method: shape.callMethod, prompt: ref }
-        : { method: shape.callMethod, resource: ref };
-  return { jwt: ctx.jwt, mcp, request: ctx.request, source: ctx.source };
 }
 export function parseBasedFilterList(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
   const message = parseMessage(req.body);

@@ -50,7 +50,8 @@ interface KeptItem {
   readonly name: string;
 }
 
-function itemContext(ctx: CelContext, shape: ListShape, name: string, target: string): CelContext {
+/** The CEL context an item is judged in (shared with bench's parse-based reference filter). */
+export function itemContext(ctx: CelContext, shape: ListShape, name: string, target: string): CelContext {
   // The item is judged as if it were being called (`mcp.method` is the call method), so a
   // list shows exactly the items whose call the same rules would allow.
   const ref = { name, target };

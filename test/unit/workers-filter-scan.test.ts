@@ -4,15 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FAIL, JsonScanner } from '../../src/workers/json-scan.js';
 import { tools } from '../../bench/fixtures.js';
+import { parses } from '../helpers/json.js';
 
-function parses(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function scans(text: string): boolean {
   return new JsonScanner(text).isJsonText();

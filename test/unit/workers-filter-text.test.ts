@@ -10,6 +10,7 @@ import { filterList, type FilterRequest } from '../../src/workers/filter-list.js
 import { isJsonObject } from '../../src/workers/jwt/decode.js';
 import { ALLOW_RULE, tools } from '../../bench/fixtures.js';
 import { parseBasedFilterList } from '../../bench/parse-based-filter.js';
+import { parses } from '../helpers/json.js';
 
 
 const ctx: CelContext = {
@@ -297,11 +298,3 @@ test('invalid JSON anywhere refuses the list; the id is read when it comes befor
   }
 });
 
-function parses(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
