@@ -4,13 +4,13 @@
 // 5 % apart. Here both gateways run side by side against one stub, and the load alternates
 // A B B A A B … so drift hits both equally; the answer is the median of the per-pair ratios.
 //
-//   node dist/bench/ab.js --a <checkout> --b <checkout> [--scenario call|list20|list20sse|callsse|list200]
+//   node dist/bench/ab.js --a <checkout> --b <checkout> [--scenario call|fresh|list20|list20sse|callsse|list200]
 //                         [--rules 0|1|20] [--workers 0|1] [--rounds 10] [--seconds 2]
 //
 // A checkout is a directory holding a built gateway (bin/portcullis.js + dist/). The stub, the
 // key and the token come from this build.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,10 +25,18 @@ import { runWrk } from './wrk.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STUB = join(ROOT, 'dist', 'bench', 'stub-upstream.js');
 
+const SCENARIOS = ['call', 'fresh', 'callsse', 'list20', 'list20sse', 'list200'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const isScenario = (v: string): v is Scenario => SCENARIOS.some((s) => s === v);
+
+/** fresh: distinct tokens walked in order by each gateway; more than its verified-token cache
+ * holds (10,000, oldest evicted first), so none is still cached when it comes round again */
+const FRESH_TOKENS = 12_500;
+
 interface Options {
   a: string;
   b: string;
-  scenario: 'call' | 'callsse' | 'list20' | 'list20sse' | 'list200';
+  scenario: Scenario;
   rules: number;
   workers: number;
   rounds: number;
@@ -42,7 +50,7 @@ function parseArgs(argv: readonly string[]): Options {
     const value = argv[++i] ?? '';
     if (flag === '--a') o.a = value;
     else if (flag === '--b') o.b = value;
-    else if (flag === '--scenario' && (value === 'call' || value === 'callsse' || value === 'list20' || value === 'list20sse' || value === 'list200')) o.scenario = value;
+    else if (flag === '--scenario' && isScenario(value)) o.scenario = value;
     else if (flag === '--rules') o.rules = Number(value);
     else if (flag === '--workers') o.workers = Number(value);
     else if (flag === '--rounds') o.rounds = Number(value);
@@ -86,7 +94,20 @@ async function main(): Promise<void> {
   const { privateJwk, publicJwk } = await createKeyPair({ alg: 'RS256' });
   const jwksFile = join(dir, 'jwks.json');
   await addToKeyset(jwksFile, publicJwk);
-  const token = await signToken({ privateJwk, iss: ISSUER, aud: AUDIENCE, sub: 'bench', exp: Math.floor(Date.now() / 1000) + 3600, claims: { roles: ['bench'] } });
+  const common = { privateJwk, iss: ISSUER, aud: AUDIENCE, sub: 'bench', exp: Math.floor(Date.now() / 1000) + 3600 };
+  const token = await signToken({ ...common, claims: { roles: ['bench'] } });
+  const tokensFile = join(dir, 'tokens.txt');
+  if (o.scenario === 'fresh') {
+    const tokens: string[] = [];
+    for (let i = 0; i < FRESH_TOKENS; i += 128) {
+      const batch: Array<Promise<string>> = [];
+      for (let j = i; j < Math.min(FRESH_TOKENS, i + 128); j++) batch.push(signToken({ ...common, claims: { roles: ['bench'], jti: `t${j}` } }));
+      tokens.push(...(await Promise.all(batch)));
+    }
+    writeFileSync(tokensFile, `${tokens.join('\n')}\n`);
+  }
+  /** per gateway: where its walk through the token list has got to */
+  const tokensUsed = { a: 0, b: 0 };
 
   const stubPort = 19_400 + (process.pid % 200);
   const stub = startProcess(process.execPath, [STUB, '--port', String(stubPort), '--host', '127.0.0.1'], { captureStdout: true });
@@ -109,7 +130,10 @@ async function main(): Promise<void> {
   const run = async (which: 'a' | 'b', seconds: number): Promise<{ rps: number; cpuUs: number }> => {
     const pid = gateways[which].pid;
     const c0 = processCpuSeconds(pid) ?? 0;
-    const load = await runWrk({ url: `http://127.0.0.1:${ports[which]}/mcp`, body, headers, connections: 64, threads: 2, seconds }, dir, `ab-${which}`);
+    const fresh = o.scenario === 'fresh' ? { tokensFile, tokensStart: tokensUsed[which] } : {};
+    // one wrk thread for fresh tokens, as in run.ts: the Lua token walk costs wrk CPU
+    const load = await runWrk({ url: `http://127.0.0.1:${ports[which]}/mcp`, body, headers, connections: 64, threads: o.scenario === 'fresh' ? 1 : 2, seconds, ...fresh }, dir, `ab-${which}`);
+    tokensUsed[which] += load.requests + 64;
     const cpu = (processCpuSeconds(pid) ?? 0) - c0;
     if (load.non2xx > 0 || load.socketErrors > 0) throw new Error(`${which}: ${load.non2xx} non-2xx, ${load.socketErrors} socket errors`);
     return { rps: load.rps, cpuUs: (cpu * 1e6) / Math.max(1, load.requests) };

@@ -14,7 +14,7 @@ import { decide } from './cel/decide.js';
 import { cachedFilterList, filterList, rememberFilterList, type FilterRequest } from './filter-list.js';
 import { FilteredListCache } from './list-cache.js';
 import { prepareProviderSet, type PreparedProviderSet } from './jwt/provider-set.js';
-import { verifyToken } from './jwt/verify-token.js';
+import { verifyToken, verifyTokenAsync } from './jwt/verify-token.js';
 import type { DecideTask, FilterTask, VerifyTask } from './task-shape.js';
 
 export type { FilterRequest } from './filter-list.js';
@@ -29,6 +29,8 @@ export interface Engine {
   run(task: WorkerTask): WorkerResult;
   /** `now` in seconds since the epoch */
   verify(providerSet: number, token: string, now: number): VerifyResult;
+  /** `verify` with the signature math on the libuv pool (for the main thread) */
+  verifyAsync(task: VerifyTask): Promise<VerifyResult>;
   decide(ruleSet: number, ctx: CelContext): DecideResult;
   /** takes a filter task as is (its `op` is ignored) */
   filter(ruleSet: number, req: FilterRequest): FilterResult;
@@ -73,6 +75,7 @@ export function createEngine(init: WorkerInit): Engine {
   }
 
   const verify = (id: number, token: string, now: number): VerifyResult => verifyToken(providerSet(id), token, now);
+  const verifyAsync = (task: VerifyTask): Promise<VerifyResult> => verifyTokenAsync(providerSet(task.providerSet), task.token, task.now);
   const decideWith = (id: number, ctx: CelContext): DecideResult => decide(ruleSet(id), ctx);
   const listCache = init.listCacheChars > 0 ? new FilteredListCache(init.listCacheChars) : null;
   const filter = (id: number, req: FilterRequest): FilterResult => filterList(ruleSet(id), req, listCache);
@@ -96,5 +99,5 @@ export function createEngine(init: WorkerInit): Engine {
     }
   }
 
-  return { generation: init.generation, warnings, run, verify, decide: decideWith, filter, cachedFilter, rememberFilter };
+  return { generation: init.generation, warnings, run, verify, verifyAsync, decide: decideWith, filter, cachedFilter, rememberFilter };
 }

@@ -100,6 +100,7 @@ function createPoolDecider(init: WorkerInit, workers: number, inline: InlineDeci
 /** What the main thread uses of an engine it loaded (src/workers/engine.ts, by URL). */
 interface InlineEngine {
   run(task: WorkerTask): unknown;
+  verifyAsync(task: TaskOf<'verify'>): Promise<unknown>;
   cachedFilter(ruleSet: number, task: TaskOf<'filter'>): FilterResult | null;
   rememberFilter(ruleSet: number, task: TaskOf<'filter'>, result: FilterResult): void;
 }
@@ -119,6 +120,8 @@ function isInlineEngine(v: unknown): v is InlineEngine {
     v !== null &&
     'run' in v &&
     typeof v.run === 'function' &&
+    'verifyAsync' in v &&
+    typeof v.verifyAsync === 'function' &&
     'cachedFilter' in v &&
     typeof v.cachedFilter === 'function' &&
     'rememberFilter' in v &&
@@ -135,7 +138,7 @@ async function createInlineDecider(init: WorkerInit): Promise<InlineDecider> {
   const decider: Decider = {
     mode: 'inline',
     generation: init.generation,
-    verify: async (task) => asVerifyResult(engine.run(task)),
+    verify: async (task) => asVerifyResult(await engine.verifyAsync(task)),
     decide: async (task) => asDecideResult(engine.run(task)),
     filter: async (task) => asFilterResult(engine.run(task)),
     queueSize: () => 0,

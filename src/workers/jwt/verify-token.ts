@@ -8,6 +8,7 @@ import type { ReasonCode, VerifyResult } from '../../protocol/worker-contract.js
 import { ALGORITHMS, isForbiddenAlg } from './algorithms.js';
 import { checkClaims } from './claims.js';
 import { decodeCompactJws, type JsonObject } from './decode.js';
+import { checkSignature, checkSignatureAsync, type SignatureCheck } from './keys.js';
 import { selectCandidate, type PreparedProviderSet } from './provider-set.js';
 import { quote } from './text.js';
 
@@ -36,8 +37,18 @@ function checkHeader(header: JsonObject): VerifyResult | { readonly alg: string;
 // would make every comparison false, i.e. no token ever expire.
 const LATEST_PLAUSIBLE_NOW = 1e11;
 
-/** `now` in seconds since the epoch. Throws only for an implausible `now` (a caller bug). */
-export function verifyToken(set: PreparedProviderSet, token: string, now: number): VerifyResult {
+/** A token whose header and key check out, waiting for its signature to be checked. */
+interface PendingSignature {
+  readonly check: SignatureCheck;
+  readonly signingInput: Uint8Array;
+  readonly signature: Uint8Array;
+  /** the outcome once the signature is known */
+  conclude(valid: boolean): VerifyResult;
+}
+
+/** Everything but the signature math. `now` in seconds since the epoch. Throws only for an
+ * implausible `now` (a caller bug). */
+function prepare(set: PreparedProviderSet, token: string, now: number): VerifyResult | PendingSignature {
   if (!(now > 0 && now < LATEST_PLAUSIBLE_NOW)) throw new RangeError(`now must be seconds since the epoch, got ${now}`);
   const decoded = decodeCompactJws(token);
   if (!decoded.ok) return refuse('malformed', decoded.detail);
@@ -53,16 +64,29 @@ export function verifyToken(set: PreparedProviderSet, token: string, now: number
   const check = candidate.key.verifiers.get(alg);
   if (check === undefined) return refuse('alg_not_allowed', `algorithm ${quote(alg)} is not allowed for key ${quote(kid)}`);
 
-  let valid: boolean;
-  try {
-    valid = check(signingInput, signature);
-  } catch {
-    valid = false; // e.g. an RSA signature of the wrong length
-  }
-  if (!valid) return refuse('bad_signature', 'signature does not verify');
+  return {
+    check,
+    signingInput,
+    signature,
+    conclude(valid) {
+      if (!valid) return refuse('bad_signature', 'signature does not verify');
+      // Only now are the claims authentic.
+      const claims = checkClaims(payload, candidate.provider, set.leewaySeconds, now, set.requiredClaims);
+      if (!claims.ok) return claims;
+      return { ok: true, claims: payload, exp: claims.exp, issuer: claims.issuer, kid };
+    },
+  };
+}
 
-  // Only now are the claims authentic.
-  const claims = checkClaims(payload, candidate.provider, set.leewaySeconds, now, set.requiredClaims);
-  if (!claims.ok) return claims;
-  return { ok: true, claims: payload, exp: claims.exp, issuer: claims.issuer, kid };
+/** `now` in seconds since the epoch. Throws only for an implausible `now` (a caller bug). */
+export function verifyToken(set: PreparedProviderSet, token: string, now: number): VerifyResult {
+  const p = prepare(set, token, now);
+  return 'ok' in p ? p : p.conclude(checkSignature(p.check, p.signingInput, p.signature));
+}
+
+/** `verifyToken` with the signature checked on the libuv pool: for the main thread, whose time
+ * is the gateway's throughput (a worker thread verifies synchronously). */
+export async function verifyTokenAsync(set: PreparedProviderSet, token: string, now: number): Promise<VerifyResult> {
+  const p = prepare(set, token, now);
+  return 'ok' in p ? p : p.conclude(await checkSignatureAsync(p.check, p.signingInput, p.signature));
 }
