@@ -1,6 +1,7 @@
 // `portcullis`: the gateway process (agentgateway's flags: -f, -c, --validate-only), plus the
 // lab's helpers (`keys`, `token`) and the built-in `demo`.
 
+import { availableParallelism } from 'node:os';
 import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
 import type { LogFormat } from './config/types.js';
 import { ConfigError, startGateway, type Gateway } from './gateway.js';
@@ -23,7 +24,8 @@ Options:
   --validate-only          check the config, print "Configuration is valid!" or the errors, exit 0/1
   --workers <n>            worker threads for JWT and CEL (0 = inline on the main thread)
   --log-format text|json   access log format (default text, agentgateway's)
-  --processes <n>          run n gateway processes sharing the port (SO_REUSEPORT) and a session key
+  --processes <n|auto>     run n gateway processes (auto: one per core) sharing the port (SO_REUSEPORT)
+                           and a session key
   --allow-uws-fallback     run even if uWebSockets.js' native binary does not load (slow)
   -V, --version            print the version
 `;
@@ -81,8 +83,10 @@ function parseRunArgs(argv: readonly string[]): RunArgs | string {
         out.allowFallback = true;
         break;
       case '--processes': {
-        const v = Number(value());
-        if (!Number.isInteger(v) || v < 1 || v > 256) return '--processes expects an integer from 1 to 256';
+        const raw = value();
+        // auto: one event loop per core the process may use (HAProxy's and nginx's `auto` too)
+        const v = raw === 'auto' ? availableParallelism() : Number(raw);
+        if (!Number.isInteger(v) || v < 1 || v > 256) return '--processes expects an integer from 1 to 256, or auto';
         out.processes = v;
         continue;
       }

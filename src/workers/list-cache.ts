@@ -35,12 +35,17 @@ export class FilteredListCache {
     this.#maxChars = maxChars;
   }
 
-  /** A remembered result whose text occurs in `text`, and where (the first occurrence). */
-  find(key: string, text: string): { readonly entry: CachedList; readonly at: number } | null {
+  /** A remembered result whose text occurs in `text`, and where: at `hint` (where the message's
+   * `result` most likely starts) if it is there, else the first occurrence. Node 20, 8.7 KB
+   * (20 tools): comparing a slice at one place costs ~1.2 µs, `indexOf` ~13 µs and, oddly,
+   * `startsWith` ~19 µs. Where it was found does not matter for correctness: the caller checks
+   * that this occurrence is the message's one top-level `result`. */
+  find(key: string, text: string, hint: number): { readonly entry: CachedList; readonly at: number } | null {
     const entries = this.#byKey.get(key);
     if (entries === undefined) return null;
     for (const entry of entries) {
-      const at = text.indexOf(entry.result);
+      const end = hint + entry.result.length;
+      const at = hint >= 0 && end <= text.length && text.slice(hint, end) === entry.result ? hint : text.indexOf(entry.result);
       if (at >= 0) {
         // Recently used keys go last, so eviction takes the least recently used.
         this.#byKey.delete(key);

@@ -54,9 +54,12 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       result = await o.decider().verify(task);
     }
     if (result.ok) {
-      cache.set(token, { claims: result.claims, issuer: result.issuer, kid: result.kid, expiresAtMs: result.exp * 1000 });
+      // Frozen: every request with this token shares the object, and what is derived from it
+      // once (the list cache's key text) must stay true.
+      const claims = deepFreeze(result.claims);
+      cache.set(token, { claims, issuer: result.issuer, kid: result.kid, expiresAtMs: result.exp * 1000 });
       counters.count('ok');
-      return { kind: 'pass', claims: result.claims, token, stripAuthorization: true };
+      return { kind: 'pass', claims, token, stripAuthorization: true };
     }
     counters.count(result.reason);
     if (mode === 'permissive') return { kind: 'pass', claims: null, token: null, stripAuthorization: false };
@@ -87,4 +90,13 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       return pending;
     },
   };
+}
+
+/** Claims are parsed JSON: a tree, no cycles. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }

@@ -1,0 +1,134 @@
+// `portcullis --processes N` through the real CLI: N forked gateways on one port (SO_REUSEPORT)
+// sharing a session key, a process that dies restarted, SIGTERM draining them all. Each step is
+// made deterministic by killing processes: while one is down, the other must answer every request
+// (so both served), with the session id the first one sealed (so they share the key).
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
+import { startEverything, type EverythingServer } from '../helpers/everything-server.js';
+import { repoRoot, tempDir } from '../helpers/files.js';
+import { LAB_AUDIENCE, LAB_ISSUER, gatewayYaml } from '../helpers/gateway-harness.js';
+import { inSeconds, makeIssuer } from '../helpers/keys.js';
+import { mcpFetch, openMcpSession, resultOf, rpc, toolText } from '../helpers/mcp-http.js';
+import { run, spawnAndWait, type SpawnedProcess } from '../helpers/process.js';
+
+const PORTCULLIS = join(repoRoot(), 'bin', 'portcullis.js');
+const OPS_OFF = { ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, () => {
+      const address = server.address();
+      server.close(() => (address === null || typeof address === 'string' ? reject(new Error('no TCP port')) : resolve(address.port)));
+    });
+  });
+}
+
+/** Live child processes of `pid`, from /proc (field 4 of /proc/<pid>/stat is the parent). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid && fields[0] !== 'Z') out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Resolves once `pattern` has matched `count` lines from `fromLine` on. */
+async function waitForLines(p: SpawnedProcess, pattern: RegExp, count: number, fromLine = 0): Promise<void> {
+  let from = fromLine;
+  for (let i = 0; i < count; i++) {
+    const line = await p.waitFor(pattern, { fromLine: from, timeoutMs: 20_000 });
+    from = p.lines().indexOf(line, from) + 1;
+  }
+}
+
+describe('--processes 2', () => {
+  let upstream: EverythingServer;
+  let gateway: SpawnedProcess;
+  let url: string;
+  let token: string;
+
+  before(async () => {
+    const dir = await tempDir();
+    const issuer = await makeIssuer({ alg: 'RS256' });
+    await writeFile(join(dir, 'jwks-keyset'), JSON.stringify(issuer.jwks));
+    token = await issuer.sign({ iss: LAB_ISSUER, aud: LAB_AUDIENCE, sub: 'jsmith', exp: inSeconds(600) });
+    upstream = await startEverything('streamableHttp');
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/mcp`;
+    await writeFile(join(dir, 'config.yaml'), gatewayYaml({ upstreamUrl: upstream.url, port }));
+    gateway = await spawnAndWait(process.execPath, [PORTCULLIS, '-f', 'config.yaml', '--processes', '2'], { cwd: dir, env: OPS_OFF, readyLine: /started bind/ });
+    await waitForLines(gateway, /started bind/, 2);
+  });
+
+  after(async () => {
+    // after a failure: no orphaned gateway process may keep the port
+    for (const pid of childrenOf(gateway.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
+    await gateway.stop('SIGKILL');
+    await upstream.stop();
+  });
+
+  const echo = async (sessionId: string, text: string): Promise<string> => {
+    const reply = await mcpFetch(url, rpc(2, 'tools/call', { name: 'echo', arguments: { message: text } }), { token, sessionId });
+    assert.equal(reply.status, 200, reply.text);
+    return toolText(resultOf(reply));
+  };
+
+  test('both processes answer, with sessions either of them sealed; a killed one is restarted; SIGTERM stops all', async () => {
+    const primary = gateway.child.pid ?? 0;
+    const [first, second, ...more] = childrenOf(primary);
+    assert.ok(first !== undefined && second !== undefined && more.length === 0, `expected 2 gateway processes, found ${String(childrenOf(primary))}`);
+
+    // Every request comes on a new connection (mcpFetch closes it), so the kernel spreads them.
+    const { sessionId } = await openMcpSession(url, { token });
+    assert.ok(sessionId !== undefined);
+    for (let i = 0; i < 6; i++) assert.match(await echo(sessionId, `hello ${i}`), new RegExp(`hello ${i}`));
+
+    // Only the second process is left: it answers, and takes the session the pair sealed.
+    let mark = gateway.lines().length;
+    process.kill(first, 'SIGKILL');
+    await gateway.waitFor(/process \d exited \(SIGKILL\); restarting it/, { fromLine: mark, timeoutMs: 20_000 });
+    for (let i = 0; i < 4; i++) assert.match(await echo(sessionId, `only second ${i}`), /only second/);
+    await waitForLines(gateway, /started bind/, 1, mark);
+
+    // And the other way round: the restarted first process alone.
+    mark = gateway.lines().length;
+    process.kill(second, 'SIGKILL');
+    await gateway.waitFor(/process \d exited \(SIGKILL\); restarting it/, { fromLine: mark, timeoutMs: 20_000 });
+    for (let i = 0; i < 4; i++) assert.match(await echo(sessionId, `only first ${i}`), /only first/);
+    await waitForLines(gateway, /started bind/, 1, mark);
+
+    const now = childrenOf(primary);
+    assert.equal(now.length, 2, `after the restarts: ${String(now)}`);
+    assert.ok(!now.includes(first) && !now.includes(second), 'both processes were replaced');
+
+    // A request with no token is still refused by whichever process takes it.
+    const refused = await mcpFetch(url, rpc(3, 'tools/list'), { sessionId });
+    assert.equal(refused.status, 401);
+
+    const status = await gateway.stop('SIGTERM');
+    assert.deepEqual(status, { code: 0, signal: null }, gateway.output());
+    for (const pid of now) assert.throws(() => process.kill(pid, 0), /ESRCH/, `process ${pid} outlived the primary`);
+  });
+
+  test('--processes refuses what is not a count or auto, naming the flag', async () => {
+    for (const bad of ['many', '0', '1.5', '257']) {
+      const r = await run(process.execPath, [PORTCULLIS, '--processes', bad, '-c', stringify({ binds: [] })], { env: OPS_OFF });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--processes expects an integer from 1 to 256, or auto/);
+    }
+  });
+});
