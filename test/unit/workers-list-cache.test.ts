@@ -65,6 +65,24 @@ test('callers with other claims, other lists or another rule set get their own a
   assert.equal(same(cache, req(msg(4), { ctx: ctxOf('alice') }), other).body, null);
 });
 
+test('a claims object is keyed by what it holds now: frozen ones once, others on every request', () => {
+  const cache = new FilteredListCache(1 << 20);
+  const echoOnly = rules([{ kind: 'allow', expr: 'mcp.tool.name == "echo" && jwt.sub == "alice"' }]);
+  // not frozen: changed between two requests, the second is not answered from the first's key
+  const mutable: Record<string, unknown> = { sub: 'alice', roles: ['admin'] };
+  const ctx: CelContext = { jwt: mutable, mcp: null, request: null, source: null };
+  assert.equal(same(cache, req(msg(1), { ctx }), echoOnly).kept, 1);
+  mutable['sub'] = 'bob';
+  assert.equal(same(cache, req(msg(2), { ctx }), echoOnly).kept, 0);
+  // frozen (as the verified-token cache hands them out): the same object, and an equal one, hit
+  const frozen = Object.freeze({ sub: 'alice', roles: Object.freeze(['admin']) });
+  const hitsBefore = cache.hits;
+  assert.equal(same(cache, req(msg(3), { ctx: { ...ctx, jwt: frozen } }), echoOnly).kept, 1);
+  assert.equal(same(cache, req(msg(4), { ctx: { ...ctx, jwt: frozen } }), echoOnly).kept, 1);
+  assert.equal(same(cache, req(msg(5), { ctx: { ...ctx, jwt: { sub: 'alice', roles: ['admin'] } } }), echoOnly).kept, 1);
+  assert.equal(cache.hits - hitsBefore, 3);
+});
+
 test('text that only looks like a remembered list is filtered (or refused) in full', () => {
   const cache = new FilteredListCache(1 << 20);
   same(cache, req(msg(1)));
