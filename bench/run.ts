@@ -754,7 +754,7 @@ async function benchmark(options: Options): Promise<void> {
 
     // Several processes on one port (uWS listens with SO_REUSEPORT): the CLI's --processes N
     // when it has it, else N separately started gateways.
-    // HAProxy and nginx use every core by default (one thread or worker per CPU): these rows are
+    // HAProxy uses every core by default (one thread per CPU; nginx with `worker_processes auto`): these rows are
     // the like-for-like comparison with them on this machine. RS256 verification never leaves the
     // main thread, so fresh tokens are measured once, inline.
     const several: ReadonlyArray<{ g: GatewaySpec; policy: string; scenarios: readonly Scenario[] }> = [
