@@ -755,8 +755,8 @@ async function benchmark(options: Options): Promise<void> {
     // Several processes on one port (uWS listens with SO_REUSEPORT): the CLI's --processes N
     // when it has it, else N separately started gateways.
     // HAProxy uses every core by default (one thread per CPU; nginx with `worker_processes auto`): these rows are
-    // the like-for-like comparison with them on this machine. RS256 verification never leaves the
-    // main thread, so fresh tokens are measured once, inline.
+    // the like-for-like comparison with them on this machine. RS256 tokens never go to the pool's
+    // workers, so fresh tokens are measured once, inline.
     const several: ReadonlyArray<{ g: GatewaySpec; policy: string; scenarios: readonly Scenario[] }> = [
       { g: { label: '2× inline w0', workers: 0, rules: 0, processes: 2 }, policy: 'jwt', scenarios: [S.call, S.fresh] },
       { g: { label: '2× inline w0', workers: 0, rules: 1, processes: 2 }, policy: 'jwt + 1 rule', scenarios: [S.list20] },
