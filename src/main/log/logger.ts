@@ -1,10 +1,12 @@
 // Logging belongs to the main thread. Two formats: agentgateway's text lines (the default, so
 // the lab's log line reads the same) and JSON lines through pino. Both go through pino's
-// SonicBoom destination; text lines are formatted here because pino only emits JSON.
+// SonicBoom destination, access lines in batches; text lines are formatted here because pino
+// only emits JSON.
 // Nothing logged here ever contains a token: callers pass reasons and claims' `sub` only.
 
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogFormat } from '../config/types.js';
+import { LineBatch } from './line-batch.js';
 
 export type LogValue = string | number | boolean | null | undefined;
 export type LogFields = ReadonlyArray<readonly [string, LogValue]>;
@@ -68,14 +70,20 @@ function objectOf(fields: LogFields | undefined): Record<string, string | number
 }
 
 export function createLogger(format: LogFormat, sink?: LogSink): Logger {
-  const destination: DestinationStream = sink !== undefined ? { write: (s: string) => sink.write(s) } : pino.destination({ dest: 1, sync: false });
+  // On stdout, access lines wait in a batch (line-batch.ts); every other line goes out at once,
+  // after them (the "started bind" line is what scripts and supervisors wait for). A sink (tests,
+  // embedding) gets every line as it is written.
+  const stdout = sink === undefined ? pino.destination({ dest: 1, sync: false }) : null;
+  const batch = stdout === null ? null : new LineBatch((chunk) => stdout.write(chunk));
+  const destination: DestinationStream =
+    sink !== undefined ? { write: (s: string) => sink.write(s) } : { write: (s: string) => batch?.add(s) };
+  const now = (): void => batch?.flush();
   const flush = (): void => {
-    if ('flushSync' in destination && typeof destination.flushSync === 'function') {
-      try {
-        destination.flushSync();
-      } catch {
-        // not ready yet (nothing written): nothing to flush
-      }
+    batch?.flush();
+    try {
+      stdout?.flushSync();
+    } catch {
+      // not ready yet (nothing written): nothing to flush
     }
   };
   if (format === 'json') {
@@ -89,15 +97,25 @@ export function createLogger(format: LogFormat, sink?: LogSink): Logger {
       destination,
     );
     return {
-      info: (scope, message, fields) => logger.info({ scope, ...objectOf(fields) }, message),
-      warn: (scope, message, fields) => logger.warn({ scope, ...objectOf(fields) }, message),
-      error: (scope, message, fields) => logger.error({ scope, ...objectOf(fields) }, message),
+      info: (scope, message, fields) => {
+        logger.info({ scope, ...objectOf(fields) }, message);
+        now();
+      },
+      warn: (scope, message, fields) => {
+        logger.warn({ scope, ...objectOf(fields) }, message);
+        now();
+      },
+      error: (scope, message, fields) => {
+        logger.error({ scope, ...objectOf(fields) }, message);
+        now();
+      },
       access: (line) => logger.info({ scope: 'request', ...line.object() }),
       flush,
     };
   }
   const line = (level: string, scope: string, message: string, fields?: LogFields): void => {
     destination.write(`${timestamp()}\t${level}\t${scope}\t${message}${textFields(fields)}\n`);
+    now();
   };
   return {
     info: (scope, message, fields) => line('info', scope, message, fields),
