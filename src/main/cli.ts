@@ -84,7 +84,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | string {
         break;
       case '--processes': {
         const raw = value();
-        // auto: one event loop per core the process may use (HAProxy's and nginx's `auto` too)
+        // auto: one event loop per core the process may use (HAProxy's default, nginx's `auto`)
         const v = raw === 'auto' ? availableParallelism() : Number(raw);
         if (!Number.isInteger(v) || v < 1 || v > 256) return '--processes expects an integer from 1 to 256, or auto';
         out.processes = v;

@@ -11,7 +11,7 @@ export interface SignatureCheck {
   /** digest for `crypto.verify`; null for EdDSA */
   readonly hash: string | null;
   readonly key: KeyObject | VerifyKeyObjectInput;
-  /** the only signature length accepted (ECDSA r ‖ s), or 0 for any */
+  /** the only signature length accepted (ECDSA r ‖ s), 0 for any, -1 for none */
   readonly length: number;
 }
 
@@ -85,7 +85,7 @@ function verifierFor(spec: AlgSpec, key: KeyObject): SignatureCheck {
       return { hash: spec.hash, key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, length: 0 };
     case 'ecdsa':
       // JWS carries r ‖ s (IEEE P1363), not DER.
-      return { hash: spec.hash, key: { key, dsaEncoding: 'ieee-p1363' }, length: spec.signatureLength ?? -1 }; // -1: nothing matches
+      return { hash: spec.hash, key: { key, dsaEncoding: 'ieee-p1363' }, length: spec.signatureLength ?? -1 };
     case 'eddsa':
       return { hash: null, key, length: 0 };
   }
