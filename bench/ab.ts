@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addToKeyset, createKeyPair } from '../src/main/cli/keys.js';
 import { signToken } from '../src/main/cli/token.js';
-import { AUDIENCE, BODIES, ISSUER, PROTOCOL_VERSION, gatewayConfig } from './fixtures.js';
+import { AUDIENCE, BODIES, ISSUER, PROTOCOL_VERSION, gatewayConfig, signDistinctTokens } from './fixtures.js';
 import { processCpuSeconds } from './proc.js';
 import { installCleanup, startProcess, stopProcess, waitForLine, waitUntil, type Started } from './processes.js';
 import { runWrk } from './wrk.js';
@@ -98,12 +98,7 @@ async function main(): Promise<void> {
   const token = await signToken({ ...common, claims: { roles: ['bench'] } });
   const tokensFile = join(dir, 'tokens.txt');
   if (o.scenario === 'fresh') {
-    const tokens: string[] = [];
-    for (let i = 0; i < FRESH_TOKENS; i += 128) {
-      const batch: Array<Promise<string>> = [];
-      for (let j = i; j < Math.min(FRESH_TOKENS, i + 128); j++) batch.push(signToken({ ...common, claims: { roles: ['bench'], jti: `t${j}` } }));
-      tokens.push(...(await Promise.all(batch)));
-    }
+    const tokens = await signDistinctTokens((claims) => signToken({ ...common, claims }), FRESH_TOKENS);
     writeFileSync(tokensFile, `${tokens.join('\n')}\n`);
   }
   /** per gateway: where its walk through the token list has got to */

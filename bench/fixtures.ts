@@ -1,5 +1,5 @@
 // Fixed MCP payloads shared by the stub upstream, the runner and the A/B tool: request bodies
-// the load generator sends, the answers the stub gives, and the gateway configs. No I/O.
+// the load generator sends, the answers the stub gives, the gateway configs and the token walk. No I/O.
 //
 // Tool names alternate `read_<i>` / `write_<i>` (with `echo` first), so the bench rule
 // `!mcp.tool.name.startsWith("write_")` keeps exactly half of every list (+ echo).
@@ -76,4 +76,16 @@ export function gatewayConfig(o: { readonly port: number; readonly stubPort: num
     ...(o.listCache === false ? { config: { listCacheBytes: 0 } } : {}),
     binds: [{ port: o.port, listeners: [{ routes: [route] }] }],
   });
+}
+
+/** `count` distinct tokens (a `jti` each), 128 signed at a time: the fresh-token walks of the
+ * runner and the A/B tool. */
+export async function signDistinctTokens(sign: (claims: Record<string, unknown>) => Promise<string>, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i += 128) {
+    const batch: Array<Promise<string>> = [];
+    for (let j = i; j < Math.min(count, i + 128); j++) batch.push(sign({ roles: ['bench'], jti: `t${j}` }));
+    tokens.push(...(await Promise.all(batch)));
+  }
+  return tokens;
 }

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addToKeyset, createKeyPair } from '../src/main/cli/keys.js';
 import { signToken } from '../src/main/cli/token.js';
-import { AUDIENCE, BODIES, ISSUER, PROTOCOL_VERSION, gatewayConfig } from './fixtures.js';
+import { AUDIENCE, BODIES, ISSUER, PROTOCOL_VERSION, gatewayConfig, signDistinctTokens } from './fixtures.js';
 import { machineBusy, machineInfo, processCpuSeconds, rssBytes, systemCpu } from './proc.js';
 import { childPids, forgetDescendant, installCleanup, startProcess, stopProcess, trackDescendant, waitForLine, waitUntil, type Started } from './processes.js';
 import { formatSummary, parseProfile, summarize } from './profile-summary.js';
@@ -610,13 +610,8 @@ async function setup(options: Options): Promise<Env> {
   const exp = Math.floor(Date.now() / 1000) + 3600;
   const common = { privateJwk, iss: ISSUER, aud: AUDIENCE, sub: 'bench', exp };
   const token = await signToken({ ...common, claims: { roles: ['bench'] } });
-  const tokens: string[] = [];
   const t0 = performance.now();
-  for (let i = 0; i < options.tokens; i += 128) {
-    const batch: Array<Promise<string>> = [];
-    for (let j = i; j < Math.min(options.tokens, i + 128); j++) batch.push(signToken({ ...common, claims: { roles: ['bench'], jti: `t${j}` } }));
-    tokens.push(...(await Promise.all(batch)));
-  }
+  const tokens = await signDistinctTokens((claims) => signToken({ ...common, claims }), options.tokens);
   if (new Set(tokens).size !== tokens.length) throw new Error('signed tokens are not distinct');
   const tokensFile = join(dir, 'tokens.txt');
   writeFileSync(tokensFile, `${tokens.join('\n')}\n`);

@@ -1,9 +1,9 @@
 // @modelcontextprotocol/server-everything as a real upstream (shared/reference/mcp-peers.md §2):
 // its Streamable HTTP mode (stateful, SSE answers, resumable) and its legacy HTTP+SSE mode, each
 // as a child process on a free port; and the command line that runs it over stdio.
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from './files.js';
+import { freePort } from './ports.js';
 import { spawnAndWait, type SpawnedProcess } from './process.js';
 
 /** node_modules/@modelcontextprotocol/server-everything/dist/index.js */
@@ -17,21 +17,6 @@ export interface EverythingServer {
   readonly port: number;
   readonly process: SpawnedProcess;
   stop(): Promise<void>;
-}
-
-/** A port nothing listens on right now (the server picks its own and listens on all interfaces). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no TCP port'));
-        else resolve(address.port);
-      });
-    });
-  });
 }
 
 const readyLines = {

@@ -2,10 +2,10 @@
 // shared state, can listen on the same port (SO_REUSEPORT, as several processes do), and both
 // close cleanly.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { startGateway, ConfigError, type Gateway } from 'portcullis';
 import { startEchoServer } from '../../examples/echo-server/server.js';
+import { freePort } from '../helpers/ports.js';
 
 function yaml(port: number, upstream: string): string {
   return `binds:\n- port: ${port}\n  listeners:\n  - routes:\n    - backends:\n      - mcp:\n          targets:\n          - name: mcp\n            mcp: { host: "${upstream}" }\n`;
@@ -21,20 +21,6 @@ async function ping(port: number): Promise<number> {
   });
   await res.text();
   return res.status;
-}
-
-/** A port nothing listens on now (the kernel does not let a second socket join a port it picked
- * for the first one, so a shared port must be named). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 test("two gateways from the package entry share one port and close cleanly", async (t) => {

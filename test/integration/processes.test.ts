@@ -3,48 +3,21 @@
 // made deterministic by killing processes: while one is down, the other must answer every request
 // (so both served), with the session id the first one sealed (so they share the key).
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
+import { childPids } from '../../bench/processes.js';
 import { startEverything, type EverythingServer } from '../helpers/everything-server.js';
 import { repoRoot, tempDir } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, gatewayYaml } from '../helpers/gateway-harness.js';
 import { inSeconds, makeIssuer } from '../helpers/keys.js';
 import { mcpFetch, openMcpSession, resultOf, rpc, toolText } from '../helpers/mcp-http.js';
+import { freePort } from '../helpers/ports.js';
 import { run, spawnAndWait, type SpawnedProcess } from '../helpers/process.js';
 
 const PORTCULLIS = join(repoRoot(), 'bin', 'portcullis.js');
 const OPS_OFF = { ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, () => {
-      const address = server.address();
-      server.close(() => (address === null || typeof address === 'string' ? reject(new Error('no TCP port')) : resolve(address.port)));
-    });
-  });
-}
-
-/** Live child processes of `pid`, from /proc (field 4 of /proc/<pid>/stat is the parent). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid && fields[0] !== 'Z') out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out.sort((a, b) => a - b);
-}
 
 /** Resolves once `pattern` has matched `count` lines from `fromLine` on. */
 async function waitForLines(p: SpawnedProcess, pattern: RegExp, count: number, fromLine = 0): Promise<void> {
@@ -76,7 +49,7 @@ describe('--processes 2', () => {
 
   after(async () => {
     // after a failure: no orphaned gateway process may keep the port
-    for (const pid of childrenOf(gateway.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
+    for (const pid of childPids(gateway.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
     await gateway.stop('SIGKILL');
     await upstream.stop();
   });
@@ -89,8 +62,8 @@ describe('--processes 2', () => {
 
   test('both processes answer, with sessions either of them sealed; a killed one is restarted; SIGTERM stops all', async () => {
     const primary = gateway.child.pid ?? 0;
-    const [first, second, ...more] = childrenOf(primary);
-    assert.ok(first !== undefined && second !== undefined && more.length === 0, `expected 2 gateway processes, found ${String(childrenOf(primary))}`);
+    const [first, second, ...more] = childPids(primary);
+    assert.ok(first !== undefined && second !== undefined && more.length === 0, `expected 2 gateway processes, found ${String(childPids(primary))}`);
 
     // Every request comes on a new connection (mcpFetch closes it), so the kernel spreads them.
     const { sessionId } = await openMcpSession(url, { token });
@@ -111,7 +84,7 @@ describe('--processes 2', () => {
     for (let i = 0; i < 4; i++) assert.match(await echo(sessionId, `only first ${i}`), /only first/);
     await waitForLines(gateway, /started bind/, 1, mark);
 
-    const now = childrenOf(primary);
+    const now = childPids(primary);
     assert.equal(now.length, 2, `after the restarts: ${String(now)}`);
     assert.ok(!now.includes(first) && !now.includes(second), 'both processes were replaced');
 
