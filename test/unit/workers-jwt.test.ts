@@ -18,7 +18,14 @@ import {
 } from './workers-fixtures.js';
 
 const engine = createEngine(init);
-const verify = (token: string, now = NOW): VerifyResult => engine.verify(PROVIDER_SET, token, now);
+/** Every token verified below, with its answer: the main thread's path (signature math on the
+ * libuv pool) must give the same answers, checked at the end. */
+const answered: Array<{ readonly token: string; readonly now: number; readonly result: VerifyResult }> = [];
+const verify = (token: string, now = NOW): VerifyResult => {
+  const result = engine.verify(PROVIDER_SET, token, now);
+  answered.push({ token, now, result });
+  return result;
+};
 
 const reasonsSeen = new Set<ReasonCode>();
 
@@ -235,6 +242,13 @@ test('every ReasonCode was produced above', () => {
     'not_yet_valid', 'missing_exp', 'bad_issuer', 'bad_audience', 'bad_claim_type',
   ];
   assert.deepEqual([...reasonsSeen].sort(), [...all].sort());
+});
+
+test('verifyAsync (signature on the libuv pool) answers every token above as verify does', async () => {
+  assert.ok(answered.length > 40, `only ${answered.length} tokens seen`);
+  for (const { token, now, result } of answered) {
+    assert.deepEqual(await engine.verifyAsync({ op: 'verify', providerSet: PROVIDER_SET, token, now }), result, token.slice(0, 60));
+  }
 });
 
 test('programmer errors throw: unknown provider set, `now` in ms or NaN, bad leeway', () => {
