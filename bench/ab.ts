@@ -5,7 +5,7 @@
 // A B B A A B … so drift hits both equally; the answer is the median of the per-pair ratios.
 //
 //   node dist/bench/ab.js --a <checkout> --b <checkout> [--scenario call|fresh|list20|list20sse|callsse|list200]
-//                         [--rules 0|1|20] [--workers 0|1] [--rounds 10] [--seconds 2]
+//                         [--rules 0|1|20] [--workers 0|1] [--rounds 10] [--seconds 2] [--alg RS256|ES256|EdDSA]
 //
 // A checkout is a directory holding a built gateway (bin/portcullis.js + dist/). The stub, the
 // key and the token come from this build.
@@ -15,7 +15,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { addToKeyset, createKeyPair } from '../src/main/cli/keys.js';
+import { addToKeyset, createKeyPair, type KeyAlg } from '../src/main/cli/keys.js';
 import { signToken } from '../src/main/cli/token.js';
 import { AUDIENCE, BODIES, ISSUER, PROTOCOL_VERSION, gatewayConfig, signDistinctTokens } from './fixtures.js';
 import { processCpuSeconds } from './proc.js';
@@ -41,10 +41,12 @@ interface Options {
   workers: number;
   rounds: number;
   seconds: number;
+  /** the tokens' signing algorithm */
+  alg: KeyAlg;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { a: '', b: '', scenario: 'call', rules: 0, workers: 0, rounds: 10, seconds: 2 };
+  const o: Options = { a: '', b: '', scenario: 'call', rules: 0, workers: 0, rounds: 10, seconds: 2, alg: 'RS256' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[++i] ?? '';
@@ -55,6 +57,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === '--workers') o.workers = Number(value);
     else if (flag === '--rounds') o.rounds = Number(value);
     else if (flag === '--seconds') o.seconds = Number(value);
+    else if (flag === '--alg' && (value === 'RS256' || value === 'ES256' || value === 'EdDSA')) o.alg = value;
     else throw new Error(`unknown or bad argument ${flag ?? ''} ${value}`);
   }
   if (o.a === '' || o.b === '') throw new Error('--a <checkout> and --b <checkout> are required');
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
   installCleanup(() => {});
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-ab-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const { privateJwk, publicJwk } = await createKeyPair({ alg: 'RS256' });
+  const { privateJwk, publicJwk } = await createKeyPair({ alg: o.alg });
   const jwksFile = join(dir, 'jwks.json');
   await addToKeyset(jwksFile, publicJwk);
   const common = { privateJwk, iss: ISSUER, aud: AUDIENCE, sub: 'bench', exp: Math.floor(Date.now() / 1000) + 3600 };
@@ -152,7 +155,7 @@ async function main(): Promise<void> {
   const line = (name: string, xs: ReadonlyArray<{ rps: number; cpuUs: number }>): string =>
     `${name}: median ${median(xs.map((x) => x.rps)).toFixed(0)} req/s, ${median(xs.map((x) => x.cpuUs)).toFixed(1)} µs/req`;
   process.stdout.write(
-    `${o.scenario}, ${o.rules} rule(s), --workers ${o.workers}, ${o.rounds} rounds of ${o.seconds} s\n` +
+    `${o.scenario}, ${o.alg}, ${o.rules} rule(s), --workers ${o.workers}, ${o.rounds} rounds of ${o.seconds} s\n` +
       `${line(`A ${o.a}`, results.a)}\n${line(`B ${o.b}`, results.b)}\n` +
       `B/A per round, median: req/s ${median(rpsRatios).toFixed(3)}, CPU µs/req ${median(cpuRatios).toFixed(3)} ` +
       `(CPU ratios ${cpuRatios.map((x) => x.toFixed(2)).join(' ')})\n`,

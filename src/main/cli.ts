@@ -22,7 +22,7 @@ const usage = `Usage:
 
 Options:
   --validate-only          check the config, print "Configuration is valid!" or the errors, exit 0/1
-  --workers <n>            worker threads for JWT and CEL (0 = inline on the main thread)
+  --workers <n>            worker threads that filter lists (0 = inline on the main thread)
   --log-format text|json   access log format (default text, agentgateway's)
   --processes <n|auto>     run n gateway processes (auto: one per core) sharing the port (SO_REUSEPORT)
                            and a session key

@@ -34,7 +34,7 @@ export const DEFAULT_LIST_CACHE_BYTES = 16 * 1024 * 1024;
 
 export function defaultRuntime(): RuntimeSettings {
   return {
-    // Leave a core for the event-loop thread; a pool much wider than 4 buys little for JWT/CEL work.
+    // Leave a core for the event-loop thread; a pool much wider than 4 buys little for list filtering.
     workers: Math.max(1, Math.min(4, availableParallelism() - 1)),
     logFormat: 'text',
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
