@@ -6,6 +6,7 @@
 //
 //   node dist/bench/ab.js --a <checkout> --b <checkout> [--scenario call|fresh|list20|list20sse|callsse|list200]
 //                         [--rules 0|1|20] [--workers 0|1] [--rounds 10] [--seconds 2] [--alg RS256|ES256|EdDSA]
+//                         [--a-node '<node flags>'] [--b-node '<node flags>']
 //
 // A checkout is a directory holding a built gateway (bin/portcullis.js + dist/). The stub, the
 // key and the token come from this build.
@@ -43,10 +44,13 @@ interface Options {
   seconds: number;
   /** the tokens' signing algorithm */
   alg: KeyAlg;
+  /** flags for node in front of each gateway (e.g. V8 heap sizes), split on spaces */
+  aNode: string[];
+  bNode: string[];
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { a: '', b: '', scenario: 'call', rules: 0, workers: 0, rounds: 10, seconds: 2, alg: 'RS256' };
+  const o: Options = { a: '', b: '', scenario: 'call', rules: 0, workers: 0, rounds: 10, seconds: 2, alg: 'RS256', aNode: [], bNode: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[++i] ?? '';
@@ -57,6 +61,8 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === '--workers') o.workers = Number(value);
     else if (flag === '--rounds') o.rounds = Number(value);
     else if (flag === '--seconds') o.seconds = Number(value);
+    else if (flag === '--a-node') o.aNode = value.split(' ').filter((f) => f !== '');
+    else if (flag === '--b-node') o.bNode = value.split(' ').filter((f) => f !== '');
     else if (flag === '--alg' && (value === 'RS256' || value === 'ES256' || value === 'EdDSA')) o.alg = value;
     else throw new Error(`unknown or bad argument ${flag ?? ''} ${value}`);
   }
@@ -64,10 +70,10 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-async function startGateway(checkout: string, port: number, config: string, workers: number): Promise<Started> {
+async function startGateway(checkout: string, nodeFlags: readonly string[], port: number, config: string, workers: number): Promise<Started> {
   const env = { ...process.env, ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
   // stdout (the access log) is not read: draining it would cost this process CPU during the runs
-  const p = startProcess(process.execPath, [join(checkout, 'bin', 'portcullis.js'), '-c', config, '--workers', String(workers)], { env });
+  const p = startProcess(process.execPath, [...nodeFlags, join(checkout, 'bin', 'portcullis.js'), '-c', config, '--workers', String(workers)], { env });
   await waitUntil(p, () => accepts(port), 20_000, `gateway ${checkout}`);
   return p;
 }
@@ -112,8 +118,8 @@ async function main(): Promise<void> {
   await waitForLine(stub, 'stub listening on', 10_000);
   const ports = { a: stubPort + 1000, b: stubPort + 1001 };
   const gateways = {
-    a: await startGateway(o.a, ports.a, gatewayConfig({ port: ports.a, stubPort, jwksFile, rules: o.rules }), o.workers),
-    b: await startGateway(o.b, ports.b, gatewayConfig({ port: ports.b, stubPort, jwksFile, rules: o.rules }), o.workers),
+    a: await startGateway(o.a, o.aNode, ports.a, gatewayConfig({ port: ports.a, stubPort, jwksFile, rules: o.rules }), o.workers),
+    b: await startGateway(o.b, o.bNode, ports.b, gatewayConfig({ port: ports.b, stubPort, jwksFile, rules: o.rules }), o.workers),
   };
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
@@ -156,7 +162,7 @@ async function main(): Promise<void> {
     `${name}: median ${median(xs.map((x) => x.rps)).toFixed(0)} req/s, ${median(xs.map((x) => x.cpuUs)).toFixed(1)} µs/req`;
   process.stdout.write(
     `${o.scenario}, ${o.alg}, ${o.rules} rule(s), --workers ${o.workers}, ${o.rounds} rounds of ${o.seconds} s\n` +
-      `${line(`A ${o.a}`, results.a)}\n${line(`B ${o.b}`, results.b)}\n` +
+      `${line(`A ${o.a} ${o.aNode.join(" ")}`, results.a)}\n${line(`B ${o.b} ${o.bNode.join(" ")}`, results.b)}\n` +
       `B/A per round, median: req/s ${median(rpsRatios).toFixed(3)}, CPU µs/req ${median(cpuRatios).toFixed(3)} ` +
       `(CPU ratios ${cpuRatios.map((x) => x.toFixed(2)).join(' ')})\n`,
   );

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addToKeyset, createKeyPair } from '../src/main/cli/keys.js';
 import { signToken } from '../src/main/cli/token.js';
+import { startHaproxy, startNginx, type CProxy } from './c-proxies.js';
 import { AUDIENCE, BODIES, ISSUER, PROTOCOL_VERSION, gatewayConfig, signDistinctTokens } from './fixtures.js';
 import { machineBusy, machineInfo, processCpuSeconds, rssBytes, systemCpu } from './proc.js';
 import { childPids, forgetDescendant, installCleanup, startProcess, stopProcess, trackDescendant, waitForLine, waitUntil, type Started } from './processes.js';
@@ -107,6 +108,9 @@ function scenario(id: string, method: 'call' | 'list', extra: Partial<Omit<Scena
 
 const NO_CACHE_1 = 'jwt + 1 rule, list cache off';
 const NO_CACHE_20 = 'jwt + 20 rules, list cache off';
+const HAPROXY = 'HAProxy-jwt';
+const HAPROXY_1 = 'HAProxy-jwt 1 thread';
+const NGINX = 'nginx';
 
 const S = {
   call: scenario('tools/call', 'call'),
@@ -542,44 +546,68 @@ interface TargetCheck {
 }
 
 /**
- * The issue's targets are ratios against references measured on another machine in another run,
- * so each is restated against this run's own direct figures: HAProxy-jwt did 24k of 219k direct
- * req/s (× 0.110), so "≥ 1.5× HAProxy" means ≥ 0.164 × direct here. p99 is scaled by this run's
- * direct p99 (issue: 0.4 ms), CPU by the stub's CPU per request (issue machine: ~4 µs, §7 of
- * component-costs.md). fastify+jose, when measured in this run, is compared directly.
+ * The issue's targets are ratios against references measured side by side in one run. HAProxy-jwt
+ * is measured in this run when installed, and each goal is checked against its row for the same
+ * scenario (the CPU goal, 25 µs where HAProxy-jwt took 42, as 25/42 of HAProxy's CPU per request
+ * here). Without it, each goal is restated from the issue's figures against this run's direct
+ * ones: HAProxy-jwt did 24k of 219k direct req/s (× 0.110), so "≥ 1.5× HAProxy" becomes
+ * ≥ 0.164 × direct; p99 is scaled by the direct p99 (issue: 0.4 ms), CPU by the stub's CPU per
+ * request (issue machine: ~4 µs). That estimate assumes HAProxy keeps its ratio to the stub from
+ * machine to machine, which measuring it here showed it does not (bench/README.md).
+ * fastify+jose, when measured in this run, is compared directly.
  */
 function targetChecks(rows: readonly Row[], fastifyRps: number | null): TargetCheck[] {
   const find = (scenario: string, target: string, policy?: string): Row | undefined =>
     rows.find((r) => r.scenario === scenario && r.target === target && (policy === undefined || r.policy === policy));
   const directCall = find(S.call.id, 'direct (stub)');
+  /** One gateway process is set against HAProxy on one thread, several against its default (a thread per CPU). */
+  const refLabel = (target: string): string => (target.startsWith('2×') || find(S.call.id, HAPROXY_1) === undefined ? HAPROXY : HAPROXY_1);
   const haproxyRatio = ISSUE_REFS.haproxyJwt.rps / ISSUE_REFS.directRps;
   const cpuFactor = directCall === undefined ? 1 : directCall.cpuUsPerReq / 4;
   const p99Factor = directCall === undefined ? 1 : directCall.p99Ms / 0.4;
   const out: TargetCheck[] = [];
-  const ratioGoal = (label: string, row: Row | undefined, times: number): void => {
+  const ratioGoal = (label: string, row: Row | undefined, times: number, haproxyScenario: string): void => {
     if (row === undefined || row.ratio === null) return;
+    const ref = find(haproxyScenario, refLabel(row.target));
+    if (ref !== undefined) {
+      const need = times * ref.rps;
+      out.push({
+        target: `${row.target}: ${label} ≥ ${times}× HAProxy-jwt`,
+        measured: `${fmt(row.rps)} req/s = ${(row.rps / ref.rps).toFixed(2)}× ${ref.target}`,
+        goal: `≥ ${fmt(need)} req/s (${ref.target} in this run: ${fmt(ref.rps)})`,
+        met: row.rps >= need,
+      });
+      return;
+    }
     const need = times * haproxyRatio;
     out.push({
       target: `${row.target}: ${label} ≥ ${times}× HAProxy-jwt`,
       measured: `${fmt(row.rps)} req/s = ${row.ratio.toFixed(3)} × direct`,
-      goal: `≥ ${need.toFixed(3)} × direct (issue: ≥ ${fmt(times * ISSUE_REFS.haproxyJwt.rps)} req/s)`,
+      goal: `≥ ${need.toFixed(3)} × direct (estimate from the issue's figures: ≥ ${fmt(times * ISSUE_REFS.haproxyJwt.rps)} req/s there)`,
       met: row.ratio >= need,
     });
   };
   for (const target of ['pool w1', 'inline w0', '2× inline w0', '2× pool w1']) {
     const call = find(S.call.id, target, 'jwt');
-    ratioGoal('tools/call', call, 1.5);
+    ratioGoal('tools/call', call, 1.5, S.call.id);
     if (call !== undefined) {
       const fz = fastifyRps ?? ISSUE_REFS.fastifyJose.rps;
       out.push({ target: `${target}: tools/call ≥ 4× fastify+jose`, measured: `${fmt(call.rps)} req/s = ${(call.rps / fz).toFixed(2)}×`, goal: `≥ ${fmt(4 * fz)} req/s (${fastifyRps === null ? "issue's figure" : 'fastify+jose measured in this run'})`, met: call.rps >= 4 * fz });
-      const p99 = ISSUE_REFS.haproxyJwt.p99 * p99Factor;
-      out.push({ target: `${target}: tools/call p99 ≤ HAProxy-jwt`, measured: `${call.p99Ms.toFixed(2)} ms`, goal: `≤ ${p99.toFixed(1)} ms (issue: ${ISSUE_REFS.haproxyJwt.p99} ms at 0.4 ms direct p99; scaled by this run's direct p99)`, met: call.p99Ms <= p99 });
-      const cpu = 25 * cpuFactor;
-      out.push({ target: `${target}: tools/call CPU ≤ 25 µs/req`, measured: `${call.cpuUsPerReq.toFixed(1)} µs`, goal: `≤ ${cpu.toFixed(0)} µs here (25 µs × stub CPU ${directCall?.cpuUsPerReq.toFixed(1) ?? '?'} µs / ~4 µs on the issue's machine)`, met: call.cpuUsPerReq <= cpu });
+      const haproxyCall = find(S.call.id, refLabel(target));
+      if (haproxyCall !== undefined) {
+        out.push({ target: `${target}: tools/call p99 ≤ HAProxy-jwt`, measured: `${call.p99Ms.toFixed(2)} ms`, goal: `≤ ${haproxyCall.p99Ms.toFixed(2)} ms (${haproxyCall.target} in this run)`, met: call.p99Ms <= haproxyCall.p99Ms });
+        const cpu = (25 / ISSUE_REFS.haproxyJwt.cpuUs) * haproxyCall.cpuUsPerReq;
+        out.push({ target: `${target}: tools/call CPU ≤ 25 µs/req`, measured: `${call.cpuUsPerReq.toFixed(1)} µs`, goal: `≤ ${cpu.toFixed(0)} µs here (25/42 of ${haproxyCall.target}'s ${haproxyCall.cpuUsPerReq.toFixed(1)} µs in this run, as in the issue)`, met: call.cpuUsPerReq <= cpu });
+      } else {
+        const p99 = ISSUE_REFS.haproxyJwt.p99 * p99Factor;
+        out.push({ target: `${target}: tools/call p99 ≤ HAProxy-jwt`, measured: `${call.p99Ms.toFixed(2)} ms`, goal: `≤ ${p99.toFixed(1)} ms (estimate: issue ${ISSUE_REFS.haproxyJwt.p99} ms at 0.4 ms direct p99, scaled by this run's direct p99)`, met: call.p99Ms <= p99 });
+        const cpu = 25 * cpuFactor;
+        out.push({ target: `${target}: tools/call CPU ≤ 25 µs/req`, measured: `${call.cpuUsPerReq.toFixed(1)} µs`, goal: `≤ ${cpu.toFixed(0)} µs (estimate: 25 µs × stub CPU ${directCall?.cpuUsPerReq.toFixed(1) ?? '?'} µs / ~4 µs on the issue's machine)`, met: call.cpuUsPerReq <= cpu });
+      }
     }
-    ratioGoal('tools/list 20, CEL per item (the same list again: list cache)', find(S.list20.id, target, 'jwt + 1 rule'), 1.2);
-    ratioGoal('tools/list 20, CEL per item (every list scanned: list cache off)', find(S.list20.id, target, NO_CACHE_1), 1.2);
-    ratioGoal('fresh token per request', find(S.fresh.id, target, 'jwt'), 0.8);
+    ratioGoal('tools/list 20, CEL per item (the same list again: list cache)', find(S.list20.id, target, 'jwt + 1 rule'), 1.2, S.list20.id);
+    ratioGoal('tools/list 20, CEL per item (every list scanned: list cache off)', find(S.list20.id, target, NO_CACHE_1), 1.2, S.list20.id);
+    ratioGoal('fresh token per request', find(S.fresh.id, target, 'jwt'), 0.8, S.fresh.id);
   }
   return out;
 }
@@ -727,10 +755,11 @@ async function benchmark(options: Options): Promise<void> {
       const specs: ReadonlyArray<{ g: GatewaySpec; policy: string; scenarios: readonly Scenario[]; soak: boolean }> = [
         // 401s and unfiltered SSE answers never touch the pool: measured once, inline.
         { g: { label, workers, rules: 0, processes: 1 }, policy: 'jwt', scenarios: workers === 0 ? [S.call, S.fresh, S.noToken] : [S.call, S.fresh], soak: false },
-        { g: { label, workers, rules: 1, processes: 1 }, policy: 'jwt + 1 rule', scenarios: workers === 0 ? [S.call, S.callSse, S.list20, S.list20Sse, S.list200] : [S.call, S.list20, S.list20Sse, S.list200], soak: true },
+        { g: { label, workers, rules: 1, processes: 1 }, policy: 'jwt + 1 rule', scenarios: workers === 0 ? [S.call, S.callSse, S.list20, S.list20Sse, S.list200] : [S.list20, S.list20Sse, S.list200], soak: true },
         // The list cache off: every list scanned and every item decided, as a first list is.
         { g: { label, workers, rules: 1, processes: 1, listCache: false }, policy: NO_CACHE_1, scenarios: [S.list20, S.list200], soak: false },
-        { g: { label, workers, rules: 20, processes: 1, listCache: false }, policy: NO_CACHE_20, scenarios: [S.list20, S.list200], soak: false },
+        // 1 → 20 rules, the per-item cost: measured inline (the pool runs the same engine).
+        ...(workers === 0 ? [{ g: { label, workers, rules: 20, processes: 1, listCache: false }, policy: NO_CACHE_20, scenarios: [S.list20, S.list200], soak: false }] : []),
       ];
       for (const spec of specs) {
         const gw = await startGateways(env, spec.g);
@@ -759,6 +788,7 @@ async function benchmark(options: Options): Promise<void> {
       { g: { label: '2× pool w1', workers: 1, rules: 1, processes: 2 }, policy: 'jwt + 1 rule', scenarios: [S.list20] },
     ];
     for (const spec of several) {
+      if (env.options.only !== null && !spec.scenarios.some((s) => env.options.only?.test(`${spec.g.label} ${s.id}`))) continue;
       const gw = await startGateways(env, spec.g);
       const note = `${spec.g.label}: ${gw.how}; CPU and RSS summed over ${gw.pids.length} processes`;
       if (!notes.includes(note)) notes.push(note);
@@ -774,21 +804,37 @@ async function benchmark(options: Options): Promise<void> {
       if (typeof ref === 'string') notes.push(`fastify + @fastify/reply-from + jose reference ${ref}`);
       else {
         try {
-          await runScenarios(env, { label: 'fastify+jose', policy: 'jwt', pids: [ref.p.pid], url: `http://127.0.0.1:${ref.port}/mcp`, rules: 0 }, [S.call, S.list20, S.noToken], direct, rows);
+          await runScenarios(env, { label: 'fastify+jose', policy: 'jwt', pids: [ref.p.pid], url: `http://127.0.0.1:${ref.port}/mcp`, rules: 0 }, [S.call], direct, rows);
         } finally {
           await stopProcess(ref.p);
         }
       }
     }
-    const others = ['haproxy', 'nginx'].filter((b) => {
+    // The issue's C references, driven by this run when installed.
+    const cProxies: ReadonlyArray<{ label: string; policy: string; scenarios: readonly Scenario[]; start: () => Promise<CProxy> }> = [
+      // one thread against one gateway process, the default (a thread per CPU) against --processes 2
+      { label: HAPROXY_1, policy: 'jwt', scenarios: [S.call, S.fresh, S.list20], start: async () => startHaproxy({ dir: env.dir, port: await freePort(), stubPort: env.stubPort, jwksFile: env.jwksFile, threads: 1 }) },
+      { label: HAPROXY, policy: 'jwt', scenarios: [S.call, S.fresh, S.list20, S.noToken], start: async () => startHaproxy({ dir: env.dir, port: await freePort(), stubPort: env.stubPort, jwksFile: env.jwksFile }) },
+      { label: NGINX, policy: 'none', scenarios: [S.call], start: async () => startNginx({ dir: env.dir, port: await freePort(), stubPort: env.stubPort }) },
+    ];
+    for (const c of cProxies) {
+      if (env.options.only !== null && !c.scenarios.some((s) => env.options.only?.test(`${c.label} ${s.id}`))) continue;
+      let proxy: CProxy;
       try {
-        execFileSync('which', [b], { stdio: 'ignore' });
-        return true;
-      } catch {
-        return false;
+        proxy = await c.start();
+      } catch (err) {
+        notes.push(`${c.label}: not measured (${err instanceof Error ? err.message.slice(0, 200) : String(err)}; apt-get install haproxy nginx); its goals are restated from the issue's figures instead.`);
+        continue;
       }
-    });
-    notes.push(others.length === 0 ? 'HAProxy and nginx are not installed on this machine: their rows are the issue\'s figures, not this run\'s.' : `installed but not driven by this bench: ${others.join(', ')}`);
+      const how = c.label === NGINX ? 'worker_processes auto, no auth' : `${c.label === HAPROXY_1 ? 'nbthread 1' : 'default threads (one per CPU)'}, jwt_verify RS256 + iss/aud/exp on every request (no cache)`;
+      notes.push(`${c.label}: ${proxy.version}, ${how}, keep-alive to the stub, no access log; CPU summed over ${proxy.pids.length} process(es).`);
+      try {
+        await runScenarios(env, { label: c.label, policy: c.policy, pids: proxy.pids, url: `http://127.0.0.1:${proxy.port}/mcp`, rules: 0 }, c.scenarios, direct, rows);
+      } finally {
+        await stopProcess(proxy.p);
+        for (const pid of proxy.pids) forgetDescendant(pid);
+      }
+    }
   } finally {
     await stopProcess(stub.p);
   }
@@ -820,9 +866,11 @@ async function benchmark(options: Options): Promise<void> {
     '',
     '## Targets (issue 4)',
     '',
-    `Reference figures from the issue (not this run): direct ~${fmt(ISSUE_REFS.directRps)}, nginx ~${fmt(ISSUE_REFS.nginx.rps)} (${ISSUE_REFS.nginx.cpuUs} µs, p99 ${ISSUE_REFS.nginx.p99} ms), HAProxy-jwt ~${fmt(ISSUE_REFS.haproxyJwt.rps)} (${ISSUE_REFS.haproxyJwt.cpuUs} µs, p99 ${ISSUE_REFS.haproxyJwt.p99} ms), fastify+jose ~${fmt(ISSUE_REFS.fastifyJose.rps)} (${ISSUE_REFS.fastifyJose.cpuUs} µs, p99 ${ISSUE_REFS.fastifyJose.p99} ms).`,
+    `Reference figures from the issue (its machine, its run): direct ~${fmt(ISSUE_REFS.directRps)}, nginx ~${fmt(ISSUE_REFS.nginx.rps)} (${ISSUE_REFS.nginx.cpuUs} µs, p99 ${ISSUE_REFS.nginx.p99} ms), HAProxy-jwt ~${fmt(ISSUE_REFS.haproxyJwt.rps)} (${ISSUE_REFS.haproxyJwt.cpuUs} µs, p99 ${ISSUE_REFS.haproxyJwt.p99} ms), fastify+jose ~${fmt(ISSUE_REFS.fastifyJose.rps)} (${ISSUE_REFS.fastifyJose.cpuUs} µs, p99 ${ISSUE_REFS.fastifyJose.p99} ms).`,
     '',
-    'The references ran on another machine in another run, so each goal is restated against this run\'s direct figures: HAProxy-jwt did 24k of 219k direct req/s (0.110 × direct), so "≥ 1.5× HAProxy-jwt" is "≥ 0.164 × direct" here; p99 goals are scaled by this run\'s direct p99 (issue: 0.4 ms), the CPU goal by the stub\'s CPU per request (issue machine: ~4 µs). fastify+jose is compared with its own row of this run when present.',
+    rows.some((r) => r.target === HAPROXY)
+      ? "HAProxy-jwt ran in this run (rows above), so each goal is checked against its row for the same scenario, as the issue states them: one gateway process against HAProxy on one thread (`nbthread 1`), `--processes 2` against HAProxy's default (a thread per CPU); the CPU goal (25 µs where HAProxy-jwt took 42) as 25/42 of HAProxy-jwt's CPU per request here. fastify+jose is compared with its own row."
+      : 'HAProxy-jwt did not run here, so each goal is an estimate restated from the issue\'s figures against this run\'s direct ones: HAProxy-jwt did 24k of 219k direct req/s (0.110 × direct), so "≥ 1.5× HAProxy-jwt" is "≥ 0.164 × direct" here; p99 goals are scaled by this run\'s direct p99 (issue: 0.4 ms), the CPU goal by the stub\'s CPU per request (issue machine: ~4 µs). Measured HAProxy does not keep that ratio (bench/README.md): install haproxy for real goals. fastify+jose is compared with its own row of this run when present.',
     '',
     '| target | measured | goal | met |',
     '|---|---|---|---|',
