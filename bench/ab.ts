@@ -31,7 +31,7 @@ type Scenario = (typeof SCENARIOS)[number];
 const isScenario = (v: string): v is Scenario => SCENARIOS.some((s) => s === v);
 
 /** fresh: distinct tokens walked in order by each gateway; more than its verified-token cache
- * holds (10,000, oldest evicted first), so none is still cached when it comes round again */
+ * holds (at most 10,000), so none is still cached when it comes round again */
 const FRESH_TOKENS = 12_500;
 
 interface Options {

@@ -844,7 +844,7 @@ async function benchmark(options: Options): Promise<void> {
   const checks = targetChecks(rows, fastify?.rps ?? null);
   const failedChecks = rows.filter((r) => !r.check.startsWith('ok') || (r.scenario !== S.noToken.id && r.non2xx + r.socketErrors > 0));
   if (failedChecks.length > 0) notes.push(`rows with a failed check or non-2xx answers: ${failedChecks.map((r) => `${r.target} ${r.scenario}`).join('; ')}`);
-  if (cacheSize !== null) notes.push(`fresh-token runs: one wrk thread (64 connections) walks ${fmt(options.tokens)} distinct pre-signed tokens in order, each run continuing where the previous one stopped; the gateway's verified-token cache holds ${fmt(cacheSize)} (oldest evicted first), so no token is still cached when it comes round again.`);
+  if (cacheSize !== null) notes.push(`fresh-token runs: one wrk thread (64 connections) walks ${fmt(options.tokens)} distinct pre-signed tokens in order, each run continuing where the previous one stopped; the gateway's verified-token cache holds at most ${fmt(cacheSize)} (tokens unused for longest dropped first), so no token is still cached when it comes round again.`);
   const maxNoise = Math.max(0, ...rows.map((r) => r.noiseCores));
   notes.push(`noise: other processes used up to ${maxNoise.toFixed(2)} cores during a reported run (column "noise"; ⚠ above 0.3 cores: read that row, and ratios against it, with care); req/s and latency move with it, CPU µs/req less so.`);
 

@@ -5,6 +5,7 @@
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Claims } from '../../protocol/worker-contract.js';
+import { GenerationalMap } from '../generational-map.js';
 
 export interface SessionRecord {
   /** upstream session id per target name */
@@ -38,12 +39,8 @@ const decodedCacheSize = 10_000;
 
 export function createSessionCodec(secret: string | null): SessionCodec {
   const key = secret === null ? randomBytes(32) : createHash('sha256').update(`portcullis-session\u0000${secret}`).digest();
-  const decoded = new Map<string, SessionRecord>();
+  const decoded = new GenerationalMap<string, SessionRecord>(decodedCacheSize);
   function remember(id: string, record: SessionRecord): SessionRecord {
-    if (decoded.size >= decodedCacheSize) {
-      const oldest = decoded.keys().next();
-      if (oldest.done !== true) decoded.delete(oldest.value);
-    }
     decoded.set(id, record);
     return record;
   }
