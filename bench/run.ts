@@ -33,6 +33,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'portcullis.js');
 const STUB = join(ROOT, 'dist', 'bench', 'stub-upstream.js');
 const BARE = join(ROOT, 'dist', 'bench', 'bare-proxy.js');
+const SOCKET_RELAY = join(ROOT, 'dist', 'bench', 'socket-relay.js');
 const REFERENCE = join(ROOT, 'bench', 'reference', 'fastify-jose-proxy.mjs');
 const RESULTS = join(ROOT, 'bench', 'results');
 
@@ -482,6 +483,13 @@ async function startBareProxy(env: Env): Promise<{ p: Started; port: number }> {
   return { p, port };
 }
 
+async function startSocketRelay(env: Env): Promise<{ p: Started; port: number }> {
+  const port = await freePort();
+  const p = startProcess(process.execPath, [SOCKET_RELAY, '--port', String(port), '--upstream', `http://127.0.0.1:${env.stubPort}/mcp`], { captureStdout: true });
+  await waitForLine(p, 'socket relay listening on', 10_000);
+  return { p, port };
+}
+
 async function startReference(env: Env): Promise<{ p: Started; port: number } | string> {
   if (!existsSync(join(ROOT, 'bench', 'reference', 'node_modules', 'fastify'))) {
     return 'skipped: fastify not installed (npm --prefix bench/reference ci)';
@@ -749,13 +757,20 @@ async function benchmark(options: Options): Promise<void> {
     } finally {
       await stopProcess(bare.p);
     }
+    // The same front with a minimal net.Socket client instead of undici: what undici costs here.
+    const socketRelay = await startSocketRelay(env);
+    try {
+      await runScenarios(env, { label: 'socket relay', policy: 'none, no undici', pids: [socketRelay.p.pid], url: `http://127.0.0.1:${socketRelay.port}/mcp`, rules: null }, [S.call], direct, rows);
+    } finally {
+      await stopProcess(socketRelay.p);
+    }
 
     const modes: ReadonlyArray<readonly [string, number]> = [['pool w1', 1], ['inline w0', 0]];
     for (const [label, workers] of modes) {
       const specs: ReadonlyArray<{ g: GatewaySpec; policy: string; scenarios: readonly Scenario[]; soak: boolean }> = [
         // 401s and unfiltered SSE answers never touch the pool: measured once, inline.
         { g: { label, workers, rules: 0, processes: 1 }, policy: 'jwt', scenarios: workers === 0 ? [S.call, S.fresh, S.noToken] : [S.call, S.fresh], soak: false },
-        { g: { label, workers, rules: 1, processes: 1 }, policy: 'jwt + 1 rule', scenarios: workers === 0 ? [S.call, S.callSse, S.list20, S.list20Sse, S.list200] : [S.list20, S.list20Sse, S.list200], soak: true },
+        { g: { label, workers, rules: 1, processes: 1 }, policy: 'jwt + 1 rule', scenarios: workers === 0 ? [S.call, S.callSse, S.list20, S.list20Sse, S.list200] : [S.list20, S.list200], soak: true },
         // The list cache off: every list scanned and every item decided, as a first list is.
         { g: { label, workers, rules: 1, processes: 1, listCache: false }, policy: NO_CACHE_1, scenarios: [S.list20, S.list200], soak: false },
         // 1 → 20 rules, the per-item cost: measured inline (the pool runs the same engine).
