@@ -12,7 +12,6 @@
 // key and the token come from this build.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +19,7 @@ import { addToKeyset, createKeyPair, type KeyAlg } from '../src/main/cli/keys.js
 import { signToken } from '../src/main/cli/token.js';
 import { AUDIENCE, BODIES, ISSUER, PROTOCOL_VERSION, gatewayConfig, signDistinctTokens } from './fixtures.js';
 import { processCpuSeconds } from './proc.js';
-import { installCleanup, startProcess, stopProcess, waitForLine, waitUntil, type Started } from './processes.js';
+import { accepts, installCleanup, startProcess, stopProcess, waitForLine, waitUntil, type Started } from './processes.js';
 import { runWrk } from './wrk.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -76,17 +75,6 @@ async function startGateway(checkout: string, nodeFlags: readonly string[], port
   const p = startProcess(process.execPath, [...nodeFlags, join(checkout, 'bin', 'portcullis.js'), '-c', config, '--workers', String(workers)], { env });
   await waitUntil(p, () => accepts(port), 20_000, `gateway ${checkout}`);
   return p;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function median(xs: readonly number[]): number {
@@ -162,7 +150,7 @@ async function main(): Promise<void> {
     `${name}: median ${median(xs.map((x) => x.rps)).toFixed(0)} req/s, ${median(xs.map((x) => x.cpuUs)).toFixed(1)} µs/req`;
   process.stdout.write(
     `${o.scenario}, ${o.alg}, ${o.rules} rule(s), --workers ${o.workers}, ${o.rounds} rounds of ${o.seconds} s\n` +
-      `${line(`A ${o.a} ${o.aNode.join(" ")}`, results.a)}\n${line(`B ${o.b} ${o.bNode.join(" ")}`, results.b)}\n` +
+      `${line(`A ${o.a} ${o.aNode.join(' ')}`, results.a)}\n${line(`B ${o.b} ${o.bNode.join(' ')}`, results.b)}\n` +
       `B/A per round, median: req/s ${median(rpsRatios).toFixed(3)}, CPU µs/req ${median(cpuRatios).toFixed(3)} ` +
       `(CPU ratios ${cpuRatios.map((x) => x.toFixed(2)).join(' ')})\n`,
   );

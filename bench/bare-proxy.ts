@@ -7,62 +7,25 @@
 // Prints `bare proxy listening on <port>`; stops on SIGTERM/SIGINT.
 
 import { Pool } from 'undici';
-import { loadNativeUws } from './uws-native.js';
+import { arg, runRelayFront } from './relay-front.js';
 
-const hopByHop = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'authorization', 'te', 'upgrade']);
-
-function arg(flag: string): string | undefined {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-const port = Number(arg('--port') ?? '0');
 const upstream = new URL(arg('--upstream') ?? 'http://127.0.0.1:8000/mcp');
 const pool = new Pool(upstream.origin, { connections: 256, pipelining: 1 });
 const path = `${upstream.pathname}${upstream.search}`;
-const uws = loadNativeUws();
-const app = uws.App();
 
-app.post('/*', (res, req) => {
-  const headers: Record<string, string> = {};
-  req.forEach((k, v) => {
-    if (!hopByHop.has(k)) headers[k] = v;
-  });
-  let aborted = false;
-  res.onAborted(() => {
-    aborted = true;
-  });
-  const chunks: Buffer[] = [];
-  res.onData((chunk, isLast) => {
-    chunks.push(Buffer.from(chunk.slice(0)));
-    if (!isLast) return;
+runRelayFront(
+  'bare proxy',
+  Number(arg('--port') ?? '0'),
+  (pairs, body, answer, fail) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of pairs) headers[k] = v;
     pool
-      .request({ path, method: 'POST', headers, body: Buffer.concat(chunks) })
+      .request({ path, method: 'POST', headers, body })
       .then(async (up) => {
-        const body = await up.body.arrayBuffer();
-        if (aborted) return;
         const type = up.headers['content-type'];
-        res.cork(() => {
-          res.writeStatus(String(up.statusCode));
-          if (typeof type === 'string') res.writeHeader('content-type', type);
-          res.end(body);
-        });
+        answer({ status: String(up.statusCode), contentType: typeof type === 'string' ? type : null, body: await up.body.arrayBuffer() });
       })
-      .catch(() => {
-        if (!aborted) res.cork(() => res.writeStatus('502 Bad Gateway').end());
-      });
-  });
-});
-
-app.listen('127.0.0.1', port, (socket) => {
-  if (socket === false) {
-    process.stderr.write(`bare proxy: could not listen on ${port}\n`);
-    process.exit(1);
-  }
-  process.stdout.write(`bare proxy listening on ${uws.us_socket_local_port(socket)}\n`);
-});
-const stop = (): void => {
-  void pool.close().finally(() => process.exit(0));
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+      .catch(fail);
+  },
+  () => pool.close(),
+);

@@ -9,10 +9,10 @@
 import { spawnSync } from 'node:child_process';
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { AUDIENCE, ISSUER } from './fixtures.js';
-import { childPids, startProcess, stopProcess, trackDescendant, waitUntil, type Started } from './processes.js';
+import { accepts, childPids, startProcess, stopProcess, trackDescendant, waitUntil, type Started } from './processes.js';
 
 export interface CProxy {
   readonly p: Started;
@@ -41,17 +41,6 @@ export function nginxVersion(): string | null {
   return m?.[1] === undefined ? null : `nginx ${m[1]}`;
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /** The first key of a JWKS file as an SPKI PEM file, which is what `jwt_verify` reads. */
 function pemFromJwks(jwksFile: string, pemFile: string): void {
   const parsed: unknown = JSON.parse(readFileSync(jwksFile, 'utf8'));
@@ -64,8 +53,9 @@ function pemFromJwks(jwksFile: string, pemFile: string): void {
 }
 
 /**
- * HAProxy with the usual `jwt_verify` recipe: alg must be RS256, iss and aud the bench's, exp not
- * passed, and the signature valid against the key; anything else (no token included) gets a 401.
+ * HAProxy with the usual `jwt_verify` recipe: alg must be RS256, iss and aud the bench's, exp
+ * present and still ahead, and the signature valid against the key; anything else (no token
+ * included) gets a 401.
  * HAProxy 2.6 keeps no verified-token cache: every request pays the signature check.
  */
 export async function startHaproxy(o: { readonly dir: string; readonly port: number; readonly stubPort: number; readonly jwksFile: string; readonly threads?: number }): Promise<CProxy> {
@@ -96,7 +86,8 @@ export async function startHaproxy(o: { readonly dir: string; readonly port: num
       '  http-request return status 401 unless { var(txn.alg) -m str RS256 }',
       `  http-request return status 401 unless { var(txn.iss) -m str ${ISSUER} }`,
       `  http-request return status 401 unless { var(txn.aud) -m str ${AUDIENCE} }`,
-      '  http-request return status 401 if { var(txn.exp),sub(txn.now) -m int lt 0 }',
+      '  http-request return status 401 unless { var(txn.exp) -m found }',
+      '  http-request return status 401 if { var(txn.exp),sub(txn.now) -m int le 0 }',
       `  http-request return status 401 unless { var(txn.bearer),jwt_verify(txn.alg,"${pemFile}") -m int 1 }`,
       '  default_backend stub',
       'backend stub',
@@ -148,21 +139,24 @@ export async function startNginx(o: { readonly dir: string; readonly port: numbe
     ].join('\n'),
   );
   const p = startProcess('nginx', ['-c', cfg, '-g', 'daemon off;'], {});
+  // nginx listens before it forks its workers: wait for all of them (`auto`: one per CPU), so
+  // that none is left out of the CPU figures.
+  const expected = availableParallelism();
   let workers: number[] = [];
   try {
     await waitUntil(
       p,
       async () => {
         workers = childPids(p.pid);
-        return workers.length > 0 && (await accepts(o.port));
+        for (const w of workers) trackDescendant(w);
+        return workers.length >= expected && (await accepts(o.port));
       },
       10_000,
-      'nginx',
+      `nginx (${expected} workers)`,
     );
   } catch (err) {
     await stopProcess(p, 2000);
     throw err;
   }
-  for (const w of workers) trackDescendant(w);
   return { p, port: o.port, pids: [p.pid, ...workers], version };
 }

@@ -4,6 +4,7 @@
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 
 const live = new Set<ChildProcess>();
 /** Grandchildren (processes our children forked, e.g. `--processes N`), killed with the rest. */
@@ -167,5 +168,17 @@ export function installCleanup(onSignal: (signal: string) => void): void {
     process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     killAll();
     process.exit(1);
+  });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port (a readiness probe). */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }

@@ -1,6 +1,7 @@
 // A bounded map that forgets in bulk: new entries go into a young map; once it holds half the
 // bound it becomes the old map, and the previous old map is dropped whole. An entry read from
-// the old map moves to the young one, so what is still in use outlives what is not.
+// the old map moves to the young one, so what is still in use outlives what is not. So it holds
+// at most `max` entries, and an entry survives at least `max / 2` newer ones (more if read).
 //
 // Why not evict the oldest entry one at a time with `map.keys().next()`: V8's ordered hash
 // tables keep deleted entries as holes until the table is rebuilt, so that call walks every
@@ -27,6 +28,11 @@ export class GenerationalMap<K, V> {
       this.#add(key, old);
     }
     return old;
+  }
+
+  /** The value without moving it: for a caller that may drop it at once (an expired token). */
+  peek(key: K): V | undefined {
+    return this.#young.get(key) ?? this.#old.get(key);
   }
 
   set(key: K, value: V): void {

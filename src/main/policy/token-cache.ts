@@ -1,8 +1,8 @@
 // Verified-token cache: MCP clients send the same bearer token on every request of a session,
 // and a hit (a Map lookup, ~0.04 µs) replaces a verification (~22 µs RS256, ~70 µs ES256).
-// Bounded (tokens not seen for a while are dropped in bulk, see GenerationalMap), keyed by the
-// whole token, and an entry never outlives the token's `exp`. It lives with one decider
-// generation, so a key that leaves the JWKS takes its tokens with it.
+// Bounded (at most `max` tokens; one not seen for `max / 2` newer ones may be dropped, see
+// GenerationalMap), keyed by the whole token, and an entry never outlives the token's `exp`. It
+// lives with one decider generation, so a key that leaves the JWKS takes its tokens with it.
 
 import type { Claims } from '../../protocol/worker-contract.js';
 import { GenerationalMap } from '../generational-map.js';
@@ -23,13 +23,14 @@ export class VerifiedTokenCache {
   }
 
   get(key: string, nowMs: number): VerifiedToken | undefined {
-    const entry = this.#entries.get(key);
+    const entry = this.#entries.peek(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAtMs <= nowMs) {
       this.#entries.delete(key);
       return undefined;
     }
-    return entry;
+    // read again: kept through the next turn of generations
+    return this.#entries.get(key);
   }
 
   set(key: string, entry: VerifiedToken): void {
