@@ -672,7 +672,7 @@ async function setup(options: Options): Promise<Env> {
 function tokenCacheSize(): number | null {
   try {
     const text = readFileSync(join(ROOT, 'dist', 'src', 'main', 'policy', 'jwt-auth.js'), 'utf8');
-    const m = /new VerifiedTokenCache\((\d[\d_]*)\)/.exec(text);
+    const m = /new VerifiedTokenCache\((\d[\d_]*)[,)]/.exec(text);
     return m?.[1] === undefined ? null : Number(m[1].replace(/_/g, ''));
   } catch {
     return null;

@@ -138,7 +138,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   async function rekey(): Promise<void> {
     const gen = current;
     const init = buildPlan(currentConfig, gen.number, keys.keysOf).init;
-    const next = await createDecider(init, workers);
+    const next = await createDecider(init, workers, metrics.listCache);
     const old = gen.deciderRef.current;
     gen.deciderRef.current = next;
     retireDecider(old);
@@ -154,7 +154,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     await keys.sync(cfg, reloading);
     generationNumber++;
     const plan = buildPlan(cfg, generationNumber, keys.keysOf);
-    const deciderRef = { current: await createDecider(plan.init, workers) };
+    const deciderRef = { current: await createDecider(plan.init, workers, metrics.listCache) };
     const authenticators = new Map<RoutePlan, JwtAuthenticator>();
     const targets = new Map<RoutePlan, readonly UpstreamTarget[]>();
     for (const bind of plan.binds) {
@@ -167,6 +167,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
               providerSet: jwt.providerSet,
               decider: () => deciderRef.current,
               counters: { count: (outcome) => metrics.jwt.inc({ outcome }) },
+              cacheCounts: metrics.tokenCache,
               onUnknownKid: async () => {
                 const changed = await keys.refreshForUnknownKid(jwt.providers);
                 if (changed) await rekeying;
@@ -265,6 +266,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   metrics.gauge('portcullis_inflight_requests', 'Requests being served', () => inflight.count);
   metrics.gauge('portcullis_worker_queue', 'Tasks waiting for a worker thread', () => current.decider.queueSize());
+  metrics.gauge('portcullis_token_cache_entries', 'Verified tokens held (every route, current config)', () => {
+    let n = 0;
+    for (const a of current.authenticators.values()) n += a.cache.size;
+    return n;
+  });
+  metrics.gauge('portcullis_list_cache_chars', 'Characters of filtered list results held (config.listCacheBytes bounds them)', () => current.decider.listCacheChars());
 
   async function reload(): Promise<{ ok: true } | { ok: false; issues: readonly ConfigIssue[] }> {
     const next = options.configFile !== undefined || options.configText !== undefined ? loadFromOptions(options, cwd, env) : { ok: true as const, config: currentConfig };

@@ -52,6 +52,13 @@ export interface WorkerInit {
   readonly listCacheChars: number;
 }
 
+/** Lookups a cache counts into. The main thread's metrics own it, so the totals outlive config
+ * generations; plain numbers, because they are bumped on the hot path. */
+export interface CacheCounts {
+  hits: number;
+  misses: number;
+}
+
 /** Why a token was refused. Stable: metrics and logs key on these. */
 export type ReasonCode =
   | 'malformed'

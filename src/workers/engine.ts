@@ -1,6 +1,7 @@
 // One config generation's CPU side: imported keys and compiled CEL, answering tasks
 // synchronously with plain data. Runs in a Piscina actor or inline on the main thread.
 import type {
+  CacheCounts,
   CelContext,
   DecideResult,
   FilterResult,
@@ -38,6 +39,8 @@ export interface Engine {
   cachedFilter(ruleSet: number, req: FilterRequest): FilterResult | null;
   /** Remembers another engine's answer to a filter task (a pool worker's, on the main thread). */
   rememberFilter(ruleSet: number, req: FilterRequest, result: FilterResult): void;
+  /** characters the list cache holds now */
+  listCacheChars(): number;
 }
 
 function indexById<T extends { readonly id: number }>(items: readonly T[], what: string): ReadonlyMap<number, T> {
@@ -54,7 +57,8 @@ function indexById<T extends { readonly id: number }>(items: readonly T[], what:
  * compile or a duplicate id (the config loader should have refused both); unusable keys
  * are only reported in `warnings`.
  */
-export function createEngine(init: WorkerInit): Engine {
+/** `listCounts`: where the list cache counts its lookups (the main thread passes its metrics'). */
+export function createEngine(init: WorkerInit, listCounts?: CacheCounts): Engine {
   const warnings: string[] = [];
   const providerSets = indexById(
     init.providerSets.map((s) => prepareProviderSet(s, (w) => warnings.push(w))),
@@ -77,7 +81,7 @@ export function createEngine(init: WorkerInit): Engine {
   const verify = (id: number, token: string, now: number): VerifyResult => verifyToken(providerSet(id), token, now);
   const verifyAsync = (task: VerifyTask): Promise<VerifyResult> => verifyTokenAsync(providerSet(task.providerSet), task.token, task.now);
   const decideWith = (id: number, ctx: CelContext): DecideResult => decide(ruleSet(id), ctx);
-  const listCache = init.listCacheChars > 0 ? new FilteredListCache(init.listCacheChars) : null;
+  const listCache = init.listCacheChars > 0 ? new FilteredListCache(init.listCacheChars, listCounts) : null;
   const filter = (id: number, req: FilterRequest): FilterResult => filterList(ruleSet(id), req, listCache);
   const cachedFilter = (id: number, req: FilterRequest): FilterResult | null => (listCache === null ? null : cachedFilterList(ruleSet(id), req, listCache));
   const rememberFilter = (id: number, req: FilterRequest, result: FilterResult): void => {
@@ -99,5 +103,5 @@ export function createEngine(init: WorkerInit): Engine {
     }
   }
 
-  return { generation: init.generation, warnings, run, verify, verifyAsync, decide: decideWith, filter, cachedFilter, rememberFilter };
+  return { generation: init.generation, warnings, run, verify, verifyAsync, decide: decideWith, filter, cachedFilter, rememberFilter, listCacheChars: () => listCache?.chars ?? 0 };
 }

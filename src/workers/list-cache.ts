@@ -10,6 +10,8 @@
 //
 // Bounded by characters held (remembered text and its filtered form), oldest key out first.
 
+import type { CacheCounts } from '../protocol/worker-contract.js';
+
 export interface CachedList {
   /** the `result` value's text as the upstream sent it (an object, scanned strictly by this
    * engine or by a pool worker of the same generation before it was remembered) */
@@ -27,12 +29,21 @@ const PER_KEY = 4;
 export class FilteredListCache {
   readonly #byKey = new Map<string, CachedList[]>();
   readonly #maxChars: number;
+  readonly #counts: CacheCounts;
   #chars = 0;
-  hits = 0;
-  misses = 0;
 
-  constructor(maxChars: number) {
+  /** `counts`: where lookups are counted (the gateway's metrics), else a private tally. */
+  constructor(maxChars: number, counts: CacheCounts = { hits: 0, misses: 0 }) {
     this.#maxChars = maxChars;
+    this.#counts = counts;
+  }
+
+  get hits(): number {
+    return this.#counts.hits;
+  }
+
+  get misses(): number {
+    return this.#counts.misses;
   }
 
   /** A remembered result whose text occurs in `text`, and where: at `hint` (where the message's
@@ -58,8 +69,8 @@ export class FilteredListCache {
 
   /** Counts a lookup: answered from the cache, or not. */
   count(hit: boolean): void {
-    if (hit) this.hits++;
-    else this.misses++;
+    if (hit) this.#counts.hits++;
+    else this.#counts.misses++;
   }
 
   add(key: string, entry: CachedList): void {

@@ -1,5 +1,6 @@
-// The operations listeners: readiness, Prometheus metrics that count outcomes by reason, the
-// admin config dump (with the session key redacted), and readiness turning 503 while draining.
+// The operations listeners: readiness, Prometheus metrics that count outcomes by reason and cache
+// lookups, the admin config dump (with the session key redacted), and readiness turning 503 while
+// draining.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
@@ -48,17 +49,29 @@ test('readiness, metrics by outcome, and a config dump without the session key',
   assert.equal((await mcpFetch(gw.url, initializeRequest(), { token: keys.admin })).status, 200);
   const denied = await mcpFetch(gw.url, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x' } }, { token: keys.jsmith });
   assert.equal(denied.status, 200);
+  // The same list twice for one caller: scanned once, then answered from the list cache.
+  for (let i = 0; i < 2; i++) {
+    const list = await mcpFetch(gw.url, { jsonrpc: '2.0', id: 3 + i, method: 'tools/list', params: {} }, { token: keys.admin });
+    assert.equal(list.status, 200);
+  }
 
   const metrics = await get(ports.stats, '/metrics');
   assert.equal(metrics.status, 200);
   assert.match(metrics.type, /^text\/plain/);
   assert.match(metrics.text, /^portcullis_jwt_verifications_total\{outcome="missing"\} 1$/m);
-  assert.match(metrics.text, /^portcullis_jwt_verifications_total\{outcome="ok"\} 2$/m);
+  assert.match(metrics.text, /^portcullis_jwt_verifications_total\{outcome="ok"\} 4$/m);
+  // admin and jsmith verified once each, then admin's token twice from the cache
+  assert.match(metrics.text, /^portcullis_token_cache_lookups_total\{result="miss"\} 2$/m);
+  assert.match(metrics.text, /^portcullis_token_cache_lookups_total\{result="hit"\} 2$/m);
+  assert.match(metrics.text, /^portcullis_token_cache_entries 2$/m);
+  assert.match(metrics.text, /^portcullis_list_cache_lookups_total\{result="miss"\} 1$/m);
+  assert.match(metrics.text, /^portcullis_list_cache_lookups_total\{result="hit"\} 1$/m);
+  assert.match(metrics.text, /^portcullis_list_cache_chars [1-9]\d*$/m);
   assert.match(metrics.text, /^portcullis_mcp_denied_total\{type="tool"\} 1$/m);
   assert.match(metrics.text, /^portcullis_requests_total\{route="route0",status="401"\} 1$/m);
   // jsmith has no roles: the rule errors, counted, and counts as false.
   assert.match(metrics.text, /^portcullis_cel_rule_errors_total 1$/m);
-  assert.match(metrics.text, /^portcullis_request_duration_seconds_count 3$/m);
+  assert.match(metrics.text, /^portcullis_request_duration_seconds_count 5$/m);
   assert.equal((await get(ports.stats, '/stats/prometheus')).status, 200);
 
   const dump = await get(ports.admin, '/config_dump');

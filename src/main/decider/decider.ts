@@ -5,7 +5,7 @@
 
 import { Piscina } from 'piscina';
 import { decodeFrame, encodeFrame } from '../../protocol/frame-codec.js';
-import type { DecideResult, FilterResult, VerifyResult, WorkerInit, WorkerTask } from '../../protocol/worker-contract.js';
+import type { CacheCounts, DecideResult, FilterResult, VerifyResult, WorkerInit, WorkerTask } from '../../protocol/worker-contract.js';
 import { asDecideResult, asFilterResult, asVerifyResult } from '../../protocol/worker-results.js';
 
 type TaskOf<K extends WorkerTask['op']> = Extract<WorkerTask, { op: K }>;
@@ -18,6 +18,8 @@ export interface Decider {
   filter(task: TaskOf<'filter'>): Promise<FilterResult>;
   /** Tasks waiting for a worker (0 inline). */
   queueSize(): number;
+  /** Characters the main thread's list cache holds (the pool's workers keep none). */
+  listCacheChars(): number;
   close(): Promise<void>;
 }
 
@@ -35,8 +37,9 @@ const actorUrl = new URL('../../workers/actor.js', import.meta.url);
  * (40–57 µs on this VM); 16 lets tasks queue in the worker's port (component-costs.md §3.2). */
 const tasksPerWorker = 16;
 
-export async function createDecider(init: WorkerInit, workers: number): Promise<Decider> {
-  const inline = await createInlineDecider(init);
+/** `listCounts`: where the main thread's list cache counts its lookups (the gateway's metrics). */
+export async function createDecider(init: WorkerInit, workers: number, listCounts?: CacheCounts): Promise<Decider> {
+  const inline = await createInlineDecider(init, listCounts);
   return workers > 0 ? createPoolDecider(init, workers, inline) : inline.decider;
 }
 
@@ -79,6 +82,7 @@ function createPoolDecider(init: WorkerInit, workers: number, inline: InlineDeci
       return result;
     },
     queueSize: () => pool.queueSize,
+    listCacheChars: () => inline.engine.listCacheChars(),
     // Graceful: tasks already running finish; a swapped-out pool gets no new ones.
     close: () => pool.close(),
   };
@@ -90,6 +94,7 @@ interface InlineEngine {
   verifyAsync(task: TaskOf<'verify'>): Promise<unknown>;
   cachedFilter(ruleSet: number, task: TaskOf<'filter'>): FilterResult | null;
   rememberFilter(ruleSet: number, task: TaskOf<'filter'>, result: FilterResult): void;
+  listCacheChars(): number;
 }
 
 interface InlineDecider {
@@ -97,7 +102,7 @@ interface InlineDecider {
   readonly engine: InlineEngine;
 }
 
-function isEngineFactory(v: unknown): v is (init: WorkerInit) => unknown {
+function isEngineFactory(v: unknown): v is (init: WorkerInit, listCounts?: CacheCounts) => unknown {
   return typeof v === 'function';
 }
 
@@ -112,15 +117,17 @@ function isInlineEngine(v: unknown): v is InlineEngine {
     'cachedFilter' in v &&
     typeof v.cachedFilter === 'function' &&
     'rememberFilter' in v &&
-    typeof v.rememberFilter === 'function'
+    typeof v.rememberFilter === 'function' &&
+    'listCacheChars' in v &&
+    typeof v.listCacheChars === 'function'
   );
 }
 
-async function createInlineDecider(init: WorkerInit): Promise<InlineDecider> {
+async function createInlineDecider(init: WorkerInit, listCounts: CacheCounts | undefined): Promise<InlineDecider> {
   const mod: unknown = await import(actorUrl.href);
   const factory = typeof mod === 'object' && mod !== null && 'createEngine' in mod ? mod.createEngine : undefined;
   if (!isEngineFactory(factory)) throw new TypeError(`${actorUrl.href} does not export createEngine`);
-  const engine: unknown = factory(init);
+  const engine: unknown = factory(init, listCounts);
   if (!isInlineEngine(engine)) throw new TypeError('createEngine did not return an engine');
   const decider: Decider = {
     mode: 'inline',
@@ -129,6 +136,7 @@ async function createInlineDecider(init: WorkerInit): Promise<InlineDecider> {
     decide: async (task) => asDecideResult(engine.run(task)),
     filter: async (task) => asFilterResult(engine.run(task)),
     queueSize: () => 0,
+    listCacheChars: () => engine.listCacheChars(),
     close: async () => {},
   };
   return { decider, engine };

@@ -1,6 +1,8 @@
 // Counters and a latency histogram, rendered in the Prometheus text format. Names follow
 // agentgateway's where one exists (`agentgateway_requests_total` → `portcullis_requests_total`).
 
+import type { CacheCounts } from '../../protocol/worker-contract.js';
+
 type Labels = Readonly<Record<string, string>>;
 
 function labelText(labels: Labels): string {
@@ -70,6 +72,10 @@ class Histogram {
   }
 }
 
+function cacheCounter(name: string, help: string, c: CacheCounts): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name}{result="hit"} ${c.hits}\n${name}{result="miss"} ${c.misses}\n`;
+}
+
 export class Metrics {
   readonly requests = new Counter('portcullis_requests_total', 'HTTP requests by route and status');
   readonly mcpRequests = new Counter('portcullis_mcp_requests_total', 'MCP messages by method');
@@ -80,6 +86,9 @@ export class Metrics {
   readonly reloads = new Counter('portcullis_config_reloads_total', 'Config reloads by result');
   readonly jwksRefreshes = new Counter('portcullis_jwks_refreshes_total', 'Remote JWKS fetches by result and reason');
   readonly duration = new Histogram('portcullis_request_duration_seconds', 'Request duration, whole response');
+  /** Cache lookups: plain numbers the caches bump themselves (no label work on the hot path). */
+  readonly tokenCache: CacheCounts = { hits: 0, misses: 0 };
+  readonly listCache: CacheCounts = { hits: 0, misses: 0 };
   readonly #gauges = new Map<string, { help: string; read: () => number }>();
 
   gauge(name: string, help: string, read: () => number): void {
@@ -90,6 +99,8 @@ export class Metrics {
     let out = '';
     for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.reloads, this.jwksRefreshes]) out += c.render();
     out += this.duration.render();
+    out += cacheCounter('portcullis_token_cache_lookups_total', 'Verified-token cache lookups by result (a miss is a signature check)', this.tokenCache);
+    out += cacheCounter('portcullis_list_cache_lookups_total', 'Filtered-list cache lookups by result (a miss is a full scan and a CEL decision per item)', this.listCache);
     for (const [name, g] of this.#gauges) out += `# HELP ${name} ${g.help}\n# TYPE ${name} gauge\n${name} ${g.read()}\n`;
     return out;
   }

@@ -2,7 +2,7 @@
 // header, verification in the decider behind a verified-token cache.
 
 import type { JwtMode } from '../config/types.js';
-import type { Claims, ReasonCode } from '../../protocol/worker-contract.js';
+import type { CacheCounts, Claims, ReasonCode } from '../../protocol/worker-contract.js';
 import type { Decider } from '../decider/decider.js';
 import { VerifiedTokenCache } from './token-cache.js';
 
@@ -38,11 +38,13 @@ export interface JwtAuthenticatorOptions {
   /** Why keys may be missing (a failing JWKS endpoint), appended to an unknown-kid reason. */
   readonly keysProblem: () => string | null;
   readonly cache?: VerifiedTokenCache;
+  /** where the verified-token cache counts its lookups (the gateway's metrics) */
+  readonly cacheCounts?: CacheCounts;
 }
 
 export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthenticator {
   const { mode, providerSet, counters } = o;
-  const cache = o.cache ?? new VerifiedTokenCache(10_000);
+  const cache = o.cache ?? new VerifiedTokenCache(10_000, o.cacheCounts);
   // Concurrent first requests with the same token share one verification.
   const inflight = new Map<string, Promise<AuthOutcome>>();
 

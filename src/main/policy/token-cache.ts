@@ -4,7 +4,7 @@
 // GenerationalMap), keyed by the whole token, and an entry never outlives the token's `exp`. It
 // lives with one decider generation, so a key that leaves the JWKS takes its tokens with it.
 
-import type { Claims } from '../../protocol/worker-contract.js';
+import type { CacheCounts, Claims } from '../../protocol/worker-contract.js';
 import { GenerationalMap } from '../generational-map.js';
 
 export interface VerifiedToken {
@@ -17,18 +17,26 @@ export interface VerifiedToken {
 
 export class VerifiedTokenCache {
   readonly #entries: GenerationalMap<string, VerifiedToken>;
+  readonly #counts: CacheCounts;
 
-  constructor(max: number) {
+  /** `counts`: where lookups are counted (the gateway's metrics), else a private tally. */
+  constructor(max: number, counts: CacheCounts = { hits: 0, misses: 0 }) {
     this.#entries = new GenerationalMap(max);
+    this.#counts = counts;
   }
 
   get(key: string, nowMs: number): VerifiedToken | undefined {
     const entry = this.#entries.peek(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAtMs <= nowMs) {
-      this.#entries.delete(key);
+    if (entry === undefined) {
+      this.#counts.misses++;
       return undefined;
     }
+    if (entry.expiresAtMs <= nowMs) {
+      this.#entries.delete(key);
+      this.#counts.misses++;
+      return undefined;
+    }
+    this.#counts.hits++;
     // read again: kept through the next turn of generations
     return this.#entries.get(key);
   }
