@@ -38,6 +38,8 @@ export class UpstreamRegistry {
     let pools = this.#byOrigin.get(url.origin);
     if (pools === undefined) {
       pools = {
+        // No pipelining: a slow tool call would hold up every call queued behind it, and it
+        // measured slower anyway (bench/README.md, A/B: 0.93× req/s at 1.06× CPU).
         calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }),
         // No body timeout: an event stream may stay quiet for a long time.
         streams: new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0 }),
