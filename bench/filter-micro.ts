@@ -8,11 +8,13 @@
 // Rounds alternate old and new so drift (frequency, GC, other load) hits both alike; the
 // median round is reported.
 
-import type { CelContext } from '../src/protocol/worker-contract.js';
-import { compileRuleSet } from '../src/workers/cel/compile.js';
-import { filterList, type FilterRequest } from '../src/workers/filter-list.js';
+import type { CelContext, RuleInit } from '../src/protocol/worker-contract.js';
+import { compileRuleSet, type CompiledRuleSet } from '../src/workers/cel/compile.js';
+import { evaluateRules, withoutStackTraces } from '../src/workers/cel/decide.js';
+import { ListJudge } from '../src/workers/cel/list-judge.js';
+import { filterList, itemContext, SHAPES, type FilterRequest } from '../src/workers/filter-list.js';
 import { JsonScanner } from '../src/workers/json-scan.js';
-import { ALLOW_RULE, tools } from './fixtures.js';
+import { ALLOW_RULE, ruleSet, tools } from './fixtures.js';
 import { parseBasedFilterList } from './parse-based-filter.js';
 
 
@@ -27,6 +29,18 @@ const ROUNDS = option('--rounds', 11);
 
 const ctx: CelContext = { jwt: { sub: 'bench' }, mcp: null, request: null, source: null };
 const oneRule = compileRuleSet({ id: 1, rules: [{ kind: 'allow', expr: ALLOW_RULE }] });
+
+const asInit = (rules: ReadonlyArray<string | { deny: string }>): RuleInit[] =>
+  rules.map((r) => (typeof r === 'string' ? { kind: 'allow', expr: r } : { kind: 'deny', expr: r.deny }));
+/** 20-rule sets, each rule evaluated for every item when judged item by item. */
+const twentyRules: ReadonlyArray<readonly [string, CompiledRuleSet]> = [
+  // the bench's: 19 deny rules on the token alone, then ALLOW_RULE
+  ['20 rules, 19 token-only', compileRuleSet({ id: 2, rules: asInit(ruleSet(20)) })],
+  // the lab's form, for a caller without the role: each rule's token part is false
+  ['20 rules, lab form', compileRuleSet({ id: 3, rules: asInit([...Array.from({ length: 19 }, (_, i) => ({ deny: `mcp.tool.name == "t${i}" && "admin" in jwt.roles` })), ALLOW_RULE]) })],
+  // every rule reads the item: nothing to evaluate once per list
+  ['20 rules, all read mcp', compileRuleSet({ id: 4, rules: asInit([...Array.from({ length: 19 }, (_, i) => ({ deny: `mcp.tool.name == "blocked_${i}"` })), ALLOW_RULE]) })],
+];
 
 /** µs of CPU per call over `iterations` calls. */
 function cpuPerCall(iterations: number, fn: () => unknown): number {
@@ -68,6 +82,20 @@ function cases(): Case[] {
         old: () => parseBasedFilterList(oneRule, req),
         new: () => filterList(oneRule, req),
       });
+    }
+    if (name === '20 tools') {
+      const names = tools(20).map((t) => String(t['name']));
+      for (const [rulesLabel, rules] of twentyRules) {
+        // CEL alone: each item judged by itself (as before list-judge.ts, and as parse-based-filter.ts does) against once per list
+        out.push({
+          label: `${rulesLabel}: judging 20 items`,
+          old: () => withoutStackTraces(() => names.filter((n) => evaluateRules(rules, itemContext(ctx, SHAPES.tools, n, 'mcp'), { count: 0 }))),
+          new: () => withoutStackTraces(() => {
+            const judge = new ListJudge(rules, { count: 0 });
+            return names.filter((n) => judge.allows(itemContext(ctx, SHAPES.tools, n, 'mcp')));
+          }),
+        });
+      }
     }
     // The parse (or the scan) alone: no rules, no output.
     out.push({ label: `${name}: parse only (JSON.parse vs scan)`, old: () => JSON.parse(body), new: () => new JsonScanner(body).isJsonText() });

@@ -5,7 +5,8 @@
 import { JsonRpcError, errorMessage, type JsonRpcId } from '../protocol/jsonrpc.js';
 import type { CelContext, FilterResult, ListKind, McpCelContext } from '../protocol/worker-contract.js';
 import { hasNoRules, type CompiledRuleSet } from './cel/compile.js';
-import { evaluateRules, withoutStackTraces, type ErrorTally } from './cel/decide.js';
+import { withoutStackTraces, type ErrorTally } from './cel/decide.js';
+import { ListJudge } from './cel/list-judge.js';
 import { FAIL, JsonScanner } from './json-scan.js';
 import type { CachedList, FilteredListCache } from './list-cache.js';
 
@@ -227,6 +228,7 @@ function filterText(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
   const shape = SHAPES[req.list];
   const everyoneAllowed = hasNoRules(rules);
   const tally: ErrorTally = { count: 0 };
+  const judge = new ListJudge(rules, tally);
 
   // Where the walk is. Every value on the way is scanned strictly (skipValue checks what it
   // skips), so the single pass that finds the list also checks the whole text.
@@ -256,7 +258,7 @@ function filterText(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
     if (end === FAIL || item.nameStart === FAIL) return end; // unnamed: cannot be judged, so dropped
     const name = scan.stringValue(item.nameStart, item.nameEnd);
     if (name === null) return FAIL;
-    if (everyoneAllowed || evaluateRules(rules, itemContext(req.ctx, shape, name, req.target), tally)) {
+    if (everyoneAllowed || judge.allows(itemContext(req.ctx, shape, name, req.target))) {
       kept.push({ start, end, nameStart: item.nameStart, nameEnd: item.nameEnd, name });
     }
     return end;

@@ -3,14 +3,25 @@
 // that do not echo the context: reference/component-costs.md §2).
 import { parse, type ParseResult } from '@marcbachmann/cel-js';
 import type { RuleSetInit } from '../../protocol/worker-contract.js';
+import { readsVariable } from './item-invariance.js';
 
 export type CelProgram = ParseResult;
 
+export interface CompiledRule {
+  readonly program: CelProgram;
+  /** position in the rule set, for per-list memos (list-judge.ts) */
+  readonly index: number;
+  /** false: the rule's value is the same for every item of a list (item-invariance.ts) */
+  readonly readsMcp: boolean;
+}
+
 export interface CompiledRuleSet {
   readonly id: number;
-  readonly allow: readonly CelProgram[];
-  readonly deny: readonly CelProgram[];
-  readonly require: readonly CelProgram[];
+  readonly allow: readonly CompiledRule[];
+  readonly deny: readonly CompiledRule[];
+  readonly require: readonly CompiledRule[];
+  /** allow + deny + require */
+  readonly size: number;
 }
 
 /** Throws the library's ParseError on a syntax error; the config loader can call it to validate. */
@@ -23,9 +34,9 @@ export function compileRule(expr: string): CelProgram {
  * refused it already, and silently dropping it would turn a bad deny rule into "allow".
  */
 export function compileRuleSet(init: RuleSetInit): CompiledRuleSet {
-  const allow: CelProgram[] = [];
-  const deny: CelProgram[] = [];
-  const require: CelProgram[] = [];
+  const allow: CompiledRule[] = [];
+  const deny: CompiledRule[] = [];
+  const require: CompiledRule[] = [];
   for (const [index, rule] of init.rules.entries()) {
     let program: CelProgram;
     try {
@@ -34,14 +45,15 @@ export function compileRuleSet(init: RuleSetInit): CompiledRuleSet {
       const why = err instanceof Error ? err.message : String(err);
       throw new Error(`rule set ${init.id}, rule ${index}: CEL does not compile: ${why}`, { cause: err });
     }
-    if (rule.kind === 'allow') allow.push(program);
-    else if (rule.kind === 'deny') deny.push(program);
-    else if (rule.kind === 'require') require.push(program);
+    const compiled: CompiledRule = { program, index, readsMcp: readsVariable(program.ast, 'mcp') };
+    if (rule.kind === 'allow') allow.push(compiled);
+    else if (rule.kind === 'deny') deny.push(compiled);
+    else if (rule.kind === 'require') require.push(compiled);
     else throw new Error(`rule set ${init.id}, rule ${index}: unknown kind ${JSON.stringify(rule.kind)}`);
   }
-  return { id: init.id, allow, deny, require };
+  return { id: init.id, allow, deny, require, size: init.rules.length };
 }
 
 export function hasNoRules(set: CompiledRuleSet): boolean {
-  return set.allow.length === 0 && set.deny.length === 0 && set.require.length === 0;
+  return set.size === 0;
 }

@@ -4,36 +4,56 @@
 // returns exactly `true`; an error or any other value is false and counted in ruleErrors.
 // Evaluation stops as soon as the outcome is fixed, so ruleErrors counts the rules evaluated.
 import type { CelContext, DecideResult } from '../../protocol/worker-contract.js';
-import type { CelProgram, CompiledRuleSet } from './compile.js';
+import type { CelProgram, CompiledRule, CompiledRuleSet } from './compile.js';
 
 /** Per-decision error tally; reused across the items of one filter pass. */
 export interface ErrorTally {
   count: number;
 }
 
-const ERROR = Symbol('rule error');
+/** What evaluating a program gave. */
+const TRUE = 1;
+const FALSE = 2;
+/** it threw, or gave something other than a bool */
+const ERROR = 3;
+export type Outcome = typeof TRUE | typeof FALSE | typeof ERROR;
 
-function run(program: CelProgram, vars: Readonly<Record<string, unknown>>, tally: ErrorTally): boolean {
+export type CelVars = Readonly<Record<'jwt' | 'mcp' | 'request' | 'source', unknown>>;
+
+export function outcomeOf(program: CelProgram, vars: CelVars): Outcome {
   let value: unknown;
   try {
     value = program(vars);
   } catch {
-    value = ERROR;
+    return ERROR;
   }
-  if (value === true) return true;
-  if (value !== false) tally.count++;
-  return false;
+  return value === true ? TRUE : value === false ? FALSE : ERROR;
+}
+
+/** A rule's outcome as a decision: true only for TRUE; errors are counted. */
+export function counted(outcome: Outcome, tally: ErrorTally): boolean {
+  if (outcome === ERROR) tally.count++;
+  return outcome === TRUE;
+}
+
+/** Exactly the four CEL roots; null members stay null (a rule reading jwt.roles with no token
+ * errors, hence is false). */
+export function celVars(ctx: CelContext): CelVars {
+  return { jwt: ctx.jwt, mcp: ctx.mcp, request: ctx.request, source: ctx.source };
+}
+
+/** The combination, with each rule's value from `holds` (called in order, only while needed). */
+export function combine(rules: CompiledRuleSet, holds: (rule: CompiledRule) => boolean): boolean {
+  for (const r of rules.deny) if (holds(r)) return false;
+  for (const r of rules.require) if (!holds(r)) return false;
+  for (const r of rules.allow) if (holds(r)) return true;
+  return rules.allow.length === 0;
 }
 
 /** Combination without touching Error.stackTraceLimit; call inside `withoutStackTraces`. */
 export function evaluateRules(rules: CompiledRuleSet, ctx: CelContext, tally: ErrorTally): boolean {
-  // Exactly the four CEL roots; null members stay null (a rule reading jwt.roles with no
-  // token errors, hence is false).
-  const vars = { jwt: ctx.jwt, mcp: ctx.mcp, request: ctx.request, source: ctx.source };
-  for (const p of rules.deny) if (run(p, vars, tally)) return false;
-  for (const p of rules.require) if (!run(p, vars, tally)) return false;
-  for (const p of rules.allow) if (run(p, vars, tally)) return true;
-  return rules.allow.length === 0;
+  const vars = celVars(ctx);
+  return combine(rules, (r) => counted(outcomeOf(r.program, vars), tally));
 }
 
 /**
