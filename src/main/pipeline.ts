@@ -73,53 +73,7 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
       deps.inflight.count--;
       if (deps.inflight.count === 0) deps.inflight.onIdle?.();
     });
-
-    const gen = deps.current();
-    const bind = gen.binds.get(bindName);
-    const listener = bind === undefined ? null : selectListener(bind.listeners, snap.host);
-    if (listener === null) {
-      record.error = 'listener not found';
-      reply.send(404, textPlain, 'listener not found');
-      return;
-    }
-    record.gateway = listener.gatewayName;
-    record.listener = listener.name;
-    const route = selectRoute(listener, snap);
-    if (route === null) {
-      record.error = 'route not found';
-      reply.send(404, textPlain, 'route not found');
-      return;
-    }
-    record.routeRule = route.ruleKey;
-    record.route = route.name;
-
-    if (route.mcpAuthentication !== null && isMetadataPath(snap.path)) {
-      // Public by definition: clients read it to find out how to get a token.
-      if (snap.method === 'GET') {
-        const doc = metadataResponse(route.mcpAuthentication, snap);
-        reply.send(200, doc.headers, doc.body);
-      } else if (snap.method === 'OPTIONS') reply.send(200, preflightHeaders(), '');
-      else reply.send(405, [['allow', 'GET, OPTIONS'], ...textPlain], 'Method Not Allowed');
-      return;
-    }
-    if (route.cors !== null && snap.method === 'OPTIONS') {
-      const preflight = route.cors.preflight(snap);
-      if (preflight !== null) {
-        reply.send(200, preflight, '');
-        return;
-      }
-    }
-    const corsHeaders = route.cors === null ? [] : route.cors.responseHeaders(snap);
-    if (!deps.accepting()) {
-      record.error = 'gateway is shutting down';
-      reply.send(503, [...textPlain, ['connection', 'close'], ...corsHeaders], 'gateway is shutting down');
-      return;
-    }
-    // The body must be collected from the synchronous part of the handler (uWS rule).
-    const body = bodyMethods.has(snap.method)
-      ? readBody(res, gen.maxBodyBytes, (cb) => reply.onClose((aborted) => aborted && cb()))
-      : null;
-    runPolicies(gen, route, snap, reply, record, corsHeaders, body, deps).catch((err: unknown) => {
+    const failed = (err: unknown, corsHeaders: HeaderList): void => {
       const overloaded = err instanceof DeciderOverloadedError;
       record.error = overloaded ? 'overloaded' : `internal error: ${err instanceof Error ? err.message : String(err)}`;
       if (!overloaded) deps.logger.error('gateway', 'request failed', [['error', record.error]]);
@@ -127,8 +81,72 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
       if (reply.headSent) reply.destroy();
       else if (overloaded) reply.send(503, [...textPlain, ['retry-after', '1'], ...corsHeaders], 'overloaded');
       else reply.send(500, [...textPlain, ...corsHeaders], 'internal error');
-    });
+    };
+    // Nothing may throw out of a uWS handler: it would take the process down.
+    try {
+      routeRequest(snap, reply, record, res, bindName, deps, failed);
+    } catch (err) {
+      failed(err, []);
+    }
   };
+}
+
+/** Listener and route selection, the answers that need no policy, then the policies. */
+function routeRequest(
+  snap: RequestSnapshot,
+  reply: Reply,
+  record: AccessRecord,
+  res: HttpResponse,
+  bindName: string,
+  deps: PipelineDeps,
+  failed: (err: unknown, corsHeaders: HeaderList) => void,
+): void {
+  const gen = deps.current();
+  const bind = gen.binds.get(bindName);
+  const listener = bind === undefined ? null : selectListener(bind.listeners, snap.host);
+  if (listener === null) {
+    record.error = 'listener not found';
+    reply.send(404, textPlain, 'listener not found');
+    return;
+  }
+  record.gateway = listener.gatewayName;
+  record.listener = listener.name;
+  const route = selectRoute(listener, snap);
+  if (route === null) {
+    record.error = 'route not found';
+    reply.send(404, textPlain, 'route not found');
+    return;
+  }
+  record.routeRule = route.ruleKey;
+  record.route = route.name;
+
+  if (route.mcpAuthentication !== null && isMetadataPath(snap.path)) {
+    // Public by definition: clients read it to find out how to get a token.
+    if (snap.method === 'GET') {
+      const doc = metadataResponse(route.mcpAuthentication, snap);
+      reply.send(200, doc.headers, doc.body);
+    } else if (snap.method === 'OPTIONS') reply.send(200, preflightHeaders(), '');
+    else reply.send(405, [['allow', 'GET, OPTIONS'], ...textPlain], 'Method Not Allowed');
+    return;
+  }
+  if (route.cors !== null && snap.method === 'OPTIONS') {
+    const preflight = route.cors.preflight(snap);
+    if (preflight !== null) {
+      reply.send(200, preflight, '');
+      return;
+    }
+  }
+  const corsHeaders = route.cors === null ? [] : route.cors.responseHeaders(snap);
+  if (!deps.accepting()) {
+    record.error = 'gateway is shutting down';
+    reply.send(503, [...textPlain, ['connection', 'close'], ...corsHeaders], 'gateway is shutting down');
+    return;
+  }
+  // The body must be collected from the synchronous part of the handler (uWS rule).
+  const body = bodyMethods.has(snap.method)
+    ? readBody(res, gen.maxBodyBytes, (cb) => reply.onClose((aborted) => aborted && cb()))
+    : null;
+  runPolicies(gen, route, snap, reply, record, corsHeaders, body, deps).catch((err: unknown) => failed(err, corsHeaders));
 }
 
 /** What the MCP backend needs: built once per (pipeline, generation), not per request. */

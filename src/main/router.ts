@@ -33,11 +33,24 @@ function pathScore(m: CompiledMatch, path: string): number {
   return -1;
 }
 
+/** A percent-decoded query component, or null where the encoding is malformed (`%zz`, a lone
+ * `%E0`): decodeURIComponent throws then, and this runs in the request's synchronous part. */
+function decodeComponent(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The first value of `name` in the query; a pair that does not decode is no match. */
 function queryValue(query: string, name: string): string | undefined {
   for (const part of query.split('&')) {
     const eq = part.indexOf('=');
-    const k = decodeURIComponent(eq < 0 ? part : part.slice(0, eq));
-    if (k === name) return eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
+    if (decodeComponent(eq < 0 ? part : part.slice(0, eq)) !== name) continue;
+    if (eq < 0) return '';
+    const value = decodeComponent(part.slice(eq + 1).replace(/\+/g, ' '));
+    if (value !== null) return value;
   }
   return undefined;
 }

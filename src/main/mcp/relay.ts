@@ -40,7 +40,15 @@ export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
       return undefined;
     }
     const sessionId = /(?:^|&)sessionId=([^&]*)/.exec(m.req.query)?.[1];
-    if (m.req.method === 'POST' && sessionId !== undefined) return legacyPost(m, deps, decodeURIComponent(sessionId));
+    if (m.req.method === 'POST' && sessionId !== undefined) {
+      const decoded = decodeSessionId(sessionId);
+      if (decoded === null) {
+        m.record.error = 'malformed session id';
+        send(m, 400, [['content-type', 'text/plain']], 'failed to process session_id');
+        return undefined;
+      }
+      return legacyPost(m, deps, decoded);
+    }
   }
   switch (m.req.method) {
     case 'POST':
@@ -51,6 +59,14 @@ export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
     default:
       send(m, 405, [['allow', 'GET, POST, DELETE'], ['content-type', 'text/plain']], 'Method Not Allowed');
       return undefined;
+  }
+}
+
+function decodeSessionId(raw: string): string | null {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null; // `%zz`: not a session id any server handed out
   }
 }
 
