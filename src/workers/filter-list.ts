@@ -37,6 +37,8 @@ export const SHAPES: Readonly<Record<ListKind, ListShape>> = {
 };
 
 const UNCHANGED: FilterResult = { body: null, kept: 0, removed: 0, ruleErrors: 0 };
+const LIST_KINDS: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
+const OTHER_KINDS = new Map(LIST_KINDS.map((kind) => [kind, LIST_KINDS.filter((k) => k !== kind)]));
 
 const QUOTE = 0x22;
 const OPEN_BRACKET = 0x5b;
@@ -226,6 +228,7 @@ function filterText(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
   const text = req.body;
   const scan = new JsonScanner(text);
   const shape = SHAPES[req.list];
+  const otherKinds = OTHER_KINDS.get(req.list) ?? LIST_KINDS;
   const everyoneAllowed = hasNoRules(rules);
   const tally: ErrorTally = { count: 0 };
   const judge = new ListJudge(rules, tally);
@@ -264,7 +267,12 @@ function filterText(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
     return end;
   };
   const onResultMember = (keyStart: number, keyEnd: number, valueStart: number): number => {
-    if (!scan.tokenEquals(keyStart, keyEnd, req.list)) return scan.skipValue(valueStart);
+    if (!scan.tokenEquals(keyStart, keyEnd, req.list)) {
+      // Another kind's list (a prompts list answering tools/list) would reach the client
+      // unjudged: refused.
+      if (text.charCodeAt(valueStart) === OPEN_BRACKET && otherKinds.some((k) => scan.tokenEquals(keyStart, keyEnd, k))) return FAIL;
+      return scan.skipValue(valueStart);
+    }
     if (++walk.lists > 1) return FAIL; // two lists: refused
     if (text.charCodeAt(valueStart) !== OPEN_BRACKET) return scan.skipValue(valueStart); // not a list result
     walk.isList = true;
@@ -280,8 +288,9 @@ function filterText(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
   };
 
   const top = scan.skipWhitespace(0);
-  // Valid JSON that is not an object (a batch, a scalar) is no list result: passed on as before.
-  if (text.charCodeAt(top) !== OPEN_BRACE) return scan.isJsonText() ? UNCHANGED : refused(scan, 0);
+  // A scalar is no list result; a batch (an array) may hold one, and answers one request only
+  // in protocol versions we do not speak: refused, as is invalid JSON.
+  if (text.charCodeAt(top) !== OPEN_BRACE) return text.charCodeAt(top) !== OPEN_BRACKET && scan.isJsonText() ? UNCHANGED : refused(scan, 0);
   const end = withoutStackTraces(() => scan.walkObject(top, onTopMember));
   if (end === FAIL || scan.skipWhitespace(end) !== text.length) return refused(scan, tally.count);
   // Anything but a list result (an error response, another shape) passes through untouched.

@@ -21,7 +21,21 @@ async function startEvasiveUpstream(): Promise<{ url: string; close(): Promise<v
         return;
       }
       const msg = JSON.parse(body) as { id: number };
-      if (req.headers['x-answer'] === 'json') {
+      const plainList = `{"jsonrpc":"2.0","id":${msg.id},"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"get-env","inputSchema":{"type":"object"}}]}}`;
+      const answer = req.headers['x-answer'];
+      if (answer === 'text-plain') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(plainList);
+      } else if (answer === 'no-type') {
+        res.writeHead(200).end(plainList); // node sets no content-type of its own
+      } else if (answer === 'batch') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(`[${plainList}]`);
+      } else if (answer === 'other-kind') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(`{"jsonrpc":"2.0","id":${msg.id},"result":{"tools":[],"prompts":[{"name":"secret-prompt"}]}}`);
+      } else if (answer === 'list-sse') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${plainList}\n\n`);
+      } else if (answer === 'list-json') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(plainList);
+      } else if (answer === 'json') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(escapedList(msg.id));
       } else if (req.headers['x-answer'] === 'unterminated') {
         // The last event lacks its blank line; a lenient client parser still dispatches it.
@@ -68,4 +82,31 @@ test('escaped member names and unterminated events do not get a list past the fi
   assert.equal(resumed.status, 200);
   assert.ok(!resumed.text.includes('get-env'), resumed.text);
   assert.deepEqual(toolNames(resumed.text), ['echo']);
+});
+
+test('a list reaches the client judged whatever answer carries it: any content type, a batch, another request, another kind', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startEvasiveUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url, rules: [{ deny: 'mcp.tool.name == "get-env"' }] }) });
+  // a list under a type the client may still read as JSON
+  for (const answer of ['text-plain', 'no-type']) {
+    const reply = await mcpFetch(gw.url, rpc(11, 'tools/list'), { token: keys.admin, headers: { 'x-answer': answer } });
+    assert.equal(reply.status, 200, answer);
+    assert.ok(!reply.text.includes('get-env'), `${answer}: ${reply.text}`);
+    assert.deepEqual(toolNames(reply.text), ['echo'], answer);
+  }
+  // the answer to another request (an upstream that routes answers by a reused id)
+  for (const answer of ['list-json', 'list-sse']) {
+    const reply = await mcpFetch(gw.url, rpc(12, 'tools/call', { name: 'echo', arguments: {} }), { token: keys.admin, headers: { 'x-answer': answer } });
+    assert.equal(reply.status, 200, answer);
+    assert.ok(!reply.text.includes('get-env'), `${answer}: ${reply.text}`);
+    assert.deepEqual(toolNames(reply.text), ['echo'], answer);
+  }
+  // a batch, and a list of another kind beside the one asked for: refused, not passed on
+  for (const [method, answer] of [['tools/list', 'batch'], ['tools/call', 'batch'], ['tools/list', 'other-kind']] as const) {
+    const reply = await mcpFetch(gw.url, rpc(13, method, method === 'tools/call' ? { name: 'echo', arguments: {} } : {}), { token: keys.admin, headers: { 'x-answer': answer } });
+    assert.ok(!reply.text.includes('get-env') && !reply.text.includes('secret-prompt'), `${method} ${answer}: ${reply.text}`);
+    assert.match(reply.text, /upstream answer could not be filtered/, `${method} ${answer}`);
+  }
 });

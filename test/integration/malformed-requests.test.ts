@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { startTestGateway } from '../helpers/gateway-harness.js';
-import { mcpFetch, rpc } from '../helpers/mcp-http.js';
+import { mcpFetch, notification, rpc } from '../helpers/mcp-http.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 
 test('a malformed percent-encoding in the query is no route match, and a malformed legacy session id a 400', async (t) => {
@@ -44,4 +44,19 @@ test('a malformed percent-encoding in the query is no route match, and a malform
   assert.equal(legacy.status, 400);
   assert.equal(await legacy.text(), 'failed to process session_id');
   assert.equal(gw.log.lines.some((l) => l.includes('request failed')), false);
+});
+
+test('a call sent as a notification is refused and never reaches the upstream', async (t) => {
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const configText = stringify({ binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'up', mcp: { host: up.url } }] } }] }] }] }] });
+  const gw = await startTestGateway(t, { configText });
+  for (const method of ['tools/call', 'prompts/get', 'resources/read']) {
+    const reply = await mcpFetch(gw.url, { ...notification(method), params: { name: 'secret', uri: 'file:///secret', arguments: {} } });
+    assert.equal(reply.status, 400, method);
+    assert.match(reply.text, new RegExp(`${method} must be a request`), method);
+  }
+  const ok = await mcpFetch(gw.url, notification('notifications/initialized'));
+  assert.equal(ok.status, 202);
+  assert.deepEqual(up.requests.map((r) => r.rpcMethod), ['notifications/initialized']);
 });

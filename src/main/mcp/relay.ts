@@ -137,6 +137,13 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
   const opened = openSession(m, deps, id);
   if (!opened.ok) return;
 
+  if (message.kind === 'notification' && callTargetOf(message.method, message.params) !== null) {
+    // A call without an id is no MCP message, but a server that dispatches on the method alone
+    // would run it, unauthorised: refused, whatever the rules say.
+    m.record.error = `${message.method} sent as a notification`;
+    sendRpcError(m, 400, null, JsonRpcError.invalidRequest, `${message.method} must be a request (with an id)`);
+    return;
+  }
   let target = m.targets[0];
   if (message.kind === 'request') {
     const call = callTargetOf(message.method, message.params);
@@ -265,7 +272,10 @@ async function forward(
     onHead: (status, upstreamHeaders) => {
       const headers = responseHeaders(m, deps, target, upstreamHeaders, opened);
       const ok = status >= 200 && status < 300;
-      if (!(ok && (ref !== null || rename) && (streaming || expected !== null))) return { headers, mode: { kind: 'relay' } };
+      // Every answer is looked at when policy applies, not only those to list requests: an
+      // upstream that routes by JSON-RPC id can put a list on another request's answer (two
+      // requests of one session with the same id), and it must not pass unjudged there either.
+      if (!(ok && (ref !== null || rename))) return { headers, mode: { kind: 'relay' } };
       const encoding = firstHeader(upstreamHeaders, 'content-encoding');
       if (encoding !== undefined && encoding !== 'identity') {
         // We asked for identity; a compressed list cannot be filtered, so it is not relayed at all.
@@ -287,10 +297,17 @@ async function forward(
           },
         };
       }
-      if (contentType.startsWith('application/json') && expected !== null) {
-        return { headers, mode: { kind: 'collect', finish: (text) => filterList(m, deps, ref, target, expected, text) } };
-      }
-      return { headers, mode: { kind: 'relay' } };
+      // JSON, or any other type a lenient client might still read as JSON (text/plain, none).
+      return {
+        headers,
+        mode: {
+          kind: 'collect',
+          finish: async (text) => {
+            const kind = listKindIn(text, expected);
+            return kind === null ? null : filterList(m, deps, ref, target, kind, text);
+          },
+        },
+      };
     },
     onFailure: (reason) => {
       if (!m.reply.open) return;
@@ -325,24 +342,32 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Which list an event may carry, so the filter sees it. On a POST the method tells, and every
- * event with data goes to the filter (it leaves non-list messages untouched, and names spelt
- * with escapes cannot slip past a text search). On a GET stream (a resumed answer) the result's
- * shape does, so a replayed list cannot bypass filtering; only text that cannot hold a `result`
- * member, even escaped, is skipped without parsing. */
+/** A list member's name, quoted, or an escape that could spell one. */
+const mayNameList = /"(?:tools|prompts|resources|resourceTemplates)"|\\u/;
+
+/** Which list a message (an answer's body, an event's data) may carry, so the filter sees it.
+ * To a list request the method tells, and every message goes to the filter (it leaves non-list
+ * messages untouched, refuses another kind's list, and names spelt with escapes cannot slip past
+ * a text search). Otherwise (a GET stream, a resumed answer, the answer to another request) the
+ * result's shape does, so a list cannot bypass filtering on any answer; only text that cannot
+ * name a list member, even escaped, is skipped without parsing. A batch (an array) holding a
+ * list result goes to the filter, which refuses it. */
 function listKindIn(data: string, expected: ListKind | null): ListKind | null {
   if (data === '') return null;
   if (expected !== null) return expected;
-  if (!data.includes('"result"') && !data.includes('\\u')) return null;
+  if (!mayNameList.test(data)) return null;
   let message: unknown;
   try {
     message = JSON.parse(data);
   } catch {
-    return null;
+    return null; // what JSON.parse refuses, a client's parser does too
   }
-  const result = isRecord(message) ? message['result'] : undefined;
-  if (!isRecord(result)) return null;
-  return listKinds.find((kind) => Array.isArray(result[kind])) ?? null;
+  for (const one of Array.isArray(message) ? message : [message]) {
+    const result = isRecord(one) ? one['result'] : undefined;
+    const kind = isRecord(result) ? listKinds.find((k) => Array.isArray(result[k])) : undefined;
+    if (kind !== undefined) return kind;
+  }
+  return null;
 }
 
 async function filterList(m: McpRequest, deps: McpDeps, ref: RuleSetRef | null, target: UpstreamTarget, list: ListKind, body: string): Promise<string | null> {
