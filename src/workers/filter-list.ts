@@ -42,6 +42,7 @@ const OTHER_KINDS = new Map(LIST_KINDS.map((kind) => [kind, LIST_KINDS.filter((k
 
 const QUOTE = 0x22;
 const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACE = 0x7b;
 
 /** A kept item: its text is text[start, end), its name's string token text[nameStart, nameEnd). */
@@ -268,9 +269,11 @@ function filterText(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
   };
   const onResultMember = (keyStart: number, keyEnd: number, valueStart: number): number => {
     if (!scan.tokenEquals(keyStart, keyEnd, req.list)) {
-      // Another kind's list (a prompts list answering tools/list) would reach the client
-      // unjudged: refused.
-      if (text.charCodeAt(valueStart) === OPEN_BRACKET && otherKinds.some((k) => scan.tokenEquals(keyStart, keyEnd, k))) return FAIL;
+      // Another kind's items (a prompts list answering tools/list) would reach the client
+      // unjudged: refused. An empty one holds nothing to judge.
+      if (text.charCodeAt(valueStart) === OPEN_BRACKET && otherKinds.some((k) => scan.tokenEquals(keyStart, keyEnd, k))) {
+        if (text.charCodeAt(scan.skipWhitespace(valueStart + 1)) !== CLOSE_BRACKET) return FAIL;
+      }
       return scan.skipValue(valueStart);
     }
     if (++walk.lists > 1) return FAIL; // two lists: refused

@@ -110,10 +110,13 @@ test('an error response or another shape passes through unchanged; non-JSON is r
   assert.deepEqual(f('tools', JSON.stringify({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'nope' } })), unchanged);
   assert.deepEqual(f('tools', JSON.stringify({ jsonrpc: '2.0', id: 1, result: { prompts: [] } })), unchanged);
   assert.deepEqual(f('tools', JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: {} } })), unchanged);
-  assert.deepEqual(f('tools', JSON.stringify([1, 2])), unchanged);
+  assert.deepEqual(f('tools', JSON.stringify(7)), unchanged);
   // Text that is not JSON might still be read as a list by a lenient client: never passed on.
   const refused = { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'upstream answer could not be filtered' } };
   assert.deepEqual(parse(f('tools', 'data: {').body), refused);
+  // Nor a batch (it may hold a list), nor another kind's items beside the list asked for.
+  assert.deepEqual(parse(f('tools', JSON.stringify([1, 2])).body), refused);
+  assert.deepEqual(parse(f('tools', JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: [], prompts: [{ name: 'p' }] } })).body), { ...refused, id: 1 });
 });
 
 test('items without a string name are dropped (fail closed), even with no rules', () => {
