@@ -52,7 +52,9 @@ function withoutSseComments(text: string, contentType: string): string {
 
 function row(user: string, step: string, reply: McpReply): Row {
   const sid = reply.headers.get('mcp-session-id');
-  const body = withoutSseComments(reply.text, reply.contentType);
+  // How long ago a token expired is counted in whole seconds from now: the two runs may fall
+  // either side of a second's boundary.
+  const body = withoutSseComments(reply.text, reply.contentType).replace(/expired \d+ s ago/, 'expired N s ago');
   return { user, step, status: reply.status, contentType: reply.contentType, session: sid === null ? 'none' : 'sealed', body };
 }
 
