@@ -7,7 +7,7 @@ import { basename, dirname, resolve } from 'node:path';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
 import type { ConfigIssue, GatewayConfig, LogFormat } from './config/types.js';
-import { createDecider, type Decider } from './decider/decider.js';
+import { DeciderSet } from './decider/decider-set.js';
 import { KeyRegistry } from './jwks/key-registry.js';
 import { closeApp, loadUws, type UwsModule } from './http/uws.js';
 import { createLogger, type LogSink, type Logger } from './log/logger.js';
@@ -123,6 +123,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const sessions = createSessionCodec(options.sessionKey ?? config.runtime.sessionKey);
   const channels = new ChannelHub((line) => logger.info('mcp::stdio', line));
   let generationNumber = 0;
+  const deciders = new DeciderSet(workers, metrics.listCache, (err) =>
+    logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]),
+  );
   // A remote key set changed: the workers get the next key data (a new decider for the same
   // generation), and cached tokens signed by keys that left are dropped.
   let rekeying: Promise<void> = Promise.resolve();
@@ -136,25 +139,30 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
 
   async function rekey(): Promise<void> {
-    const gen = current;
-    const init = buildPlan(currentConfig, gen.number, keys.keysOf).init;
-    const next = await createDecider(init, workers, metrics.listCache);
+    let gen = current;
+    let init = buildPlan(currentConfig, gen.number, keys.keysOf).init;
+    let next = await deciders.create(init);
+    while (gen !== current) {
+      // A reload replaced the generation meanwhile, maybe built before the keys changed: the new
+      // keys go to the new generation, and this decider is never used.
+      void deciders.retire(next);
+      gen = current;
+      init = buildPlan(currentConfig, gen.number, keys.keysOf).init;
+      next = await deciders.create(init);
+    }
     const old = gen.deciderRef.current;
     gen.deciderRef.current = next;
-    retireDecider(old);
+    // Requests holding the old one finish on it; its pool stops once its running tasks have.
+    void deciders.retire(old);
     const live = new Set(init.providerSets.flatMap((ps) => ps.providers.flatMap((p) => p.keys.flatMap((k) => (k.kid === undefined ? [] : [k.kid])))));
     for (const a of gen.authenticators.values()) a.cache.dropKids(live);
-  }
-
-  function retireDecider(d: Decider): void {
-    d.close().catch((err: unknown) => logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]));
   }
 
   async function buildGeneration(cfg: GatewayConfig, reloading: boolean): Promise<Generation> {
     await keys.sync(cfg, reloading);
     generationNumber++;
     const plan = buildPlan(cfg, generationNumber, keys.keysOf);
-    const deciderRef = { current: await createDecider(plan.init, workers, metrics.listCache) };
+    const deciderRef = { current: await deciders.create(plan.init) };
     const authenticators = new Map<RoutePlan, JwtAuthenticator>();
     const targets = new Map<RoutePlan, readonly UpstreamTarget[]>();
     for (const bind of plan.binds) {
@@ -242,7 +250,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   } catch (err) {
     for (const b of bound.values()) uws.us_listen_socket_close(b.socket);
     keys.close();
-    await current.decider.close();
+    await deciders.closeAll();
     await upstreams.close();
     throw err;
   }
@@ -280,12 +288,15 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       logger.error('state_manager', `Failed to reload config: ${formatIssues([...next.issues]).replace(/\n/g, '; ')}`);
       return { ok: false, issues: next.issues };
     }
+    const built = await buildGeneration(next.config, true);
+    // Taken after the await: with two reloads at once, each retires the one it replaced.
     const previous = current;
-    current = await buildGeneration(next.config, true);
+    current = built;
     currentConfig = next.config;
+    // Requests in flight keep the previous generation: its pool finishes the tasks it has, then
+    // stops, and what they ask of it later runs on the main thread.
+    void deciders.retire(previous.decider);
     await openBinds(next.config);
-    // Requests in flight keep the previous generation; its pool finishes their tasks, then stops.
-    retireDecider(previous.decider);
     metrics.reloads.inc({ result: 'ok' });
     logger.info('state_manager', 'Config reloaded successfully');
     return { ok: true };
@@ -334,7 +345,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       keys.close();
       await channels.closeAll();
       await rekeying;
-      await current.decider.close();
+      await deciders.closeAll();
       await upstreams.close();
       logger.flush();
     })();

@@ -20,6 +20,9 @@ export interface Decider {
   queueSize(): number;
   /** Characters the main thread's list cache holds (the pool's workers keep none). */
   listCacheChars(): number;
+  /** Retires the decider: tasks already on the pool finish, then its threads stop. It keeps
+   * answering (later tasks run on the main thread): requests that began under it may still
+   * need it. Idempotent; resolves once the threads have exited. */
   close(): Promise<void>;
 }
 
@@ -36,6 +39,9 @@ const actorUrl = new URL('../../workers/actor.js', import.meta.url);
 /** Per-worker tasks in flight: with Piscina's default of 1 every task pays a thread wake-up
  * (40–57 µs on this VM); 16 lets tasks queue in the worker's port (component-costs.md §3.2). */
 const tasksPerWorker = 16;
+
+/** How long a retired pool waits for its tasks before it stops anyway. */
+const closeWaitMs = 30_000;
 
 /** `listCounts`: where the main thread's list cache counts its lookups (the gateway's metrics). */
 export async function createDecider(init: WorkerInit, workers: number, listCounts?: CacheCounts): Promise<Decider> {
@@ -63,11 +69,37 @@ function createPoolDecider(init: WorkerInit, workers: number, inline: InlineDeci
     idleTimeout: 2 ** 31 - 1,
     maxQueue,
   });
+  // Pool tasks not yet settled: close() waits for them, since a closing pool rejects new ones
+  // and a closed one would start a fresh worker for them that nobody stops.
+  let running = 0;
+  let onIdle: (() => void) | null = null;
+  let closed: Promise<void> | null = null;
   async function run(task: WorkerTask): Promise<unknown> {
     if (pool.queueSize >= maxQueue) throw new DeciderOverloadedError();
-    const out: unknown = await pool.run(encodeFrame(task));
+    running++;
+    let out: unknown;
+    try {
+      out = await pool.run(encodeFrame(task));
+    } finally {
+      running--;
+      if (running === 0) onIdle?.();
+    }
     if (!(out instanceof Uint8Array)) throw new TypeError('worker returned a non-binary frame');
     return decodeFrame(out);
+  }
+  async function drainAndClose(): Promise<void> {
+    if (running > 0) {
+      // Bounded like Piscina's own close (closeTimeout, 30 s): a stuck task must not hold shutdown.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, closeWaitMs);
+        timer.unref();
+        onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    await pool.close();
   }
   return {
     mode: 'pool',
@@ -77,14 +109,15 @@ function createPoolDecider(init: WorkerInit, workers: number, inline: InlineDeci
     filter: async (task) => {
       const cached = inline.engine.cachedFilter(task.ruleSet, task);
       if (cached !== null) return cached;
+      // Retired (a reload, new keys, shutdown): the same engine on the main thread.
+      if (closed !== null) return asFilterResult(inline.engine.run(task));
       const result = asFilterResult(await run(task));
       inline.engine.rememberFilter(task.ruleSet, task, result);
       return result;
     },
     queueSize: () => pool.queueSize,
     listCacheChars: () => inline.engine.listCacheChars(),
-    // Graceful: tasks already running finish; a swapped-out pool gets no new ones.
-    close: () => pool.close(),
+    close: () => (closed ??= drainAndClose()),
   };
 }
 
