@@ -22,7 +22,9 @@ function statusLine(status: number): string {
 export interface ResponseSink {
   readonly open: boolean;
   readonly headSent: boolean;
-  onClose(cb: (aborted: boolean) => void): void;
+  /** Runs cb once, when the response ends or the client goes away; returns a function that
+   * takes it back (a listener on a long-lived stream must not outlive what registered it). */
+  onClose(cb: (aborted: boolean) => void): () => void;
   send(status: number, headers: HeaderList, body?: string | Uint8Array): void;
   head(status: number, headers: HeaderList): void;
   headStream(status: number, headers: HeaderList): void;
@@ -33,6 +35,8 @@ export interface ResponseSink {
   finish(): void;
   destroy(): void;
 }
+
+const noop = (): void => {};
 
 export class Reply implements ResponseSink {
   readonly #res: HttpResponse;
@@ -67,10 +71,21 @@ export class Reply implements ResponseSink {
     return this.#started;
   }
 
-  /** Runs once, when the response ends or the client goes away. */
-  onClose(cb: (aborted: boolean) => void): void {
-    if (!this.open) cb(this.#aborted);
-    else this.#onClose.push(cb);
+  onClose(cb: (aborted: boolean) => void): () => void {
+    if (!this.open) {
+      cb(this.#aborted);
+      return noop;
+    }
+    this.#onClose.push(cb);
+    return () => {
+      const i = this.#onClose.indexOf(cb);
+      if (i >= 0) this.#onClose.splice(i, 1);
+    };
+  }
+
+  /** Close listeners registered and not yet run or taken back. */
+  get closeListeners(): number {
+    return this.#onClose.length;
   }
 
   #fireClose(aborted: boolean): void {

@@ -69,13 +69,16 @@ export class LegacyAnswerSink implements ResponseSink {
   #json = '';
   #emitted = false;
   #closers: Array<(aborted: boolean) => void> = [];
+  /** takes this sink's listener off the session's stream, which outlives it (a no-op until
+   * set: a stream already closed runs the listener at once, from the constructor) */
+  #unsubscribe: () => void = () => {};
   readonly #splitter = new SseSplitter();
   readonly #decoder = new TextDecoder();
 
   constructor(session: LegacySession, id: JsonRpcId | null) {
     this.#session = session;
     this.#id = id;
-    session.stream.onClose(() => this.#close(true));
+    this.#unsubscribe = session.stream.onClose(() => this.#close(true));
   }
 
   get open(): boolean {
@@ -86,14 +89,22 @@ export class LegacyAnswerSink implements ResponseSink {
     return this.#started;
   }
 
-  onClose(cb: (aborted: boolean) => void): void {
-    if (!this.#open) cb(false);
-    else this.#closers.push(cb);
+  onClose(cb: (aborted: boolean) => void): () => void {
+    if (!this.#open) {
+      cb(false);
+      return () => {};
+    }
+    this.#closers.push(cb);
+    return () => {
+      const i = this.#closers.indexOf(cb);
+      if (i >= 0) this.#closers.splice(i, 1);
+    };
   }
 
   #close(aborted: boolean): void {
     if (!this.#open) return;
     this.#open = false;
+    this.#unsubscribe();
     for (const cb of this.#closers.splice(0)) cb(aborted);
   }
 
