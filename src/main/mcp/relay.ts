@@ -92,10 +92,17 @@ async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Prom
   if (message.kind !== 'response') m.record.mcpMethod = message.method;
   send(m, 202, [['content-type', 'text/plain']], 'Accepted');
   const sink = new LegacyAnswerSink(session, message.kind === 'request' ? message.id : null);
-  await handlePost(
-    { ...m, req: asStreamablePost(m.req, session), headers: streamableHeaders(m.headers, session), reply: sink, body: Promise.resolve(body) },
-    deps,
-  );
+  try {
+    await handlePost(
+      { ...m, req: asStreamablePost(m.req, session), headers: streamableHeaders(m.headers, session), reply: sink, body: Promise.resolve(body) },
+      deps,
+    );
+  } catch (err) {
+    // The client has its 202: the answer it waits for on the stream is an error, and the sink
+    // lets go of the session's stream.
+    sink.destroy();
+    throw err;
+  }
 }
 
 /** Decodes the client's session header; sends 404 and returns false when it is not ours or not theirs. */
