@@ -7,6 +7,7 @@ import { listKindOf } from '../../protocol/mcp.js';
 import { formatEvent } from '../../protocol/sse.js';
 import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import type { ChannelSession } from './channels/channel-hub.js';
+import { filteredWriter } from './list-filter.js';
 import { principalOf } from './session-id.js';
 import { upstreamRequestHeaders, type ChannelTarget } from './upstream.js';
 
@@ -101,10 +102,8 @@ export function channelStream(m: McpRequest, deps: McpDeps, target: ChannelTarge
     return;
   }
   m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
-  const unsubscribe = session.subscribe(
-    (text: string) => m.reply.write(formatEvent(text)),
-    () => m.reply.finish(),
-  );
+  const writer = filteredWriter(m, deps, target.name, (text) => m.reply.write(formatEvent(text)));
+  const unsubscribe = session.subscribe(writer.message, () => writer.after(() => m.reply.finish()));
   m.reply.onClose(() => unsubscribe());
 }
 

@@ -15,6 +15,7 @@ import { headerValue } from '../http/request.js';
 import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { principalOf } from './session-id.js';
 import { channelExchange } from './channel-relay.js';
+import { filteredWriter } from './list-filter.js';
 import { discard } from './discard-body.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
@@ -224,8 +225,8 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
   const lastEventId = headerValue(m.req, 'last-event-id');
   const channelSessions = m.targets.flatMap((t) => {
     const id = t.kind === 'channel' ? opened.session?.upstream[t.name] : undefined;
-    const s = id === undefined ? undefined : deps.channels.get(id);
-    return s === undefined ? [] : [s];
+    const session = id === undefined ? undefined : deps.channels.get(id);
+    return session === undefined ? [] : [{ target: t, session }];
   });
   let targets = m.targets.filter((t): t is HttpTarget => t.kind === 'http');
   let resumeId: string | undefined;
@@ -267,7 +268,10 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
     return;
   }
   m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
-  const unsubscribes = channelSessions.map((s) => s.subscribe((text) => m.reply.write(formatEvent(text)), () => {}));
+  // What the servers send on their own passes the list filter too (found by shape, renamed).
+  const unsubscribes = channelSessions.map(({ target, session }) =>
+    session.subscribe(filteredWriter(m, deps, target.name, (text) => m.reply.write(formatEvent(text))).message, () => {}),
+  );
   m.reply.onClose(() => unsubscribes.forEach((u) => u()));
   await Promise.all(streams.map((s) => relayEvents(m, s.target, s.res.body)));
   // Channel targets keep the stream open until the client leaves.

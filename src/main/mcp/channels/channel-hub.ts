@@ -1,10 +1,15 @@
 // Sessions over message channels (stdio processes, legacy SSE connections). Unlike Streamable
 // HTTP upstreams these live in this process: the sealed session id names a local session, so
-// only the replica that opened it can serve it. Answers are matched to requests by JSON-RPC id;
-// everything else the server sends (notifications, its own requests) goes to the session's GET
-// stream, or waits in a bounded backlog until one is open.
+// only the replica that opened it can serve it. Requests go upstream under ids the session
+// chooses (clients' ids may collide: two POSTs, one id) and their answers come back under the
+// client's id. An answer to no pending request (its client left, or the server made it up) is
+// dropped: it may hold an unfiltered list and has no one to go to. Everything else the server
+// sends (notifications, its own requests) goes to the session's GET stream, or waits in a
+// bounded backlog until one is open.
 
 import { randomUUID } from 'node:crypto';
+import type { JsonRpcId } from '../../../protocol/jsonrpc.js';
+import { replaceMessageId } from '../../../protocol/message-id.js';
 import type { Channel, ChannelSpec } from './channel.js';
 import { openSseChannel } from './sse-channel.js';
 import { openStdioChannel } from './stdio-channel.js';
@@ -15,14 +20,22 @@ const idleMs = 30 * 60_000;
 const requestTimeoutMs = 300_000;
 
 interface Pending {
+  /** the id the client sent, restored in the answer */
+  readonly clientId: JsonRpcId;
   resolve(text: string): void;
   reject(err: Error): void;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export class ChannelSession {
   readonly id = randomUUID();
   readonly #channel: Channel;
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending = new Map<number, Pending>();
+  readonly #log: (line: string) => void;
+  #lastId = 0;
   readonly #listeners = new Set<(text: string) => void>();
   readonly #enders = new Set<() => void>();
   #gone = false;
@@ -30,8 +43,9 @@ export class ChannelSession {
   lastUsed = Date.now();
   dropped = 0;
 
-  constructor(channel: Channel, onGone: () => void) {
+  constructor(channel: Channel, log: (line: string) => void, onGone: () => void) {
     this.#channel = channel;
+    this.#log = log;
     channel.onMessage = (text) => this.#deliver(text);
     channel.onClose = (reason) => {
       this.#gone = true;
@@ -46,17 +60,19 @@ export class ChannelSession {
   }
 
   #deliver(text: string): void {
-    let id: string | null = null;
+    let v: unknown;
     try {
-      const v: unknown = JSON.parse(text);
-      if (typeof v === 'object' && v !== null && !('method' in v) && 'id' in v) id = JSON.stringify(v.id);
+      v = JSON.parse(text);
     } catch {
       return; // not JSON-RPC: ignore (a stdio server printing noise on stdout)
     }
-    const waiting = id === null ? undefined : this.#pending.get(id);
-    if (waiting !== undefined && id !== null) {
-      this.#pending.delete(id);
-      waiting.resolve(text);
+    if (!isRecord(v)) {
+      // A batch could hide a list result from the GET stream's filter; 2025-06-18 has none.
+      this.#log(`session ${this.id}: dropped a message that is not a JSON object`);
+      return;
+    }
+    if (!('method' in v)) {
+      this.#answer(v['id'], text);
       return;
     }
     if (this.#listeners.size === 0) {
@@ -70,12 +86,31 @@ export class ChannelSession {
     for (const l of this.#listeners) l(text);
   }
 
-  /** Sends a request and resolves with the text of its response. */
-  request(id: string | number, text: string, signal: AbortSignal): Promise<string> {
+  /** A response: to the request it answers, under the client's id, or nowhere. */
+  #answer(id: unknown, text: string): void {
+    const waiting = typeof id === 'number' ? this.#pending.get(id) : undefined;
+    if (waiting === undefined || typeof id !== 'number') {
+      const shown = typeof id === 'number' || typeof id === 'string' ? JSON.stringify(id).slice(0, 64) : typeof id;
+      this.#log(`session ${this.id}: dropped a response to no pending request (id ${shown})`);
+      return;
+    }
+    this.#pending.delete(id);
+    const answer = replaceMessageId(text, waiting.clientId);
+    if (answer === null) waiting.reject(new Error('the answer has no id'));
+    else waiting.resolve(answer);
+  }
+
+  /** Sends a request (`text`, with the client's `id`) and resolves with its answer. */
+  request(id: JsonRpcId, text: string, signal: AbortSignal): Promise<string> {
     this.lastUsed = Date.now();
-    const key = JSON.stringify(id);
+    const key = ++this.#lastId;
     return new Promise((resolve, reject) => {
-      if (!this.#channel.send(text)) {
+      const upstream = replaceMessageId(text, key);
+      if (upstream === null) {
+        reject(new Error('the request has no id'));
+        return;
+      }
+      if (!this.#channel.send(upstream)) {
         reject(new Error('upstream channel is closed'));
         return;
       }
@@ -84,6 +119,7 @@ export class ChannelSession {
       }, requestTimeoutMs);
       timer.unref();
       this.#pending.set(key, {
+        clientId: id,
         resolve: (t) => {
           clearTimeout(timer);
           resolve(t);
@@ -102,9 +138,34 @@ export class ChannelSession {
     });
   }
 
+  /** Sends a notification or a response to the server's own request. */
   notify(text: string): boolean {
     this.lastUsed = Date.now();
-    return this.#channel.send(text);
+    const cancelled = this.#cancellations(text);
+    if (cancelled === null) return this.#channel.send(text);
+    return cancelled.every((t) => this.#channel.send(t));
+  }
+
+  /**
+   * A client's notifications/cancelled names its own request id: sent once for each pending
+   * request under that id, with the id the server knows. None pending: the request is over, and
+   * its id may by now be one the server knows for another request, so nothing is sent. Null for
+   * any other message.
+   */
+  #cancellations(text: string): string[] | null {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      return null;
+    }
+    if (!isRecord(v) || v['method'] !== 'notifications/cancelled' || !isRecord(v['params'])) return null;
+    const params = v['params'];
+    const out: string[] = [];
+    for (const [key, p] of this.#pending) {
+      if (p.clientId === params['requestId']) out.push(JSON.stringify({ ...v, params: { ...params, requestId: key } }));
+    }
+    return out;
   }
 
   /** Server messages not answering a request, the backlog first; `onEnd` when the channel closes. */
@@ -159,7 +220,7 @@ export class ChannelHub {
     const channel = spec.kind === 'stdio'
       ? openStdioChannel(spec, (line) => this.#log(`${spec.cmd}: ${line}`))
       : await openSseChannel(spec.url, headers, 10_000);
-    const session: ChannelSession = new ChannelSession(channel, () => this.#sessions.delete(session.id));
+    const session: ChannelSession = new ChannelSession(channel, this.#log, () => this.#sessions.delete(session.id));
     this.#sessions.set(session.id, session);
     return session;
   }
