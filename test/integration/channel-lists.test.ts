@@ -2,14 +2,15 @@
 // `mcp.tool.name == "echo"`, with a scripted server offering `echo` and `secret_admin` whose
 // list answers the test can hold back (scripted-server.ts). An answer whose client went away,
 // an answer to an id two requests share, and what the server sends unasked must never bring
-// `secret_admin` to a client.
+// `secret_admin` to a client; with prefixMode always, one channel target's names are prefixed
+// like a multiplexed one's.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import type { CleanupHost } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway, type LabKeys, type LogCapture, type TestGateway } from '../helpers/gateway-harness.js';
 import { openEventStream, type EventStream, type StreamEvent } from '../helpers/event-stream.js';
-import { MCP_ACCEPT, PROTOCOL_VERSION, isRecord, itemNames, mcpFetch, onlyMessage, openMcpSession, resultOf, rpc, toolText, type McpReply, type RpcRequest } from '../helpers/mcp-http.js';
+import { MCP_ACCEPT, PROTOCOL_VERSION, errorOf, isRecord, itemNames, mcpFetch, onlyMessage, openMcpSession, resultOf, rpc, toolText, type McpReply, type RpcRequest } from '../helpers/mcp-http.js';
 import { scriptedStdioEntry } from '../helpers/scripted-server.js';
 import { startScriptedSseServer, type ScriptedSseServer } from '../helpers/scripted-sse-server.js';
 
@@ -208,5 +209,29 @@ describe('two stdio targets s and t: the merged GET stream', { timeout: 60_000 }
     } finally {
       stream.close();
     }
+  });
+});
+
+describe('prefixMode always with one stdio target', { timeout: 60_000 }, () => {
+  test('with rules: the list shows stub_echo only, stub_echo is called, echo is an unknown tool', async () => {
+    const gw = await startTestGateway(suite, { cwd: keys.dir, configText: channelYaml([stdioTarget('stub')], { rules: ECHO_ONLY, prefixMode: 'always' }) });
+    const { sessionId } = await openMcpSession(gw.url, { token: keys.jsmith });
+    assert.ok(sessionId !== undefined);
+    const listed = await mcpFetch(gw.url, rpc(2, 'tools/list'), { token: keys.jsmith, sessionId });
+    assert.deepEqual(itemNames(resultOf(listed), 'tools'), ['stub_echo']);
+    const called = await mcpFetch(gw.url, rpc(3, 'tools/call', { name: 'stub_echo', arguments: { message: 'hi' } }), { token: keys.jsmith, sessionId });
+    assert.equal(toolText(resultOf(called)), 'echo: hi');
+    const unknown = await mcpFetch(gw.url, rpc(4, 'tools/call', { name: 'echo', arguments: { message: 'hi' } }), { token: keys.jsmith, sessionId });
+    assert.deepEqual(errorOf(unknown), { code: -32602, message: 'Unknown tool: echo' });
+  });
+
+  test('without rules: every tool is listed, prefixed', async () => {
+    const gw = await startTestGateway(suite, { cwd: keys.dir, configText: channelYaml([stdioTarget('stub')], { prefixMode: 'always' }) });
+    const { sessionId } = await openMcpSession(gw.url, { token: keys.jsmith });
+    assert.ok(sessionId !== undefined);
+    const listed = await mcpFetch(gw.url, rpc(2, 'tools/list'), { token: keys.jsmith, sessionId });
+    assert.deepEqual(itemNames(resultOf(listed), 'tools'), ['stub_echo', 'stub_secret_admin']);
+    const called = await mcpFetch(gw.url, rpc(3, 'tools/call', { name: 'stub_secret_admin', arguments: { message: 'hi' } }), { token: keys.jsmith, sessionId });
+    assert.equal(toolText(resultOf(called)), 'secret_admin: hi');
   });
 });

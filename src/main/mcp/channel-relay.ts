@@ -5,9 +5,9 @@
 import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { listKindOf } from '../../protocol/mcp.js';
 import { formatEvent } from '../../protocol/sse.js';
-import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import type { ChannelSession } from './channels/channel-hub.js';
-import { filteredWriter } from './list-filter.js';
+import { filterList, filteredWriter } from './list-filter.js';
 import { principalOf } from './session-id.js';
 import { upstreamRequestHeaders, type ChannelTarget } from './upstream.js';
 
@@ -81,14 +81,8 @@ export async function channelPost(m: McpRequest, deps: McpDeps, target: ChannelT
     m.reply.send(202, [...headers, ...m.corsHeaders], '');
     return;
   }
-  let out = answer.text;
   const list = message.kind === 'request' ? listKindOf(message.method) : null;
-  const ref = m.route.mcpAuthorization;
-  if (list !== null && ref !== null) {
-    const filtered = await deps.decider().filter({ op: 'filter', ruleSet: ref.id, ctx: celContext(m, ref, null), list, target: target.name, prefix: false, body: out });
-    if (filtered.ruleErrors > 0) deps.onRuleErrors(filtered.ruleErrors);
-    out = filtered.body ?? out;
-  }
+  const out = list === null ? answer.text : ((await filterList(m, deps, target.name, list, answer.text)) ?? answer.text);
   send(m, 200, [...jsonHeaders, ...headers], out);
 }
 
