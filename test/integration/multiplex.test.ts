@@ -7,6 +7,7 @@
 // Last-Event-ID back to it.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -15,9 +16,9 @@ import { startEchoServer } from '../../examples/echo-server/server.js';
 import { createSessionCodec } from '../../src/main/mcp/session-id.js';
 import { repoRoot, type CleanupHost } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway, type LabKeys, type RuleSpec, type TestGateway } from '../helpers/gateway-harness.js';
-import { openEventStream } from '../helpers/event-stream.js';
+import { openEventStream, type StreamEvent } from '../helpers/event-stream.js';
 import { startEverything } from '../helpers/everything-server.js';
-import { PROTOCOL_VERSION, errorOf, mcpFetch, openMcpSession, resultOf, rpc, type McpReply, type RpcRequest } from '../helpers/mcp-http.js';
+import { PROTOCOL_VERSION, errorOf, isRecord, itemNames, mcpFetch, openMcpSession, resultOf, rpc, type McpReply, type RpcRequest } from '../helpers/mcp-http.js';
 import { spawnAndWait } from '../helpers/process.js';
 import { startRecordingProxy, type ProxiedExchange, type RecordingProxy } from '../helpers/recording-upstream.js';
 import { connectClient, type ConnectedClient } from '../helpers/sdk-client.js';
@@ -317,6 +318,79 @@ describe('the gateway as a process (portcullis -f) in front of a (stateful) and 
       assert.equal(listed.status, 200);
     } finally {
       await gw.stop();
+    }
+  });
+});
+
+/**
+ * A Streamable HTTP upstream whose GET stream carries what a resumed stream may: a tools/list
+ * answer (echo and secret_admin), then a log notification `sent`. Sessions: initialize gets one.
+ */
+async function startListStreamUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const list = { jsonrpc: '2.0', id: 2, result: { tools: [{ name: 'echo', inputSchema: { type: 'object' } }, { name: 'secret_admin', inputSchema: { type: 'object' } }] } };
+      res.write(`id: 1\ndata: ${JSON.stringify(list)}\n\n`);
+      res.write(`id: 2\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'sent' } })}\n\n`);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST') {
+        res.writeHead(200).end();
+        return;
+      }
+      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const id = typeof message === 'object' && message !== null && 'id' in message ? message.id : undefined;
+      if (id === undefined) {
+        res.writeHead(202).end();
+        return;
+      }
+      const result = { protocolVersion: PROTOCOL_VERSION, capabilities: { tools: {} }, serverInfo: { name: 'list-stream', version: '0.0.0' } };
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'list-stream-session' }).end(JSON.stringify({ jsonrpc: '2.0', id, result }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('two targets whose GET streams carry a list answer (as a resumed stream may)', { timeout: 60_000 }, () => {
+  test('the merged GET stream shows each list filtered and prefixed', async () => {
+    const c = await startListStreamUpstream();
+    suite.after(() => c.close());
+    const d = await startListStreamUpstream();
+    suite.after(() => d.close());
+    const gw = await startTestGateway(suite, {
+      cwd: keys.dir,
+      configText: multiplexYaml([{ name: 'c', url: c.url }, { name: 'd', url: d.url }], ['mcp.tool.name == "echo"']),
+    });
+    const { sessionId } = await openMcpSession(gw.url, { token: keys.jsmith });
+    assert.ok(sessionId !== undefined);
+    const stream = await openEventStream(gw.url, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${keys.jsmith}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': PROTOCOL_VERSION },
+    });
+    try {
+      assert.equal(stream.status, 200);
+      const sent = (e: StreamEvent): boolean => isRecord(e.message?.['params']) && e.message['params']['data'] === 'sent';
+      await stream.until(sent);
+      await stream.until(sent);
+      const lists = stream.events.flatMap((e) => (e.message !== null && isRecord(e.message['result']) ? [e.message['result']] : []));
+      assert.deepEqual(lists.map((r) => itemNames(r, 'tools')).sort(), [['c_echo'], ['d_echo']]);
+      assert.deepEqual(stream.events.filter((e) => e.data?.includes('secret_admin')), []);
+    } finally {
+      stream.close();
     }
   });
 });

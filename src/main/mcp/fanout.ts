@@ -10,12 +10,12 @@ import type { Readable } from 'node:stream';
 import type { ListKind } from '../../protocol/worker-contract.js';
 import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { listKindOf } from '../../protocol/mcp.js';
-import { SseSplitter, formatEvent, parseEventBlock } from '../../protocol/sse.js';
+import { SseSplitter, formatEvent, parseEventBlock, replaceEventData } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
 import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { principalOf } from './session-id.js';
 import { channelExchange } from './channel-relay.js';
-import { filteredWriter } from './list-filter.js';
+import { filterServerMessage, filteredWriter } from './list-filter.js';
 import { discard } from './discard-body.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
@@ -273,14 +273,16 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
     session.subscribe(filteredWriter(m, deps, target.name, (text) => m.reply.write(formatEvent(text))).message, () => {}),
   );
   m.reply.onClose(() => unsubscribes.forEach((u) => u()));
-  await Promise.all(streams.map((s) => relayEvents(m, s.target, s.res.body)));
+  await Promise.all(streams.map((s) => relayEvents(m, deps, s.target, s.res.body)));
   // Channel targets keep the stream open until the client leaves.
   if (channelSessions.length > 0 && m.reply.open) await new Promise<void>((resolve) => m.reply.onClose(() => resolve()));
   abort.abort();
   m.reply.finish();
 }
 
-async function relayEvents(m: McpRequest, target: HttpTarget, body: Readable): Promise<void> {
+/** One target's GET stream into the merged one: event ids tagged with the target, and any list
+ * (a resumed stream may replay an answer) filtered and prefixed, found by its shape. */
+async function relayEvents(m: McpRequest, deps: McpDeps, target: HttpTarget, body: Readable): Promise<void> {
   const splitter = new SseSplitter();
   const decoder = new TextDecoder();
   try {
@@ -289,12 +291,14 @@ async function relayEvents(m: McpRequest, target: HttpTarget, body: Readable): P
       if (!(chunk instanceof Uint8Array)) continue;
       let out = '';
       for (const event of splitter.push(decoder.decode(chunk, { stream: true }))) {
-        out += `${event.lines.map((l) => (l.startsWith('id:') ? `id: ${target.name}${eventIdSeparator}${l.slice(3).trim()}` : l)).join('\n')}\n\n`;
+        const lines = event.lines.map((l) => (l.startsWith('id:') ? `id: ${target.name}${eventIdSeparator}${l.slice(3).trim()}` : l));
+        const data = event.data === null ? null : await filterServerMessage(m, deps, target.name, event.data);
+        out += data === null || data === event.data ? `${lines.join('\n')}\n\n` : replaceEventData({ lines, data }, data);
       }
-      if (out !== '') m.reply.write(out);
+      if (out !== '' && m.reply.open) m.reply.write(out);
     }
   } catch {
-    // one target's stream ended badly; the others go on
+    // one target's stream ended badly (or could not be filtered); the others go on
   }
   discard(body);
 }

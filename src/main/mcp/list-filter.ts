@@ -1,8 +1,8 @@
-// List filtering for channel targets (stdio, legacy SSE): their answers, where the request's
-// method names the list, and what a server sends on its own to a GET stream, where nothing
-// does. There every list kind is tried: the filter finds a list by the message's shape with a
-// strict scan, and puts an error in place of what it cannot read safely. Same rules and
-// renaming as relay.ts's HTTP path.
+// List filtering outside relay.ts's single-target HTTP path: channel targets' answers (stdio,
+// legacy SSE), where the request's method names the list, and what servers send on their own
+// to a GET stream (channel sessions, merged streams), where nothing does. There every list kind
+// is tried: the filter finds a list by the message's shape with a strict scan, and puts an
+// error in place of what it cannot read safely. Same rules and renaming as relay.ts.
 
 import type { ListKind } from '../../protocol/worker-contract.js';
 import { celContext, prefixed, type McpDeps, type McpRequest } from './context.js';
