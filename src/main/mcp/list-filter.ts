@@ -1,13 +1,45 @@
 // List filtering outside relay.ts's single-target HTTP path: channel targets' answers (stdio,
 // legacy SSE), where the request's method names the list, and what servers send on their own
-// to a GET stream (channel sessions, merged streams), where nothing does. There every list kind
-// is tried: the filter finds a list by the message's shape with a strict scan, and puts an
-// error in place of what it cannot read safely. Same rules and renaming as relay.ts.
+// to a GET stream (channel sessions, merged streams), where nothing does; relay.ts uses the same
+// functions. The filter puts an error in place of what it cannot read safely.
 
 import type { ListKind } from '../../protocol/worker-contract.js';
 import { celContext, prefixed, type McpDeps, type McpRequest } from './context.js';
 
 const listKinds: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A list member's name, quoted, or an escape that could spell one. */
+const mayNameList = /"(?:tools|prompts|resources|resourceTemplates)"|\\u/;
+
+/** Which list a message (an answer's body, an event's data) may carry, so the filter sees it.
+ * To a list request the method tells, and every message goes to the filter (it leaves non-list
+ * messages untouched, refuses another kind's list, and names spelt with escapes cannot slip past
+ * a text search). Otherwise (a GET stream, a resumed answer, the answer to another request) the
+ * result's shape does, so a list cannot bypass filtering on any answer; only text that cannot
+ * name a list member, even escaped, is skipped without parsing. A batch (an array) holding a
+ * list result goes to the filter, which refuses it. */
+export function listKindIn(data: string, expected: ListKind | null): ListKind | null {
+  if (data === '') return null;
+  if (expected !== null) return expected;
+  if (!mayNameList.test(data)) return null;
+  let message: unknown;
+  try {
+    message = JSON.parse(data);
+  } catch {
+    return null; // what JSON.parse refuses, a client's parser does too
+  }
+  for (const one of Array.isArray(message) ? message : [message]) {
+    const result = isRecord(one) ? one['result'] : undefined;
+    const kind = isRecord(result) ? listKinds.find((k) => Array.isArray(result[k])) : undefined;
+    if (kind !== undefined) return kind;
+  }
+  return null;
+}
+
 
 /** Whether lists pass the filter on this route: it has rules, or names are prefixed. */
 export function listsFiltered(m: McpRequest): boolean {
@@ -32,13 +64,12 @@ export async function filterList(m: McpRequest, deps: McpDeps, target: string, l
   return result.body;
 }
 
-/** A message the server sent on its own, as the client may see it: any list in its result filtered. */
+/** A message the server sent on its own, as the client may see it: a list in its result
+ * filtered (the filter refuses a message holding items of two kinds, or a batch with a list). */
 export async function filterServerMessage(m: McpRequest, deps: McpDeps, target: string, text: string): Promise<string> {
-  // Only text with a `result` member, spelt plainly or with escapes, can hold a list result.
-  if (!listsFiltered(m) || (!text.includes('"result"') && !text.includes('\\u'))) return text;
-  let out = text;
-  for (const list of listKinds) out = (await filterList(m, deps, target, list, out)) ?? out;
-  return out;
+  if (!listsFiltered(m)) return text;
+  const kind = listKindIn(text, null);
+  return kind === null ? text : ((await filterList(m, deps, target, kind, text)) ?? text);
 }
 
 export interface FilteredWriter {

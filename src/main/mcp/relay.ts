@@ -4,16 +4,16 @@
 // per item, and the session id is swapped for the gateway's sealed record.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ListKind, McpCelContext } from '../../protocol/worker-contract.js';
+import type { McpCelContext } from '../../protocol/worker-contract.js';
 import { JsonRpcError, parseMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
 import { replaceEventData } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
-import type { RuleSetRef } from '../plan.js';
 import { celContext, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams } from './fanout.js';
 import { LegacyAnswerSink, asStreamablePost, streamableHeaders } from './legacy-sse.js';
+import { filterList, listKindIn } from './list-filter.js';
 import { principalOf, type SessionRecord } from './session-id.js';
 import { callUpstream } from './upstream-call.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
@@ -298,7 +298,7 @@ async function forward(
               if (event.data === null) return null;
               const kind = listKindIn(event.data, expected);
               if (kind === null) return null;
-              const filtered = await filterList(m, deps, ref, target, kind, event.data);
+              const filtered = await filterList(m, deps, target.name, kind, event.data);
               return filtered === null ? null : replaceEventData(event, filtered);
             },
           },
@@ -311,7 +311,7 @@ async function forward(
           kind: 'collect',
           finish: async (text) => {
             const kind = listKindIn(text, expected);
-            return kind === null ? null : filterList(m, deps, ref, target, kind, text);
+            return kind === null ? null : filterList(m, deps, target.name, kind, text);
           },
         },
       };
@@ -343,53 +343,3 @@ function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, u
   return headers;
 }
 
-const listKinds: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A list member's name, quoted, or an escape that could spell one. */
-const mayNameList = /"(?:tools|prompts|resources|resourceTemplates)"|\\u/;
-
-/** Which list a message (an answer's body, an event's data) may carry, so the filter sees it.
- * To a list request the method tells, and every message goes to the filter (it leaves non-list
- * messages untouched, refuses another kind's list, and names spelt with escapes cannot slip past
- * a text search). Otherwise (a GET stream, a resumed answer, the answer to another request) the
- * result's shape does, so a list cannot bypass filtering on any answer; only text that cannot
- * name a list member, even escaped, is skipped without parsing. A batch (an array) holding a
- * list result goes to the filter, which refuses it. */
-function listKindIn(data: string, expected: ListKind | null): ListKind | null {
-  if (data === '') return null;
-  if (expected !== null) return expected;
-  if (!mayNameList.test(data)) return null;
-  let message: unknown;
-  try {
-    message = JSON.parse(data);
-  } catch {
-    return null; // what JSON.parse refuses, a client's parser does too
-  }
-  for (const one of Array.isArray(message) ? message : [message]) {
-    const result = isRecord(one) ? one['result'] : undefined;
-    const kind = isRecord(result) ? listKinds.find((k) => Array.isArray(result[k])) : undefined;
-    if (kind !== undefined) return kind;
-  }
-  return null;
-}
-
-async function filterList(m: McpRequest, deps: McpDeps, ref: RuleSetRef | null, target: UpstreamTarget, list: ListKind, body: string): Promise<string | null> {
-  if (ref === null && !prefixed(m)) return null;
-  // With no rules but prefixed names, an empty rule set (allow all) still renames the items.
-  const ruleSet = ref?.id ?? deps.allowAllRuleSet;
-  const result = await deps.decider().filter({
-    op: 'filter',
-    ruleSet,
-    ctx: ref === null ? { jwt: m.claims, mcp: null, request: null, source: null } : celContext(m, ref, null),
-    list,
-    target: target.name,
-    prefix: prefixed(m),
-    body,
-  });
-  if (result.ruleErrors > 0) deps.onRuleErrors(result.ruleErrors);
-  return result.body;
-}
