@@ -3,6 +3,7 @@
 // Both load the same module, src/workers/actor.js, by URL: main never imports worker code
 // statically, and the inline mode is the benchmark baseline for the pool.
 
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { decodeFrame, encodeFrame } from '../../protocol/frame-codec.js';
 import type { CacheCounts, DecideResult, FilterResult, VerifyResult, WorkerInit, WorkerTask } from '../../protocol/worker-contract.js';
@@ -49,6 +50,29 @@ export async function createDecider(init: WorkerInit, workers: number, listCount
   return workers > 0 ? createPoolDecider(init, workers, inline) : inline.decider;
 }
 
+/**
+ * Resolves once every thread has loaded the actor (a Piscina worker's first message to its
+ * parent says so), rejects if one exits first. Closing a pool whose worker is still loading
+ * its module can abort the whole process on Node 20 (a fatal error in require(esm), seen once
+ * in the test suite under load, on a reload right after another), so a pool is handed out only
+ * when it can be closed safely; a worker that cannot load fails start or reload here, clearly.
+ */
+function threadsLoaded(threads: readonly Worker[]): Promise<void> {
+  return Promise.all(
+    threads.map(
+      (thread) =>
+        new Promise<void>((resolve, reject) => {
+          const onExit = (code: number): void => reject(new Error(`a worker thread exited with code ${code} while loading ${actorUrl.href}`));
+          thread.once('message', () => {
+            thread.off('exit', onExit);
+            resolve();
+          });
+          thread.once('exit', onExit);
+        }),
+    ),
+  ).then(() => undefined);
+}
+
 /** The pool takes list filtering. Token signatures are checked from the main thread on libuv's
  * threads (~4–6 µs of event-loop time, against ~40 µs for a hop to a worker under load); A/B,
  * fresh tokens with --workers 1: ES256 1.05× req/s at 0.86× CPU, EdDSA 1.06× at 0.84× against
@@ -57,7 +81,7 @@ export async function createDecider(init: WorkerInit, workers: number, listCount
  * main thread, on the same engine code. Filtered lists are remembered on the main thread
  * (list-cache.ts): recognising a list seen before costs a few µs, less than the hop to a worker,
  * so only lists not seen before go to the pool. */
-function createPoolDecider(init: WorkerInit, workers: number, inline: InlineDecider): Decider {
+async function createPoolDecider(init: WorkerInit, workers: number, inline: InlineDecider): Promise<Decider> {
   const maxQueue = workers * tasksPerWorker * 64;
   const pool = new Piscina({
     filename: actorUrl.href,
@@ -69,6 +93,12 @@ function createPoolDecider(init: WorkerInit, workers: number, inline: InlineDeci
     idleTimeout: 2 ** 31 - 1,
     maxQueue,
   });
+  try {
+    await threadsLoaded(pool.threads);
+  } catch (err) {
+    await pool.destroy();
+    throw err;
+  }
   // Pool tasks not yet settled: close() waits for them, since a closing pool rejects new ones
   // and a closed one would start a fresh worker for them that nobody stops.
   let running = 0;
