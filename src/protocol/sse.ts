@@ -34,9 +34,18 @@ export class SseSplitter {
   }
 }
 
+/** Two line ends in a row (an empty line ends an event), each CRLF, LF or CR, in any mix: a
+ * client splits `\n\r\n` or `\r\n\n` too, so a splitter that did not would let one event hide
+ * inside another's data. */
+const EMPTY_LINE = /(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))/;
+
 function findEventEnd(text: string): { at: number; length: number } | null {
-  const m = /\r\n\r\n|\n\n|\r\r/.exec(text);
-  return m === null ? null : { at: m.index, length: m[0].length };
+  const m = EMPTY_LINE.exec(text);
+  if (m === null) return null;
+  const end = m.index + m[0].length;
+  // A CR at the very end may be the first half of a CRLF still on its way.
+  if (end === text.length && text.endsWith('\r')) return null;
+  return { at: m.index, length: m[0].length };
 }
 
 export function parseEventBlock(block: string): SseEvent {

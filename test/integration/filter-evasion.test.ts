@@ -17,6 +17,12 @@ async function startEvasiveUpstream(): Promise<{ url: string; close(): Promise<v
     req.on('end', () => {
       if (req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
+        if (req.headers['x-answer'] === 'mixed-endings') {
+          // LF then CRLF ends the first event for a client; a list follows in an event of its own.
+          const list = '{"jsonrpc":"2.0","id":8,"result":{"tools":[{"name":"echo"},{"name":"get-env"}]}}';
+          res.end(`data: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\n\r\ndata: ${list}\r\n\ndata: ${list}\r\r`);
+          return;
+        }
         res.end(`id: 1\ndata: ${escapedList(null)}\n\n`);
         return;
       }
@@ -109,4 +115,15 @@ test('a list reaches the client judged whatever answer carries it: any content t
     assert.ok(!reply.text.includes('get-env') && !reply.text.includes('secret-prompt'), `${method} ${answer}: ${reply.text}`);
     assert.match(reply.text, /upstream answer could not be filtered/, `${method} ${answer}`);
   }
+});
+
+test('events ended by mixed line ends (LF CRLF, CRLF LF, CR CR) are split as a client splits them, and filtered', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startEvasiveUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url, rules: [{ deny: 'mcp.tool.name == "get-env"' }] }) });
+  const stream = await mcpFetch(gw.url, null, { token: keys.admin, method: 'GET', headers: { accept: 'text/event-stream', 'x-answer': 'mixed-endings' } });
+  assert.equal(stream.status, 200);
+  assert.ok(!stream.text.includes('get-env'), stream.text);
+  assert.equal(stream.text.split('"name":"echo"').length - 1, 2, stream.text);
 });
