@@ -5,11 +5,12 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { McpCelContext } from '../../protocol/worker-contract.js';
-import { JsonRpcError, parseMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { JsonRpcError, errorMessage, parseMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { DeciderOverloadedError } from '../decider/decider.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
 import { replaceEventData } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
-import { celContext, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams } from './fanout.js';
 import { LegacyAnswerSink, asStreamablePost, streamableHeaders } from './legacy-sse.js';
@@ -320,6 +321,15 @@ async function forward(
       if (!m.reply.open) return;
       m.record.error = `upstream call failed: ${reason}`;
       sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${target.name} unavailable`);
+    },
+    onFilterFailure: (err) => {
+      if (err instanceof DeciderOverloadedError) {
+        m.record.error = 'overloaded';
+        send(m, 503, [...jsonHeaders, ['retry-after', '1']], errorMessage(id, JsonRpcError.internalError, 'overloaded'));
+        return;
+      }
+      m.record.error = `filtering the answer failed: ${err instanceof Error ? err.message : String(err)}`;
+      sendRpcError(m, 500, id, JsonRpcError.internalError, 'upstream answer could not be filtered');
     },
   });
 }

@@ -36,6 +36,9 @@ export interface UpstreamCall {
   readonly onHead: (status: number, headers: IncomingHttpHeaders) => { readonly headers: HeaderList; readonly mode: AnswerMode };
   /** The upstream could not be reached or broke before answering. */
   readonly onFailure: (reason: string) => void;
+  /** Filtering the answer failed (an overloaded pool, a worker gone) before anything was sent:
+   * answer the client. Once the head is out the response can only be broken off. */
+  readonly onFilterFailure: (err: unknown) => void;
 }
 
 /** A body up to this size is sent in one write when it arrives whole (no content-length needed). */
@@ -77,9 +80,11 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
       }
     });
     const fail = (err: unknown): void => {
-      // A filter that fails must not let the unfiltered answer through: break the response.
+      // A filter that fails must not let the unfiltered answer through: an error in its place,
+      // or, once the head is out, the response broken off.
       controller?.abort(err instanceof Error ? err : new Error(String(err)));
-      reply.destroy();
+      if (reply.open && !reply.headSent) call.onFilterFailure(err);
+      else reply.destroy();
       finish();
     };
     const collected = (): Buffer | null => {
