@@ -20,9 +20,22 @@ const callMethods: Readonly<Record<string, { kind: ResourceKind; param: 'name' |
   'resources/unsubscribe': { kind: 'resource', param: 'uri' },
 };
 
+/** `completion/complete` names its prompt or resource (template) in `params.ref`. */
+function completionTarget(params: Readonly<Record<string, unknown>> | null): CallTarget {
+  const ref = params?.['ref'];
+  const fields = typeof ref === 'object' && ref !== null && !Array.isArray(ref) ? new Map(Object.entries(ref)) : new Map<string, unknown>();
+  const isResource = fields.get('type') === 'ref/resource';
+  const raw = fields.get(isResource ? 'uri' : 'name');
+  // Another ref type names nothing we can judge: an empty prompt name, which no rule allows by name.
+  return { kind: isResource ? 'resource' : 'prompt', name: typeof raw === 'string' && (isResource || fields.get('type') === 'ref/prompt') ? raw : '' };
+}
+
 /** The tool/prompt/resource a request targets, or null for methods that target none.
- * Returns `{kind, name: ''}` when the method needs a name and none is given (fail closed). */
+ * Returns `{kind, name: ''}` when the method needs a name and none is given (fail closed).
+ * A completion targets the prompt or resource it completes arguments of: its suggestions tell
+ * about an item the caller may not see. */
 export function callTargetOf(method: string, params: Readonly<Record<string, unknown>> | null): CallTarget | null {
+  if (method === 'completion/complete') return completionTarget(params);
   const spec = callMethods[method];
   if (spec === undefined) return null;
   const raw = params?.[spec.param];

@@ -200,7 +200,12 @@ function forwardTo(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
 
 function rewriteCallName(message: ParsedMessage, call: CallTarget, name: string): Buffer {
   if (message.kind !== 'request') throw new TypeError('only requests carry call targets');
-  const params = { ...message.params, [call.kind === 'resource' ? 'uri' : 'name']: name };
+  const key = call.kind === 'resource' ? 'uri' : 'name';
+  const ref = message.params?.['ref'];
+  const params =
+    message.method === 'completion/complete' && typeof ref === 'object' && ref !== null
+      ? { ...message.params, ref: { ...ref, [key]: name } }
+      : { ...message.params, [key]: name };
   return Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params }));
 }
 
