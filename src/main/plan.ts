@@ -28,6 +28,8 @@ export interface RoutePlan {
   readonly name: string;
   /** `route0/default`, as logged */
   readonly ruleKey: string;
+  /** bind, listener and route name: MCP sessions opened on this route are valid only on it */
+  readonly sessionScope: string;
   readonly hostnames: readonly string[];
   readonly matches: readonly CompiledMatch[];
   readonly cors: CompiledCors | null;
@@ -124,7 +126,7 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
     return { id, usesRequest: readsRoot(rules, 'request'), usesSource: readsRoot(rules, 'source') };
   }
 
-  function route(r: RouteConfig): RoutePlan {
+  function route(r: RouteConfig, sessionScope: string): RoutePlan {
     const p = r.policies;
     let jwt: RoutePlan['jwt'] = null;
     const policy = effectiveJwt(r);
@@ -142,6 +144,7 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
     return {
       name: r.name,
       ruleKey: `${r.name}/${r.ruleName}`,
+      sessionScope,
       hostnames: r.hostnames,
       matches: r.matches.map(compileMatch),
       cors: p.cors === null ? null : compileCors(p.cors, backend !== null),
@@ -161,7 +164,7 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
       name: l.name,
       gatewayName: l.gatewayName,
       hostname: l.hostname,
-      routes: l.routes.map(route),
+      routes: l.routes.map((r) => route(r, `${b.name}\u0000${l.name}\u0000${r.name}`)),
     })),
   }));
   return { binds, init: { generation, providerSets, ruleSets, listCacheChars: config.runtime.listCacheBytes }, allowAllRuleSet: 0 };

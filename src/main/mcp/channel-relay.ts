@@ -8,7 +8,7 @@ import { formatEvent } from '../../protocol/sse.js';
 import { jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import type { ChannelSession } from './channels/channel-hub.js';
 import { filterList, filteredWriter } from './list-filter.js';
-import { principalOf } from './session-id.js';
+import { sessionOwner } from './session-id.js';
 import { upstreamRequestHeaders, type ChannelTarget } from './upstream.js';
 
 export interface ChannelAnswer {
@@ -54,7 +54,7 @@ export async function channelExchange(
 function sessionHeader(m: McpRequest, deps: McpDeps, target: ChannelTarget, opened: OpenedSession, sessionId: string | undefined): Array<readonly [string, string]> {
   if (sessionId === undefined) return [];
   if (opened.session?.upstream[target.name] === sessionId && opened.header !== undefined) return [['mcp-session-id', opened.header]];
-  return [['mcp-session-id', deps.sessions.encode({ upstream: { ...(opened.session?.upstream ?? {}), [target.name]: sessionId }, principal: principalOf(m.claims) })]];
+  return [['mcp-session-id', deps.sessions.encode({ upstream: { ...(opened.session?.upstream ?? {}), [target.name]: sessionId }, principal: sessionOwner(m.claims, m.route.sessionScope) })]];
 }
 
 /** One POST to a single channel target. */

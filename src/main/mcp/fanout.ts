@@ -13,7 +13,7 @@ import { listKindOf } from '../../protocol/mcp.js';
 import { SseSplitter, formatEvent, parseEventBlock, replaceEventData } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
 import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
-import { principalOf } from './session-id.js';
+import { sessionOwner } from './session-id.js';
 import { channelExchange } from './channel-relay.js';
 import { filterServerMessage, filteredWriter } from './list-filter.js';
 import { discard } from './discard-body.js';
@@ -118,7 +118,7 @@ function sessionHeader(m: McpRequest, deps: McpDeps, opened: OpenedSession, answ
     }
   }
   if (!changed) return opened.header === undefined ? [] : [['mcp-session-id', opened.header]];
-  return [['mcp-session-id', deps.sessions.encode({ upstream, principal: principalOf(m.claims) })]];
+  return [['mcp-session-id', deps.sessions.encode({ upstream, principal: sessionOwner(m.claims, m.route.sessionScope) })]];
 }
 
 const listKeys: Readonly<Record<ListKind, string>> = {

@@ -10,7 +10,7 @@ import { SseSplitter } from '../../protocol/sse.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { RequestSnapshot } from '../http/request.js';
 import type { McpRequest } from './context.js';
-import { principalOf } from './session-id.js';
+import { sessionOwner } from './session-id.js';
 
 export interface LegacySession {
   readonly id: string;
@@ -25,7 +25,7 @@ export class LegacySessions {
 
   /** GET /sse: opens the stream and announces the POST endpoint. */
   open(m: McpRequest): void {
-    const session: LegacySession = { id: randomUUID(), principal: principalOf(m.claims), stream: m.reply, sealed: undefined };
+    const session: LegacySession = { id: randomUUID(), principal: sessionOwner(m.claims, m.route.sessionScope), stream: m.reply, sealed: undefined };
     this.#byId.set(session.id, session);
     m.reply.onClose(() => this.#byId.delete(session.id));
     m.reply.head(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);

@@ -15,7 +15,7 @@ import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams } from './fanout.js';
 import { LegacyAnswerSink, asStreamablePost, streamableHeaders } from './legacy-sse.js';
 import { filterList, listKindIn } from './list-filter.js';
-import { principalOf, type SessionRecord } from './session-id.js';
+import { sessionOwner, type SessionRecord } from './session-id.js';
 import { callUpstream } from './upstream-call.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
@@ -73,7 +73,7 @@ function decodeSessionId(raw: string): string | null {
 
 /** A legacy HTTP+SSE POST: accepted with 202, answered on the session's event stream. */
 async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Promise<void> {
-  const session = deps.legacy.find(sessionId, principalOf(m.claims));
+  const session = deps.legacy.find(sessionId, sessionOwner(m.claims, m.route.sessionScope));
   if (session === undefined) {
     m.record.error = 'session not found';
     send(m, 404, [['content-type', 'text/plain']], 'Session not found');
@@ -111,7 +111,7 @@ function openSession(m: McpRequest, deps: McpDeps, id: JsonRpcId | null): { ok: 
   const header = headerValue(m.req, 'mcp-session-id');
   if (header === undefined) return { ok: true, session: null, header };
   const session = deps.sessions.decode(header);
-  if (session === null || session.principal !== principalOf(m.claims)) {
+  if (session === null || session.principal !== sessionOwner(m.claims, m.route.sessionScope)) {
     // The spec's answer to an unknown session: 404, and the client re-initializes.
     m.record.error = 'session not found';
     sendRpcError(m, 404, id, -32001, 'Session not found');
@@ -350,7 +350,7 @@ function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, u
         ? opened.header
         : deps.sessions.encode({
             upstream: { ...(opened.session?.upstream ?? {}), [target.name]: upstreamSid },
-            principal: principalOf(m.claims),
+            principal: sessionOwner(m.claims, m.route.sessionScope),
           });
     headers.push(['mcp-session-id', sid]);
   }

@@ -10,7 +10,7 @@ import { GenerationalMap } from '../generational-map.js';
 export interface SessionRecord {
   /** upstream session id per target name */
   readonly upstream: Readonly<Record<string, string>>;
-  /** digest of the caller's iss+sub ('' for an anonymous session) */
+  /** digest of the route's session scope and the caller's iss+sub (sessionOwner) */
   readonly principal: string;
 }
 
@@ -22,11 +22,14 @@ export interface SessionCodec {
 
 const version = 'p1';
 
-export function principalOf(claims: Claims | null): string {
-  if (claims === null) return '';
-  const iss = typeof claims['iss'] === 'string' ? claims['iss'] : '';
-  const sub = typeof claims['sub'] === 'string' ? claims['sub'] : '';
-  return createHash('sha256').update(`${iss}\u0000${sub}`).digest('base64url').slice(0, 22);
+/** Who a session belongs to: the caller (iss+sub; none for an anonymous one) on one route
+ * (RoutePlan.sessionScope). A session id opened on one route is no session on another, whose
+ * target of the same name may be another server with other rules. */
+export function sessionOwner(claims: Claims | null, scope: string): string {
+  const iss = claims !== null && typeof claims['iss'] === 'string' ? claims['iss'] : '';
+  const sub = claims !== null && typeof claims['sub'] === 'string' ? claims['sub'] : '';
+  const who = claims === null ? '\u0001anonymous' : `${iss}\u0000${sub}`;
+  return createHash('sha256').update(`${scope}\u0000${who}`).digest('base64url').slice(0, 22);
 }
 
 function isStringRecord(v: unknown): v is Record<string, string> {
