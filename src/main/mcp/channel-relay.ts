@@ -2,12 +2,12 @@
 // requests get a JSON answer, notifications 202, and the GET stream carries what the server
 // sends on its own. The session is opened by `initialize` and named in the sealed session id.
 
-import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { JsonRpcError, errorMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { listKindOf } from '../../protocol/mcp.js';
 import { formatEvent } from '../../protocol/sse.js';
 import { jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
-import type { ChannelSession } from './channels/channel-hub.js';
-import { filterList, filteredWriter } from './list-filter.js';
+import { ChannelLimitError, type ChannelSession } from './channels/channel-hub.js';
+import { filterList, filteredWriter, listKindIn, listsFiltered } from './list-filter.js';
 import { sessionOwner } from './session-id.js';
 import { upstreamRequestHeaders, type ChannelTarget } from './upstream.js';
 
@@ -18,13 +18,16 @@ export interface ChannelAnswer {
   readonly error: string | null;
   /** true when the session id is unknown here (the client must re-initialize) */
   readonly unknownSession: boolean;
+  /** true when a new session was refused for a limit (503: retry later) */
+  readonly limited?: boolean;
 }
 
 async function sessionFor(m: McpRequest, deps: McpDeps, target: ChannelTarget, opened: OpenedSession, message: ParsedMessage): Promise<ChannelSession | 'unknown' | 'required'> {
   const id = opened.session?.upstream[target.name];
   if (id !== undefined) return deps.channels.get(id) ?? 'unknown';
   if (message.kind === 'request' && message.method === 'initialize') {
-    return deps.channels.open(target.spec, upstreamRequestHeaders(m.headers, { sessionId: undefined, authorization: m.upstreamAuthorization }));
+    const headers = upstreamRequestHeaders(m.headers, { sessionId: undefined, authorization: m.upstreamAuthorization });
+    return deps.channels.open(target.spec, headers, sessionOwner(m.claims, m.route.sessionScope));
   }
   return 'required';
 }
@@ -36,7 +39,8 @@ export async function channelExchange(
   try {
     session = await sessionFor(m, deps, target, opened, message);
   } catch (err) {
-    return { sessionId: undefined, text: null, error: err instanceof Error ? err.message : String(err), unknownSession: false };
+    const limited = err instanceof ChannelLimitError;
+    return { sessionId: undefined, text: null, error: err instanceof Error ? err.message : String(err), unknownSession: false, limited };
   }
   if (session === 'unknown') return { sessionId: undefined, text: null, error: 'session not found', unknownSession: true };
   if (session === 'required') return { sessionId: undefined, text: null, error: `${target.name} needs a session: send initialize first`, unknownSession: false };
@@ -72,7 +76,8 @@ export async function channelPost(m: McpRequest, deps: McpDeps, target: ChannelT
   }
   if (answer.error !== null) {
     m.record.error = `upstream ${target.name}: ${answer.error}`;
-    if (id === null) send(m, 400, [['content-type', 'text/plain']], answer.error);
+    if (answer.limited === true) send(m, 503, [...jsonHeaders, ['retry-after', '5']], errorMessage(id, JsonRpcError.internalError, `upstream ${target.name}: ${answer.error}`));
+    else if (id === null) send(m, 400, [['content-type', 'text/plain']], answer.error);
     else sendRpcError(m, answer.sessionId === undefined ? 400 : 502, id, JsonRpcError.internalError, `upstream ${target.name}: ${answer.error}`);
     return;
   }
@@ -81,7 +86,8 @@ export async function channelPost(m: McpRequest, deps: McpDeps, target: ChannelT
     m.reply.send(202, [...headers, ...m.corsHeaders], '');
     return;
   }
-  const list = message.kind === 'request' ? listKindOf(message.method) : null;
+  // Any answer may carry a list (a server can put one on another request's answer), as on HTTP.
+  const list = listsFiltered(m) ? listKindIn(answer.text, message.kind === 'request' ? listKindOf(message.method) : null) : null;
   const out = list === null ? answer.text : ((await filterList(m, deps, target.name, list, answer.text)) ?? answer.text);
   send(m, 200, [...jsonHeaders, ...headers], out);
 }

@@ -16,6 +16,22 @@ import { openStdioChannel } from './stdio-channel.js';
 
 const backlogLimit = 256;
 const idleMs = 30 * 60_000;
+
+/** Sessions one caller (sessionOwner) may hold at once: every `initialize` starts a process (or
+ * an upstream connection), and clients rarely end their sessions, so past this the caller's
+ * least recently used one that no GET stream holds is closed to make room. */
+export const sessionsPerCaller = 32;
+/** Sessions in all, past which a new one is refused (each is a process or a connection). */
+export const maxSessions = 512;
+
+/** A session refused for a limit: a 503 to the client, who may retry later. */
+export class ChannelLimitError extends Error {
+  readonly code = 'GW_CHANNEL_LIMIT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChannelLimitError';
+  }
+}
 /** A request the server never answers fails after this (HTTP upstreams: undici's 300 s headers timeout). */
 const requestTimeoutMs = 300_000;
 
@@ -43,7 +59,11 @@ export class ChannelSession {
   lastUsed = Date.now();
   dropped = 0;
 
-  constructor(channel: Channel, log: (line: string) => void, onGone: () => void) {
+  /** sessionOwner of whoever opened it */
+  readonly owner: string;
+
+  constructor(channel: Channel, log: (line: string) => void, onGone: () => void, owner = '') {
+    this.owner = owner;
     this.#channel = channel;
     this.#log = log;
     channel.onMessage = (text) => this.#deliver(text);
@@ -199,13 +219,20 @@ export class ChannelSession {
   }
 }
 
+export interface ChannelLimits {
+  readonly perCaller: number;
+  readonly total: number;
+}
+
 export class ChannelHub {
   readonly #sessions = new Map<string, ChannelSession>();
   readonly #timer: NodeJS.Timeout;
   readonly #log: (line: string) => void;
+  readonly #limits: ChannelLimits;
 
-  constructor(log: (line: string) => void) {
+  constructor(log: (line: string) => void, limits: ChannelLimits = { perCaller: sessionsPerCaller, total: maxSessions }) {
     this.#log = log;
+    this.#limits = limits;
     // Clients rarely DELETE their sessions; idle ones are reaped like agentgateway's 30 min TTL.
     this.#timer = setInterval(() => this.#reap(), 60_000);
     this.#timer.unref();
@@ -216,13 +243,27 @@ export class ChannelHub {
     for (const s of this.#sessions.values()) if (!s.streaming && now - s.lastUsed > idleMs) s.close();
   }
 
-  async open(spec: ChannelSpec, headers: Readonly<Record<string, string>>): Promise<ChannelSession> {
+  /** `owner`: who opens it (sessionOwner), for the per-caller limit. */
+  async open(spec: ChannelSpec, headers: Readonly<Record<string, string>>, owner: string): Promise<ChannelSession> {
+    this.#makeRoom(owner);
     const channel = spec.kind === 'stdio'
       ? openStdioChannel(spec, (line) => this.#log(`${spec.cmd}: ${line}`))
       : await openSseChannel(spec.url, headers, 10_000);
-    const session: ChannelSession = new ChannelSession(channel, this.#log, () => this.#sessions.delete(session.id));
+    const session: ChannelSession = new ChannelSession(channel, this.#log, () => this.#sessions.delete(session.id), owner);
     this.#sessions.set(session.id, session);
     return session;
+  }
+
+  #makeRoom(owner: string): void {
+    const mine = [...this.#sessions.values()].filter((s) => s.owner === owner);
+    if (mine.length >= this.#limits.perCaller) {
+      const idle = mine.filter((s) => !s.streaming).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      if (idle === undefined) throw new ChannelLimitError(`this caller has ${mine.length} sessions open, all streaming`);
+      this.#log(`closing session ${idle.id}: its caller opened more than ${this.#limits.perCaller}`);
+      this.end(idle.id);
+    } else if (this.#sessions.size >= this.#limits.total) {
+      throw new ChannelLimitError(`${this.#sessions.size} sessions open, the most this gateway keeps`);
+    }
   }
 
   get(id: string): ChannelSession | undefined {
