@@ -56,28 +56,41 @@ export class UpstreamRegistry {
   }
 }
 
-/** Request headers never forwarded: hop-by-hop ones, those the gateway sets itself, and
- * accept-encoding — answers must arrive uncompressed so list results can be filtered. */
+/** Request headers never forwarded: hop-by-hop ones (and those `Connection` names), those the
+ * gateway sets itself, and accept-encoding — answers must arrive uncompressed so list results can be filtered. */
 const dropRequest = new Set([
   'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer',
   'transfer-encoding', 'upgrade', 'content-length', 'expect', 'authorization', 'mcp-session-id',
   'accept-encoding',
 ]);
 
-/** Response headers never relayed as they are. */
+/** Response headers never relayed as they are (nor those the upstream's `Connection` names). */
 const dropResponse = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'content-length', 'date',
   'trailer', 'upgrade', 'mcp-session-id', 'access-control-allow-origin', 'access-control-allow-credentials',
   'access-control-expose-headers', 'access-control-allow-headers', 'access-control-allow-methods', 'vary',
 ]);
 
+/** The field names a `Connection` header lists (RFC 9110 §7.6.1): hop-by-hop for this message. */
+function connectionOptions(values: Iterable<string>): Set<string> {
+  const names = new Set<string>();
+  for (const value of values) {
+    for (const token of value.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '') names.add(name);
+    }
+  }
+  return names;
+}
+
 export function upstreamRequestHeaders(
   headers: ReadonlyArray<readonly [string, string]>,
   extra: { readonly sessionId: string | undefined; readonly authorization: string | undefined },
 ): Record<string, string> {
+  const hopByHop = connectionOptions(headers.filter(([k]) => k === 'connection').map(([, v]) => v));
   const out: Record<string, string> = {};
   for (const [k, v] of headers) {
-    if (dropRequest.has(k)) continue;
+    if (dropRequest.has(k) || hopByHop.has(k)) continue;
     const prev = out[k];
     out[k] = prev === undefined ? v : `${prev}, ${v}`;
   }
@@ -87,9 +100,11 @@ export function upstreamRequestHeaders(
 }
 
 export function relayResponseHeaders(headers: Record<string, string | string[] | undefined>): Array<readonly [string, string]> {
+  const connection = headers['connection'];
+  const hopByHop = connectionOptions(connection === undefined ? [] : Array.isArray(connection) ? connection : [connection]);
   const out: Array<readonly [string, string]> = [];
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || dropResponse.has(k)) continue;
+    if (v === undefined || dropResponse.has(k) || hopByHop.has(k)) continue;
     if (Array.isArray(v)) for (const one of v) out.push([k, one]);
     else out.push([k, v]);
   }

@@ -1,0 +1,87 @@
+// Headers as a proxy must treat them (RFC 9110): the ones a `Connection` header names are
+// hop-by-hop and go neither upstream nor back to the client.
+import assert from 'node:assert/strict';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import { test } from 'node:test';
+import { stringify } from 'yaml';
+import type { CleanupHost } from '../helpers/files.js';
+import { startTestGateway } from '../helpers/gateway-harness.js';
+import { initializeRequest, MCP_ACCEPT } from '../helpers/mcp-http.js';
+import { startRecordingUpstream } from '../helpers/recording-upstream.js';
+
+interface RawReply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** A POST through node:http, which (unlike fetch) sends any Connection header and repeated fields as given. */
+function post(url: string, headers: ReadonlyArray<readonly [string, string]>, body: string): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    // Headers given as a list get no defaults from node:http: Host and the length are ours to send.
+    const all = [['host', new URL(url).host], ...headers, ['content-length', String(Buffer.byteLength(body))]].flat();
+    const req = request(url, { method: 'POST', agent: false, headers: all }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const init = JSON.stringify(initializeRequest());
+const mcpHeaders = [['accept', MCP_ACCEPT], ['content-type', 'application/json']] as const;
+
+test('headers named in the client\'s Connection header are not forwarded upstream', async (t) => {
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { configText: routesYaml(up.url, [{ policies: {} }]) });
+  const res = await post(gw.url, [...mcpHeaders, ['connection', 'keep-alive, X-Secret-Hop'], ['x-secret-hop', 's3cret'], ['x-kept', 'yes']], init);
+  assert.equal(res.status, 200);
+  const seen = up.requests.at(-1)?.headers;
+  assert.equal(seen?.['x-kept'], 'yes');
+  assert.equal(seen?.['x-secret-hop'], undefined, 'a header the Connection header names is hop-by-hop');
+});
+
+test('headers named in the upstream\'s Connection header are not relayed to the client', async (t) => {
+  const up = await startConnectionNamingUpstream(t);
+  const gw = await startTestGateway(t, { configText: routesYaml(up, [{ policies: {} }]) });
+  const res = await post(gw.url, [...mcpHeaders, ['connection', 'close']], init);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers['x-kept'], 'yes');
+  assert.equal(res.headers['x-upstream-hop'], undefined, 'a header the upstream\'s Connection header names is hop-by-hop');
+});
+
+type RouteYaml = Readonly<Record<string, unknown>> & { readonly policies: Readonly<Record<string, unknown>> };
+
+function routesYaml(upstreamUrl: string, routes: readonly RouteYaml[]): string {
+  return stringify({
+    binds: [{
+      port: 0,
+      listeners: [{
+        routes: routes.map((r) => ({ ...r, backends: [{ mcp: { targets: [{ name: 'mcp', mcp: { host: upstreamUrl } }] } }] })),
+      }],
+    }],
+  });
+}
+
+/** An upstream whose answers name a header of their own in `Connection`; returns its /mcp URL. */
+async function startConnectionNamingUpstream(t: CleanupHost): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'hop', version: '0' } } });
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive, x-upstream-hop', 'x-upstream-hop': 'internal', 'x-kept': 'yes' });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const a = server.address();
+  return `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}/mcp`;
+}
