@@ -7,7 +7,7 @@ import type { Claims } from '../protocol/worker-contract.js';
 import type { Decider } from './decider/decider.js';
 import { DeciderOverloadedError } from './decider/decider.js';
 import { Reply, type HeaderList } from './http/reply.js';
-import { headerValue, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
+import { headerValue, joinedHeaders, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
 import { AccessRecord } from './log/access-record.js';
 import type { Logger } from './log/logger.js';
 import type { ChannelHub } from './mcp/channels/channel-hub.js';
@@ -208,7 +208,7 @@ async function runPolicies(
       ctx: {
         jwt: claims,
         mcp: null,
-        request: { method: snap.method, path: snap.path, host: snap.host, headers: Object.fromEntries(snap.headers) },
+        request: { method: snap.method, path: snap.path, host: snap.host, headers: joinedHeaders(snap.headers) },
         source: { address: snap.remoteAddress, port: 0 },
       },
     });

@@ -2,7 +2,7 @@
 // supports): hostname, then exact path, then the longest prefix, then regex; then method,
 // header and query matches; ties go to the first route listed.
 
-import type { RequestSnapshot } from './http/request.js';
+import { joinedHeader, type RequestSnapshot } from './http/request.js';
 import type { CompiledMatch, ListenerPlan, RoutePlan } from './plan.js';
 
 function hostMatches(pattern: string, host: string): boolean {
@@ -64,7 +64,7 @@ function matchScore(m: CompiledMatch, req: RequestSnapshot): number {
     score += 100;
   }
   for (const h of m.headers) {
-    const v = req.headers.find(([k]) => k === h.name)?.[1];
+    const v = joinedHeader(req.headers, h.name);
     if (v === undefined || !h.test(v)) return -1;
     score += 10;
   }

@@ -1,5 +1,7 @@
 // Headers as a proxy must treat them (RFC 9110): the ones a `Connection` header names are
-// hop-by-hop and go neither upstream nor back to the client.
+// hop-by-hop and go neither upstream nor back to the client; a field sent twice is one value,
+// its copies comma-joined in arrival order, and route matches, CEL rules and the upstream all
+// see that same value.
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import { test } from 'node:test';
@@ -52,6 +54,51 @@ test('headers named in the upstream\'s Connection header are not relayed to the 
   assert.equal(res.status, 200);
   assert.equal(res.headers['x-kept'], 'yes');
   assert.equal(res.headers['x-upstream-hop'], undefined, 'a header the upstream\'s Connection header names is hop-by-hop');
+});
+
+test('a repeated header is matched by routes as the comma-joined value the upstream receives', async (t) => {
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, {
+    configText: routesYaml(up.url, [
+      // Matches on the first copy alone would pick this route for `b` then `a`.
+      { matches: [{ path: { pathPrefix: '/' }, headers: [{ name: 'x-tenant', value: { exact: 'b' } }] }], policies: { authorization: { rules: ['false'] } } },
+      { matches: [{ path: { pathPrefix: '/' }, headers: [{ name: 'x-tenant', value: { exact: 'b, a' } }] }], policies: {} },
+    ]),
+  });
+  const res = await post(gw.url, [...mcpHeaders, ['connection', 'close'], ['x-tenant', 'b'], ['x-tenant', 'a']], init);
+  assert.equal(res.status, 200, res.body);
+  assert.equal(up.requests.at(-1)?.headers['x-tenant'], 'b, a');
+  const single = await post(gw.url, [...mcpHeaders, ['connection', 'close'], ['x-tenant', 'b']], init);
+  assert.equal(single.status, 403, 'one copy still matches the first route');
+});
+
+test('CEL rules see a repeated header as the comma-joined value the upstream receives', async (t) => {
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const rule = 'request.headers["x-tenant"] == "a"';
+  const gw = await startTestGateway(t, {
+    configText: routesYaml(up.url, [{ policies: { authorization: { rules: [rule] }, mcpAuthorization: { rules: [rule] } } }]),
+  });
+  const smuggled = await post(gw.url, [...mcpHeaders, ['connection', 'close'], ['x-tenant', 'b'], ['x-tenant', 'a']], init);
+  assert.equal(smuggled.status, 403, 'the upstream would see `b, a`, not `a`');
+  assert.equal(up.requests.length, 0);
+  const honest = await post(gw.url, [...mcpHeaders, ['connection', 'close'], ['x-tenant', 'a']], init);
+  assert.equal(honest.status, 200);
+  assert.equal(up.requests.at(-1)?.headers['x-tenant'], 'a');
+});
+
+test('mcpAuthorization rules see a repeated header joined too', async (t) => {
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, {
+    configText: routesYaml(up.url, [{ policies: { mcpAuthorization: { rules: ['request.headers["x-tenant"] == "b, a"'] } } }]),
+  });
+  const call = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: {} } });
+  const res = await post(gw.url, [...mcpHeaders, ['connection', 'close'], ['x-tenant', 'b'], ['x-tenant', 'a']], call);
+  assert.equal(res.status, 200);
+  assert.doesNotMatch(res.body, /Unknown tool/, 'the rule allows the joined value');
+  assert.equal(up.requests.at(-1)?.rpcMethod, 'tools/call');
 });
 
 type RouteYaml = Readonly<Record<string, unknown>> & { readonly policies: Readonly<Record<string, unknown>> };

@@ -49,6 +49,25 @@ export function headerValue(snapshot: RequestSnapshot, name: string): string | u
   return undefined;
 }
 
+/** A field's copies comma-joined in arrival order (RFC 9110 §5.3): the one value the upstream
+ * receives, so what a route match or a rule judges is what the upstream will see. */
+export function joinedHeader(headers: ReadonlyArray<readonly [string, string]>, name: string): string | undefined {
+  let out: string | undefined;
+  for (const [k, v] of headers) if (k === name) out = out === undefined ? v : `${out}, ${v}`;
+  return out;
+}
+
+/** Every field as joinedHeader gives it: CEL's `request.headers`. */
+export function joinedHeaders(headers: ReadonlyArray<readonly [string, string]>): Record<string, string> {
+  const joined = new Map<string, string>();
+  for (const [k, v] of headers) {
+    const prev = joined.get(k);
+    joined.set(k, prev === undefined ? v : `${prev}, ${v}`);
+  }
+  // fromEntries defines own properties: a `__proto__` header stays a header.
+  return Object.fromEntries(joined);
+}
+
 export type BodyResult = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly reason: 'too_large' | 'aborted' };
 
 /** Collects the request body. Must be called in the handler's synchronous part. Chunks are

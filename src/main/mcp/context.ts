@@ -5,7 +5,7 @@ import type { CelContext, Claims, McpCelContext } from '../../protocol/worker-co
 import { errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import type { Decider } from '../decider/decider.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
-import type { BodyResult, RequestSnapshot } from '../http/request.js';
+import { joinedHeaders, type BodyResult, type RequestSnapshot } from '../http/request.js';
 import type { AccessRecord } from '../log/access-record.js';
 import type { RoutePlan, RuleSetRef } from '../plan.js';
 import type { ChannelHub } from './channels/channel-hub.js';
@@ -57,7 +57,7 @@ export function celContext(m: McpRequest, ref: RuleSetRef, mcp: McpCelContext | 
     jwt: m.claims,
     mcp,
     request: ref.usesRequest
-      ? { method: m.req.method, path: m.req.path, host: m.req.host, headers: Object.fromEntries(m.req.headers) }
+      ? { method: m.req.method, path: m.req.path, host: m.req.host, headers: joinedHeaders(m.req.headers) }
       : null,
     // uWS v20.30 does not expose the peer port.
     source: ref.usesSource ? { address: m.req.remoteAddress, port: 0 } : null,
