@@ -18,7 +18,7 @@ import type { SessionCodec } from './mcp/session-id.js';
 import type { UpstreamTarget } from './mcp/upstream.js';
 import type { Metrics } from './ops/metrics.js';
 import type { BindPlan, RoutePlan } from './plan.js';
-import { extractToken, type HeaderPairs } from './policy/bearer.js';
+import { extractToken, redactQuery, type HeaderPairs } from './policy/bearer.js';
 import { bearerChallenge, isMetadataPath, metadataResponse, preflightHeaders } from './policy/protected-resource.js';
 import type { JwtAuthenticator } from './policy/jwt-auth.js';
 import { selectListener, selectRoute } from './router.js';
@@ -61,7 +61,7 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
     record.srcAddr = snap.remoteAddress;
     record.method = snap.method;
     record.host = snap.host;
-    record.path = snap.query === '' ? snap.path : `${snap.path}?${snap.query}`;
+    record.path = loggedPath(snap, deps.current().binds.get(bindName));
     record.gateway = bindName;
     deps.inflight.count++;
     reply.onClose((aborted) => {
@@ -89,6 +89,12 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
       failed(err, []);
     }
   };
+}
+
+/** `http.path` for the access log: path and query, a token carried in the query redacted. */
+function loggedPath(snap: RequestSnapshot, bind: BindPlan | undefined): string {
+  if (snap.query === '') return snap.path;
+  return `${snap.path}?${bind === undefined ? snap.query : redactQuery(snap.query, bind.tokenQueryNames)}`;
 }
 
 /** Listener and route selection, the answers that need no policy, then the policies. */

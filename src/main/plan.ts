@@ -59,6 +59,9 @@ export interface BindPlan {
   readonly port: number;
   readonly name: string;
   readonly listeners: readonly ListenerPlan[];
+  /** query parameters any route of the bind reads a token from: redacted in the access log,
+   * whichever route (or none) the request lands on */
+  readonly tokenQueryNames: readonly string[];
 }
 
 export interface GatewayPlan {
@@ -157,15 +160,18 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
     };
   }
 
-  const binds = config.binds.map((b) => ({
-    port: b.port,
-    name: b.name,
-    listeners: b.listeners.map((l) => ({
+  const binds = config.binds.map((b): BindPlan => {
+    const listeners = b.listeners.map((l) => ({
       name: l.name,
       gatewayName: l.gatewayName,
       hostname: l.hostname,
       routes: l.routes.map((r) => route(r, `${b.name}\u0000${l.name}\u0000${r.name}`)),
-    })),
-  }));
+    }));
+    const tokenQueryNames = new Set<string>();
+    for (const l of listeners) {
+      for (const r of l.routes) if (r.jwt?.location.kind === 'queryParameter') tokenQueryNames.add(r.jwt.location.name);
+    }
+    return { port: b.port, name: b.name, listeners, tokenQueryNames: [...tokenQueryNames] };
+  });
   return { binds, init: { generation, providerSets, ruleSets, listCacheChars: config.runtime.listCacheBytes }, allowAllRuleSet: 0 };
 }

@@ -90,3 +90,45 @@ test('requiredClaims and leeway', async (t) => {
   assert.ok(json.some((o) => o['http.status'] === 401 && String(o['error']).includes('"roles"')), 'JSON access log names the reason');
   for (const line of gw.log.lines) for (const token of [noRoles, withRoles, justExpired]) assert.ok(!line.includes(token), 'no token in any log line');
 });
+
+/** A query-parameter token is a credential: every access log line shows the path with its value
+ * redacted, whichever spelling of the name carried it, whatever the answer. */
+for (const logFormat of ['text', 'json'] as const) {
+  test(`a query-parameter token never reaches the ${logFormat} access log`, async (t) => {
+    const keys = await labKeys(t);
+    const up = await startRecordingUpstream();
+    t.after(() => up.close());
+    const configText = stringify({
+      binds: [{
+        port: 0,
+        listeners: [{
+          routes: [{
+            matches: [{ path: { pathPrefix: '/mcp' } }],
+            policies: { jwtAuth: { mode: 'strict', issuer: LAB_ISSUER, audiences: [LAB_AUDIENCE], jwks: { file: './jwks-keyset' }, location: { queryParameter: { name: 'access_token' } } } },
+            backends: [{ mcp: { targets: [{ name: 'mcp', mcp: { host: up.url } }] } }],
+          }],
+        }],
+      }],
+    });
+    const gw = await startTestGateway(t, { cwd: keys.dir, logFormat, configText });
+    const expired = await keys.issuer.sign({ iss: LAB_ISSUER, aud: LAB_AUDIENCE, sub: 'jsmith', iat: inSeconds(-7200), exp: inSeconds(-3600) });
+    const base = `http://127.0.0.1:${gw.gateway.port}`;
+    const cases = [
+      { path: `/mcp?x=1&access_token=${keys.jsmith}&y=2`, status: 200, logged: '/mcp?x=1&access_token=<redacted>&y=2' },
+      // The name decodes to access_token, so the gateway reads the token from it.
+      { path: `/mcp?access%5Ftoken=${keys.admin}`, status: 200, logged: '/mcp?access%5Ftoken=<redacted>' },
+      { path: `/mcp?access_token=${expired}`, status: 401, logged: '/mcp?access_token=<redacted>' },
+      // No route: still a credential in the URL.
+      { path: `/elsewhere?access_token=${keys.jsmith}`, status: 404, logged: '/elsewhere?access_token=<redacted>' },
+    ];
+    for (const c of cases) {
+      const from = gw.log.lines.length;
+      const res = await mcpFetch(`${base}${c.path}`, initializeRequest());
+      assert.equal(res.status, c.status, c.path);
+      const line = await gw.log.waitFor(logFormat === 'json' ? /"scope":"request"/ : /\trequest /, { fromLine: from });
+      const path = logFormat === 'json' ? (JSON.parse(line) as Record<string, unknown>)['http.path'] : /http\.path=(\S+)/.exec(line)?.[1];
+      assert.equal(path, c.logged);
+    }
+    for (const line of gw.log.lines) for (const token of [keys.jsmith, keys.admin, expired]) assert.ok(!line.includes(token), `no token in: ${line}`);
+  });
+}
