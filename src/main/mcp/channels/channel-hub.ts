@@ -248,7 +248,7 @@ export class ChannelHub {
     this.#makeRoom(owner);
     const channel = spec.kind === 'stdio'
       ? openStdioChannel(spec, (line) => this.#log(`${spec.cmd}: ${line}`))
-      : await openSseChannel(spec.url, headers, 10_000);
+      : await openSseChannel(spec.url, headers, 10_000, this.#log);
     const session: ChannelSession = new ChannelSession(channel, this.#log, () => this.#sessions.delete(session.id), owner);
     this.#sessions.set(session.id, session);
     return session;

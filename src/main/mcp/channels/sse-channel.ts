@@ -5,7 +5,22 @@ import { request } from 'undici';
 import { SseSplitter } from '../../../protocol/sse.js';
 import type { Channel } from './channel.js';
 
-export async function openSseChannel(url: URL, headers: Readonly<Record<string, string>>, timeoutMs: number): Promise<Channel> {
+/** Where an `endpoint` event says to POST (absolute, or relative to the SSE URL), or why it
+ * cannot be used: undici refuses other schemes by throwing. */
+function endpointUrl(data: string, base: URL): URL | string {
+  const text = data.trim();
+  const shown = JSON.stringify(text.slice(0, 100));
+  if (!URL.canParse(text, base.href)) return `not a valid URL: ${shown}`;
+  const parsed = new URL(text, base);
+  return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed : `not an http(s) URL: ${shown}`;
+}
+
+export async function openSseChannel(
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  timeoutMs: number,
+  log: (line: string) => void,
+): Promise<Channel> {
   const abort = new AbortController();
   const res = await request(url, {
     method: 'GET',
@@ -19,6 +34,12 @@ export async function openSseChannel(url: URL, headers: Readonly<Record<string, 
   }
   let closed = false;
   let endpoint: URL | null = null;
+  const fail = (reason: string): void => {
+    if (closed) return;
+    closed = true;
+    abort.abort();
+    channel.onClose(reason);
+  };
   const channel: Channel = {
     onMessage: () => {},
     onClose: () => {},
@@ -30,10 +51,7 @@ export async function openSseChannel(url: URL, headers: Readonly<Record<string, 
       return true;
     },
     close() {
-      if (closed) return;
-      closed = true;
-      abort.abort();
-      channel.onClose('closed');
+      fail('closed');
     },
     async closeAndWait() {
       channel.close();
@@ -46,24 +64,38 @@ export async function openSseChannel(url: URL, headers: Readonly<Record<string, 
     const timer = setTimeout(() => reject(new Error(`no endpoint event from ${url.href} within ${timeoutMs} ms`)), timeoutMs);
     const splitter = new SseSplitter();
     const decoder = new TextDecoder();
+    const broken = (reason: string): void => {
+      log(`${url.href}: session closed: ${reason}`);
+      clearTimeout(timer);
+      reject(new Error(`${url.href}: ${reason}`));
+      fail(reason);
+    };
+    // A throw from a stream listener is uncaught: it would end the process, not the session.
     res.body.on('data', (chunk: Buffer) => {
-      for (const event of splitter.push(decoder.decode(chunk, { stream: true }))) {
-        const type = event.lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
-        if (event.data === null) continue;
-        if (type === 'endpoint') {
-          endpoint = new URL(event.data.trim(), url);
-          clearTimeout(timer);
-          resolve();
-        } else if (type === 'message') channel.onMessage(event.data);
+      try {
+        for (const event of splitter.push(decoder.decode(chunk, { stream: true }))) {
+          if (closed) return;
+          const type = event.lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
+          if (event.data === null) continue;
+          if (type === 'endpoint') {
+            const next = endpointUrl(event.data, url);
+            if (typeof next === 'string') {
+              broken(`endpoint event is ${next}`);
+              return;
+            }
+            endpoint = next;
+            clearTimeout(timer);
+            resolve();
+          } else if (type === 'message') channel.onMessage(event.data);
+        }
+      } catch (err) {
+        broken(`event stream failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     });
     const end = (): void => {
       clearTimeout(timer);
       reject(new Error(`${url.href} closed the event stream`));
-      if (!closed) {
-        closed = true;
-        channel.onClose('upstream closed the event stream');
-      }
+      fail('upstream closed the event stream');
     };
     res.body.on('end', end);
     res.body.on('error', end);
