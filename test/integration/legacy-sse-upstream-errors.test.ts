@@ -49,6 +49,7 @@ function sseTargetYaml(url: string): string {
 for (const [label, endpoint, reason] of [
   ['a URL that does not parse', 'http://[::1', /endpoint .*not a valid URL/],
   ['a scheme other than http(s)', 'file:///etc/passwd', /endpoint .*not an http\(s\) URL/],
+  ['another origin', 'http://127.0.0.2:9/messages', /endpoint .*on another origin than http:\/\/127\.0\.0\.1:/],
 ] as const) {
   test(`an endpoint event with ${label} fails the session, not the gateway`, async (t) => {
     const url = await startBadEndpointServer(t, endpoint);

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
 import { inSeconds } from '../helpers/keys.js';
+import { openEventStream } from '../helpers/event-stream.js';
 import { initializeRequest, mcpFetch } from '../helpers/mcp-http.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 
@@ -50,6 +51,24 @@ test('a query parameter', async (t) => {
   assert.equal(up.requests.length, 1);
   assert.ok(!up.requests[0]!.path.includes(keys.jsmith), 'the token must not reach the upstream');
   assert.equal((await mcpFetch(gw.url, initializeRequest())).status, 401);
+});
+
+test('a query parameter on the legacy SSE transport: the endpoint the gateway announces keeps it', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: config(up.url, { location: { queryParameter: { name: 'access_token' } } }) });
+  const base = gw.url.replace(/\/mcp$/, '');
+  const query = `access_token=${encodeURIComponent(keys.jsmith)}&sessionId=chosen-by-client`;
+  const stream = await openEventStream(`${base}/sse?${query}`, { headers: { accept: 'text/event-stream' } });
+  t.after(() => stream.close());
+  assert.equal(stream.status, 200);
+  const endpoint = (await stream.until((e) => e.event === 'endpoint')).data ?? '';
+  assert.ok(endpoint.startsWith(`/sse?access_token=${encodeURIComponent(keys.jsmith)}&sessionId=`), endpoint);
+  assert.ok(!endpoint.includes('chosen-by-client'), endpoint);
+  const post = await fetch(`${base}${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify(initializeRequest()) });
+  assert.equal(post.status, 202);
+  await stream.until((e) => e.message !== null && e.message['id'] === 1);
 });
 
 test('a cookie; the other cookies are forwarded, the token one is not', async (t) => {

@@ -20,6 +20,13 @@ export interface LegacySession {
   sealed: string | undefined;
 }
 
+/** The GET's own query (a token in `?access_token=` say, which the POSTs need as much), with
+ * this session's id in place of any the client sent; as agentgateway does. */
+function endpointQuery(query: string, sessionId: string): string {
+  const kept = query.split('&').filter((part) => part !== '' && !/^sessionId(?:=|$)/.test(part));
+  return [...kept, `sessionId=${sessionId}`].join('&');
+}
+
 export class LegacySessions {
   readonly #byId = new Map<string, LegacySession>();
 
@@ -29,7 +36,7 @@ export class LegacySessions {
     this.#byId.set(session.id, session);
     m.reply.onClose(() => this.#byId.delete(session.id));
     m.reply.head(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
-    m.reply.write(`event: endpoint\ndata: ${m.req.path}?sessionId=${session.id}\n\n`);
+    m.reply.write(`event: endpoint\ndata: ${m.req.path}?${endpointQuery(m.req.query, session.id)}\n\n`);
   }
 
   /** The session a POST names, if it exists here and belongs to this caller. */

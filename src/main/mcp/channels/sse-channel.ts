@@ -6,13 +6,16 @@ import { SseSplitter } from '../../../protocol/sse.js';
 import type { Channel } from './channel.js';
 
 /** Where an `endpoint` event says to POST (absolute, or relative to the SSE URL), or why it
- * cannot be used: undici refuses other schemes by throwing. */
+ * cannot be used: undici refuses other schemes by throwing, and another origin would receive
+ * the client's forwarded headers (its token, under backendAuth passthrough) on the word of the
+ * event stream alone; the MCP TypeScript SDK's client refuses it too. */
 function endpointUrl(data: string, base: URL): URL | string {
   const text = data.trim();
   const shown = JSON.stringify(text.slice(0, 100));
   if (!URL.canParse(text, base.href)) return `not a valid URL: ${shown}`;
   const parsed = new URL(text, base);
-  return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed : `not an http(s) URL: ${shown}`;
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `not an http(s) URL: ${shown}`;
+  return parsed.origin === base.origin ? parsed : `on another origin than ${base.origin}: ${shown}`;
 }
 
 export async function openSseChannel(
