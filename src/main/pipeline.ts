@@ -14,6 +14,7 @@ import type { ChannelHub } from './mcp/channels/channel-hub.js';
 import type { McpDeps } from './mcp/context.js';
 import type { LegacySessions } from './mcp/legacy-sse.js';
 import { handleMcp } from './mcp/relay.js';
+import { methodLabel } from '../protocol/mcp.js';
 import type { SessionCodec } from './mcp/session-id.js';
 import type { UpstreamTarget } from './mcp/upstream.js';
 import type { Metrics } from './ops/metrics.js';
@@ -236,5 +237,5 @@ async function runPolicies(
     { req: snap, headers: forwardHeaders, reply, body, route, targets, claims, upstreamAuthorization, record, corsHeaders },
     mcpDepsOf(gen, deps),
   );
-  if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: record.mcpMethod });
+  if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: methodLabel(record.mcpMethod) });
 }

@@ -57,3 +57,22 @@ export function listKindOf(method: string): ListKind | null {
 export function unknownTargetMessage(target: CallTarget): string {
   return `Unknown ${target.kind}: ${target.name}`;
 }
+
+/** The methods of MCP (2025-06-18, 2025-11-25) and the gateway's own names for GET streams and
+ * session ends: a metric label is one of these or `other`, since the method is the client's text. */
+const knownMethods: ReadonlySet<string> = new Set([
+  'initialize', 'ping', 'logging/setLevel', 'completion/complete',
+  'tools/list', 'tools/call', 'prompts/list', 'prompts/get',
+  'resources/list', 'resources/templates/list', 'resources/read', 'resources/subscribe', 'resources/unsubscribe',
+  'sampling/createMessage', 'elicitation/create', 'roots/list',
+  'tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel',
+  'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/message',
+  'notifications/roots/list_changed', 'notifications/tools/list_changed', 'notifications/prompts/list_changed',
+  'notifications/resources/list_changed', 'notifications/resources/updated', 'notifications/elicitation/complete',
+  'notifications/tasks/status',
+  'sse', 'stream', 'session/delete',
+]);
+
+export function methodLabel(method: string): string {
+  return knownMethods.has(method) ? method : 'other';
+}

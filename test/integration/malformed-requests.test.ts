@@ -60,3 +60,20 @@ test('a call sent as a notification is refused and never reaches the upstream', 
   assert.equal(ok.status, 202);
   assert.deepEqual(up.requests.map((r) => r.rpcMethod), ['notifications/initialized']);
 });
+
+test('a method of the client\'s own spelling is counted as other, and a huge one is cut in the access log', async (t) => {
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const configText = stringify({ binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'up', mcp: { host: up.url } }] } }] }] }] }] });
+  const gw = await startTestGateway(t, { configText });
+  const huge = `x/${'A'.repeat(100_000)}`;
+  for (let i = 0; i < 50; i++) await mcpFetch(gw.url, rpc(i, `made/up/${i}`));
+  await mcpFetch(gw.url, rpc(99, huge));
+  await mcpFetch(gw.url, rpc(100, 'ping'));
+  const metrics = gw.gateway.metrics.render();
+  assert.match(metrics, /portcullis_mcp_requests_total\{method="other"\} 51/);
+  assert.match(metrics, /portcullis_mcp_requests_total\{method="ping"\} 1/);
+  assert.doesNotMatch(metrics, /made\/up/);
+  const line = gw.log.lines.find((l) => l.includes('mcp.method=x/AAAA')) ?? '';
+  assert.ok(line.length > 0 && line.length < 2000, `access line of ${line.length} characters`);
+});

@@ -8,6 +8,14 @@ import type { AccessLine } from './logger.js';
 
 /** agentgateway prints values raw, except `error`, which is JSON-quoted; we also quote values
  * with spaces or quotes so a line always splits into its fields. */
+/** Fields a client writes (a method, a tool name) are cut to this many characters: a request
+ * body may be megabytes, and so could its log line be. */
+const maxField = 512;
+
+function clip(value: string | undefined): string | undefined {
+  return value === undefined || value.length <= maxField ? value : `${value.slice(0, maxField)}…`;
+}
+
 function text(key: string, value: string | number): string {
   if (typeof value === 'number') return ` ${key}=${value}`;
   if (value === '') return '';
@@ -55,11 +63,11 @@ export class AccessRecord implements AccessLine {
       text('http.status', this.status);
     if (this.jwtSub !== undefined) out += text('jwt.sub', this.jwtSub);
     out += text('protocol', this.protocol);
-    if (this.mcpMethod !== undefined) out += text('mcp.method', this.mcpMethod);
-    if (this.mcpTarget !== undefined) out += text('mcp.target', this.mcpTarget);
+    if (this.mcpMethod !== undefined) out += text('mcp.method', clip(this.mcpMethod) ?? '');
+    if (this.mcpTarget !== undefined) out += text('mcp.target', clip(this.mcpTarget) ?? '');
     if (this.mcpResourceType !== undefined) out += text('mcp.resource.type', this.mcpResourceType);
-    if (this.mcpResourceName !== undefined) out += text('mcp.resource.name', this.mcpResourceName);
-    if (this.error !== undefined) out += ` error=${JSON.stringify(this.error)}`;
+    if (this.mcpResourceName !== undefined) out += text('mcp.resource.name', clip(this.mcpResourceName) ?? '');
+    if (this.error !== undefined) out += ` error=${JSON.stringify(clip(this.error))}`;
     return `${out} duration=${this.#duration()}`;
   }
 
@@ -80,11 +88,11 @@ export class AccessRecord implements AccessLine {
     put('http.status', this.status);
     put('jwt.sub', this.jwtSub);
     put('protocol', this.protocol);
-    put('mcp.method', this.mcpMethod);
-    put('mcp.target', this.mcpTarget);
+    put('mcp.method', clip(this.mcpMethod));
+    put('mcp.target', clip(this.mcpTarget));
     put('mcp.resource.type', this.mcpResourceType);
-    put('mcp.resource.name', this.mcpResourceName);
-    put('error', this.error);
+    put('mcp.resource.name', clip(this.mcpResourceName));
+    put('error', clip(this.error));
     put('duration', this.#duration());
     return o;
   }

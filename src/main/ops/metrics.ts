@@ -10,6 +10,10 @@ function labelText(labels: Labels): string {
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
+/** Series per counter; past it, new label sets count under `{overflow="true"}`. */
+const maxSeries = 10_000;
+const overflowKey = '{overflow="true"}';
+
 class Counter {
   readonly #values = new Map<string, number>();
   /** label values → label text: formatting labels per increment showed in profiles */
@@ -26,8 +30,11 @@ class Counter {
     let key = this.#keys.get(id);
     if (key === undefined) {
       key = labelText(labels);
-      if (this.#keys.size < 10_000) this.#keys.set(id, key);
+      if (this.#keys.size < maxSeries) this.#keys.set(id, key);
     }
+    // Labels come from config and fixed sets; should one ever carry a caller's text, memory and
+    // the scrape stay bounded all the same.
+    if (!this.#values.has(key) && this.#values.size >= maxSeries) key = overflowKey;
     this.#values.set(key, (this.#values.get(key) ?? 0) + by);
   }
   get(labels: Labels = {}): number {
