@@ -7,6 +7,7 @@ import type { GatewayConfig } from '../config/types.js';
 import { closeApp, type UwsModule } from '../http/uws.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from './metrics.js';
+import { redactedConfig } from './redact.js';
 
 export interface OpsOptions {
   readonly admin: string | null;
@@ -43,9 +44,6 @@ function reply(res: HttpResponse, status: string, type: string, body: string): v
   res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
 }
 
-function redacted(config: GatewayConfig): unknown {
-  return { ...config, runtime: { ...config.runtime, sessionKey: config.runtime.sessionKey === null ? null : '<redacted>' } };
-}
 
 export async function startOpsServers(uws: UwsModule, o: OpsOptions): Promise<OpsServers> {
   const sockets: us_listen_socket[] = [];
@@ -77,7 +75,7 @@ export async function startOpsServers(uws: UwsModule, o: OpsOptions): Promise<Op
       app.get('/stats/prometheus', metrics);
     });
     const admin = await open(o.admin, 'admin', (app) => {
-      app.get('/config_dump', (res) => reply(res, '200 OK', 'application/json', JSON.stringify(redacted(o.configDump()), null, 2)));
+      app.get('/config_dump', (res) => reply(res, '200 OK', 'application/json', JSON.stringify(redactedConfig(o.configDump()), null, 2)));
     });
     return {
       ports: { admin, stats, readiness },

@@ -1,0 +1,43 @@
+// What /config_dump shows of the config: everything an operator needs to see what runs, nothing
+// that works as a credential. The config holds secrets in a few shapes: the session key, the
+// environment given to stdio servers (API keys, mostly), and URLs with a user, a password or a
+// query (a token in a JWKS or upstream URL); inline JWKS hold public keys, but a private member
+// pasted by mistake must not be served either.
+
+const hidden = '<redacted>';
+
+/** JWK members of private and symmetric keys (RFC 7517/7518). */
+const privateJwkMembers: ReadonlySet<string> = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']);
+
+function redactUrl(text: string): string {
+  if (!URL.canParse(text)) return text;
+  const url = new URL(text);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return text;
+  if (url.username === '' && url.password === '' && url.search === '') return text;
+  if (url.username !== '') url.username = hidden;
+  if (url.password !== '') url.password = hidden;
+  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, hidden);
+  return url.href;
+}
+
+function redactValue(value: unknown, key: string | null): unknown {
+  if (value instanceof URL) return redactUrl(value.href);
+  if (typeof value === 'string') return key !== null && privateJwkMembers.has(key) ? hidden : redactUrl(value);
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, null));
+  if (value instanceof Map) return redactValue(Object.fromEntries(value), key);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'env' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      // The names tell what is set; the values are the secrets.
+      out[k] = Object.fromEntries(Object.keys(v).map((name) => [name, hidden]));
+    } else if (k === 'sessionKey') out[k] = v === null ? null : hidden;
+    else out[k] = redactValue(v, k);
+  }
+  return out;
+}
+
+/** A deep copy of the config as /config_dump serves it. */
+export function redactedConfig(config: unknown): unknown {
+  return redactValue(config, null);
+}
