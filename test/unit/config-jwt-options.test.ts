@@ -47,6 +47,19 @@ describe('jwtAuth location and validation options', () => {
     assert.deepEqual(policy('    location: {cookie: {name: session}}')?.location, { kind: 'cookie', name: 'session' });
   });
 
+  it('a cookie token with CORS open to every origin with credentials is refused, naming the cors policy', () => {
+    const cors = (c: string) => `  cors: ${c}\n`;
+    const withCors = (c: string, location: string) =>
+      loadConfigText(withRoute(`policies:\n${cors(c)}  jwtAuth:\n    issuer: me\n    jwks: {file: jwks.json}\n    location: ${location}\n`), { cwd: cwd.dir, env: {} });
+    const open = '{allowOrigins: ["*"], allowCredentials: true}';
+    assert.deepEqual(lines(withCors(open, '{cookie: {name: session}}')), [
+      `${ROUTE}.policies.cors: allowOrigins "*" with allowCredentials: true cannot be combined with a token read from a cookie (jwtAuth.location.cookie): any web page would act as the signed-in user; list the allowed origins`,
+    ]);
+    expectOk(withCors(open, '{header: {name: Authorization}}'));
+    expectOk(withCors('{allowOrigins: ["https://app.example.com"], allowCredentials: true}', '{cookie: {name: session}}'));
+    expectOk(withCors('{allowOrigins: ["*"]}', '{cookie: {name: session}}'));
+  });
+
   it('location errors', () => {
     const cases: Array<[string, string[]]> = [
       ['{expression: "request.headers[\'x-token\']"}', [`${JWT}.location.expression: not supported by Portcullis`]],

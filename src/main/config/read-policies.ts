@@ -71,10 +71,19 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
   if (m.has('jwtAuth') && m.has('mcpAuthentication')) {
     issues.add(m.at('mcpAuthentication'), 'cannot be combined with jwtAuth on the same route (mcpAuthentication brings its own JWT policy)');
   }
+  const cors = optional('cors', (p, v) => readCors(issues, p, v));
+  const jwtAuth = optional('jwtAuth', (p, v) => readJwtAuth(issues, p, v, cwd));
+  if (cors !== null && cors.allowOrigins.any && cors.allowCredentials && jwtAuth?.location.kind === 'cookie') {
+    // Any site's page could then call the route with the user's cookie and read the answers.
+    issues.add(
+      m.at('cors'),
+      'allowOrigins "*" with allowCredentials: true cannot be combined with a token read from a cookie (jwtAuth.location.cookie): any web page would act as the signed-in user; list the allowed origins',
+    );
+  }
   return {
     policies: {
-      cors: optional('cors', (p, v) => readCors(issues, p, v)),
-      jwtAuth: optional('jwtAuth', (p, v) => readJwtAuth(issues, p, v, cwd)),
+      cors,
+      jwtAuth,
       authorization: optional('authorization', (p, v) => readRuleSet(issues, p, v)),
       mcpAuthorization: optional('mcpAuthorization', (p, v) => readRuleSet(issues, p, v)),
       mcpAuthentication: optional('mcpAuthentication', (p, v) => readMcpAuthentication(issues, p, v, cwd)),
