@@ -25,9 +25,12 @@ Options:
   --workers <n>            worker threads that filter lists (0 = inline on the main thread)
   --log-format text|json   access log format (default text, agentgateway's)
   --processes <n|auto>     run n gateway processes (auto: one per core) sharing the port (SO_REUSEPORT)
-                           and a session key
+                           and a session key (without one configured, a random key they share)
   --allow-uws-fallback     run even if uWebSockets.js' native binary does not load (slow)
   -V, --version            print the version
+
+Environment:
+  PORTCULLIS_SESSION_KEY   the MCP session key; overrides config.session.key
 `;
 
 interface RunArgs {
@@ -99,9 +102,15 @@ function parseRunArgs(argv: readonly string[]): RunArgs | string {
   return out;
 }
 
+/** PORTCULLIS_SESSION_KEY; empty counts as unset (config.session.key may not be empty either). */
+function envSessionKey(): string | undefined {
+  const key = process.env['PORTCULLIS_SESSION_KEY'];
+  return key === '' ? undefined : key;
+}
+
 async function runGateway(args: RunArgs): Promise<number> {
   const cwd = process.cwd();
-  if (args.validateOnly) {
+  if (args.validateOnly || args.processes > 1) {
     const result = args.file !== undefined
       ? loadConfigFile(args.file, { cwd, env: process.env })
       : loadConfigText(args.text ?? '{}', { cwd, env: process.env });
@@ -109,10 +118,14 @@ async function runGateway(args: RunArgs): Promise<number> {
       process.stderr.write(`${formatIssues(result.issues)}\n`);
       return 1;
     }
-    process.stdout.write('Configuration is valid!\n');
-    return 0;
+    if (args.validateOnly) {
+      process.stdout.write('Configuration is valid!\n');
+      return 0;
+    }
+    // The processes' shared key: the explicit one, else the configured one, else a random one.
+    const sessionKey = envSessionKey() ?? result.config.runtime.sessionKey;
+    return runProcesses(args.processes, args.childArgs, sessionKey, (line) => process.stderr.write(`${line}\n`));
   }
-  if (args.processes > 1) return runProcesses(args.processes, args.childArgs, (line) => process.stderr.write(`${line}\n`));
   // Signals are taken from the start: one that arrives while the gateway is still starting
   // stops it as soon as it is up, instead of killing the process half-way.
   let signalled: string | null = null;
@@ -121,6 +134,7 @@ async function runGateway(args: RunArgs): Promise<number> {
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
+  const sessionKey = envSessionKey();
   let gateway: Gateway;
   try {
     gateway = await startGateway({
@@ -129,7 +143,7 @@ async function runGateway(args: RunArgs): Promise<number> {
       ...(args.workers !== undefined ? { workers: args.workers } : {}),
       ...(args.logFormat !== undefined ? { logFormat: args.logFormat } : {}),
       allowUwsFallback: args.allowFallback || process.env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1',
-      ...(process.env['PORTCULLIS_SESSION_KEY'] !== undefined ? { sessionKey: process.env['PORTCULLIS_SESSION_KEY'] } : {}),
+      ...(sessionKey !== undefined ? { sessionKey } : {}),
     });
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`${formatIssues([...err.issues])}\n`);

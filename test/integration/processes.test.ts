@@ -105,3 +105,51 @@ describe('--processes 2', () => {
     }
   });
 });
+
+describe('--processes 2 with config.session.key', () => {
+  let upstream: EverythingServer;
+  let dir: string;
+  let url: string;
+  let token: string;
+  const started: SpawnedProcess[] = [];
+
+  before(async () => {
+    dir = await tempDir();
+    const issuer = await makeIssuer({ alg: 'RS256' });
+    await writeFile(join(dir, 'jwks-keyset'), JSON.stringify(issuer.jwks));
+    token = await issuer.sign({ iss: LAB_ISSUER, aud: LAB_AUDIENCE, sub: 'jsmith', exp: inSeconds(600) });
+    upstream = await startEverything('streamableHttp');
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/mcp`;
+    const session = stringify({ config: { session: { key: 'deployment-wide-key-0123456789' } } });
+    await writeFile(join(dir, 'config.yaml'), `${session}${gatewayYaml({ upstreamUrl: upstream.url, port })}`);
+  });
+
+  after(async () => {
+    for (const p of started) {
+      for (const pid of childPids(p.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
+      await p.stop('SIGKILL');
+    }
+    await upstream.stop();
+  });
+
+  test('a session a single process sealed with the configured key is served by every process', async () => {
+    // Replicas elsewhere share only the configured key: the processes must use it, not their own.
+    const single = await spawnAndWait(process.execPath, [PORTCULLIS, '-f', 'config.yaml'], { cwd: dir, env: OPS_OFF, readyLine: /started bind/ });
+    started.push(single);
+    const { sessionId } = await openMcpSession(url, { token });
+    assert.ok(sessionId !== undefined);
+    assert.deepEqual(await single.stop('SIGTERM'), { code: 0, signal: null });
+
+    const pair = await spawnAndWait(process.execPath, [PORTCULLIS, '-f', 'config.yaml', '--processes', '2'], { cwd: dir, env: OPS_OFF, readyLine: /started bind/ });
+    started.push(pair);
+    await waitForLines(pair, /started bind/, 2);
+    // A new connection per request: the kernel spreads them over both processes.
+    for (let i = 0; i < 8; i++) {
+      const reply = await mcpFetch(url, rpc(2, 'tools/call', { name: 'echo', arguments: { message: `again ${i}` } }), { token, sessionId });
+      assert.equal(reply.status, 200, reply.text);
+      assert.match(toolText(resultOf(reply)), new RegExp(`again ${i}`));
+    }
+    assert.deepEqual(await pair.stop('SIGTERM'), { code: 0, signal: null }, pair.output());
+  });
+});

@@ -1,6 +1,8 @@
 // `--processes N`: one event loop per core. The primary forks N gateway processes running the
 // same arguments; uWS listens with SO_REUSEPORT, so the kernel spreads connections across them.
-// They share one session key (sealed session ids work in any of them); only the first keeps the
+// They share one session key (sealed session ids work in any of them): the one the primary
+// resolved at start (PORTCULLIS_SESSION_KEY, else config.session.key, else a random one), so
+// they agree even if the file's key changes before one is restarted. Only the first keeps the
 // ops listeners, so ports 15000/15020/15021 stay single. A process that dies is restarted.
 
 import { fork, type ChildProcess } from 'node:child_process';
@@ -9,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../../../bin/portcullis.js', import.meta.url));
 
-export function runProcesses(count: number, argv: readonly string[], log: (line: string) => void): Promise<number> {
-  const sessionKey = process.env['PORTCULLIS_SESSION_KEY'] ?? randomBytes(32).toString('base64url');
+/** `configuredKey`: the key the processes must use; null when neither env nor config has one. */
+export function runProcesses(count: number, argv: readonly string[], configuredKey: string | null, log: (line: string) => void): Promise<number> {
+  const sessionKey = configuredKey ?? randomBytes(32).toString('base64url');
   const children = new Map<number, ChildProcess>();
   let stopping = false;
   let done: ((code: number) => void) | null = null;
