@@ -124,16 +124,22 @@ async function runGateway(args: RunArgs): Promise<number> {
     }
     // The processes' shared key: the explicit one, else the configured one, else a random one.
     const sessionKey = envSessionKey() ?? result.config.runtime.sessionKey;
-    return runProcesses(args.processes, args.childArgs, sessionKey, (line) => process.stderr.write(`${line}\n`));
+    return runProcesses({ count: args.processes, argv: args.childArgs, sessionKey, log: (line) => process.stderr.write(`${line}\n`) });
   }
   // Signals are taken from the start: one that arrives while the gateway is still starting
   // stops it as soon as it is up, instead of killing the process half-way.
   let signalled: string | null = null;
-  let onSignal: (signal: string) => void = (signal) => {
-    signalled = signal;
+  let onSignal: (why: string) => void = (why) => {
+    signalled ??= why;
   };
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('received SIGINT'));
+  process.once('SIGTERM', () => onSignal('received SIGTERM'));
+  // Forked by --processes: the IPC channel closes when the supervisor is gone, even by SIGKILL.
+  // Nothing would stop or restart this process any more, so it drains and exits too.
+  if (process.send !== undefined) {
+    process.once('disconnect', () => onSignal('supervisor gone'));
+    if (!process.connected) onSignal('supervisor gone');
+  }
   const sessionKey = envSessionKey();
   let gateway: Gateway;
   try {
@@ -155,8 +161,8 @@ async function runGateway(args: RunArgs): Promise<number> {
   ]);
   const running = gateway;
   return new Promise((resolve) => {
-    onSignal = (signal) => {
-      running.logger.info('portcullis', `received ${signal}, draining`);
+    onSignal = (why) => {
+      running.logger.info('portcullis', `${why}, draining`);
       running.close().then(() => resolve(0), () => resolve(1));
     };
     if (signalled !== null) onSignal(signalled);

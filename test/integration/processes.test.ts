@@ -3,6 +3,7 @@
 // made deterministic by killing processes: while one is down, the other must answer every request
 // (so both served), with the session id the first one sealed (so they share the key).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +19,25 @@ import { run, spawnAndWait, type SpawnedProcess } from '../helpers/process.js';
 
 const PORTCULLIS = join(repoRoot(), 'bin', 'portcullis.js');
 const OPS_OFF = { ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
+
+/** A process that is gone, or a zombie nobody reaped (an orphan's new parent may not reap). */
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+/** Polls `condition` until it holds; fails with `what` at the deadline. */
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /** Resolves once `pattern` has matched `count` lines from `fromLine` on. */
 async function waitForLines(p: SpawnedProcess, pattern: RegExp, count: number, fromLine = 0): Promise<void> {
@@ -97,6 +117,17 @@ describe('--processes 2', () => {
     for (const pid of now) assert.throws(() => process.kill(pid, 0), /ESRCH/, `process ${pid} outlived the primary`);
   });
 
+  test('a config that does not load: the primary says why and exits 1, forking nothing', async () => {
+    const bad = stringify({ binds: [{ port: 0, bogus: true }] });
+    const started = Date.now();
+    const r = await run(process.execPath, [PORTCULLIS, '--processes', '2', '-c', bad], { env: OPS_OFF, timeoutMs: 10_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /binds\[0\]\.bogus: unknown key/);
+    assert.doesNotMatch(r.stderr, /restarting|exited/);
+    assert.equal(r.stderr.match(/bogus: unknown key/g)?.length, 1, 'reported once, by the primary');
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+  });
+
   test('--processes refuses what is not a count or auto, naming the flag', async () => {
     for (const bad of ['many', '0', '1.5', '257']) {
       const r = await run(process.execPath, [PORTCULLIS, '--processes', bad, '-c', stringify({ binds: [] })], { env: OPS_OFF });
@@ -151,5 +182,36 @@ describe('--processes 2 with config.session.key', () => {
       assert.match(toolText(resultOf(reply)), new RegExp(`again ${i}`));
     }
     assert.deepEqual(await pair.stop('SIGTERM'), { code: 0, signal: null }, pair.output());
+  });
+});
+
+describe('--processes 2 whose supervisor is killed', () => {
+  let upstream: EverythingServer;
+  let gateway: SpawnedProcess | undefined;
+
+  after(async () => {
+    if (gateway !== undefined) {
+      for (const pid of childPids(gateway.child.pid ?? 0)) process.kill(pid, 'SIGKILL');
+      await gateway.stop('SIGKILL');
+    }
+    await upstream.stop();
+  });
+
+  test('SIGKILL on the supervisor: its gateway processes drain and exit instead of serving on as orphans', async () => {
+    const dir = await tempDir();
+    const issuer = await makeIssuer({ alg: 'RS256' });
+    await writeFile(join(dir, 'jwks-keyset'), JSON.stringify(issuer.jwks));
+    upstream = await startEverything('streamableHttp');
+    const port = await freePort();
+    await writeFile(join(dir, 'config.yaml'), gatewayYaml({ upstreamUrl: upstream.url, port }));
+    gateway = await spawnAndWait(process.execPath, [PORTCULLIS, '-f', 'config.yaml', '--processes', '2'], { cwd: dir, env: OPS_OFF, readyLine: /started bind/ });
+    await waitForLines(gateway, /started bind/, 2);
+    const pids = childPids(gateway.child.pid ?? 0);
+    assert.equal(pids.length, 2, `gateway processes: ${String(pids)}`);
+
+    process.kill(gateway.child.pid ?? 0, 'SIGKILL');
+    await until(() => pids.every(gone), `gateway processes ${String(pids)} still running after their supervisor was killed`);
+    // Their output still reaches the pipe the supervisor shared with them.
+    await until(() => (gateway?.output().match(/supervisor gone, draining/g)?.length ?? 0) === 2, 'both processes logged why they stop');
   });
 });

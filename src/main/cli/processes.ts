@@ -3,59 +3,93 @@
 // They share one session key (sealed session ids work in any of them): the one the primary
 // resolved at start (PORTCULLIS_SESSION_KEY, else config.session.key, else a random one), so
 // they agree even if the file's key changes before one is restarted. Only the first keeps the
-// ops listeners, so ports 15000/15020/15021 stay single. A process that dies is restarted.
+// ops listeners, so ports 15000/15020/15021 stay single. A process that dies is restarted with
+// backoff (restart-backoff.ts); a process whose supervisor is gone drains and exits (cli.ts).
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_BACKOFF, RestartBackoff, type BackoffPolicy } from './restart-backoff.js';
 
-const bin = fileURLToPath(new URL('../../../../bin/portcullis.js', import.meta.url));
+const portcullisBin = fileURLToPath(new URL('../../../../bin/portcullis.js', import.meta.url));
 
-/** `configuredKey`: the key the processes must use; null when neither env nor config has one. */
-export function runProcesses(count: number, argv: readonly string[], configuredKey: string | null, log: (line: string) => void): Promise<number> {
-  const sessionKey = configuredKey ?? randomBytes(32).toString('base64url');
+export interface ProcessesOptions {
+  readonly count: number;
+  /** the gateway's arguments (without --processes) */
+  readonly argv: readonly string[];
+  /** the key the processes must use; null when neither env nor config has one */
+  readonly sessionKey: string | null;
+  readonly log: (line: string) => void;
+  /** tests: another script to fork, another restart policy */
+  readonly bin?: string;
+  readonly backoff?: BackoffPolicy;
+}
+
+/** Resolves with the exit code: 0 once a signal stopped every process, 1 after giving up. */
+export function runProcesses(options: ProcessesOptions): Promise<number> {
+  const { count, argv, log } = options;
+  const bin = options.bin ?? portcullisBin;
+  const sessionKey = options.sessionKey ?? randomBytes(32).toString('base64url');
   const children = new Map<number, ChildProcess>();
+  const pending = new Map<number, NodeJS.Timeout>();
   let stopping = false;
-  let done: ((code: number) => void) | null = null;
-  const restarts: number[] = [];
+  let exitCode = 0;
+  let finish: (code: number) => void = () => {};
 
-  function start(index: number): void {
+  function start(index: number, backoff: RestartBackoff): void {
     const env: NodeJS.ProcessEnv = { ...process.env, PORTCULLIS_SESSION_KEY: sessionKey, PORTCULLIS_PROCESS_INDEX: String(index) };
     if (index > 0) {
       env['ADMIN_ADDR'] = '';
       env['STATS_ADDR'] = '';
       env['READINESS_ADDR'] = '';
     }
+    const startedAt = Date.now();
     const child = fork(bin, [...argv], { env, stdio: 'inherit' });
     children.set(index, child);
     child.on('exit', (code, signal) => {
       children.delete(index);
       if (stopping) {
-        if (children.size === 0) done?.(0);
+        if (children.size === 0) finish(exitCode);
         return;
       }
-      const now = Date.now();
-      restarts.push(now);
-      while (restarts.length > 0 && (restarts[0] ?? now) < now - 60_000) restarts.shift();
-      if (restarts.length > count * 5) {
-        log(`portcullis: gateway processes keep dying (last: ${signal ?? code}); giving up`);
-        stop('SIGTERM');
+      const how = signal ?? code;
+      const decision = backoff.next(Date.now() - startedAt);
+      if ('giveUp' in decision) {
+        log(`portcullis: process ${index} exited ${backoff.deathsInARow} times in a row, each soon after starting (last: ${how}); giving up`);
+        stop('SIGTERM', 1);
         return;
       }
-      log(`portcullis: process ${index} exited (${signal ?? code}); restarting it`);
-      start(index);
+      log(`portcullis: process ${index} exited (${how}); restarting it in ${decision.restartInMs} ms`);
+      pending.set(
+        index,
+        setTimeout(() => {
+          pending.delete(index);
+          start(index, backoff);
+        }, decision.restartInMs),
+      );
     });
   }
 
-  function stop(signal: NodeJS.Signals): void {
+  function stop(signal: NodeJS.Signals, code: number): void {
+    if (stopping) return;
     stopping = true;
+    exitCode = code;
+    for (const timer of pending.values()) clearTimeout(timer);
+    pending.clear();
     for (const c of children.values()) c.kill(signal);
+    if (children.size === 0) finish(exitCode);
   }
 
-  for (let i = 0; i < count; i++) start(i);
+  const onSigint = (): void => stop('SIGINT', 0);
+  const onSigterm = (): void => stop('SIGTERM', 0);
   return new Promise((resolve) => {
-    done = resolve;
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    finish = (code) => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+      resolve(code);
+    };
+    process.once('SIGINT', onSigint);
+    process.once('SIGTERM', onSigterm);
+    for (let i = 0; i < count; i++) start(i, new RestartBackoff(options.backoff ?? DEFAULT_BACKOFF));
   });
 }
