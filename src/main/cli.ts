@@ -132,11 +132,18 @@ async function runGateway(args: RunArgs): Promise<number> {
   let onSignal: (why: string) => void = (why) => {
     signalled ??= why;
   };
-  process.once('SIGINT', () => onSignal('received SIGINT'));
-  process.once('SIGTERM', () => onSignal('received SIGTERM'));
+  // Forked by --processes, a signal can come twice: from the supervisor and to the whole group
+  // (Ctrl-C, systemd's KillMode=control-group); the second must not kill it half-way through its
+  // drain. Run alone, a second signal keeps its default: stop at once.
+  const supervised = process.send !== undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const handler = (): void => onSignal(`received ${signal}`);
+    if (supervised) process.on(signal, handler);
+    else process.once(signal, handler);
+  }
   // Forked by --processes: the IPC channel closes when the supervisor is gone, even by SIGKILL.
   // Nothing would stop or restart this process any more, so it drains and exits too.
-  if (process.send !== undefined) {
+  if (supervised) {
     process.once('disconnect', () => onSignal('supervisor gone'));
     if (!process.connected) onSignal('supervisor gone');
   }
@@ -161,7 +168,10 @@ async function runGateway(args: RunArgs): Promise<number> {
   ]);
   const running = gateway;
   return new Promise((resolve) => {
+    let draining = false;
     onSignal = (why) => {
+      if (draining) return;
+      draining = true;
       running.logger.info('portcullis', `${why}, draining`);
       running.close().then(() => resolve(0), () => resolve(1));
     };

@@ -15,6 +15,7 @@ import { LAB_AUDIENCE, LAB_ISSUER, gatewayYaml } from '../helpers/gateway-harnes
 import { inSeconds, makeIssuer } from '../helpers/keys.js';
 import { mcpFetch, openMcpSession, resultOf, rpc, toolText } from '../helpers/mcp-http.js';
 import { freePort } from '../helpers/ports.js';
+import { startGatedUpstream } from '../helpers/gated-upstream.js';
 import { run, spawnAndWait, type SpawnedProcess } from '../helpers/process.js';
 
 const PORTCULLIS = join(repoRoot(), 'bin', 'portcullis.js');
@@ -213,5 +214,43 @@ describe('--processes 2 whose supervisor is killed', () => {
     await until(() => pids.every(gone), `gateway processes ${String(pids)} still running after their supervisor was killed`);
     // Their output still reaches the pipe the supervisor shared with them.
     await until(() => (gateway?.output().match(/supervisor gone, draining/g)?.length ?? 0) === 2, 'both processes logged why they stop');
+  });
+});
+
+describe('--processes 2 signalled twice', () => {
+  test('a process draining a request finishes it when a second SIGTERM comes (the supervisor\'s and the group\'s)', async () => {
+    const upstream = await startGatedUpstream();
+    const dir = await tempDir();
+    const port = await freePort();
+    await writeFile(join(dir, 'config.yaml'), gatewayYaml({ upstreamUrl: upstream.url, port, mode: null }));
+    const gateway = await spawnAndWait(process.execPath, [PORTCULLIS, '-f', 'config.yaml', '--processes', '2'], { cwd: dir, env: OPS_OFF, readyLine: /started bind/ });
+    const primary = gateway.child.pid ?? 0;
+    try {
+      await waitForLines(gateway, /started bind/, 2);
+      const held = upstream.holdNextList();
+      const reply = mcpFetch(`http://127.0.0.1:${port}/mcp`, rpc(1, 'tools/list'));
+      await held.arrived;
+
+      // systemd's default stop signals every process of the unit: the supervisor forwards its
+      // SIGTERM, and each gateway process gets one of its own, here deterministically second.
+      const mark = gateway.lines().length;
+      process.kill(primary, 'SIGTERM');
+      await waitForLines(gateway, /received SIGTERM, draining/, 2, mark);
+      for (const pid of childPids(primary)) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // the idle one may be gone already
+        }
+      }
+      held.release();
+      const answered = await reply;
+      assert.equal(answered.status, 200, answered.text);
+      assert.deepEqual(await gateway.exited, { code: 0, signal: null }, gateway.output());
+    } finally {
+      for (const pid of childPids(primary)) process.kill(pid, 'SIGKILL');
+      await gateway.stop('SIGKILL');
+      await upstream.close();
+    }
   });
 });
