@@ -1,7 +1,7 @@
-// The main thread's remote JWKS: caching headers, the floor, the default, a background refresh
-// that picks up a new key, a failure that keeps the last good keys, and the unknown-kid refetch
-// that runs at most once per cooldown. Against a real JWKS server; no sleeps: each step waits
-// for the refresh event it expects.
+// The main thread's remote JWKS: caching headers, the floor, the 24 h ceiling (no timer
+// overflow), the default, a background refresh that picks up a new key, a failure that keeps the
+// last good keys, and the unknown-kid refetch that runs at most once per cooldown. Against a real
+// JWKS server; no sleeps: each step waits for the refresh event it expects.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { maxAgeOf } from '../../src/main/jwks/http-get.js';
@@ -74,4 +74,48 @@ test('unknown-kid refetches are debounced by the cooldown', async (t) => {
   // A reload is not limited by the cooldown.
   await jwks.reload();
   assert.equal(server.requestCount(), 2);
+});
+
+test('a cache lifetime beyond what setTimeout holds (~24.8 days) waits the 24 h ceiling instead of refetching at once', async (t) => {
+  const a = await makeIssuer({ kid: 'a' });
+  const overflows: string[] = [];
+  const onWarning = (w: Error): void => {
+    if (w.name === 'TimeoutOverflowWarning') overflows.push(w.message);
+  };
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const day = 24 * 60 * 60_000;
+  const started: RefreshEvent[] = [];
+  // 34.7 days, and a number of seconds too large for a double (Infinity ms).
+  for (const cacheControl of ['max-age=3000000', `max-age=${'9'.repeat(400)}`]) {
+    const server = await startJwksServer({ keys: a.jwks.keys, cacheControl });
+    t.after(() => server.close());
+    const events = eventQueue();
+    const jwks = createRemoteJwks({ source: { url: server.jwksUrl }, onRefresh: (e) => events.push(e) });
+    t.after(() => jwks.close());
+    await jwks.start();
+    started.push(await events.next());
+  }
+  // Node warns (on the next tick) for every delay it had to cut to 1 ms.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(overflows, [], 'no timer overflowed');
+  for (const e of started) {
+    assert.ok(e.ok);
+    assert.equal(e.nextRefreshMs, day);
+  }
+  // A far-future Expires is bounded alike: maxAgeOf reports it as is, the remote caps it.
+  assert.ok((maxAgeOf({ expires: 'Fri, 01 Jan 2100 00:00:00 GMT' }, Date.now()) ?? 0) > 2 ** 31);
+});
+
+test('a failed refresh retries after retryMs, clamped alike', async (t) => {
+  const server = await startJwksServer();
+  server.failWith(503);
+  t.after(() => server.close());
+  const events = eventQueue();
+  const jwks = createRemoteJwks({ source: { url: server.jwksUrl }, retryMs: 2 ** 40, onRefresh: (e) => events.push(e) });
+  t.after(() => jwks.close());
+  await jwks.start();
+  const failed = await events.next();
+  assert.equal(failed.ok, false);
+  assert.equal(failed.nextRefreshMs, 2 ** 31 - 1);
 });

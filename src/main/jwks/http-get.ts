@@ -2,10 +2,12 @@
 // cap, JSON only, and a plain error sentence (never a body) on failure.
 
 import { request } from 'undici';
+import { timerDelay } from './timer-delay.js';
 
 export interface FetchedDocument {
   readonly text: string;
-  /** ms the document may be cached per Cache-Control max-age / Expires, or null when it says nothing */
+  /** ms the document may be cached per Cache-Control max-age / Expires (may be huge, even
+   * Infinity: the caller bounds it), or null when it says nothing */
   readonly maxAgeMs: number | null;
 }
 
@@ -43,7 +45,7 @@ export async function getDocument(url: string, timeoutMs: number): Promise<Fetch
     res = await request(url, {
       method: 'GET',
       headers: { accept: 'application/json, application/jwk-set+json' },
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.timeout(timerDelay(timeoutMs)),
     });
   } catch (err) {
     throw new FetchError(`GET ${url} failed: ${err instanceof Error ? err.message : String(err)}`);

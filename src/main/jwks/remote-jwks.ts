@@ -1,13 +1,15 @@
 // A remote JWKS, fetched by the main thread (one fetch per provider, not one per worker) and
-// handed to the workers as data. Cached per Cache-Control / Expires (with a floor), refreshed in
-// the background, and refetched once when a token names an unknown `kid` — debounced, so a
-// stream of forged kids cannot turn the gateway into a load generator against the IdP. A failed
-// refresh keeps the last good keys.
+// handed to the workers as data. Cached per Cache-Control / Expires (with a floor, and a 24 h
+// ceiling: a far-future lifetime must not overflow the timer), refreshed in the background, and
+// refetched once when a token names an unknown `kid` — debounced, so a stream of forged kids
+// cannot turn the gateway into a load generator against the IdP. A failed refresh keeps the
+// last good keys.
 
 import type { PublicJwk } from '../../protocol/worker-contract.js';
 import { parseJwks } from '../config/jwks-load.js';
 import { IssueList } from '../config/schema-reader.js';
 import { getDocument } from './http-get.js';
+import { timerDelay } from './timer-delay.js';
 
 export interface RemoteJwksOptions {
   /** where the JWKS is, or how to find it (OIDC discovery from the issuer) */
@@ -17,6 +19,8 @@ export interface RemoteJwksOptions {
   readonly defaultTtlMs?: number;
   /** never refresh more often than this because of caching headers */
   readonly minTtlMs?: number;
+  /** never keep a set longer than this, whatever the caching headers say (default 24 h) */
+  readonly maxTtlMs?: number;
   /** at most one unknown-kid refetch per this interval */
   readonly cooldownMs?: number;
   /** retry delay after a failed refresh */
@@ -25,8 +29,8 @@ export interface RemoteJwksOptions {
 }
 
 export type RefreshEvent =
-  | { readonly ok: true; readonly url: string; readonly changed: boolean; readonly reason: RefreshReason; readonly keys: number }
-  | { readonly ok: false; readonly url: string; readonly reason: RefreshReason; readonly error: string };
+  | { readonly ok: true; readonly url: string; readonly changed: boolean; readonly reason: RefreshReason; readonly keys: number; readonly nextRefreshMs: number }
+  | { readonly ok: false; readonly url: string; readonly reason: RefreshReason; readonly error: string; readonly nextRefreshMs: number };
 
 export type RefreshReason = 'startup' | 'schedule' | 'unknown_kid' | 'reload';
 
@@ -51,6 +55,7 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
   const timeoutMs = o.timeoutMs ?? 5_000;
   const defaultTtlMs = o.defaultTtlMs ?? 15 * 60_000;
   const minTtlMs = o.minTtlMs ?? 60_000;
+  const maxTtlMs = o.maxTtlMs ?? 24 * 60 * 60_000;
   const cooldownMs = o.cooldownMs ?? 10_000;
   const retryMs = o.retryMs ?? 15_000;
   let keys: readonly PublicJwk[] = [];
@@ -79,14 +84,17 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
     return uri;
   }
 
-  function schedule(ms: number): void {
-    if (closed) return;
+  /** Schedules the next background refresh; returns its delay. */
+  function schedule(ms: number): number {
+    const delay = timerDelay(ms);
+    if (closed) return delay;
     if (timer !== null) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
       void refresh('schedule');
-    }, ms);
+    }, delay);
     timer.unref();
+    return delay;
   }
 
   function refresh(reason: RefreshReason): Promise<boolean> {
@@ -104,13 +112,12 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
         keys = next;
         print = nextPrint;
         error = null;
-        o.onRefresh({ ok: true, url, changed, reason, keys: next.length });
-        schedule(Math.max(minTtlMs, doc.maxAgeMs ?? defaultTtlMs));
+        const nextRefreshMs = schedule(Math.min(maxTtlMs, Math.max(minTtlMs, doc.maxAgeMs ?? defaultTtlMs)));
+        o.onRefresh({ ok: true, url, changed, reason, keys: next.length, nextRefreshMs });
         return changed;
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
-        o.onRefresh({ ok: false, url: label(), reason, error });
-        schedule(retryMs);
+        o.onRefresh({ ok: false, url: label(), reason, error, nextRefreshMs: schedule(retryMs) });
         return false;
       } finally {
         pending = null;
