@@ -134,7 +134,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     metrics,
     ...(options.jwksCooldownMs !== undefined ? { cooldownMs: options.jwksCooldownMs } : {}),
     onChange: () => {
-      rekeying = rekeying.then(rekey).catch((err: unknown) => logger.error('jwks', `applying new keys failed: ${String(err)}`));
+      const applied = rekeying.then(rekey);
+      rekeying = applied.catch((err: unknown) => logger.error('jwks', `applying new keys failed: ${String(err)}`));
+      return applied;
     },
   });
 
@@ -154,8 +156,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     gen.deciderRef.current = next;
     // Requests holding the old one finish on it; its pool stops once its running tasks have.
     void deciders.retire(old);
-    const live = new Set(init.providerSets.flatMap((ps) => ps.providers.flatMap((p) => p.keys.flatMap((k) => (k.kid === undefined ? [] : [k.kid])))));
-    for (const a of gen.authenticators.values()) a.cache.dropKids(live);
+    for (const a of gen.authenticators.values()) a.keysChanged(init);
   }
 
   async function buildGeneration(cfg: GatewayConfig, reloading: boolean): Promise<Generation> {

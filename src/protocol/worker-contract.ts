@@ -130,6 +130,8 @@ export type VerifyResult =
       readonly exp: number;
       readonly issuer: string;
       readonly kid: string;
+      /** the RFC 7638 thumbprint of the key that verified the signature (jwk-thumbprint.ts) */
+      readonly key: string;
     }
   | { readonly ok: false; readonly reason: ReasonCode; readonly detail: string };
 

@@ -22,8 +22,8 @@ function isClaims(v: unknown): v is Claims {
 
 export function asVerifyResult(v: unknown): VerifyResult {
   if (isRecord(v)) {
-    if (v['ok'] === true && isClaims(v['claims']) && typeof v['exp'] === 'number' && typeof v['issuer'] === 'string' && typeof v['kid'] === 'string') {
-      return { ok: true, claims: v['claims'], exp: v['exp'], issuer: v['issuer'], kid: v['kid'] };
+    if (v['ok'] === true && isClaims(v['claims']) && typeof v['exp'] === 'number' && typeof v['issuer'] === 'string' && typeof v['kid'] === 'string' && typeof v['key'] === 'string') {
+      return { ok: true, claims: v['claims'], exp: v['exp'], issuer: v['issuer'], kid: v['kid'], key: v['key'] };
     }
     if (v['ok'] === false && isReason(v['reason']) && typeof v['detail'] === 'string') {
       return { ok: false, reason: v['reason'], detail: v['detail'] };

@@ -48,15 +48,15 @@ test('a bound below 2 is a programming error', () => {
   assert.throws(() => new GenerationalMap(Number.NaN), RangeError);
 });
 
-test('verified-token cache: an entry ends at its exp, a departed kid takes its tokens, the bound holds', () => {
+test('verified-token cache: an entry ends at its exp, a departed key takes its tokens, the bound holds', () => {
   const cache = new VerifiedTokenCache(1000);
-  const entry = (kid: string, expiresAtMs: number) => ({ claims: Object.freeze({ sub: 'x' }), issuer: 'iss', kid, expiresAtMs });
+  const entry = (key: string, expiresAtMs: number) => ({ claims: Object.freeze({ sub: 'x' }), key, expiresAtMs });
   cache.set('t1', entry('k1', 2000));
   cache.set('t2', entry('k2', 5000));
-  assert.equal(cache.get('t1', 1999)?.kid, 'k1');
+  assert.equal(cache.get('t1', 1999)?.key, 'k1');
   assert.equal(cache.get('t1', 2000), undefined);
   assert.equal(cache.get('t1', 0), undefined, 'an expired entry is gone, not merely hidden');
-  cache.dropKids(new Set(['k1']));
+  cache.retainKeys(new Set(['k1']));
   assert.equal(cache.get('t2', 0), undefined);
   for (let i = 0; i < 5000; i++) cache.set(`t${i}`, entry('k1', 9e15));
   assert.ok(cache.size <= 1000);

@@ -32,8 +32,9 @@ function providersOf(cfg: GatewayConfig): JwtProviderConfig[] {
 export interface KeyRegistryOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** a remote set changed after start (rotation): rebuild the workers' key data */
-  readonly onChange: () => void;
+  /** A remote set changed after start (rotation): rebuild the workers' key data. Resolves once
+   * they run with keysOf's keys; a rejection leaves the change to be applied on a later refresh. */
+  readonly onChange: () => Promise<void>;
   readonly timeoutMs?: number;
   readonly cooldownMs?: number;
 }
@@ -46,14 +47,15 @@ export class KeyRegistry {
     this.#o = o;
   }
 
-  #onRefresh = (e: RefreshEvent): void => {
+  #onRefresh = (remote: RemoteJwks, e: RefreshEvent): void => {
     const { logger, metrics } = this.#o;
     if (e.ok) {
       metrics.jwksRefreshes.inc({ result: 'ok', reason: e.reason });
       // At startup and on reload the caller builds fresh worker data itself.
       if (e.changed && e.reason !== 'startup' && e.reason !== 'reload') {
         logger.info('jwks', 'key set changed', [['url', e.url], ['keys', e.keys], ['reason', e.reason]]);
-        this.#o.onChange();
+        // The gateway logs a failure; the change stays unapplied, so the next refresh retries.
+        this.#o.onChange().then(() => remote.markApplied(e.fingerprint), () => undefined);
       }
     } else {
       metrics.jwksRefreshes.inc({ result: 'error', reason: e.reason });
@@ -76,9 +78,9 @@ export class KeyRegistry {
         if (refetch) started.push(existing.reload());
         continue;
       }
-      const remote = createRemoteJwks({
+      const remote: RemoteJwks = createRemoteJwks({
         source: p.jwksSource.kind === 'url' ? { url: p.jwksSource.url } : { discoveryIssuer: p.issuer },
-        onRefresh: this.#onRefresh,
+        onRefresh: (e) => this.#onRefresh(remote, e),
         ...(this.#o.timeoutMs !== undefined ? { timeoutMs: this.#o.timeoutMs } : {}),
         ...(this.#o.cooldownMs !== undefined ? { cooldownMs: this.#o.cooldownMs } : {}),
       });
@@ -107,7 +109,8 @@ export class KeyRegistry {
     });
   }
 
-  /** Refetches the remote sets of these providers (debounced); true when one changed. */
+  /** Refetches the remote sets of these providers (debounced); true when one differs from the
+   * keys last applied (its onChange is then under way). */
   async refreshForUnknownKid(providers: readonly JwtProviderConfig[]): Promise<boolean> {
     const changed = await Promise.all(this.#remotesOf(providers).map((r) => r.refreshForUnknownKid()));
     return changed.some(Boolean);

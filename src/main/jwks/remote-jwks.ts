@@ -29,7 +29,17 @@ export interface RemoteJwksOptions {
 }
 
 export type RefreshEvent =
-  | { readonly ok: true; readonly url: string; readonly changed: boolean; readonly reason: RefreshReason; readonly keys: number; readonly nextRefreshMs: number }
+  | {
+      readonly ok: true;
+      readonly url: string;
+      /** the keys differ from the ones last marked applied (markApplied); a startup fetch is applied */
+      readonly changed: boolean;
+      readonly reason: RefreshReason;
+      readonly keys: number;
+      /** names the key set now held, for markApplied */
+      readonly fingerprint: string;
+      readonly nextRefreshMs: number;
+    }
   | { readonly ok: false; readonly url: string; readonly reason: RefreshReason; readonly error: string; readonly nextRefreshMs: number };
 
 export type RefreshReason = 'startup' | 'schedule' | 'unknown_kid' | 'reload';
@@ -38,8 +48,13 @@ export interface RemoteJwks {
   keys(): readonly PublicJwk[];
   /** the last refresh error, or null when the last refresh worked */
   lastError(): string | null;
-  /** Refetches now unless one ran within the cooldown; resolves true when the key set changed. */
+  /** Refetches now unless one ran within the cooldown; resolves true when the keys differ from
+   * the ones last applied. */
   refreshForUnknownKid(): Promise<boolean>;
+  /** The gateway runs with the keys of this fingerprint (a refresh event's). Until it says so, a
+   * refresh compares with the keys it last applied, not with the last fetch: a config reload
+   * fetches keys that its failed build may never have applied. */
+  markApplied(fingerprint: string): void;
   /** Fetches once at start (errors are reported through onRefresh, not thrown). */
   start(): Promise<void>;
   /** Fetches now, whatever the cooldown (a config reload re-reads every key source). */
@@ -59,7 +74,7 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
   const cooldownMs = o.cooldownMs ?? 10_000;
   const retryMs = o.retryMs ?? 15_000;
   let keys: readonly PublicJwk[] = [];
-  let print = '';
+  let applied = '';
   let error: string | null = null;
   let jwksUrl: string | null = 'url' in o.source ? o.source.url : null;
   let pending: Promise<boolean> | null = null;
@@ -108,12 +123,13 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
         // A document with no usable key at all is treated as a failure: keep the last good set.
         if (next.length === 0 && issues.count > 0) throw new Error(issues.items.map((i) => `${i.path}: ${i.message}`).join('; '));
         const nextPrint = fingerprint(next);
-        const changed = nextPrint !== print;
+        // The startup fetch is what the caller builds its first key data from.
+        if (reason === 'startup') applied = nextPrint;
+        const changed = nextPrint !== applied;
         keys = next;
-        print = nextPrint;
         error = null;
         const nextRefreshMs = schedule(Math.min(maxTtlMs, Math.max(minTtlMs, doc.maxAgeMs ?? defaultTtlMs)));
-        o.onRefresh({ ok: true, url, changed, reason, keys: next.length, nextRefreshMs });
+        o.onRefresh({ ok: true, url, changed, reason, keys: next.length, fingerprint: nextPrint, nextRefreshMs });
         return changed;
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
@@ -129,6 +145,9 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
   return {
     keys: () => keys,
     lastError: () => error,
+    markApplied(print) {
+      applied = print;
+    },
     refreshForUnknownKid() {
       if (pending !== null) return pending;
       if (performance.now() - lastAttempt < cooldownMs) return Promise.resolve(false);

@@ -2,9 +2,9 @@
 // header, verification in the decider behind a verified-token cache.
 
 import type { JwtMode } from '../config/types.js';
-import type { CacheCounts, Claims, ReasonCode } from '../../protocol/worker-contract.js';
+import type { CacheCounts, Claims, ReasonCode, WorkerInit } from '../../protocol/worker-contract.js';
 import type { Decider } from '../decider/decider.js';
-import { VerifiedTokenCache } from './token-cache.js';
+import { VerifiedTokenCache, keyIdentity, liveKeys } from './token-cache.js';
 
 export type AuthOutcome =
   | {
@@ -20,6 +20,9 @@ export type AuthOutcome =
 
 export interface JwtAuthenticator {
   authenticate(token: string | null): Promise<AuthOutcome>;
+  /** The decider now runs with `init`'s keys (a remote key set changed): cached tokens whose
+   * exact key is gone are dropped, and so is any verification still running on the old keys. */
+  keysChanged(init: WorkerInit): void;
   readonly cache: VerifiedTokenCache;
 }
 
@@ -47,6 +50,9 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
   const cache = o.cache ?? new VerifiedTokenCache(10_000, o.cacheCounts);
   // Concurrent first requests with the same token share one verification.
   const inflight = new Map<string, Promise<AuthOutcome>>();
+  // The keys (keyIdentity) a result may be cached for; null until keys first change: every key
+  // the decider started with.
+  let live: ReadonlySet<string> | null = null;
 
   async function verify(token: string): Promise<AuthOutcome> {
     const task = { op: 'verify', providerSet, token, now: Math.floor(Date.now() / 1000) } as const;
@@ -59,7 +65,9 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       // Frozen: every request with this token shares the object, and what is derived from it
       // once (the list cache's key text) must stay true.
       const claims = deepFreeze(result.claims);
-      cache.set(token, { claims, issuer: result.issuer, kid: result.kid, expiresAtMs: result.exp * 1000 });
+      const key = keyIdentity(result.issuer, result.kid, result.key);
+      // Verified against keys replaced while it ran: this request passes, later ones verify again.
+      if (live === null || live.has(key)) cache.set(token, { claims, key, expiresAtMs: result.exp * 1000 });
       counters.count('ok');
       return { kind: 'pass', claims, token, stripAuthorization: true };
     }
@@ -71,6 +79,12 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
 
   return {
     cache,
+    keysChanged(init) {
+      live = liveKeys(init.providerSets.find((ps) => ps.id === providerSet)?.providers ?? []);
+      cache.retainKeys(live);
+      // Requests from now on must not join a verification against the old keys.
+      inflight.clear();
+    },
     authenticate(token) {
       if (token === null) {
         if (mode === 'strict') {
@@ -84,11 +98,12 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
         counters.count('ok');
         return Promise.resolve({ kind: 'pass', claims: hit.claims, token, stripAuthorization: true });
       }
-      let pending = inflight.get(token);
-      if (pending === undefined) {
-        pending = verify(token).finally(() => inflight.delete(token));
-        inflight.set(token, pending);
-      }
+      const shared = inflight.get(token);
+      if (shared !== undefined) return shared;
+      const pending: Promise<AuthOutcome> = verify(token).finally(() => {
+        if (inflight.get(token) === pending) inflight.delete(token);
+      });
+      inflight.set(token, pending);
       return pending;
     },
   };

@@ -2,17 +2,34 @@
 // and a hit (a Map lookup, ~0.04 µs) replaces a verification (~22 µs RS256, ~70 µs ES256).
 // Bounded (at most `max` tokens; one not seen for `max / 2` newer ones may be dropped, see
 // GenerationalMap), keyed by the whole token, and an entry never outlives the token's `exp`. It
-// lives with one decider generation, so a key that leaves the JWKS takes its tokens with it.
+// lives with one config generation; each entry names the exact key that verified it (issuer,
+// kid, key material), so when a remote key set changes, tokens whose key left go with it, even
+// if another provider publishes the same kid or the IdP reuses the kid for a new key.
 
-import type { CacheCounts, Claims } from '../../protocol/worker-contract.js';
+import { jwkThumbprint } from '../../protocol/jwk-thumbprint.js';
+import type { CacheCounts, Claims, ProviderInit } from '../../protocol/worker-contract.js';
 import { GenerationalMap } from '../generational-map.js';
 
 export interface VerifiedToken {
   readonly claims: Claims;
-  readonly issuer: string;
-  readonly kid: string;
+  /** the key that verified it, as keyIdentity */
+  readonly key: string;
   /** ms since epoch after which the entry is not used */
   readonly expiresAtMs: number;
+}
+
+/** One key of one provider: issuer, kid and RFC 7638 thumbprint. */
+export function keyIdentity(issuer: string, kid: string, thumbprint: string): string {
+  return JSON.stringify([issuer, kid, thumbprint]);
+}
+
+/** The keyIdentity of every key these providers publish. */
+export function liveKeys(providers: readonly ProviderInit[]): Set<string> {
+  const live = new Set<string>();
+  for (const p of providers) {
+    for (const k of p.keys) if (k.kid !== undefined) live.add(keyIdentity(p.issuer, k.kid, jwkThumbprint(k)));
+  }
+  return live;
 }
 
 export class VerifiedTokenCache {
@@ -45,9 +62,9 @@ export class VerifiedTokenCache {
     this.#entries.set(key, entry);
   }
 
-  /** Drops every token signed with a key that is no longer published. */
-  dropKids(live: ReadonlySet<string>): void {
-    this.#entries.deleteWhere((v) => !live.has(v.kid));
+  /** Drops every token verified with a key not in `live` (keyIdentity values). */
+  retainKeys(live: ReadonlySet<string>): void {
+    this.#entries.deleteWhere((v) => !live.has(v.key));
   }
 
   get size(): number {

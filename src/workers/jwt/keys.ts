@@ -1,6 +1,7 @@
 // JWK → cached KeyObject, plus the algorithms that key may verify.
 // Keys are imported once per config generation; the hot path only calls `crypto.verify`.
 import { constants, createPublicKey, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
+import { jwkThumbprint } from '../../protocol/jwk-thumbprint.js';
 import type { PublicJwk } from '../../protocol/worker-contract.js';
 import { ALGORITHMS, RSA_ALGS, isForbiddenAlg, type AlgSpec, type JwsAlg } from './algorithms.js';
 import { quote } from './text.js';
@@ -41,6 +42,8 @@ export function checkSignatureAsync(check: SignatureCheck, signingInput: Uint8Ar
 
 export interface ImportedKey {
   readonly kid: string;
+  /** names the key material (RFC 7638), reported with every token it verifies */
+  readonly thumbprint: string;
   /** allowed algorithm → its verifier, bound to this key */
   readonly verifiers: ReadonlyMap<string, SignatureCheck>;
 }
@@ -140,7 +143,7 @@ export function importJwk(jwk: PublicJwk): KeyImport {
     const spec = ALGORITHMS.get(alg);
     if (spec !== undefined) verifiers.set(alg, verifierFor(spec, keyObject));
   }
-  return { ok: true, key: { kid, verifiers } };
+  return { ok: true, key: { kid, thumbprint: jwkThumbprint(jwk), verifiers } };
 }
 
 function publicMembers(jwk: PublicJwk): { kty: string; n?: string; e?: string; crv?: string; x?: string; y?: string } {

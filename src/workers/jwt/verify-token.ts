@@ -75,7 +75,7 @@ function prepare(set: PreparedProviderSet, token: string, now: number): VerifyRe
       // Only now are the claims authentic.
       const claims = checkClaims(payload, candidate.provider, set.leewaySeconds, now, set.requiredClaims);
       if (!claims.ok) return claims;
-      return { ok: true, claims: payload, exp: claims.exp, issuer: claims.issuer, kid };
+      return { ok: true, claims: payload, exp: claims.exp, issuer: claims.issuer, kid, key: candidate.key.thumbprint };
     },
   };
 }
