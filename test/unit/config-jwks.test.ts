@@ -113,6 +113,20 @@ describe('JWKS loading', () => {
     assert.deepEqual(p?.keys.map((k) => k.kid), ['sig']);
   });
 
+  it('carries key_ops; skips keys whose key_ops does not allow "verify", as it skips use: enc', () => {
+    const p = provider('ops.json', [ecJwk('verify', { key_ops: ['verify'] }), ecJwk('plain'), rsaJwk('encrypt', { key_ops: ['encrypt', 'wrapKey'] })]);
+    assert.deepEqual(
+      p?.keys.map((k) => [k.kid, k['key_ops']]),
+      [
+        ['verify', ['verify']],
+        ['plain', undefined],
+      ],
+    );
+    assert.deepEqual(lines(loadKeys('ops-bad.json', [ecJwk('bad', { key_ops: 'verify' })])), [
+      `${JWKS}.keys[0]: the key "bad" has \`key_ops\` that is not a list of strings`,
+    ]);
+  });
+
   it('inline JWKS JSON and url sources', () => {
     const jwks = JSON.stringify({ keys: [ecJwk('inline')] });
     const inline = withRoute(`policies:\n  jwtAuth:\n    issuer: acme\n    jwks: '${jwks}'`);

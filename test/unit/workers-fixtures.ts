@@ -48,6 +48,7 @@ export const unusableJwks: readonly PublicJwk[] = [
   { ...keys.ec256.jwk, kid: 'ec-alg-mismatch', alg: 'ES384' },
   { ...keys.rsa.jwk, kid: 'rsa-hs', alg: 'HS256' },
   { ...keys.rsa.jwk, kid: 'rsa-enc', use: 'enc' },
+  { ...keys.rsa.jwk, kid: 'rsa-encrypt-only', key_ops: ['encrypt'] },
   { ...jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-521' }).publicKey, 'ec-521') },
   { kty: 'RSA', kid: 'rsa-broken', n: 'AQAB', e: '!!' },
 ];

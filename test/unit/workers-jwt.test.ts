@@ -110,17 +110,17 @@ test('unknown kid', () => {
   const long = refused(rawToken({ alg: 'RS256', kid: `x\n${'k'.repeat(500)}` }, claims(), keys.rsa), 'unknown_kid');
   assert.ok(!long.includes('\n') && long.length < 100, long);
   // keys the engine could not use are unknown too
-  for (const kid of ['hmac', 'rsa-hs', 'rsa-enc', 'ec-521', 'ec-alg-mismatch', 'rsa-broken']) {
+  for (const kid of ['hmac', 'rsa-hs', 'rsa-enc', 'rsa-encrypt-only', 'ec-521', 'ec-alg-mismatch', 'rsa-broken']) {
     refused(rawToken({ alg: 'RS256', kid }, claims(), keys.rsa), 'unknown_kid');
   }
 });
 
 test('unusable keys are reported in warnings, not thrown', () => {
   const text = engine.warnings.join('\n');
-  for (const what of ['symmetric', 'no "kid"', 'ES384', 'HS256', 'not a signing key', 'P-521', '"rsa-broken" is an RSA key of 17 bits']) {
+  for (const what of ['symmetric', 'no "kid"', 'ES384', 'HS256', 'not a signing key', '"rsa-encrypt-only" does not allow "verify" in key_ops', 'P-521', '"rsa-broken" is an RSA key of 17 bits']) {
     assert.ok(text.includes(what), `warnings lack ${what}:\n${text}`);
   }
-  assert.equal(engine.warnings.length, 7);
+  assert.equal(engine.warnings.length, 8);
 });
 
 test('bad signatures', async () => {

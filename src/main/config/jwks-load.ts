@@ -83,8 +83,11 @@ function checkKey(issues: IssueList, path: string, raw: unknown, index: number):
     return undefined;
   }
   // `use: enc` keys (IdPs publish encryption keys next to signing keys) never verify a
-  // signature; skipping them keeps such a JWKS usable.
+  // signature; skipping them keeps such a JWKS usable. `key_ops` (RFC 7517 §4.3) without
+  // "verify" says the same.
   if (raw['use'] !== undefined && raw['use'] !== 'sig') return undefined;
+  const ops = raw['key_ops'];
+  if (Array.isArray(ops) && !ops.includes('verify')) return undefined;
 
   const before = issues.count;
   const kid = raw['kid'];
@@ -101,6 +104,7 @@ function checkKey(issues: IssueList, path: string, raw: unknown, index: number):
     issues.add(path, `the key ${label} has ${got} (supported: RSA, EC P-256/P-384, OKP Ed25519)`);
     return undefined;
   }
+  if (ops !== undefined && !isStringList(ops)) issues.add(path, `the key ${label} has \`key_ops\` that is not a list of strings`);
   if (PRIVATE_MEMBERS.some((m) => raw[m] !== undefined)) {
     issues.add(path, `JWKS must hold public keys only: key ${label} has private members`);
   }
@@ -140,7 +144,13 @@ function publicJwk(raw: Readonly<Record<string, unknown>>, kty: string): PublicJ
     const v = raw[m];
     if (typeof v === 'string') jwk[m] = v;
   }
-  return { ...jwk, kty };
+  // Carried on so the workers check it as well (they refuse a key that may not "verify").
+  const ops = raw['key_ops'];
+  return isStringList(ops) ? { ...jwk, kty, key_ops: [...ops] } : { ...jwk, kty };
+}
+
+function isStringList(v: unknown): v is readonly string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
 }
 
 /** null when node:crypto accepts the key as a public key the workers can use. */
