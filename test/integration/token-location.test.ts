@@ -83,6 +83,36 @@ test('a cookie; the other cookies are forwarded, the token one is not', async (t
   assert.equal(none.status, 401);
 });
 
+test('optional mode: a malformed token is refused wherever it is read from; only an absent or empty value is no token', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const start = async (location: Readonly<Record<string, unknown>>): Promise<string> =>
+    (await startTestGateway(t, { cwd: keys.dir, configText: config(up.url, { mode: 'optional', location }) })).url;
+  const status = async (url: string, headers: Readonly<Record<string, string>> = {}): Promise<number> =>
+    (await mcpFetch(url, initializeRequest(), { headers })).status;
+
+  const header = await start({ header: { name: 'authorization', prefix: 'Bearer ' } });
+  assert.equal(await status(header, { authorization: 'Bearer abc def' }), 401, 'a token with a space');
+  assert.equal(await status(header, { authorization: 'Bearer abc' }), 401);
+  assert.equal(await status(header, { authorization: `Bearer ${keys.jsmith} x` }), 401, 'a valid token with more after it');
+  assert.equal(await status(header, { authorization: 'Bearer   ' }), 200, 'an empty value is no token');
+  assert.equal(await status(header), 200, 'no header');
+  assert.equal(await status(header, { authorization: `Bearer ${keys.jsmith}` }), 200);
+
+  const query = await start({ queryParameter: { name: 'access_token' } });
+  assert.equal(await status(`${query}?access_token=abc%20def`), 401, 'a token with a space');
+  assert.equal(await status(`${query}?access_token=abc%zz`), 401, 'a value that does not percent-decode');
+  assert.equal(await status(`${query}?%zz=1&access_token=abc`), 401, 'after a name that does not decode');
+  assert.equal(await status(`${query}?access_token=`), 200, 'an empty value is no token');
+  assert.equal(await status(query), 200, 'no parameter');
+
+  const cookie = await start({ cookie: { name: 'session_jwt' } });
+  assert.equal(await status(cookie, { cookie: 'session_jwt=abc def; theme=dark' }), 401, 'a token with a space');
+  assert.equal(await status(cookie, { cookie: 'session_jwt=; theme=dark' }), 200, 'an empty value is no token');
+  assert.equal(await status(cookie, { cookie: 'theme=dark' }), 200, 'no such cookie');
+});
+
 test('requiredClaims and leeway', async (t) => {
   const keys = await labKeys(t);
   const up = await startRecordingUpstream();

@@ -1,7 +1,9 @@
 // Where the token comes from (jwtAuth `location`): a header with a prefix (default
 // `Authorization: Bearer <token>`, prefix matched case-insensitively, as agentgateway), a query
-// parameter, or a cookie. Anything else counts as no token. `withoutToken` gives the headers
-// to forward once the token has been consumed, so it never reaches the upstream by accident.
+// parameter, or a cookie. A non-empty value there is a token, however malformed (the verifier
+// refuses it: optional mode must not pass `Bearer abc def` as anonymous); only an absent or
+// empty value is no token. `withoutToken` gives the headers to forward once the token has been
+// consumed, so it never reaches the upstream by accident.
 
 import type { TokenLocation } from '../config/types.js';
 import type { RequestSnapshot } from '../http/request.js';
@@ -24,15 +26,23 @@ function cookieValue(cookieHeader: string, name: string): string | null {
   return null;
 }
 
+/** `s` percent-decoded, or null when it is not valid percent-encoding. */
+function decoded(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
 function queryValue(query: string, name: string): string | null {
   for (const part of query.split('&')) {
     const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    try {
-      if (decodeURIComponent(part.slice(0, eq)) === name) return decodeURIComponent(part.slice(eq + 1));
-    } catch {
-      return null;
-    }
+    // A name that does not decode is not read as the token's.
+    if (eq < 0 || decoded(part.slice(0, eq)) !== name) continue;
+    const raw = part.slice(eq + 1);
+    // A value that does not decode is still a token: an invalid one.
+    return decoded(raw) ?? raw;
   }
   return null;
 }
@@ -47,21 +57,15 @@ export function redactQuery(query: string, names: readonly string[]): string {
       const eq = part.indexOf('=');
       if (eq < 0) return part;
       const key = part.slice(0, eq);
-      let name = key;
-      try {
-        name = decodeURIComponent(key);
-      } catch {
-        // not a name extractToken could match either
-      }
-      return names.includes(name) ? `${key}=<redacted>` : part;
+      return names.includes(decoded(key) ?? key) ? `${key}=<redacted>` : part;
     })
     .join('&');
 }
 
-function validToken(raw: string | null): string | null {
+function tokenOf(raw: string | null): string | null {
   if (raw === null) return null;
   const t = raw.trim();
-  return t === '' || /\s/.test(t) ? null : t;
+  return t === '' ? null : t;
 }
 
 export function extractToken(req: RequestSnapshot, location: TokenLocation): ExtractedToken {
@@ -73,11 +77,11 @@ export function extractToken(req: RequestSnapshot, location: TokenLocation): Ext
       const raw = value !== undefined && value.length > prefix.length && value.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()
         ? value.slice(prefix.length)
         : null;
-      return { token: validToken(raw), withoutToken: () => req.headers.filter(([k]) => k !== name) };
+      return { token: tokenOf(raw), withoutToken: () => req.headers.filter(([k]) => k !== name) };
     }
     case 'cookie': {
       const header = headerValue(req, 'cookie');
-      const token = validToken(header === undefined ? null : cookieValue(header, location.name));
+      const token = tokenOf(header === undefined ? null : cookieValue(header, location.name));
       return {
         token,
         withoutToken: () =>
@@ -90,6 +94,6 @@ export function extractToken(req: RequestSnapshot, location: TokenLocation): Ext
     }
     case 'queryParameter':
       // The client's query is never forwarded to an MCP upstream, so there is nothing to strip.
-      return { token: validToken(queryValue(req.query, location.name)), withoutToken: () => req.headers };
+      return { token: tokenOf(queryValue(req.query, location.name)), withoutToken: () => req.headers };
   }
 }
