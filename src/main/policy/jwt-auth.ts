@@ -38,7 +38,8 @@ export interface JwtAuthenticatorOptions {
   readonly counters: AuthCounters;
   /** Refetches remote keys after an unknown `kid`; true when the key set changed (then verify once more). */
   readonly onUnknownKid: () => Promise<boolean>;
-  /** Why keys may be missing (a failing JWKS endpoint), appended to an unknown-kid reason. */
+  /** Why keys may be missing (a failing JWKS endpoint), or null. Only that there is a problem
+   * reaches the client, appended to an unknown-kid reason. */
   readonly keysProblem: () => string | null;
   readonly cache?: VerifiedTokenCache;
   /** where the verified-token cache counts its lookups (the gateway's metrics) */
@@ -73,8 +74,10 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
     }
     counters.count(result.reason);
     if (mode === 'permissive') return { kind: 'pass', claims: null, token: null, stripAuthorization: false };
-    const problem = result.reason === 'unknown_kid' ? o.keysProblem() : null;
-    return { kind: 'reject', reason: result.reason, message: problem === null ? result.detail : `${result.detail} (JWKS refresh failing: ${problem})` };
+    // The refresh error names internal addresses (`GET http://10.… failed: connect ECONNREFUSED`):
+    // it stays in the log and metrics, for the operator.
+    const failing = result.reason === 'unknown_kid' && o.keysProblem() !== null;
+    return { kind: 'reject', reason: result.reason, message: failing ? `${result.detail} (JWKS refresh failing)` : result.detail };
   }
 
   return {
