@@ -260,3 +260,13 @@ test('programmer errors throw: unknown provider set, `now` in ms or NaN, bad lee
     RangeError,
   );
 });
+
+test('a required claim is one the token carries itself: names of Object.prototype members are not satisfied by it', async () => {
+  const withRequired = createEngine({ ...init, providerSets: init.providerSets.map((s) => ({ ...s, requiredClaims: ['constructor', 'toString'] })) });
+  const token = await joseToken(keys.rsa, 'RS256');
+  const result = withRequired.verify(PROVIDER_SET, token, NOW);
+  assert.equal(result.ok, false);
+  assert.equal(result.ok ? '' : result.reason, 'missing_claim');
+  const carried = await joseToken(keys.rsa, 'RS256', claims({ constructor: 'x', toString: 'y' }));
+  assert.equal(withRequired.verify(PROVIDER_SET, carried, NOW).ok, true);
+});

@@ -40,7 +40,7 @@ export function checkClaims(
   const { exp, nbf, iat, iss, sub, aud } = claims;
   if (exp === undefined) return fail('missing_exp', 'token has no "exp" claim');
   for (const name of required) {
-    if (claims[name] === undefined || claims[name] === null) return fail('missing_claim', `token has no ${quote(name)} claim`);
+    if (!Object.hasOwn(claims, name) || claims[name] === undefined || claims[name] === null) return fail('missing_claim', `token has no ${quote(name)} claim`);
   }
   if (!isFiniteNumber(exp)) return fail('bad_claim_type', '"exp" is not a number');
   if (!optional(nbf, isFiniteNumber)) return fail('bad_claim_type', '"nbf" is not a number');
