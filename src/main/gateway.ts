@@ -271,7 +271,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     metrics,
     logger,
     configDump: () => currentConfig,
-    ready: () => accepting,
+    // Not ready while draining, nor while a remote key set has never loaded: every token for
+    // its routes would get 401, and a load balancer should send the traffic elsewhere meanwhile.
+    pending: () => [...(accepting ? [] : ['drain']), ...(keys.neverLoaded() > 0 ? ['jwks'] : [])],
   });
   metrics.gauge('portcullis_inflight_requests', 'Requests being served', () => inflight.count);
   metrics.gauge('portcullis_worker_queue', 'Tasks waiting for a worker thread', () => current.decider.queueSize());

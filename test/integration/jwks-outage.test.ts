@@ -106,3 +106,31 @@ test('JWKS outage: cached keys keep working, an unknown kid fails closed, a new 
     for (const token of [first, fresh, unknownKid]) assert.ok(!line.includes(token), `token in log line: ${line}`);
   }
 });
+
+test('readiness waits for a remote key set that has never loaded: not ready while the IdP is down at start, ready once its keys arrive', async (t) => {
+  const clock = fakeMonotonicClock(t);
+  const issuer = await makeIssuer({ kid: 'first-key' });
+  const jwks = await startJwksServer({ keys: issuer.jwks.keys });
+  t.after(() => jwks.close());
+  jwks.failWith(503);
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const { gateway, url } = await startTestGateway(t, {
+    readinessAddr: '127.0.0.1:0',
+    configText: singleRouteYaml(upstream.url, {
+      jwtAuth: { mode: 'strict', issuer: LAB_ISSUER, audiences: [LAB_AUDIENCE], jwks: { url: jwks.jwksUrl } },
+    }),
+  });
+  const readiness = async (): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`http://127.0.0.1:${gateway.opsPorts.readiness ?? 0}/healthz/ready`, { headers: { connection: 'close' } });
+    return { status: res.status, text: await res.text() };
+  };
+  assert.deepEqual(await readiness(), { status: 503, text: 'not ready, pending: jwks\n' });
+  // The IdP is back; the next token that names a key the gateway lacks fetches the set.
+  jwks.failWith(null);
+  clock.advance(DEFAULT_JWKS_COOLDOWN_MS + 1_000);
+  const token = await issuer.sign({ iss: LAB_ISSUER, aud: LAB_AUDIENCE, sub: 'alice', iat: inSeconds(0), exp: inSeconds(600) });
+  const reply = await mcpFetch(url, initializeRequest(), { token });
+  assert.equal(reply.status, 200, reply.text);
+  assert.deepEqual(await readiness(), { status: 200, text: 'ready\n' });
+});

@@ -116,6 +116,14 @@ export class KeyRegistry {
     return changed.some(Boolean);
   }
 
+  /** Remote sets that have never been fetched (their routes refuse every token). One that
+   * loaded once keeps its last good keys through later failures and does not count. */
+  neverLoaded(): number {
+    let n = 0;
+    for (const r of this.#remotes.values()) if (r.keys().length === 0 && r.lastError() !== null) n++;
+    return n;
+  }
+
   /** The refresh errors of these providers' remote sets, or null when all are healthy. */
   problem(providers: readonly JwtProviderConfig[]): string | null {
     const errors = this.#remotesOf(providers).flatMap((r) => {

@@ -16,7 +16,8 @@ export interface OpsOptions {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly configDump: () => GatewayConfig;
-  readonly ready: () => boolean;
+  /** What readiness waits for (agentgateway's "pending" tasks); none: ready. */
+  readonly pending: () => readonly string[];
 }
 
 export interface OpsServers {
@@ -65,8 +66,9 @@ export async function startOpsServers(uws: UwsModule, o: OpsOptions): Promise<Op
   try {
     const readiness = await open(o.readiness, 'readiness', (app) => {
       app.get('/healthz/ready', (res) => {
-        if (o.ready()) reply(res, '200 OK', 'text/plain', 'ready\n');
-        else reply(res, '503 Service Unavailable', 'text/plain', 'not ready, pending: drain\n');
+        const pending = o.pending();
+        if (pending.length === 0) reply(res, '200 OK', 'text/plain', 'ready\n');
+        else reply(res, '503 Service Unavailable', 'text/plain', `not ready, pending: ${pending.join(', ')}\n`);
       });
     });
     const stats = await open(o.stats, 'stats', (app) => {
