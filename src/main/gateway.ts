@@ -50,6 +50,8 @@ export interface GatewayOptions {
   readonly jwksCooldownMs?: number;
 }
 
+export type ReloadResult = { ok: true } | { ok: false; issues: readonly ConfigIssue[] };
+
 export interface Gateway {
   /** Bound port per bind name (`bind/9000` → 9000; a `port: 0` bind gets an ephemeral port). */
   readonly ports: ReadonlyMap<string, number>;
@@ -59,8 +61,9 @@ export interface Gateway {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly workerMode: 'pool' | 'inline';
-  /** Loads the config again (file or text); the old one stays when the new one is bad. */
-  reload(): Promise<{ ok: true } | { ok: false; issues: readonly ConfigIssue[] }>;
+  /** Loads the config again (file or text). It applies whole or not at all: the old one stays
+   * when the new one is bad or cannot be applied (a new bind's port taken). Never rejects. */
+  reload(): Promise<ReloadResult>;
   /** Stops accepting, lets in-flight requests finish (up to drainMs), then frees everything. */
   close(options?: { drainMs?: number }): Promise<void>;
 }
@@ -82,6 +85,8 @@ export class ListenError extends Error {
     this.name = 'ListenError';
   }
 }
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 function loadFromOptions(options: GatewayOptions, cwd: string, env: Readonly<Record<string, string | undefined>>) {
   if (options.config !== undefined) return { ok: true as const, config: options.config };
@@ -227,15 +232,37 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const bound = new Map<string, Bound>();
   const apps: TemplatedApp[] = [];
 
-  async function openBinds(cfg: GatewayConfig): Promise<void> {
+  /** Listens on the binds of `cfg` not bound yet; on a failure closes those it opened and throws. */
+  async function openNewBinds(cfg: GatewayConfig): Promise<Map<string, Bound>> {
+    const opened = new Map<string, Bound>();
     for (const bind of cfg.binds) {
       if (bound.has(bind.name)) continue;
       const app = uws.App();
-      apps.push(app);
       app.any('/*', createRequestHandler(bind.name, deps));
-      const b = await listen(uws, app, null, bind.port);
-      bound.set(bind.name, b);
-      logger.info('proxy::gateway', 'started bind', [['bind', bind.name], ['port', b.port]]);
+      try {
+        opened.set(bind.name, await listen(uws, app, null, bind.port));
+      } catch (err) {
+        closeApp(app);
+        dropBinds(opened);
+        throw err;
+      }
+    }
+    return opened;
+  }
+
+  function dropBinds(opened: ReadonlyMap<string, Bound>): void {
+    for (const b of opened.values()) {
+      uws.us_listen_socket_close(b.socket);
+      closeApp(b.app);
+    }
+  }
+
+  /** Makes the opened binds live and stops listening on those `cfg` no longer has. */
+  function adoptBinds(opened: ReadonlyMap<string, Bound>, cfg: GatewayConfig): void {
+    for (const [name, b] of opened) {
+      bound.set(name, b);
+      apps.push(b.app);
+      logger.info('proxy::gateway', 'started bind', [['bind', name], ['port', b.port]]);
     }
     for (const [name, b] of bound) {
       if (!cfg.binds.some((x) => x.name === name)) {
@@ -247,9 +274,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 
   try {
-    await openBinds(config);
+    adoptBinds(await openNewBinds(config), config);
   } catch (err) {
-    for (const b of bound.values()) uws.us_listen_socket_close(b.socket);
     keys.close();
     await deciders.closeAll();
     await upstreams.close();
@@ -284,22 +310,47 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   metrics.gauge('portcullis_list_cache_chars', 'Characters of filtered list results held (config.listCacheBytes bounds them)', () => current.decider.listCacheChars());
 
-  async function reload(): Promise<{ ok: true } | { ok: false; issues: readonly ConfigIssue[] }> {
+  function reloadFailed(issues: readonly ConfigIssue[]): ReloadResult {
+    metrics.reloads.inc({ result: 'error' });
+    logger.error('state_manager', `Failed to reload config: ${formatIssues([...issues]).replace(/\n/g, '; ')}`);
+    return { ok: false, issues };
+  }
+
+  /** A build that is not installed left the key registry synced to its config: back to the live
+   * one. Its refetch of shared sets told nobody of new keys, so the live generation gets them now. */
+  async function restoreKeys(): Promise<void> {
+    await keys.sync(currentConfig);
+    rekeying = rekeying.then(rekey).catch((err: unknown) => logger.error('jwks', `applying new keys failed: ${String(err)}`));
+    await rekeying;
+  }
+
+  async function reload(): Promise<ReloadResult> {
     const next = options.configFile !== undefined || options.configText !== undefined ? loadFromOptions(options, cwd, env) : { ok: true as const, config: currentConfig };
-    if (!next.ok) {
-      metrics.reloads.inc({ result: 'error' });
-      logger.error('state_manager', `Failed to reload config: ${formatIssues([...next.issues]).replace(/\n/g, '; ')}`);
-      return { ok: false, issues: next.issues };
+    if (!next.ok) return reloadFailed(next.issues);
+    let built: Generation;
+    try {
+      built = await buildGeneration(next.config, true);
+    } catch (err) {
+      await restoreKeys();
+      return reloadFailed([{ path: '<config>', message: `could not apply config: ${errorText(err)}` }]);
     }
-    const built = await buildGeneration(next.config, true);
-    // Taken after the await: with two reloads at once, each retires the one it replaced.
+    // New binds listen before anything is swapped, so a taken port leaves the old config whole.
+    let opened: Map<string, Bound>;
+    try {
+      opened = await openNewBinds(next.config);
+    } catch (err) {
+      void deciders.retire(built.decider);
+      await restoreKeys();
+      return reloadFailed([{ path: 'binds', message: errorText(err) }]);
+    }
+    // No await from here on: a request sees the old config or the new one, never a mix.
     const previous = current;
     current = built;
     currentConfig = next.config;
+    adoptBinds(opened, next.config);
     // Requests in flight keep the previous generation: its pool finishes the tasks it has, then
     // stops, and what they ask of it later runs on the main thread.
     void deciders.retire(previous.decider);
-    await openBinds(next.config);
     metrics.reloads.inc({ result: 'ok' });
     logger.info('state_manager', 'Config reloaded successfully');
     return { ok: true };
