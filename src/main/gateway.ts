@@ -316,23 +316,62 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     return { ok: false, issues };
   }
 
-  /** A build that is not installed left the key registry synced to its config: back to the live
-   * one. Its refetch of shared sets told nobody of new keys, so the live generation gets them now. */
+  // A build syncs the key registry to its config; until it is installed the registry is off the
+  // live config, and a reload that ends without installing one puts it back.
+  let keysOffLive = false;
+
+  /** Back to the live config's remote key sets. The build's refetch of shared sets told nobody
+   * of new keys (a reload builds fresh key data itself), so the live generation gets them now. */
   async function restoreKeys(): Promise<void> {
+    keysOffLive = false;
     await keys.sync(currentConfig);
     rekeying = rekeying.then(rekey).catch((err: unknown) => logger.error('jwks', `applying new keys failed: ${String(err)}`));
     await rekeying;
   }
 
-  async function reload(): Promise<ReloadResult> {
+  async function failed(issues: readonly ConfigIssue[]): Promise<ReloadResult> {
+    if (keysOffLive) await restoreKeys();
+    return reloadFailed(issues);
+  }
+
+  // One reload at a time, each reading the file when it starts, so the newest file is the one
+  // that stays; calls while one waits to start share it (it will read what they would).
+  let reloadsAsked = 0;
+  let reloadQueue: Promise<unknown> = Promise.resolve();
+  let waiting: Promise<ReloadResult> | null = null;
+  let newest: Promise<ReloadResult> = Promise.resolve({ ok: true });
+
+  function reload(): Promise<ReloadResult> {
+    if (waiting !== null) return waiting;
+    const ticket = ++reloadsAsked;
+    const run = reloadQueue.then(() => {
+      waiting = null;
+      return applyReload(ticket);
+    });
+    reloadQueue = run.catch(() => undefined);
+    // A run that a newer one superseded answers with the newer one's outcome.
+    const result = run.then((r) => r ?? newest);
+    waiting = result;
+    newest = result;
+    return result;
+  }
+
+  /** null: a newer reload was asked for while this one built; that one applies instead. */
+  async function applyReload(ticket: number): Promise<ReloadResult | null> {
     const next = options.configFile !== undefined || options.configText !== undefined ? loadFromOptions(options, cwd, env) : { ok: true as const, config: currentConfig };
-    if (!next.ok) return reloadFailed(next.issues);
+    if (!next.ok) return failed(next.issues);
+    keysOffLive = true;
     let built: Generation;
     try {
       built = await buildGeneration(next.config, true);
     } catch (err) {
-      await restoreKeys();
-      return reloadFailed([{ path: '<config>', message: `could not apply config: ${errorText(err)}` }]);
+      return failed([{ path: '<config>', message: `could not apply config: ${errorText(err)}` }]);
+    }
+    if (ticket !== reloadsAsked) {
+      // Its file is older than what the next run will read: installing it would only flap.
+      void deciders.retire(built.decider);
+      logger.info('state_manager', 'Config file changed again while reloading; applying the newer one');
+      return null;
     }
     // New binds listen before anything is swapped, so a taken port leaves the old config whole.
     let opened: Map<string, Bound>;
@@ -340,13 +379,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       opened = await openNewBinds(next.config);
     } catch (err) {
       void deciders.retire(built.decider);
-      await restoreKeys();
-      return reloadFailed([{ path: 'binds', message: errorText(err) }]);
+      return failed([{ path: 'binds', message: errorText(err) }]);
     }
     // No await from here on: a request sees the old config or the new one, never a mix.
     const previous = current;
     current = built;
     currentConfig = next.config;
+    keysOffLive = false;
     adoptBinds(opened, next.config);
     // Requests in flight keep the previous generation: its pool finishes the tasks it has, then
     // stops, and what they ask of it later runs on the main thread.

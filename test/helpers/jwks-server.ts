@@ -14,6 +14,8 @@ export interface JwksServer {
   setCacheControl(value: string | null): void;
   /** Answer every request with this status (and an empty body) until given null. */
   failWith(status: number | null): void;
+  /** Holds the next /jwks.json request's answer until released (a slow IdP). */
+  holdNext(): HeldRequest;
   /** Requests seen for `path` (default /jwks.json), failed ones included. */
   requestCount(path?: string): number;
   /** Stops listening and drops open connections; the port is kept for restart(). */
@@ -22,6 +24,13 @@ export interface JwksServer {
   restart(): Promise<void>;
   /** Same as stop(); for t.after. */
   close(): Promise<void>;
+}
+
+export interface HeldRequest {
+  /** Settles once the request has arrived. */
+  readonly arrived: Promise<void>;
+  /** Answers it with the keys served at that moment. */
+  release(): void;
 }
 
 export interface JwksServerOptions {
@@ -37,6 +46,7 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
   let failure: number | null = null;
   const counts = new Map<string, number>();
   let base = '';
+  const holds: Array<{ arrive: () => void; released: Promise<void> }> = [];
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://jwks.invalid').pathname;
@@ -48,7 +58,13 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (cacheControl !== null) headers['cache-control'] = cacheControl;
     if (path === '/jwks.json') {
-      res.writeHead(200, headers).end(JSON.stringify({ keys }));
+      const hold = holds.shift();
+      if (hold === undefined) {
+        res.writeHead(200, headers).end(JSON.stringify({ keys }));
+        return;
+      }
+      hold.arrive();
+      void hold.released.then(() => res.writeHead(200, headers).end(JSON.stringify({ keys })));
     } else if (path === '/.well-known/openid-configuration') {
       res.writeHead(200, headers).end(JSON.stringify({ issuer: opts.issuer ?? base, jwks_uri: `${base}/jwks.json` }));
     } else {
@@ -81,6 +97,14 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
     },
     failWith: (status) => {
       failure = status;
+    },
+    holdNext: () => {
+      let arrive = (): void => undefined;
+      let release = (): void => undefined;
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holds.push({ arrive, released });
+      return { arrived, release };
     },
     requestCount: (path = '/jwks.json') => counts.get(path) ?? 0,
     stop,
