@@ -325,12 +325,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   async function restoreKeys(): Promise<void> {
     keysOffLive = false;
     await keys.sync(currentConfig);
+    if (closing) return;
     rekeying = rekeying.then(rekey).catch((err: unknown) => logger.error('jwks', `applying new keys failed: ${String(err)}`));
     await rekeying;
   }
 
   async function failed(issues: readonly ConfigIssue[]): Promise<ReloadResult> {
-    if (keysOffLive) await restoreKeys();
+    // After close() the registry is closed: syncing it again would start new fetches and timers.
+    if (keysOffLive && !closing) await restoreKeys();
     return reloadFailed(issues);
   }
 
@@ -341,7 +343,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let waiting: Promise<ReloadResult> | null = null;
   let newest: Promise<ReloadResult> = Promise.resolve({ ok: true });
 
+  // Once close() has begun, no reload applies: it would listen again on the closed binds.
+  let closing = false;
+  const closedResult: ReloadResult = { ok: false, issues: [{ path: '<gateway>', message: 'the gateway is closing' }] };
+
+  function abandoned(built: Generation | null, opened: ReadonlyMap<string, Bound> | null): ReloadResult {
+    if (built !== null) void deciders.retire(built.decider);
+    if (opened !== null) dropBinds(opened);
+    logger.info('state_manager', 'Config reload abandoned: the gateway is closing');
+    return closedResult;
+  }
+
   function reload(): Promise<ReloadResult> {
+    if (closing) return Promise.resolve(closedResult);
     if (waiting !== null) return waiting;
     const ticket = ++reloadsAsked;
     const run = reloadQueue.then(() => {
@@ -358,6 +372,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   /** null: a newer reload was asked for while this one built; that one applies instead. */
   async function applyReload(ticket: number): Promise<ReloadResult | null> {
+    // Queued behind a run that was in flight when close() began.
+    if (closing) return closedResult;
     const next = options.configFile !== undefined || options.configText !== undefined ? loadFromOptions(options, cwd, env) : { ok: true as const, config: currentConfig };
     if (!next.ok) return failed(next.issues);
     keysOffLive = true;
@@ -367,6 +383,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     } catch (err) {
       return failed([{ path: '<config>', message: `could not apply config: ${errorText(err)}` }]);
     }
+    if (closing) return abandoned(built, null);
     if (ticket !== reloadsAsked) {
       // Its file is older than what the next run will read: installing it would only flap.
       void deciders.retire(built.decider);
@@ -381,6 +398,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       void deciders.retire(built.decider);
       return failed([{ path: 'binds', message: errorText(err) }]);
     }
+    if (closing) return abandoned(built, opened);
     // No await from here on: a request sees the old config or the new one, never a mix.
     const previous = current;
     current = built;
@@ -396,12 +414,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 
   let watcher: FSWatcher | null = null;
+  let timer: NodeJS.Timeout | null = null;
   if (options.configFile !== undefined && (options.watch ?? true)) {
     const file = resolve(cwd, options.configFile);
-    let timer: NodeJS.Timeout | null = null;
     // Watch the directory: editors replace files, which a file watch would lose.
     watcher = watch(dirname(file), (_event, name) => {
-      if (name !== basename(file)) return;
+      if (name !== basename(file) || closing) return;
       if (timer !== null) clearTimeout(timer);
       timer = setTimeout(() => {
         timer = null;
@@ -417,7 +435,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   async function close(closeOptions?: { drainMs?: number }): Promise<void> {
     closed ??= (async () => {
       accepting = false;
+      closing = true;
       watcher?.close();
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
       for (const b of bound.values()) uws.us_listen_socket_close(b.socket);
       bound.clear();
       const drainMs = closeOptions?.drainMs ?? 10_000;
@@ -437,6 +458,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await ops.close();
       keys.close();
       await channels.closeAll();
+      // A reload in flight (maybe waiting on an IdP, up to its fetch timeout) gives up at its next
+      // step; waited for so that its decider is closed below and nothing of it outlives close().
+      await reloadQueue;
       await rekeying;
       await deciders.closeAll();
       await upstreams.close();
