@@ -2,10 +2,10 @@
 // decider (worker pool or inline), its upstream pools and its logger, so several can run in one
 // process, and uWS listens with SO_REUSEPORT so several processes can share a port.
 
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
+import { fileSignature, watchConfigFile, type ConfigWatch } from './config/watch.js';
 import type { ConfigIssue, GatewayConfig, LogFormat } from './config/types.js';
 import { DeciderSet } from './decider/decider-set.js';
 import { KeyRegistry } from './jwks/key-registry.js';
@@ -114,6 +114,9 @@ function listen(uws: UwsModule, app: TemplatedApp, host: string | null, port: nu
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
+  const configPath = options.configFile === undefined ? null : resolve(cwd, options.configFile);
+  // Taken before each read, so a change during the read still counts as a change.
+  let loadedSignature = configPath === null ? null : fileSignature(configPath);
   const first = loadFromOptions(options, cwd, env);
   if (!first.ok) throw new ConfigError(first.issues);
   const config = first.config;
@@ -374,6 +377,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   async function applyReload(ticket: number): Promise<ReloadResult | null> {
     // Queued behind a run that was in flight when close() began.
     if (closing) return closedResult;
+    if (configPath !== null) loadedSignature = fileSignature(configPath);
     const next = options.configFile !== undefined || options.configText !== undefined ? loadFromOptions(options, cwd, env) : { ok: true as const, config: currentConfig };
     if (!next.ok) return failed(next.issues);
     keysOffLive = true;
@@ -413,22 +417,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     return { ok: true };
   }
 
-  let watcher: FSWatcher | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  if (options.configFile !== undefined && (options.watch ?? true)) {
-    const file = resolve(cwd, options.configFile);
-    // Watch the directory: editors replace files, which a file watch would lose.
-    watcher = watch(dirname(file), (_event, name) => {
-      if (name !== basename(file) || closing) return;
-      if (timer !== null) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timer = null;
+  let watcher: ConfigWatch | null = null;
+  if (configPath !== null && (options.watch ?? true)) {
+    watcher = watchConfigFile(configPath, {
+      loaded: () => loadedSignature,
+      onChange: () => {
         logger.info('state_manager', 'Config file changed, reloading...');
         reload().catch((err: unknown) => logger.error('state_manager', `Failed to reload config: ${String(err)}`));
-      }, 250);
+      },
     });
-    watcher.unref();
-    logger.info('state_manager', `Watching config file: ${options.configFile}`);
+    logger.info('state_manager', `Watching config file: ${options.configFile ?? configPath}`);
   }
 
   let closed: Promise<void> | null = null;
@@ -437,8 +435,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       accepting = false;
       closing = true;
       watcher?.close();
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
       for (const b of bound.values()) uws.us_listen_socket_close(b.socket);
       bound.clear();
       const drainMs = closeOptions?.drainMs ?? 10_000;
