@@ -8,21 +8,46 @@ export interface SseEvent {
   readonly data: string | null;
 }
 
+/** An event longer than this many characters is refused: what is filtered must be held whole,
+ * and an upstream that never ends its event must not take the gateway's memory with it. */
+export const maxEventChars = 64 * 1024 * 1024;
+
+export class SseEventTooLargeError extends Error {
+  readonly code = 'GW_SSE_EVENT_TOO_LARGE';
+  constructor(limit: number) {
+    super(`an event stream event is longer than ${limit} characters`);
+    this.name = 'SseEventTooLargeError';
+  }
+}
+
 /** Splits a stream of text into complete events. Keeps the tail until its blank line arrives. */
 export class SseSplitter {
   #buffer = '';
+  /** where the search for an event end resumes: the tail before it was searched already */
+  #searched = 0;
+  readonly #limit: number;
 
-  /** Feeds a chunk; returns the events it completed. */
+  constructor(limit = maxEventChars) {
+    this.#limit = limit;
+  }
+
+  /** Feeds a chunk; returns the events it completed. Throws SseEventTooLargeError when the
+   * event still open is longer than the limit. */
   push(chunk: string): SseEvent[] {
     this.#buffer += chunk;
     const events: SseEvent[] = [];
     for (;;) {
-      const end = findEventEnd(this.#buffer);
+      const end = findEventEnd(this.#buffer, this.#searched);
       if (end === null) break;
       const block = this.#buffer.slice(0, end.at);
       this.#buffer = this.#buffer.slice(end.at + end.length);
+      this.#searched = 0;
       events.push(parseEventBlock(block));
     }
+    // A long event arriving in many chunks is searched once, not once per chunk (an event end
+    // spans at most 4 characters: keep 3 to look at again).
+    this.#searched = Math.max(0, this.#buffer.length - 3);
+    if (this.#buffer.length > this.#limit) throw new SseEventTooLargeError(this.#limit);
     return events;
   }
 
@@ -37,9 +62,10 @@ export class SseSplitter {
 /** Two line ends in a row (an empty line ends an event), each CRLF, LF or CR, in any mix: a
  * client splits `\n\r\n` or `\r\n\n` too, so a splitter that did not would let one event hide
  * inside another's data. */
-const EMPTY_LINE = /(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))/;
+const EMPTY_LINE = /(?:\r\n|\n|\r(?!\n))(?:\r\n|\n|\r(?!\n))/g;
 
-function findEventEnd(text: string): { at: number; length: number } | null {
+function findEventEnd(text: string, from: number): { at: number; length: number } | null {
+  EMPTY_LINE.lastIndex = from;
   const m = EMPTY_LINE.exec(text);
   if (m === null) return null;
   const end = m.index + m[0].length;

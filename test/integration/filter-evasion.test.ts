@@ -127,3 +127,18 @@ test('events ended by mixed line ends (LF CRLF, CRLF LF, CR CR) are split as a c
   assert.ok(!stream.text.includes('get-env'), stream.text);
   assert.equal(stream.text.split('"name":"echo"').length - 1, 2, stream.text);
 });
+
+test('an answer too large to hold for filtering is refused with 502, and the gateway goes on', async (t) => {
+  const keys = await labKeys(t);
+  const big = `{"jsonrpc":"2.0","id":21,"result":{"content":[{"type":"text","text":"${'x'.repeat(65 * 1024 * 1024)}"}]}}`;
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(big));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  const upstreamUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/mcp`;
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl, rules: [{ deny: 'mcp.tool.name == "get-env"' }] }) });
+  const reply = await mcpFetch(gw.url, rpc(21, 'tools/call', { name: 'echo', arguments: {} }), { token: keys.admin });
+  assert.equal(reply.status, 502);
+  assert.match(reply.text, /upstream answer too large to filter/);
+  assert.match(await gw.log.waitFor(/http\.status=502/), /larger than 67108864 bytes/);
+});

@@ -6,7 +6,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { JsonRpcError, errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
-import { SseSplitter } from '../../protocol/sse.js';
+import { SseSplitter, maxEventChars, type SseEvent } from '../../protocol/sse.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { RequestSnapshot } from '../http/request.js';
 import type { McpRequest } from './context.js';
@@ -164,9 +164,18 @@ export class LegacyAnswerSink implements ResponseSink {
     const text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
     if (!this.#eventStream) {
       this.#json += text;
+      // One message, delivered whole at the end: held no longer than an event may be.
+      if (this.#json.length > maxEventChars) this.destroy();
       return true;
     }
-    for (const event of this.#splitter.push(text)) {
+    let events: SseEvent[];
+    try {
+      events = this.#splitter.push(text);
+    } catch {
+      this.destroy(); // an event too long to hold: the client gets an error in its place
+      return true;
+    }
+    for (const event of events) {
       if (event.data !== null && event.data !== '') this.#deliver(event.data);
     }
     return true;

@@ -8,7 +8,7 @@ import type { McpCelContext } from '../../protocol/worker-contract.js';
 import { JsonRpcError, errorMessage, parseMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { DeciderOverloadedError } from '../decider/decider.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
-import { replaceEventData } from '../../protocol/sse.js';
+import { SseEventTooLargeError, replaceEventData } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
 import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
@@ -16,7 +16,7 @@ import { fanOut, mergeStreams } from './fanout.js';
 import { LegacyAnswerSink, asStreamablePost, streamableHeaders } from './legacy-sse.js';
 import { filterList, listKindIn } from './list-filter.js';
 import { sessionOwner, type SessionRecord } from './session-id.js';
-import { callUpstream } from './upstream-call.js';
+import { AnswerTooLargeError, callUpstream } from './upstream-call.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
 /** Splits `<target>_<name>` (or `<target>+<uri>` for resources) when names are prefixed. */
@@ -334,7 +334,8 @@ async function forward(
         return;
       }
       m.record.error = `filtering the answer failed: ${err instanceof Error ? err.message : String(err)}`;
-      sendRpcError(m, 500, id, JsonRpcError.internalError, 'upstream answer could not be filtered');
+      const tooLarge = err instanceof AnswerTooLargeError || err instanceof SseEventTooLargeError;
+      sendRpcError(m, tooLarge ? 502 : 500, id, JsonRpcError.internalError, tooLarge ? 'upstream answer too large to filter' : 'upstream answer could not be filtered');
     },
   });
 }

@@ -44,6 +44,18 @@ export interface UpstreamCall {
 /** A body up to this size is sent in one write when it arrives whole (no content-length needed). */
 const wholeBodyLimit = 1024 * 1024;
 
+/** An answer that must be held whole to be filtered (a JSON body) may be this large; a larger
+ * one is refused rather than held: an upstream must not take the gateway's memory with it. */
+export const maxCollectBytes = 64 * 1024 * 1024;
+
+export class AnswerTooLargeError extends Error {
+  readonly code = 'GW_ANSWER_TOO_LARGE';
+  constructor() {
+    super(`the upstream answer is larger than ${maxCollectBytes} bytes, too large to filter`);
+    this.name = 'AnswerTooLargeError';
+  }
+}
+
 function isEventStream(headers: HeaderList): boolean {
   for (const [k, v] of headers) if (k === 'content-type') return v.startsWith('text/event-stream');
   return false;
@@ -81,11 +93,12 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
     });
     const fail = (err: unknown): void => {
       // A filter that fails must not let the unfiltered answer through: an error in its place,
-      // or, once the head is out, the response broken off.
-      controller?.abort(err instanceof Error ? err : new Error(String(err)));
+      // or, once the head is out, the response broken off. The client is answered before the
+      // upstream call is aborted: aborting reports an error (onResponseError) at once.
       if (reply.open && !reply.headSent) call.onFilterFailure(err);
       else reply.destroy();
       finish();
+      controller?.abort(err instanceof Error ? err : new Error(String(err)));
     };
     const collected = (): Buffer | null => {
       const all = chunks.length === 0 ? null : chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
@@ -199,6 +212,7 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
         chunks.push(chunk);
         size += chunk.byteLength;
         if (mode.kind !== 'collect' && size > wholeBodyLimit) startStream();
+        else if (mode.kind === 'collect' && size > maxCollectBytes) fail(new AnswerTooLargeError());
       },
       onResponseEnd() {
         ended = true;
@@ -218,6 +232,7 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
         queue = queue.then(() => (streaming ? endStream() : endWhole())).then(finish, fail);
       },
       onResponseError(_c, err) {
+        if (done) return; // the client has had its answer (fail) or left
         if (mode.kind === 'refuse') call.onFailure(mode.reason);
         else if (status === 0 && reply.open) call.onFailure(err.message);
         else reply.destroy();
