@@ -132,15 +132,19 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
       return out;
     };
     const rewriteChunk = (chunk: Buffer): void => {
-      if (controller === null || decoder === null) return;
+      // undici hands over an empty chunk when resumed with nothing buffered: pausing and
+      // resuming for it again would spin the event loop forever.
+      if (controller === null || decoder === null || chunk.byteLength === 0) return;
       const c = controller;
       c.pause();
       const text = decoder.decode(chunk, { stream: true });
       queue = queue
         .then(() => rewriteEvents(text, false))
         .then((out) => {
-          if (out !== '' && reply.open) write(out);
-          c.resume();
+          // Read on only once the client takes more: a client that does not read must not
+          // have the whole stream held for it.
+          if (out !== '' && reply.open && !reply.write(out)) reply.onDrain(() => c.resume());
+          else c.resume();
         }, fail);
     };
 
