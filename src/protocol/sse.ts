@@ -22,9 +22,12 @@ export class SseEventTooLargeError extends Error {
 
 /** Splits a stream of text into complete events. Keeps the tail until its blank line arrives. */
 export class SseSplitter {
-  #buffer = '';
-  /** where the search for an event end resumes: the tail before it was searched already */
-  #searched = 0;
+  /** the open event's text so far, in the pieces it came in: joined only once it is complete,
+   * so a long event arriving in many chunks is neither copied nor searched once per chunk */
+  #pending: string[] = [];
+  #pendingLength = 0;
+  /** the last characters of the open event: an event end (at most 4 characters) may start there */
+  #tail = '';
   readonly #limit: number;
 
   constructor(limit = maxEventChars) {
@@ -34,27 +37,36 @@ export class SseSplitter {
   /** Feeds a chunk; returns the events it completed. Throws SseEventTooLargeError when the
    * event still open is longer than the limit. */
   push(chunk: string): SseEvent[] {
-    this.#buffer += chunk;
+    if (findEventEnd(this.#tail + chunk, 0) === null) {
+      this.#pending.push(chunk);
+      this.#pendingLength += chunk.length;
+      this.#tail = (this.#tail + chunk).slice(-3);
+      if (this.#pendingLength > this.#limit) throw new SseEventTooLargeError(this.#limit);
+      return [];
+    }
+    let buffer = this.#pending.join('') + chunk;
+    let from = Math.max(0, this.#pendingLength - this.#tail.length);
     const events: SseEvent[] = [];
     for (;;) {
-      const end = findEventEnd(this.#buffer, this.#searched);
+      const end = findEventEnd(buffer, from);
       if (end === null) break;
-      const block = this.#buffer.slice(0, end.at);
-      this.#buffer = this.#buffer.slice(end.at + end.length);
-      this.#searched = 0;
-      events.push(parseEventBlock(block));
+      events.push(parseEventBlock(buffer.slice(0, end.at)));
+      buffer = buffer.slice(end.at + end.length);
+      from = 0;
     }
-    // A long event arriving in many chunks is searched once, not once per chunk (an event end
-    // spans at most 4 characters: keep 3 to look at again).
-    this.#searched = Math.max(0, this.#buffer.length - 3);
-    if (this.#buffer.length > this.#limit) throw new SseEventTooLargeError(this.#limit);
+    this.#pending = buffer === '' ? [] : [buffer];
+    this.#pendingLength = buffer.length;
+    this.#tail = buffer.slice(-3);
+    if (this.#pendingLength > this.#limit) throw new SseEventTooLargeError(this.#limit);
     return events;
   }
 
   /** Whatever is left when the stream ends (an unterminated event, or nothing). */
   rest(): string {
-    const rest = this.#buffer;
-    this.#buffer = '';
+    const rest = this.#pending.join('');
+    this.#pending = [];
+    this.#pendingLength = 0;
+    this.#tail = '';
     return rest;
   }
 }
