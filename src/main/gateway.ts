@@ -293,6 +293,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (fromEnv !== undefined) return fromEnv === '' ? null : fromEnv;
     return configured;
   };
+  /** every remote key set has loaded at least once since start (readiness) */
+  let keysLoadedOnce = false;
   const ops: OpsServers = await startOpsServers(uws, {
     admin: opsAddr(options.adminAddr, 'ADMIN_ADDR', config.runtime.adminAddr),
     stats: opsAddr(options.statsAddr, 'STATS_ADDR', config.runtime.statsAddr),
@@ -300,9 +302,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     metrics,
     logger,
     configDump: () => currentConfig,
-    // Not ready while draining, nor while a remote key set has never loaded: every token for
-    // its routes would get 401, and a load balancer should send the traffic elsewhere meanwhile.
-    pending: () => [...(accepting ? [] : ['drain']), ...(keys.neverLoaded() > 0 ? ['jwks'] : [])],
+    // Not ready while draining, nor at start while a remote key set has never loaded (every
+    // token for its routes would get 401: a load balancer should send traffic elsewhere). Only
+    // at start: once serving, a reload that adds a route whose IdP is down must not take every
+    // replica out of the load balancer for its sake (that route answers 401 meanwhile).
+    pending: () => {
+      keysLoadedOnce ||= keys.neverLoaded() === 0;
+      return [...(accepting ? [] : ['drain']), ...(keysLoadedOnce ? [] : ['jwks'])];
+    },
   });
   metrics.gauge('portcullis_inflight_requests', 'Requests being served', () => inflight.count);
   metrics.gauge('portcullis_worker_queue', 'Tasks waiting for a worker thread', () => current.decider.queueSize());

@@ -9,7 +9,11 @@
 // test does not sleep through it: it moves performance.now(), the clock the cooldown reads,
 // forward (helpers/monotonic-clock.ts).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { stringify } from 'yaml';
 import { LAB_AUDIENCE, LAB_ISSUER, startTestGateway } from '../helpers/gateway-harness.js';
 import { startJwksServer } from '../helpers/jwks-server.js';
 import { inSeconds, makeIssuer } from '../helpers/keys.js';
@@ -133,4 +137,30 @@ test('readiness waits for a remote key set that has never loaded: not ready whil
   const reply = await mcpFetch(url, initializeRequest(), { token });
   assert.equal(reply.status, 200, reply.text);
   assert.deepEqual(await readiness(), { status: 200, text: 'ready\n' });
+});
+
+test('once serving, a reload that adds a route whose IdP is down leaves the gateway ready', async (t) => {
+  const issuer = await makeIssuer({ kid: 'up-key' });
+  const good = await startJwksServer({ keys: issuer.jwks.keys });
+  const down = await startJwksServer({ keys: [] });
+  down.failWith(503);
+  t.after(() => Promise.all([good.close(), down.close()]));
+  const upstream = await startRecordingUpstream();
+  t.after(() => upstream.close());
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-ready-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'config.yaml');
+  const route = (path: string, jwksUrl: string) => ({
+    matches: [{ path: { pathPrefix: path } }],
+    policies: { jwtAuth: { mode: 'strict', issuer: LAB_ISSUER, audiences: [LAB_AUDIENCE], jwks: { url: jwksUrl } } },
+    backends: [{ mcp: { targets: [{ name: 'mcp', mcp: { host: upstream.url } }] } }],
+  });
+  const config = (routes: readonly object[]) => stringify({ binds: [{ port: 0, listeners: [{ routes }] }] });
+  writeFileSync(file, config([route('/', good.jwksUrl)]));
+  const { gateway } = await startTestGateway(t, { readinessAddr: '127.0.0.1:0', configFile: file });
+  const readiness = async (): Promise<number> => (await fetch(`http://127.0.0.1:${gateway.opsPorts.readiness ?? 0}/healthz/ready`, { headers: { connection: 'close' } })).status;
+  assert.equal(await readiness(), 200);
+  writeFileSync(file, config([route('/other', down.jwksUrl), route('/', good.jwksUrl)]));
+  assert.deepEqual(await gateway.reload(), { ok: true });
+  assert.equal(await readiness(), 200);
 });
