@@ -28,7 +28,7 @@ test('/config_dump hides the session key, stdio env values, URL credentials and 
       {
         port: 3000,
         targets: [
-          { name: 'local', stdio: { cmd: 'npx', args: ['server', 'https://x.example/?k=%3Credacted%3E'], env: { OPENAI_API_KEY: '<redacted>', MODE: '<redacted>' } } },
+          { name: 'local', stdio: { cmd: 'npx', args: ['<redacted>', '<redacted>'], env: { OPENAI_API_KEY: '<redacted>', MODE: '<redacted>' } } },
           { name: 'remote', mcp: { host: 'https://%3Credacted%3E:%3Credacted%3E@mcp.example.com/mcp?token=%3Credacted%3E' } },
         ],
         jwks: { url: 'https://idp.example.com/jwks?api_key=%3Credacted%3E', keys: [{ kty: 'RSA', n: 'pub', e: 'AQAB', d: '<redacted>' }] },

@@ -1,8 +1,9 @@
 // What /config_dump shows of the config: everything an operator needs to see what runs, nothing
 // that works as a credential. The config holds secrets in a few shapes: the session key, the
 // environment given to stdio servers (API keys, mostly), and URLs with a user, a password or a
-// query (a token in a JWKS or upstream URL); inline JWKS hold public keys, but a private member
-// pasted by mistake must not be served either.
+// query (a token in a JWKS or upstream URL), and a stdio server's arguments; inline JWKS hold
+// public keys, but a private member pasted by mistake must not be served either. CEL rules and
+// route match values are shown: they are what an operator reads the dump for.
 
 const hidden = '<redacted>';
 
@@ -31,6 +32,9 @@ function redactValue(value: unknown, key: string | null): unknown {
     if (k === 'env' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
       // The names tell what is set; the values are the secrets.
       out[k] = Object.fromEntries(Object.keys(v).map((name) => [name, hidden]));
+    } else if (k === 'args' && Array.isArray(v)) {
+      // A stdio server's arguments carry keys as often as its environment does (`--api-key=…`).
+      out[k] = v.map(() => hidden);
     } else if (k === 'sessionKey') out[k] = v === null ? null : hidden;
     else out[k] = redactValue(v, k);
   }
