@@ -4,6 +4,7 @@
 // the JSON access log (`--log-format json` / `logFormat`), which must name the reason and never
 // the token.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
@@ -81,6 +82,32 @@ test('a cookie; the other cookies are forwarded, the token one is not', async (t
   assert.equal(up.requests.at(-1)?.headers['cookie'], 'theme=dark; lang=en');
   const none = await mcpFetch(gw.url, initializeRequest(), { headers: { cookie: 'theme=dark' } });
   assert.equal(none.status, 401);
+});
+
+test('a cookie token in a second Cookie header is found, and neither header forwards it', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: config(up.url, { location: { cookie: { name: 'session_jwt' } } }) });
+  const { port } = new URL(gw.url);
+  const body = JSON.stringify(initializeRequest());
+  // fetch and node's client join repeated Cookie headers; the raw request keeps them apart
+  const raw = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      // not end(): uWS takes a half-closed connection for a gone client
+      socket.write(
+        'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n' +
+          'Accept: application/json, text/event-stream\r\nCookie: theme=dark\r\n' +
+          `Cookie: session_jwt=${keys.jsmith}; lang=en\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    });
+    let text = '';
+    socket.on('data', (c: Buffer) => (text += c.toString()));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  assert.match(raw, /^HTTP\/1\.1 200 /);
+  assert.equal(up.requests.at(-1)?.headers['cookie'], 'theme=dark; lang=en');
 });
 
 test('optional mode: a malformed token is refused wherever it is read from; only an absent or empty value is no token', async (t) => {

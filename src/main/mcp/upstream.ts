@@ -72,7 +72,9 @@ const dropResponse = new Set([
 ]);
 
 /** The field names a `Connection` header lists (RFC 9110 §7.6.1): hop-by-hop for this message. */
-function connectionOptions(values: Iterable<string>): Set<string> {
+const noOptions: ReadonlySet<string> = new Set();
+
+function connectionOptions(values: Iterable<string>): ReadonlySet<string> {
   const names = new Set<string>();
   for (const value of values) {
     for (const token of value.split(',')) {
@@ -87,12 +89,15 @@ export function upstreamRequestHeaders(
   headers: ReadonlyArray<readonly [string, string]>,
   extra: { readonly sessionId: string | undefined; readonly authorization: string | undefined },
 ): Record<string, string> {
-  const hopByHop = connectionOptions(headers.filter(([k]) => k === 'connection').map(([, v]) => v));
+  let connection: string[] | null = null;
+  for (const [k, v] of headers) if (k === 'connection') (connection ??= []).push(v);
+  const hopByHop = connection === null ? noOptions : connectionOptions(connection);
   const out: Record<string, string> = {};
   for (const [k, v] of headers) {
     if (dropRequest.has(k) || hopByHop.has(k)) continue;
     const prev = out[k];
-    out[k] = prev === undefined ? v : `${prev}, ${v}`;
+    // Repeated fields are joined with commas, but cookies with semicolons (RFC 6265 §5.4).
+    out[k] = prev === undefined ? v : `${prev}${k === 'cookie' ? '; ' : ', '}${v}`;
   }
   if (extra.sessionId !== undefined) out['mcp-session-id'] = extra.sessionId;
   if (extra.authorization !== undefined) out['authorization'] = extra.authorization;
@@ -101,7 +106,7 @@ export function upstreamRequestHeaders(
 
 export function relayResponseHeaders(headers: Record<string, string | string[] | undefined>): Array<readonly [string, string]> {
   const connection = headers['connection'];
-  const hopByHop = connectionOptions(connection === undefined ? [] : Array.isArray(connection) ? connection : [connection]);
+  const hopByHop = connection === undefined ? noOptions : connectionOptions(Array.isArray(connection) ? connection : [connection]);
   const out: Array<readonly [string, string]> = [];
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined || dropResponse.has(k) || hopByHop.has(k)) continue;

@@ -80,8 +80,11 @@ export function extractToken(req: RequestSnapshot, location: TokenLocation): Ext
       return { token: tokenOf(raw), withoutToken: () => req.headers.filter(([k]) => k !== name) };
     }
     case 'cookie': {
-      const header = headerValue(req, 'cookie');
-      const token = tokenOf(header === undefined ? null : cookieValue(header, location.name));
+      // Cookies may come split over several Cookie headers (RFC 6265 asks for one, RFC 9113 splits
+      // them): the token is looked for in all of them, as all of them lose it when forwarded.
+      let raw: string | null = null;
+      for (const [k, v] of req.headers) if (k === 'cookie' && raw === null) raw = cookieValue(v, location.name);
+      const token = tokenOf(raw);
       return {
         token,
         withoutToken: () =>
