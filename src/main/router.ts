@@ -5,7 +5,7 @@
 import { joinedHeader, type RequestSnapshot } from './http/request.js';
 import type { CompiledMatch, ListenerPlan, RoutePlan } from './plan.js';
 
-function hostMatches(pattern: string, host: string): boolean {
+export function hostMatches(pattern: string, host: string): boolean {
   const p = pattern.toLowerCase();
   const h = host.toLowerCase();
   if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;

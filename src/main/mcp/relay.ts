@@ -10,6 +10,7 @@ import { DeciderOverloadedError } from '../decider/decider.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
 import { SseEventTooLargeError, replaceEventData } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
+import { originAllowed } from './origin.js';
 import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams } from './fanout.js';
@@ -34,6 +35,13 @@ function resolveTarget(m: McpRequest, call: CallTarget): { target: UpstreamTarge
 
 export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
   m.record.protocol = 'mcp';
+  const origin = headerValue(m.req, 'origin');
+  if (origin !== undefined && !originAllowed(origin, m.route)) {
+    // DNS rebinding: a page of another site reaching the gateway by a name that now points here.
+    m.record.error = `origin not allowed: ${origin}`;
+    sendRpcError(m, 403, null, -32000, 'Forbidden: Origin not allowed');
+    return undefined;
+  }
   if (m.req.path === '/sse' || m.req.path.endsWith('/sse')) {
     if (m.req.method === 'GET') {
       m.record.mcpMethod = 'sse';

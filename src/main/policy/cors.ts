@@ -11,6 +11,8 @@ export interface CompiledCors {
   preflight(req: RequestSnapshot): HeaderList | null;
   /** Headers to add to any other response. */
   responseHeaders(req: RequestSnapshot): HeaderList;
+  /** The origin is one allowOrigins admits ("*" admits every origin). */
+  allowsOrigin(origin: string): boolean;
 }
 
 /** MCP browser clients must read these; the lab's config (like agentgateway's examples) forgets them. */
@@ -76,5 +78,6 @@ export function compileCors(policy: CorsPolicy, exposeMcpHeaders: boolean): Comp
       if (expose !== null) out.push(['access-control-expose-headers', expose]);
       return out;
     },
+    allowsOrigin: allowed,
   };
 }
