@@ -14,6 +14,7 @@ import { createLogger, type LogSink, type Logger } from './log/logger.js';
 import { createSessionCodec } from './mcp/session-id.js';
 import { ChannelHub } from './mcp/channels/channel-hub.js';
 import { LegacySessions } from './mcp/legacy-sse.js';
+import { StreamGate } from './mcp/stream-gate.js';
 import { UpstreamRegistry, type UpstreamTarget } from './mcp/upstream.js';
 import { Metrics } from './ops/metrics.js';
 import { startOpsServers, type OpsServers } from './ops/ops-servers.js';
@@ -229,6 +230,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     version,
     channels,
     legacy: new LegacySessions(),
+    streamGate: new StreamGate(),
     accepting: () => accepting,
     inflight,
   };

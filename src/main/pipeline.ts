@@ -13,6 +13,7 @@ import type { Logger } from './log/logger.js';
 import type { ChannelHub } from './mcp/channels/channel-hub.js';
 import type { McpDeps } from './mcp/context.js';
 import type { LegacySessions } from './mcp/legacy-sse.js';
+import type { StreamGate } from './mcp/stream-gate.js';
 import { handleMcp } from './mcp/relay.js';
 import { methodLabel } from '../protocol/mcp.js';
 import type { SessionCodec } from './mcp/session-id.js';
@@ -45,6 +46,7 @@ export interface PipelineDeps {
   readonly version: string;
   readonly channels: ChannelHub;
   readonly legacy: LegacySessions;
+  readonly streamGate: StreamGate;
   /** false once draining: new requests get 503 */
   readonly accepting: () => boolean;
   readonly inflight: { count: number; onIdle: (() => void) | null };
@@ -168,6 +170,7 @@ function mcpDepsOf(gen: Generation, deps: PipelineDeps): McpDeps {
     gatewayVersion: deps.version,
     channels: deps.channels,
     legacy: deps.legacy,
+    streamGate: deps.streamGate,
     onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
     onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
   };

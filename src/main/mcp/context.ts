@@ -10,6 +10,7 @@ import type { AccessRecord } from '../log/access-record.js';
 import type { RoutePlan, RuleSetRef } from '../plan.js';
 import type { ChannelHub } from './channels/channel-hub.js';
 import type { LegacySessions } from './legacy-sse.js';
+import type { StreamGate } from './stream-gate.js';
 import type { SessionCodec, SessionRecord } from './session-id.js';
 import type { UpstreamTarget } from './upstream.js';
 
@@ -40,6 +41,8 @@ export interface McpDeps {
   readonly channels: ChannelHub;
   /** clients on the deprecated HTTP+SSE transport */
   readonly legacy: LegacySessions;
+  /** a session's POSTs wait for its GET stream being opened (stream-gate.ts) */
+  readonly streamGate: StreamGate;
 }
 
 export const jsonHeaders: HeaderList = [['content-type', 'application/json']];

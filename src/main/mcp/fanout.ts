@@ -240,6 +240,8 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
   }
   const abort = new AbortController();
   m.reply.onClose((aborted) => aborted && abort.abort());
+  // The session's POSTs that arrive meanwhile wait until every upstream has answered this GET.
+  const opening = deps.streamGate.opening(opened.header);
   const opens = await Promise.allSettled(
     targets.map(async (t) => {
       const headers = upstreamRequestHeaders(m.headers, { sessionId: opened.session?.upstream[t.name], authorization: m.upstreamAuthorization });
@@ -248,7 +250,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
       const res = await t.pools.streams.request({ path: t.path, method: 'GET', headers, signal: abort.signal });
       return { target: t, res };
     }),
-  );
+  ).finally(opening);
   const opened200 = opens.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   // A target without server-initiated messages (stateless) answers 405: leave it out of the merge.
   const streams = opened200.filter((s) => s.res.statusCode !== 405 || opened200.every((x) => x.res.statusCode === 405));

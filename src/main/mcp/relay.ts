@@ -160,6 +160,9 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
     sendRpcError(m, 400, null, JsonRpcError.invalidRequest, `${message.method} must be a request (with an id)`);
     return;
   }
+  // A GET of this session still being opened upstream goes first, as the client sent it.
+  const gate = deps.streamGate.opened(opened.header);
+  if (gate !== null) await gate;
   let target = m.targets[0];
   if (message.kind === 'request') {
     const call = callTargetOf(message.method, message.params);
@@ -283,6 +286,8 @@ async function forward(
   const expected = message !== null && message.kind === 'request' ? listKindOf(message.method) : null;
   const ref = m.route.mcpAuthorization;
   const rename = prefixed(m);
+  // The session's POSTs that arrive meanwhile wait until the upstream has answered this GET.
+  const opening = streaming ? deps.streamGate.opening(opened.header) : null;
   await callUpstream({
     target,
     pool: streaming ? target.pools.streams : target.pools.calls,
@@ -291,6 +296,7 @@ async function forward(
     body,
     reply: m.reply,
     onHead: (status, upstreamHeaders) => {
+      opening?.();
       const headers = responseHeaders(m, deps, target, upstreamHeaders, opened);
       const ok = status >= 200 && status < 300;
       // Every answer is looked at when policy applies, not only those to list requests: an
@@ -345,7 +351,7 @@ async function forward(
       const tooLarge = err instanceof AnswerTooLargeError || err instanceof SseEventTooLargeError;
       sendRpcError(m, tooLarge ? 502 : 500, id, JsonRpcError.internalError, tooLarge ? 'upstream answer too large to filter' : 'upstream answer could not be filtered');
     },
-  });
+  }).finally(() => opening?.());
 }
 
 function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: IncomingHttpHeaders, opened: OpenedSession): Array<readonly [string, string]> {
