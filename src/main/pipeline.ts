@@ -171,6 +171,7 @@ function mcpDepsOf(gen: Generation, deps: PipelineDeps): McpDeps {
     channels: deps.channels,
     legacy: deps.legacy,
     streamGate: deps.streamGate,
+    inflight: deps.inflight,
     onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
     onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
   };

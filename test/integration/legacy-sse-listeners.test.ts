@@ -41,7 +41,7 @@ async function openStream(t: { after(fn: () => void): void }): Promise<{ reply: 
 
 test('answering many POSTs on one legacy session leaves no close listeners on its stream', async (t) => {
   const { reply, body } = await openStream(t);
-  const session: LegacySession = { id: 's', principal: 'p', stream: reply, sealed: undefined };
+  const session: LegacySession = { id: 's', principal: 'p', stream: reply, sealed: undefined, postsInFlight: 0 };
   const before = reply.closeListeners;
   for (let i = 0; i < ANSWERS; i++) {
     const sink = new LegacyAnswerSink(session, i);
@@ -72,7 +72,7 @@ test('answering many POSTs on one legacy session leaves no close listeners on it
 
 test('a sink still answering when the session stream closes is closed as aborted; one that finished is not called', async (t) => {
   const { reply, body } = await openStream(t);
-  const session: LegacySession = { id: 's', principal: 'p', stream: reply, sealed: undefined };
+  const session: LegacySession = { id: 's', principal: 'p', stream: reply, sealed: undefined, postsInFlight: 0 };
   const done = new LegacyAnswerSink(session, 1);
   const doneCalls: boolean[] = [];
   done.onClose((aborted) => doneCalls.push(aborted));

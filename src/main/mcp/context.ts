@@ -29,6 +29,12 @@ export interface McpRequest {
   readonly corsHeaders: HeaderList;
 }
 
+/** The gateway's count of requests in flight, which a graceful close waits to reach 0. */
+export interface InflightCount {
+  count: number;
+  onIdle: (() => void) | null;
+}
+
 export interface McpDeps {
   readonly decider: () => Decider;
   readonly sessions: SessionCodec;
@@ -43,6 +49,8 @@ export interface McpDeps {
   readonly legacy: LegacySessions;
   /** a session's POSTs wait for its GET stream being opened (stream-gate.ts) */
   readonly streamGate: StreamGate;
+  /** legacy POSTs answered 202 are relayed afterwards: they count here until done */
+  readonly inflight: InflightCount;
 }
 
 export const jsonHeaders: HeaderList = [['content-type', 'application/json']];

@@ -9,7 +9,7 @@ import { JsonRpcError, errorMessage, type JsonRpcId } from '../../protocol/jsonr
 import { SseSplitter, maxEventChars, type SseEvent } from '../../protocol/sse.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { RequestSnapshot } from '../http/request.js';
-import type { McpRequest } from './context.js';
+import type { InflightCount, McpRequest } from './context.js';
 import { sessionOwner } from './session-id.js';
 
 export interface LegacySession {
@@ -18,6 +18,38 @@ export interface LegacySession {
   readonly stream: ResponseSink;
   /** the gateway's sealed Streamable HTTP session id, once initialize has answered */
   sealed: string | undefined;
+  /** POSTs admitted and not yet answered (see admitPost) */
+  postsInFlight: number;
+}
+
+/** Each POST is answered 202 at once and relayed in the background, holding its body until the
+ * upstream answers: without a bound, one client piles up work and memory without limit. */
+export const maxPostsInFlight = 32;
+
+/** A place for one more POST on the session, or null when it has maxPostsInFlight already;
+ * the returned function gives the place back (once, however often it is called). */
+export function admitPost(session: LegacySession): (() => void) | null {
+  if (session.postsInFlight >= maxPostsInFlight) return null;
+  session.postsInFlight++;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    session.postsInFlight--;
+  };
+}
+
+/** Counts background work among the gateway's in-flight requests, so that a graceful close waits
+ * for it as for any request, until the returned function is called (once is enough). */
+export function holdInflight(inflight: InflightCount): () => void {
+  inflight.count++;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    inflight.count--;
+    if (inflight.count === 0) inflight.onIdle?.();
+  };
 }
 
 /** The GET's own query (a token in `?access_token=` say, which the POSTs need as much), with
@@ -32,7 +64,7 @@ export class LegacySessions {
 
   /** GET /sse: opens the stream and announces the POST endpoint. */
   open(m: McpRequest): void {
-    const session: LegacySession = { id: randomUUID(), principal: sessionOwner(m.claims, m.route.sessionScope), stream: m.reply, sealed: undefined };
+    const session: LegacySession = { id: randomUUID(), principal: sessionOwner(m.claims, m.route.sessionScope), stream: m.reply, sealed: undefined, postsInFlight: 0 };
     this.#byId.set(session.id, session);
     m.reply.onClose(() => this.#byId.delete(session.id));
     m.reply.head(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);

@@ -14,7 +14,7 @@ import { originAllowed } from './origin.js';
 import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams } from './fanout.js';
-import { LegacyAnswerSink, asStreamablePost, streamableHeaders } from './legacy-sse.js';
+import { LegacyAnswerSink, admitPost, asStreamablePost, holdInflight, maxPostsInFlight, streamableHeaders } from './legacy-sse.js';
 import { filterList, listKindIn } from './list-filter.js';
 import { sessionOwner, type SessionRecord } from './session-id.js';
 import { AnswerTooLargeError, callUpstream } from './upstream-call.js';
@@ -87,30 +87,48 @@ async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Prom
     send(m, 404, [['content-type', 'text/plain']], 'Session not found');
     return;
   }
-  const body = m.body === null ? null : await m.body;
-  if (body === null || !body.ok) {
-    if (body !== null && body.reason === 'too_large') send(m, 413, [['content-type', 'text/plain']], 'Payload Too Large');
+  // Taken before the body is read: bodies still arriving are held as much as those relayed.
+  const admitted = admitPost(session);
+  if (admitted === null) {
+    m.record.error = 'too many legacy messages in flight';
+    send(m, 429, [['content-type', 'text/plain'], ['retry-after', '1']], `Too Many Requests: ${maxPostsInFlight} messages of this session are still being answered`);
     return;
   }
-  const message = parseMessage(body.body.toString('utf8'));
-  if (message.kind === 'invalid') {
-    m.record.error = message.reason;
-    send(m, 400, [['content-type', 'text/plain']], `fail to deserialize request body: ${message.reason}`);
-    return;
-  }
-  if (message.kind !== 'response') m.record.mcpMethod = message.method;
-  send(m, 202, [['content-type', 'text/plain']], 'Accepted');
-  const sink = new LegacyAnswerSink(session, message.kind === 'request' ? message.id : null);
+  // Past the 202 the pipeline no longer counts this request: counted here until relayed.
+  let release: () => void = admitted;
   try {
-    await handlePost(
-      { ...m, req: asStreamablePost(m.req, session), headers: streamableHeaders(m.headers, session), reply: sink, body: Promise.resolve(body) },
-      deps,
-    );
-  } catch (err) {
-    // The client has its 202: the answer it waits for on the stream is an error, and the sink
-    // lets go of the session's stream.
-    sink.destroy();
-    throw err;
+    const body = m.body === null ? null : await m.body;
+    if (body === null || !body.ok) {
+      if (body !== null && body.reason === 'too_large') send(m, 413, [['content-type', 'text/plain']], 'Payload Too Large');
+      return;
+    }
+    const message = parseMessage(body.body.toString('utf8'));
+    if (message.kind === 'invalid') {
+      m.record.error = message.reason;
+      send(m, 400, [['content-type', 'text/plain']], `fail to deserialize request body: ${message.reason}`);
+      return;
+    }
+    if (message.kind !== 'response') m.record.mcpMethod = message.method;
+    const counted = holdInflight(deps.inflight);
+    release = () => {
+      counted();
+      admitted();
+    };
+    send(m, 202, [['content-type', 'text/plain']], 'Accepted');
+    const sink = new LegacyAnswerSink(session, message.kind === 'request' ? message.id : null);
+    try {
+      await handlePost(
+        { ...m, req: asStreamablePost(m.req, session), headers: streamableHeaders(m.headers, session), reply: sink, body: Promise.resolve(body) },
+        deps,
+      );
+    } catch (err) {
+      // The client has its 202: the answer it waits for on the stream is an error, and the sink
+      // lets go of the session's stream.
+      sink.destroy();
+      throw err;
+    }
+  } finally {
+    release();
   }
 }
 
