@@ -2,9 +2,10 @@
 // (route matchers, CORS header strings, provider and rule-set ids, the WorkerInit), so the
 // request path does lookups, not parsing.
 
+import { createHash } from 'node:crypto';
 import type {
-  GatewayConfig, JwtAuthPolicy, JwtProviderConfig, McpAuthenticationPolicy, McpBackendConfig, PathMatch, RouteConfig,
-  RouteMatch, RuleSetConfig, TokenLocation, ValueMatch,
+  GatewayConfig, JwtAuthPolicy, JwtProviderConfig, ListenerConfig, McpAuthenticationPolicy, McpBackendConfig, PathMatch,
+  RouteConfig, RouteMatch, RuleSetConfig, TokenLocation, ValueMatch,
 } from './config/types.js';
 import type { ProviderSetInit, PublicJwk, RuleSetInit, WorkerInit } from '../protocol/worker-contract.js';
 import { compileCors, type CompiledCors } from './policy/cors.js';
@@ -28,7 +29,7 @@ export interface RoutePlan {
   readonly name: string;
   /** `route0/default`, as logged */
   readonly ruleKey: string;
-  /** bind, listener and route name: MCP sessions opened on this route are valid only on it */
+  /** bind, listener and route (see withScopeParts): MCP sessions opened on this route are valid only on it */
   readonly sessionScope: string;
   readonly hostnames: readonly string[];
   readonly matches: readonly CompiledMatch[];
@@ -118,6 +119,40 @@ function effectiveJwt(r: RouteConfig): JwtAuthPolicy | null {
   };
 }
 
+/** A digest of what an unnamed listener or route serves. */
+function digest(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 22);
+}
+
+/**
+ * What each member of a list is known by in session scopes: its name when the config gives one
+ * (with the qualifier that, like in agentgateway, tells two of a name apart), else a digest of
+ * what it serves: a default name is a position, and a reload that reorders the list would hand
+ * one member's sessions to another. Load refuses two members of one name; should two unnamed ones
+ * serve the same (only the first is ever selected), the later ones are still told apart.
+ */
+function withScopeParts<T>(members: readonly T[], part: (member: T) => string): Array<readonly [T, string]> {
+  const seen = new Map<string, number>();
+  return members.map((member) => {
+    const p = part(member);
+    const n = seen.get(p) ?? 0;
+    seen.set(p, n + 1);
+    return [member, n === 0 ? p : `${p}\u0002${n}`];
+  });
+}
+
+/** An unnamed listener is known by the hostname it is selected by. */
+function listenerPart(l: ListenerConfig, bindName: string): string {
+  if (!l.named) return `\u0001${digest([l.hostname])}`;
+  return l.gatewayName === bindName ? l.name : `${l.name}\u0000${l.gatewayName}`;
+}
+
+/** An unnamed route is known by what selects it and where it leads. */
+function routePart(r: RouteConfig): string {
+  if (!r.named) return `\u0001${digest([r.ruleName, r.hostnames, r.matches, r.backends])}`;
+  return r.ruleName === 'default' ? r.name : `${r.name}\u0000${r.ruleName}`;
+}
+
 export function buildPlan(config: GatewayConfig, generation: number, keysOf: KeysOf = (p) => p.keys): GatewayPlan {
   const providerSets: ProviderSetInit[] = [];
   const ruleSets: RuleSetInit[] = [{ id: 0, rules: [] }];
@@ -161,11 +196,13 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
   }
 
   const binds = config.binds.map((b): BindPlan => {
-    const listeners = b.listeners.map((l) => ({
+    const listeners = withScopeParts(b.listeners, (l) => listenerPart(l, b.name)).map(([l, listenerScope]) => ({
       name: l.name,
       gatewayName: l.gatewayName,
       hostname: l.hostname,
-      routes: l.routes.map((r) => route(r, `${b.name}\u0000${l.name}\u0000${r.name}`)),
+      routes: withScopeParts(l.routes, routePart).map(([r, routeScope]) =>
+        route(r, `${b.name}\u0000${listenerScope}\u0000${routeScope}`),
+      ),
     }));
     const tokenQueryNames = new Set<string>();
     for (const l of listeners) {

@@ -1,11 +1,56 @@
 // A gateway session id is valid on the route that opened it only: another route's target of the
-// same name may be another server, under other rules.
+// same name may be another server, under other rules. Routes are told apart by name (two of a name
+// are a config error), and unnamed ones by what they serve, not by their position.
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
+import { startGateway } from '../../src/main/gateway.js';
+import { tempDir, type CleanupHost } from '../helpers/files.js';
 import { startTestGateway } from '../helpers/gateway-harness.js';
 import { initializeRequest, mcpFetch, rpc } from '../helpers/mcp-http.js';
+
+/** An MCP upstream that answers everything and hands out the session `<label>-session`; `seen`
+ * gets `<label> <session header or ->` per request. */
+async function labelledUpstream(t: CleanupHost, label: string, seen: string[]): Promise<string> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const sid = req.headers['mcp-session-id'];
+      seen.push(`${label} ${typeof sid === 'string' ? sid : '-'}`);
+      const msg: unknown = JSON.parse(body);
+      const id = typeof msg === 'object' && msg !== null && 'id' in msg ? msg.id : null;
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': `${label}-session` });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: label, version: '1' } } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('not a TCP address');
+  return `http://127.0.0.1:${address.port}/mcp`;
+}
+
+function routesYaml(routes: ReadonlyArray<Record<string, unknown>>): string {
+  return stringify({ binds: [{ port: 0, listeners: [{ routes }] }] });
+}
+
+function routeTo(prefix: string, url: string, name?: string): Record<string, unknown> {
+  return {
+    ...(name === undefined ? {} : { name }),
+    matches: [{ path: { pathPrefix: prefix } }],
+    backends: [{ mcp: { targets: [{ name: 'mcp', mcp: { host: url } }] } }],
+  };
+}
 
 test('a session opened on one route is not found on another', async (t) => {
   const seen: Array<string | undefined> = [];
@@ -52,4 +97,41 @@ test('a session opened on one route is not found on another', async (t) => {
   assert.equal(other.status, 404);
   assert.match(other.text, /Session not found/);
   assert.deepEqual(seen, [undefined, 'upstream-session-1']);
+});
+
+test('two routes of one name are a config error, so they cannot share sessions', async (t) => {
+  const seen: string[] = [];
+  const a = await labelledUpstream(t, 'A', seen);
+  const b = await labelledUpstream(t, 'B', seen);
+  const configText = routesYaml([routeTo('/a', a, 'shared'), routeTo('/b', b, 'shared')]);
+  const started = startGateway({ configText, workers: 0, adminAddr: null, statsAddr: null, readinessAddr: null, logSink: { write() {} } });
+  await assert.rejects(
+    started.then((gw) => gw.close({ drainMs: 0 })),
+    /binds\[0\]\.listeners\[0\]\.routes\[1\]\.name: "shared" is already the name of routes\[0\]/,
+  );
+  assert.deepEqual(seen, []);
+});
+
+test('unnamed routes keep their sessions when a reload reorders them, and do not take each other\'s', async (t) => {
+  const seen: string[] = [];
+  const a = await labelledUpstream(t, 'A', seen);
+  const b = await labelledUpstream(t, 'B', seen);
+  const dir = await tempDir(t);
+  const file = join(dir, 'config.yaml');
+  await writeFile(file, routesYaml([routeTo('/a', a), routeTo('/b', b)]));
+  const gw = await startTestGateway(t, { cwd: dir, configFile: file, watch: false });
+  const base = gw.url.replace(/\/mcp$/, '');
+  const init = await mcpFetch(`${base}/a/mcp`, initializeRequest());
+  const sessionId = init.headers.get('mcp-session-id');
+  assert.ok(sessionId !== null);
+
+  // The route to A was route0 and becomes route1; the one to B takes the name route0.
+  await writeFile(file, routesYaml([routeTo('/b', b), routeTo('/a', a)]));
+  assert.deepEqual(await gw.gateway.reload(), { ok: true });
+  const other = await mcpFetch(`${base}/b/mcp`, rpc(2, 'ping'), { sessionId });
+  assert.equal(other.status, 404, 'a session opened on the route to A is no session on the route to B');
+  assert.match(other.text, /Session not found/);
+  const same = await mcpFetch(`${base}/a/mcp`, rpc(3, 'ping'), { sessionId });
+  assert.equal(same.status, 200, same.text);
+  assert.deepEqual(seen, ['A -', 'A A-session']);
 });

@@ -33,6 +33,7 @@ describe('lab configs', () => {
 
   const expectedRoute = (mcpAuthorization: RouteConfig['policies']['mcpAuthorization']): RouteConfig => ({
     name: 'route0',
+    named: false,
     ruleName: 'default',
     hostnames: [],
     matches: [{ path: { kind: 'prefix', value: '/' }, method: null, headers: [], query: [] }],
@@ -79,7 +80,7 @@ describe('lab configs', () => {
       {
         port: 9000,
         name: 'bind/9000',
-        listeners: [{ name: 'listener0', gatewayName: 'bind/9000', hostname: null, routes: [expectedRoute(null)] }],
+        listeners: [{ name: 'listener0', named: false, gatewayName: 'bind/9000', hostname: null, routes: [expectedRoute(null)] }],
       },
     ]);
   });
@@ -474,6 +475,31 @@ describe('routes, matches and backends', () => {
     assert.deepEqual(lines(load(dup)), [`${t}[1].name: duplicate target name "a" (also ${t}[0])`]);
     // One target with the default prefix mode: names are not split, so "_" is fine.
     assert.ok(route(withRoute('backends:\n- mcp:\n    targets:\n    - {name: my_server, mcp: {host: "http://x/mcp"}}')));
+  });
+
+  it('two routes of a listener, or two listeners of a bind, may not share a name (with its ruleName / gatewayName)', () => {
+    const backends = 'backends: [{mcp: {targets: [{name: mcp, mcp: {host: "http://x/mcp"}}]}}]';
+    const routes = (...items: string[]): string => `binds:\n- port: 9000\n  listeners:\n  - routes:\n${items.map((i) => `    - {${i}, ${backends}}`).join('\n')}\n`;
+    const at = 'binds[0].listeners[0].routes';
+    assert.deepEqual(lines(load(routes('name: shared', 'name: other', 'name: shared'))), [`${at}[2].name: "shared" is already the name of routes[0]`]);
+    assert.deepEqual(lines(load(routes('name: shared, ruleName: r', 'name: shared, ruleName: r'))), [
+      `${at}[1].name: "shared" with ruleName "r" is already the name of routes[0]`,
+    ]);
+    // agentgateway v0.10.5 keys a route by name and ruleName: these are two routes there too.
+    assert.equal(expectOk(load(routes('name: shared, ruleName: r1', 'name: shared, ruleName: r2'))).binds[0]?.listeners[0]?.routes.length, 2);
+    // A default name counts: the unnamed routes[1] is route1.
+    assert.deepEqual(lines(load(routes('name: route1', 'hostnames: []'))), [`${at}[1]: its default name "route1" is already the name of routes[0]`]);
+
+    const listeners = (...items: string[]): string =>
+      `binds:\n- port: 9000\n  listeners:\n${items.map((i) => `  - {${i}, routes: [{${backends}}]}`).join('\n')}\n`;
+    assert.deepEqual(lines(load(listeners('name: l', 'name: l'))), ['binds[0].listeners[1].name: "l" is already the name of listeners[0]']);
+    assert.deepEqual(lines(load(listeners('name: listener1', 'hostname: b.example.com'))), [
+      'binds[0].listeners[1]: its default name "listener1" is already the name of listeners[0]',
+    ]);
+    assert.equal(expectOk(load(listeners('name: l, gatewayName: g1', 'name: l, gatewayName: g2'))).binds[0]?.listeners.length, 2);
+    // Names are per listener, and per bind.
+    const twoListeners = `binds:\n- port: 9000\n  listeners:\n  - {hostname: a.example.com, routes: [{name: r, ${backends}}]}\n  - {hostname: b.example.com, routes: [{name: r, ${backends}}]}\n`;
+    assert.equal(expectOk(load(twoListeners)).binds[0]?.listeners.length, 2);
   });
 
   it('backendAuth passthrough', () => {

@@ -2,7 +2,7 @@
 // agentgateway names them, since they show up in access logs and metrics (`bind/9000`, `listener0`).
 
 import { readRoute } from './read-routes.js';
-import { type IssueList, type Item, MapReader, NOT_SUPPORTED, asList, indexPath } from './schema-reader.js';
+import { type IssueList, type Item, MapReader, NOT_SUPPORTED, asList, indexPath, keyPath } from './schema-reader.js';
 import type { BindConfig, ListenerConfig, RouteConfig } from './types.js';
 
 const OTHER_PROTOCOLS = ['HTTPS', 'TLS', 'TCP', 'HBONE'];
@@ -24,9 +24,12 @@ export function readBinds(issues: IssueList, path: string, value: unknown, cwd: 
 
     const name = `bind/${port ?? '?'}`;
     const listeners: ListenerConfig[] = [];
+    const checkName = uniqueNames(issues, 'listeners', { key: 'gatewayName', byDefault: name });
     for (const [j, l] of (m.list('listeners', true) ?? []).entries()) {
       const listener = readListener(issues, l, j, name, cwd);
-      if (listener !== undefined) listeners.push(listener);
+      if (listener === undefined) continue;
+      listeners.push(listener);
+      checkName(l, j, listener, listener.gatewayName);
     }
     if (port !== undefined) out.push({ port, name, listeners });
   }
@@ -45,15 +48,45 @@ function readListener(issues: IssueList, item: Item, index: number, bindName: st
   else if (protocol !== undefined && protocol !== 'HTTP') issues.add(m.at('protocol'), 'expected HTTP');
 
   const routes: RouteConfig[] = [];
+  const checkName = uniqueNames(issues, 'routes', { key: 'ruleName', byDefault: 'default' });
   // A TCP listener has tcpRoutes instead (already reported as not supported).
   for (const [k, r] of (m.list('routes', !m.hasKey('tcpRoutes')) ?? []).entries()) {
     const route = readRoute(issues, r, k, cwd);
-    if (route !== undefined) routes.push(route);
+    if (route === undefined) continue;
+    routes.push(route);
+    checkName(r, k, route, route.ruleName);
   }
+  const name = m.string('name', { nonEmpty: true });
   return {
-    name: m.string('name', { nonEmpty: true }) ?? `listener${index}`,
+    name: name ?? `listener${index}`,
+    named: name !== undefined,
     gatewayName: m.string('gatewayName', { nonEmpty: true }) ?? bindName,
     hostname: m.string('hostname', { nonEmpty: true }) ?? null,
     routes,
+  };
+}
+
+/**
+ * Names of a list's members must differ (with their qualifier: a listener's gatewayName, a route's
+ * ruleName), explicit or default alike: agentgateway keys listeners and routes by them, so there
+ * a second one of a name silently replaces the first; here MCP sessions are scoped by them.
+ * Returns the check of one member, at `item` (the list's `index`-th).
+ */
+function uniqueNames(
+  issues: IssueList,
+  list: 'listeners' | 'routes',
+  qualifier: { readonly key: string; readonly byDefault: string },
+): (item: Item, index: number, member: { readonly name: string; readonly named: boolean }, qualifiedBy: string) => void {
+  const seen = new Map<string, number>();
+  return (item, index, member, qualifiedBy) => {
+    const key = `${member.name}\u0000${qualifiedBy}`;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, index);
+      return;
+    }
+    const what = `${member.named ? '' : 'its default name '}${JSON.stringify(member.name)}`;
+    const also = qualifiedBy === qualifier.byDefault ? '' : ` with ${qualifier.key} ${JSON.stringify(qualifiedBy)}`;
+    issues.add(member.named ? keyPath(item.path, 'name') : item.path, `${what}${also} is already the name of ${indexPath(list, first)}`);
   };
 }

@@ -23,8 +23,10 @@ export function readRoute(issues: IssueList, item: Item, index: number, cwd: str
     issues.add(m.at('backends'), 'backend policies currently only work with exactly 1 backend');
   }
 
+  const name = m.string('name', { nonEmpty: true });
   return {
-    name: m.string('name', { nonEmpty: true }) ?? `route${index}`,
+    name: name ?? `route${index}`,
+    named: name !== undefined,
     ruleName: m.string('ruleName', { nonEmpty: true }) ?? 'default',
     hostnames: m.stringList('hostnames') ?? [],
     matches: m.has('matches') ? readMatches(issues, m) : DEFAULT_MATCHES,

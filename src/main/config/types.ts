@@ -40,6 +40,8 @@ export interface BindConfig {
 export interface ListenerConfig {
   /** default `listener<idx>` */
   readonly name: string;
+  /** false when `name` is the default, which names a position in the list, not the listener */
+  readonly named: boolean;
   /** default: the bind name */
   readonly gatewayName: string;
   readonly hostname: string | null;
@@ -49,6 +51,8 @@ export interface ListenerConfig {
 export interface RouteConfig {
   /** default `route<idx>` */
   readonly name: string;
+  /** false when `name` is the default, which names a position in the list, not the route */
+  readonly named: boolean;
   /** default `default` */
   readonly ruleName: string;
   readonly hostnames: readonly string[];
