@@ -229,6 +229,12 @@ export class ChannelHub {
   readonly #timer: NodeJS.Timeout;
   readonly #log: (line: string) => void;
   readonly #limits: ChannelLimits;
+  /** opens in flight per caller, awaiting their channel: they count against the limits */
+  readonly #opening = new Map<string, number>();
+  #openingTotal = 0;
+  /** sessions an open in flight closes once its channel is up; always in #sessions */
+  readonly #doomed = new Set<ChannelSession>();
+  #closing = false;
 
   constructor(log: (line: string) => void, limits: ChannelLimits = { perCaller: sessionsPerCaller, total: maxSessions }) {
     this.#log = log;
@@ -245,25 +251,71 @@ export class ChannelHub {
 
   /** `owner`: who opens it (sessionOwner), for the per-caller limit. */
   async open(spec: ChannelSpec, headers: Readonly<Record<string, string>>, owner: string): Promise<ChannelSession> {
-    this.#makeRoom(owner);
-    const channel = spec.kind === 'stdio'
-      ? openStdioChannel(spec, (line) => this.#log(`${spec.cmd}: ${line}`))
-      : await openSseChannel(spec.url, headers, 10_000, this.#log);
-    const session: ChannelSession = new ChannelSession(channel, this.#log, () => this.#sessions.delete(session.id), owner);
+    // The room is taken before the await and the session to close for it is closed after: opens
+    // racing each other all passed the check when sessions counted only once open, and a failed
+    // open had already cost the caller a live session.
+    let victim = this.#makeRoom(owner);
+    if (victim !== undefined) this.#doomed.add(victim);
+    this.#opening.set(owner, (this.#opening.get(owner) ?? 0) + 1);
+    this.#openingTotal++;
+    let channel: Channel;
+    try {
+      channel = spec.kind === 'stdio'
+        ? openStdioChannel(spec, (line) => this.#log(`${spec.cmd}: ${line}`))
+        : await openSseChannel(spec.url, headers, 10_000, this.#log);
+    } finally {
+      const left = (this.#opening.get(owner) ?? 1) - 1;
+      if (left === 0) this.#opening.delete(owner);
+      else this.#opening.set(owner, left);
+      this.#openingTotal--;
+      if (victim !== undefined) this.#doomed.delete(victim);
+    }
+    if (this.#closing) {
+      // closeAll ran during the await: nothing may outlive it.
+      channel.close();
+      throw new Error('the gateway is closing');
+    }
+    if (victim !== undefined && this.#sessions.has(victim.id)) {
+      // A GET stream took it meanwhile: another idle one goes, or this one is refused.
+      if (victim.streaming) victim = this.#leastRecentlyUsedIdle(owner);
+      if (victim === undefined) {
+        channel.close();
+        throw new ChannelLimitError(`this caller has ${this.#limits.perCaller} sessions open, all streaming`);
+      }
+      this.#log(`closing session ${victim.id}: its caller opened more than ${this.#limits.perCaller}`);
+      this.end(victim.id);
+    }
+    const session: ChannelSession = new ChannelSession(channel, this.#log, () => this.#gone(session), owner);
     this.#sessions.set(session.id, session);
     return session;
   }
 
-  #makeRoom(owner: string): void {
-    const mine = [...this.#sessions.values()].filter((s) => s.owner === owner);
-    if (mine.length >= this.#limits.perCaller) {
-      const idle = mine.filter((s) => !s.streaming).sort((a, b) => a.lastUsed - b.lastUsed)[0];
-      if (idle === undefined) throw new ChannelLimitError(`this caller has ${mine.length} sessions open, all streaming`);
-      this.#log(`closing session ${idle.id}: its caller opened more than ${this.#limits.perCaller}`);
-      this.end(idle.id);
-    } else if (this.#sessions.size >= this.#limits.total) {
-      throw new ChannelLimitError(`${this.#sessions.size} sessions open, the most this gateway keeps`);
+  /** Counts opens in flight as sessions, and sessions they will close as gone. Returns the
+   * caller's session to close once the new one is open, if the caller is at its limit. */
+  #makeRoom(owner: string): ChannelSession | undefined {
+    const mine = [...this.#sessions.values()].filter((s) => s.owner === owner && !this.#doomed.has(s)).length + (this.#opening.get(owner) ?? 0);
+    if (mine >= this.#limits.perCaller) {
+      const idle = this.#leastRecentlyUsedIdle(owner);
+      if (idle === undefined) throw new ChannelLimitError(`this caller has ${mine} sessions open or opening, all streaming or opening`);
+      return idle;
     }
+    const all = this.#sessions.size - this.#doomed.size + this.#openingTotal;
+    if (all >= this.#limits.total) throw new ChannelLimitError(`${all} sessions open or opening, the most this gateway keeps`);
+    return undefined;
+  }
+
+  #leastRecentlyUsedIdle(owner: string): ChannelSession | undefined {
+    let lru: ChannelSession | undefined;
+    for (const s of this.#sessions.values()) {
+      if (s.owner !== owner || s.streaming || this.#doomed.has(s)) continue;
+      if (lru === undefined || s.lastUsed < lru.lastUsed) lru = s;
+    }
+    return lru;
+  }
+
+  #gone(session: ChannelSession): void {
+    this.#sessions.delete(session.id);
+    this.#doomed.delete(session);
   }
 
   get(id: string): ChannelSession | undefined {
@@ -273,8 +325,9 @@ export class ChannelHub {
   /** Ends a session now: its id is unknown from this call on, whatever the process still does. */
   end(id: string): void {
     const s = this.#sessions.get(id);
-    this.#sessions.delete(id);
-    s?.close();
+    if (s === undefined) return;
+    this.#gone(s);
+    s.close();
   }
 
   get size(): number {
@@ -284,8 +337,10 @@ export class ChannelHub {
   /** Closes every session and waits for their processes to be gone. */
   async closeAll(): Promise<void> {
     clearInterval(this.#timer);
+    this.#closing = true;
     const all = [...this.#sessions.values()];
     this.#sessions.clear();
+    this.#doomed.clear();
     await Promise.all(all.map((s) => s.closeAndWait()));
   }
 }
