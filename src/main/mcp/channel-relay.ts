@@ -7,7 +7,8 @@ import { listKindOf } from '../../protocol/mcp.js';
 import { formatEvent } from '../../protocol/sse.js';
 import { jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { ChannelLimitError, type ChannelSession } from './channels/channel-hub.js';
-import { filterList, filteredWriter, listKindIn, listsFiltered } from './list-filter.js';
+import { DrainGate } from './channels/drain-gate.js';
+import { filterList, filteredWriter, listKindIn, listsFiltered, type FilteredWriter } from './list-filter.js';
 import { sessionOwner } from './session-id.js';
 import { upstreamRequestHeaders, type ChannelTarget } from './upstream.js';
 
@@ -92,6 +93,36 @@ export async function channelPost(m: McpRequest, deps: McpDeps, target: ChannelT
   send(m, 200, [...jsonHeaders, ...headers], out);
 }
 
+/** What one GET stream may have pending of a session's messages (queued for the filter, or
+ * written and unsent) before it is closed. The session's process or connection also carries the
+ * answers to its POSTs, so it is not paused for one slow reader: the reader is let go instead. */
+export const maxPendingStreamBytes = 16 * 1024 * 1024;
+
+/** A session listener writing to a GET stream through the filter, closing the stream when the
+ * client falls too far behind (a message larger than the bound still goes to a client that has
+ * nothing pending). */
+export function sessionWriter(m: McpRequest, deps: McpDeps, target: string, gate: DrainGate): FilteredWriter {
+  const writer = filteredWriter(m, deps, target, (text) => gate.write(formatEvent(text)));
+  let queued = 0;
+  return {
+    message: (text) => {
+      if (!m.reply.open) return;
+      const pending = queued + gate.held;
+      if (pending > 0 && pending + text.length > maxPendingStreamBytes) {
+        m.record.error = `GET stream closed: the client fell more than ${maxPendingStreamBytes / 1024 / 1024} MiB behind ${target}'s messages`;
+        m.reply.destroy();
+        return;
+      }
+      queued += text.length;
+      writer.message(text);
+      writer.after(() => {
+        queued -= text.length;
+      });
+    },
+    after: writer.after,
+  };
+}
+
 /** GET: the session's server-initiated messages as an event stream, until either side leaves. */
 export function channelStream(m: McpRequest, deps: McpDeps, target: ChannelTarget, opened: OpenedSession): void {
   const id = opened.session?.upstream[target.name];
@@ -102,7 +133,7 @@ export function channelStream(m: McpRequest, deps: McpDeps, target: ChannelTarge
     return;
   }
   m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
-  const writer = filteredWriter(m, deps, target.name, (text) => m.reply.write(formatEvent(text)));
+  const writer = sessionWriter(m, deps, target.name, new DrainGate(m.reply));
   const unsubscribe = session.subscribe(writer.message, () => writer.after(() => m.reply.finish()));
   m.reply.onClose(() => unsubscribe());
 }

@@ -10,12 +10,13 @@ import type { Readable } from 'node:stream';
 import type { ListKind } from '../../protocol/worker-contract.js';
 import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { listKindOf } from '../../protocol/mcp.js';
-import { SseSplitter, formatEvent, parseEventBlock, replaceEventData } from '../../protocol/sse.js';
+import { SseSplitter, parseEventBlock, replaceEventData } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
 import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { sessionOwner } from './session-id.js';
-import { channelExchange } from './channel-relay.js';
-import { filterServerMessage, filteredWriter } from './list-filter.js';
+import { channelExchange, sessionWriter } from './channel-relay.js';
+import { DrainGate } from './channels/drain-gate.js';
+import { filterServerMessage } from './list-filter.js';
 import { discard } from './discard-body.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
@@ -270,12 +271,11 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
     return;
   }
   m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
+  const gate = new DrainGate(m.reply);
   // What the servers send on their own passes the list filter too (found by shape, renamed).
-  const unsubscribes = channelSessions.map(({ target, session }) =>
-    session.subscribe(filteredWriter(m, deps, target.name, (text) => m.reply.write(formatEvent(text))).message, () => {}),
-  );
+  const unsubscribes = channelSessions.map(({ target, session }) => session.subscribe(sessionWriter(m, deps, target.name, gate).message, () => {}));
   m.reply.onClose(() => unsubscribes.forEach((u) => u()));
-  await Promise.all(streams.map((s) => relayEvents(m, deps, s.target, s.res.body)));
+  await Promise.all(streams.map((s) => relayEvents(m, deps, gate, s.target, s.res.body)));
   // Channel targets keep the stream open until the client leaves.
   if (channelSessions.length > 0 && m.reply.open) await new Promise<void>((resolve) => m.reply.onClose(() => resolve()));
   abort.abort();
@@ -284,7 +284,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
 
 /** One target's GET stream into the merged one: event ids tagged with the target, and any list
  * (a resumed stream may replay an answer) filtered and prefixed, found by its shape. */
-async function relayEvents(m: McpRequest, deps: McpDeps, target: HttpTarget, body: Readable): Promise<void> {
+async function relayEvents(m: McpRequest, deps: McpDeps, gate: DrainGate, target: HttpTarget, body: Readable): Promise<void> {
   const splitter = new SseSplitter();
   const decoder = new TextDecoder();
   try {
@@ -297,7 +297,8 @@ async function relayEvents(m: McpRequest, deps: McpDeps, target: HttpTarget, bod
         const data = event.data === null ? null : await filterServerMessage(m, deps, target.name, event.data);
         out += data === null || data === event.data ? `${lines.join('\n')}\n\n` : replaceEventData({ lines, data }, data);
       }
-      if (out !== '' && m.reply.open) m.reply.write(out);
+      // Read no more until the client has taken this: the upstream waits, not our memory.
+      if (out !== '' && m.reply.open && !gate.write(out)) await gate.drained();
     }
   } catch {
     // one target's stream ended badly (or could not be filtered); the others go on

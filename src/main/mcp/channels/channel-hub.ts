@@ -15,6 +15,9 @@ import { openSseChannel } from './sse-channel.js';
 import { openStdioChannel } from './stdio-channel.js';
 
 const backlogLimit = 256;
+/** The backlog's size (UTF-16 units) kept besides its count, as a message may be 64 MiB; under
+ * what one GET stream may have pending, so replaying it does not close the stream. */
+const backlogCharsLimit = 8 * 1024 * 1024;
 const idleMs = 30 * 60_000;
 
 /** Sessions one caller (sessionOwner) may hold at once: every `initialize` starts a process (or
@@ -56,6 +59,7 @@ export class ChannelSession {
   readonly #enders = new Set<() => void>();
   #gone = false;
   #backlog: string[] = [];
+  #backlogChars = 0;
   lastUsed = Date.now();
   dropped = 0;
 
@@ -96,11 +100,13 @@ export class ChannelSession {
       return;
     }
     if (this.#listeners.size === 0) {
-      if (this.#backlog.length >= backlogLimit) {
-        this.#backlog.shift();
+      this.#backlog.push(text);
+      this.#backlogChars += text.length;
+      // The oldest go first; the newest is kept, however large.
+      while (this.#backlog.length > backlogLimit || (this.#backlogChars > backlogCharsLimit && this.#backlog.length > 1)) {
+        this.#backlogChars -= this.#backlog.shift()?.length ?? 0;
         this.dropped++;
       }
-      this.#backlog.push(text);
       return;
     }
     for (const l of this.#listeners) l(text);
@@ -193,6 +199,7 @@ export class ChannelSession {
     this.lastUsed = Date.now();
     const backlog = this.#backlog;
     this.#backlog = [];
+    this.#backlogChars = 0;
     for (const text of backlog) listener(text);
     if (this.#gone) {
       onEnd();
