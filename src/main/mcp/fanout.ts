@@ -224,11 +224,17 @@ const eventIdSeparator = '~';
 /** GET: the targets' event streams merged into one. */
 export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedSession): Promise<void> {
   const lastEventId = headerValue(m.req, 'last-event-id');
-  const channelSessions = m.targets.flatMap((t) => {
+  const channelIds = m.targets.flatMap((t) => {
     const id = t.kind === 'channel' ? opened.session?.upstream[t.name] : undefined;
-    const session = id === undefined ? undefined : deps.channels.get(id);
-    return session === undefined ? [] : [{ target: t, session }];
+    return id === undefined ? [] : [{ target: t, session: deps.channels.get(id) }];
   });
+  const channelSessions = channelIds.flatMap((c) => (c.session === undefined ? [] : [{ target: c.target, session: c.session }]));
+  if (channelSessions.length < channelIds.length) {
+    // One of its sessions ended: the client must initialize again (as a POST in it learns).
+    m.record.error = 'session not found';
+    sendRpcError(m, 404, null, -32001, 'Session not found');
+    return;
+  }
   let targets = m.targets.filter((t): t is HttpTarget => t.kind === 'http');
   let resumeId: string | undefined;
   if (lastEventId !== undefined) {
@@ -272,12 +278,24 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
   }
   m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
   const gate = new DrainGate(m.reply);
+  let sessionEnded = (): void => {};
+  const ended = new Promise<void>((resolve) => {
+    sessionEnded = resolve;
+  });
   // What the servers send on their own passes the list filter too (found by shape, renamed).
-  const unsubscribes = channelSessions.map(({ target, session }) => session.subscribe(sessionWriter(m, deps, target.name, gate).message, () => {}));
-  m.reply.onClose(() => unsubscribes.forEach((u) => u()));
-  await Promise.all(streams.map((s) => relayEvents(m, deps, gate, s.target, s.res.body)));
-  // Channel targets keep the stream open until the client leaves.
-  if (channelSessions.length > 0 && m.reply.open) await new Promise<void>((resolve) => m.reply.onClose(() => resolve()));
+  const unsubscribes = channelSessions.map(({ target, session }) => {
+    const writer = sessionWriter(m, deps, target.name, gate);
+    // A session that ends (its process exited) ends the stream, as a single target's does: the
+    // client learns it must initialize again.
+    return session.subscribe(writer.message, () => writer.after(sessionEnded));
+  });
+  m.reply.onClose(() => {
+    unsubscribes.forEach((u) => u());
+    sessionEnded();
+  });
+  const relayed = Promise.all(streams.map((s) => relayEvents(m, deps, gate, s.target, s.res.body)));
+  // Channel targets keep the stream open until the client leaves or a session ends.
+  await (channelSessions.length > 0 ? ended : relayed);
   abort.abort();
   m.reply.finish();
 }
