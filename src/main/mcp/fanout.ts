@@ -259,8 +259,10 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
     }),
   ).finally(opening);
   const opened200 = opens.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-  // A target without server-initiated messages (stateless) answers 405: leave it out of the merge.
-  const streams = opened200.filter((s) => s.res.statusCode !== 405 || opened200.every((x) => x.res.statusCode === 405));
+  // A target without server-initiated messages (stateless) answers 405: leave it out of the merge
+  // (405 to the client only when no target has a stream; a channel session always has one).
+  const none = channelSessions.length === 0 && opened200.every((x) => x.res.statusCode === 405);
+  const streams = opened200.filter((s) => s.res.statusCode !== 405 || none);
   for (const s of opened200) if (!streams.includes(s)) discard(s.res.body);
   const bad = streams.find((s) => s.res.statusCode !== 200);
   if (opened200.length < opens.length || bad !== undefined) {
