@@ -89,3 +89,4 @@ test('a client that does not read a rewritten stream holds the upstream back', {
   const other = await mcpFetch(gw.url, rpc(1, 'ping'), { token: keys.admin, headers: { accept: MCP_ACCEPT } });
   assert.equal(other.status, 405);
 });
+

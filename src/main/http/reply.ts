@@ -45,6 +45,7 @@ export class Reply implements ResponseSink {
   #started = false;
   #onClose: Array<(aborted: boolean) => void> = [];
   #drain: (() => void) | null = null;
+  #drainArmed = false;
   /** status sent, for the access log (0 until the head is written) */
   status = 0;
   /** body bytes handed to uWS */
@@ -143,8 +144,20 @@ export class Reply implements ResponseSink {
   }
 
   #armDrain(): void {
-    if (this.#drain !== null) return;
+    if (this.#drainArmed) return;
+    this.#drainArmed = true;
     this.#res.onWritable(() => {
+      if (!this.open) return true;
+      // uWS sends what it still holds only while writes go on: a handler that writes nothing
+      // leaves the rest unsent (measured: 4 of 20 MiB arrived) until the next write, which an
+      // idle upstream may never make. An empty write keeps it flushing (it adds no chunk);
+      // the drain callback runs once all is out.
+      let flushed = true;
+      this.#res.cork(() => {
+        flushed = this.#res.write('');
+      });
+      if (!flushed) return false; // called again as the socket drains
+      this.#drainArmed = false;
       const cb = this.#drain;
       this.#drain = null;
       cb?.();
