@@ -2,7 +2,7 @@
 // supports): hostname, then exact path, then the longest prefix, then regex; then method,
 // header and query matches; ties go to the first route listed.
 
-import { joinedHeader, type RequestSnapshot } from './http/request.js';
+import { decodeComponent, joinedHeader, type RequestSnapshot } from './http/request.js';
 import type { CompiledMatch, ListenerPlan, RoutePlan } from './plan.js';
 
 export function hostMatches(pattern: string, host: string): boolean {
@@ -31,16 +31,6 @@ function pathScore(m: CompiledMatch, path: string): number {
     return 2 + prefix.length;
   }
   return -1;
-}
-
-/** A percent-decoded query component, or null where the encoding is malformed (`%zz`, a lone
- * `%E0`): decodeURIComponent throws then, and this runs in the request's synchronous part. */
-function decodeComponent(text: string): string | null {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return null;
-  }
 }
 
 /** The first value of `name` in the query; a pair that does not decode is no match. */

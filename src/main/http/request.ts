@@ -104,3 +104,13 @@ export function readBody(res: HttpResponse, limit: number, onAbort: (cb: () => v
     });
   });
 }
+
+/** A percent-decoded URL component, or null where the encoding is malformed (`%zz`, a lone
+ * `%E0`): decodeURIComponent throws then, and a request's handling must not. */
+export function decodeComponent(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}

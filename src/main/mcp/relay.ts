@@ -9,7 +9,7 @@ import { JsonRpcError, errorMessage, parseMessage, type JsonRpcId, type ParsedMe
 import { DeciderOverloadedError } from '../decider/decider.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
 import { SseEventTooLargeError, replaceEventData } from '../../protocol/sse.js';
-import { headerValue } from '../http/request.js';
+import { decodeComponent, headerValue } from '../http/request.js';
 import { originAllowed } from './origin.js';
 import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
@@ -50,7 +50,7 @@ export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
     }
     const sessionId = /(?:^|&)sessionId=([^&]*)/.exec(m.req.query)?.[1];
     if (m.req.method === 'POST' && sessionId !== undefined) {
-      const decoded = decodeSessionId(sessionId);
+      const decoded = decodeComponent(sessionId); // null for `%zz`: no id any server handed out
       if (decoded === null) {
         m.record.error = 'malformed session id';
         send(m, 400, [['content-type', 'text/plain']], 'failed to process session_id');
@@ -68,14 +68,6 @@ export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
     default:
       send(m, 405, [['allow', 'GET, POST, DELETE'], ['content-type', 'text/plain']], 'Method Not Allowed');
       return undefined;
-  }
-}
-
-function decodeSessionId(raw: string): string | null {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return null; // `%zz`: not a session id any server handed out
   }
 }
 

@@ -7,7 +7,7 @@
 
 import type { TokenLocation } from '../config/types.js';
 import type { RequestSnapshot } from '../http/request.js';
-import { headerValue } from '../http/request.js';
+import { decodeComponent, headerValue } from '../http/request.js';
 
 export type HeaderPairs = ReadonlyArray<readonly [string, string]>;
 
@@ -26,23 +26,14 @@ function cookieValue(cookieHeader: string, name: string): string | null {
   return null;
 }
 
-/** `s` percent-decoded, or null when it is not valid percent-encoding. */
-function decoded(s: string): string | null {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return null;
-  }
-}
-
 function queryValue(query: string, name: string): string | null {
   for (const part of query.split('&')) {
     const eq = part.indexOf('=');
     // A name that does not decode is not read as the token's.
-    if (eq < 0 || decoded(part.slice(0, eq)) !== name) continue;
+    if (eq < 0 || decodeComponent(part.slice(0, eq)) !== name) continue;
     const raw = part.slice(eq + 1);
     // A value that does not decode is still a token: an invalid one.
-    return decoded(raw) ?? raw;
+    return decodeComponent(raw) ?? raw;
   }
   return null;
 }
@@ -57,7 +48,7 @@ export function redactQuery(query: string, names: readonly string[]): string {
       const eq = part.indexOf('=');
       if (eq < 0) return part;
       const key = part.slice(0, eq);
-      return names.includes(decoded(key) ?? key) ? `${key}=<redacted>` : part;
+      return names.includes(decodeComponent(key) ?? key) ? `${key}=<redacted>` : part;
     })
     .join('&');
 }
