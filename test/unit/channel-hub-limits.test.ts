@@ -103,3 +103,20 @@ test('an open still under way when closeAll runs is closed, not kept', async (t)
   await assert.rejects(opening, /closing/);
   assert.equal(hub.size, 0);
 });
+
+test('a stdio server that does not read its stdin ends its session once 64 MiB wait for it', { timeout: 60_000 }, async (t) => {
+  const log: string[] = [];
+  const hub = new ChannelHub((line) => log.push(line));
+  t.after(() => hub.closeAll());
+  // stdin is never read: node only reads it when asked
+  const session = await hub.open({ kind: 'stdio', cmd: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], env: {} }, {}, 'a');
+  const message = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { data: 'n'.repeat(1024 * 1024) } });
+  let sent = 0;
+  while (session.notify(message)) {
+    sent++;
+    assert.ok(sent < 200, 'still accepting after 200 MiB');
+  }
+  assert.ok(sent >= 64, `refused after ${sent} MiB`);
+  assert.match(log.join('\n'), /has not read 64 MiB sent to its stdin/);
+  assert.equal(session.notify('{}'), false);
+});

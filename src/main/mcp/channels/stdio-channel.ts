@@ -40,6 +40,14 @@ export function openStdioChannel(
     onClose: () => {},
     send(text) {
       if (closed || child.stdin.destroyed) return false;
+      if (child.stdin.writableLength > maxMessageBytes) {
+        // The server stopped reading its stdin: what clients send would pile up in the gateway
+        // (a notification is answered 202 at once). The session ends, as for an endless stdout line.
+        log(`session closed: the server has not read ${maxMessageBytes / 1024 / 1024} MiB sent to its stdin`);
+        finish(`${spec.cmd} does not read its stdin`);
+        kill();
+        return false;
+      }
       // One message per line: JSON.stringify never emits raw newlines, but a client body may.
       child.stdin.write(`${text.replace(/\r?\n/g, ' ')}\n`);
       return true;
