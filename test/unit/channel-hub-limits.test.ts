@@ -3,6 +3,7 @@
 // streaming, a new one is refused. Opens in flight (a legacy SSE upstream's GET) count too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type ServerResponse } from 'node:http';
 import { ChannelHub, ChannelLimitError, type ChannelSession } from '../../src/main/mcp/channels/channel-hub.js';
 import type { ChannelSpec } from '../../src/main/mcp/channels/channel.js';
 import { startScriptedSseServer } from '../helpers/scripted-sse-server.js';
@@ -119,4 +120,34 @@ test('a stdio server that does not read its stdin ends its session once 64 MiB w
   assert.ok(sent >= 64, `refused after ${sent} MiB`);
   assert.match(log.join('\n'), /has not read 64 MiB sent to its stdin/);
   assert.equal(session.notify('{}'), false);
+});
+
+test('a legacy SSE server that takes no more messages ends its session once 256 wait for it', { timeout: 60_000 }, async (t) => {
+  const held: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: endpoint\ndata: /messages\n\n');
+      return;
+    }
+    held.push(res); // never answered
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const log: string[] = [];
+  const hub = new ChannelHub((line) => log.push(line));
+  t.after(() => hub.closeAll());
+  const session = await hub.open({ kind: 'sse', url: new URL(`http://127.0.0.1:${port}/sse`) }, {}, 'a');
+  let sent = 0;
+  while (session.notify('{"jsonrpc":"2.0","method":"notifications/message","params":{}}')) {
+    sent++;
+    assert.ok(sent <= 256, 'accepted more than 256 unanswered messages');
+  }
+  assert.equal(sent, 256);
+  assert.match(log.join('\n'), /256 messages posted and not yet accepted/);
 });

@@ -18,6 +18,9 @@ function endpointUrl(data: string, base: URL): URL | string {
   return parsed.origin === base.origin ? parsed : `on another origin than ${base.origin}: ${shown}`;
 }
 
+/** POSTs to a legacy server not yet answered, past which the session is taken as stuck. */
+const maxPostsInFlight = 256;
+
 export async function openSseChannel(
   url: URL,
   headers: Readonly<Record<string, string>>,
@@ -37,6 +40,8 @@ export async function openSseChannel(
   }
   let closed = false;
   let endpoint: URL | null = null;
+  /** POSTs sent and not yet answered */
+  let posting = 0;
   const fail = (reason: string): void => {
     if (closed) return;
     closed = true;
@@ -48,9 +53,18 @@ export async function openSseChannel(
     onClose: () => {},
     send(text) {
       if (closed || endpoint === null) return false;
+      if (posting >= maxPostsInFlight) {
+        // The server stopped taking messages: what clients send would pile up in the gateway
+        // (a notification is answered 202 at once). The session ends.
+        log(`${url.href}: session closed: ${maxPostsInFlight} messages posted and not yet accepted`);
+        fail(`${url.href} does not take the messages posted to it`);
+        return false;
+      }
+      posting++;
       request(endpoint, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: text })
         .then((r) => r.body.dump())
-        .catch(() => channel.close());
+        .catch(() => channel.close())
+        .finally(() => posting--);
       return true;
     },
     close() {
