@@ -168,7 +168,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     for (const a of gen.authenticators.values()) a.keysChanged(init);
   }
 
+  /** every remote key set of the start has loaded at least once (readiness) */
+  let keysLoadedOnce = false;
+  function latchKeysLoaded(): void {
+    keysLoadedOnce ||= keys.neverLoaded() === 0;
+  }
+
   async function buildGeneration(cfg: GatewayConfig, reloading: boolean): Promise<Generation> {
+    // Readiness waits for the key sets of the start only: note whether they have loaded before
+    // a reload adds sets of its own (a probe may not have come by since).
+    if (reloading) latchKeysLoaded();
     await keys.sync(cfg, reloading);
     generationNumber++;
     const plan = buildPlan(cfg, generationNumber, keys.keysOf);
@@ -295,8 +304,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (fromEnv !== undefined) return fromEnv === '' ? null : fromEnv;
     return configured;
   };
-  /** every remote key set has loaded at least once since start (readiness) */
-  let keysLoadedOnce = false;
   const ops: OpsServers = await startOpsServers(uws, {
     admin: opsAddr(options.adminAddr, 'ADMIN_ADDR', config.runtime.adminAddr),
     stats: opsAddr(options.statsAddr, 'STATS_ADDR', config.runtime.statsAddr),
@@ -309,7 +316,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     // at start: once serving, a reload that adds a route whose IdP is down must not take every
     // replica out of the load balancer for its sake (that route answers 401 meanwhile).
     pending: () => {
-      keysLoadedOnce ||= keys.neverLoaded() === 0;
+      latchKeysLoaded();
       return [...(accepting ? [] : ['drain']), ...(keysLoadedOnce ? [] : ['jwks'])];
     },
   });

@@ -59,3 +59,22 @@ test('a kubelet-style ConfigMap update (the ..data symlink swapped) is reloaded;
   assert.deepEqual(gw.log.lines.slice(from).filter((l) => /reload/i.test(l)), []);
   assert.equal(gw.gateway.metrics.reloads.get({ result: 'ok' }), 1);
 });
+
+test('a file written beside the config again and again does not hold its reload back', async (t) => {
+  const echo = await startEchoServer({ port: 0, mode: 'stateful' });
+  t.after(() => echo.close());
+  const dir = await tempDir(t);
+  const allowing = (rule: string): string => singleRouteYaml(echo.url, { authorization: { rules: [rule] } });
+  await writeFile(join(dir, FILE), allowing('false'));
+  const gw = await startTestGateway(t, { cwd: dir, configFile: FILE });
+  await gw.log.waitFor(/Watching config file/);
+  // a log beside the config, written every 50 ms (more often than the 250 ms debounce)
+  let writes = 0;
+  const writer = setInterval(() => void writeFile(join(dir, 'access.log'), String(writes++)), 50);
+  t.after(() => clearInterval(writer));
+  const from = gw.log.lines.length;
+  await writeFile(join(dir, FILE), allowing('true'));
+  assert.match(await gw.log.waitFor(/Config reloaded successfully|Failed to reload config/, { fromLine: from }), /Config reloaded successfully/);
+  clearInterval(writer);
+  assert.ok(writes > 0);
+});

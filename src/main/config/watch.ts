@@ -37,8 +37,15 @@ export function watchConfigFile(file: string, o: ConfigWatchOptions): ConfigWatc
   let closed = false;
   const watcher = watch(dirname(file), (_event, name) => {
     if (closed) return;
-    if (name === basename(file)) named = true;
-    if (timer !== null) clearTimeout(timer);
+    const isFile = name === basename(file);
+    if (isFile) named = true;
+    // An event naming the file restarts the debounce (an editor's burst of writes is one
+    // change); any other event in the directory only starts a check if none is pending, so a
+    // file written beside the config (a log, a pid file) cannot keep postponing its reload.
+    if (timer !== null) {
+      if (!isFile) return;
+      clearTimeout(timer);
+    }
     timer = setTimeout(() => {
       timer = null;
       const changed = named || fileSignature(file) !== o.loaded();
