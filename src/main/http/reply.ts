@@ -148,10 +148,11 @@ export class Reply implements ResponseSink {
     this.#drainArmed = true;
     this.#res.onWritable(() => {
       if (!this.open) return true;
-      // uWS sends what it still holds only while writes go on: a handler that writes nothing
-      // leaves the rest unsent (measured: 4 of 20 MiB arrived) until the next write, which an
-      // idle upstream may never make. An empty write keeps it flushing (it adds no chunk);
-      // the drain callback runs once all is out.
+      // uWS sends what it still holds only while the response is written to: a handler that
+      // does nothing leaves the rest unsent (measured: 4 of 20 MiB arrived) until the next
+      // write, which an idle upstream may never make. A corked empty write keeps it flushing
+      // (the cork's uncork is what sends; the empty write adds no chunk and tells whether all
+      // is out); the drain callback runs once it is.
       let flushed = true;
       this.#res.cork(() => {
         flushed = this.#res.write('');
