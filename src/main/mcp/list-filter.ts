@@ -40,7 +40,6 @@ export function listKindIn(data: string, expected: ListKind | null): ListKind | 
   return null;
 }
 
-
 /** Whether lists pass the filter on this route: it has rules, or names are prefixed. */
 export function listsFiltered(m: McpRequest): boolean {
   return m.route.mcpAuthorization !== null || prefixed(m);
