@@ -12,7 +12,7 @@ const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 export function jwkThumbprint(jwk: PublicJwk): string {
-  // Another kty never verifies anything; its kty alone is as good a name as any.
+  // Another kty never verifies anything; its kty alone names it well enough.
   const members = REQUIRED_MEMBERS[jwk.kty] ?? ['kty'];
   const canonical = `{${members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(jwk[m] ?? null)}`).join(',')}}`;
   return createHash('sha256').update(canonical).digest('base64url');

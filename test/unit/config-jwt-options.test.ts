@@ -53,7 +53,7 @@ describe('jwtAuth location and validation options', () => {
       loadConfigText(withRoute(`policies:\n${cors(c)}  jwtAuth:\n    issuer: me\n    jwks: {file: jwks.json}\n    location: ${location}\n`), { cwd: cwd.dir, env: {} });
     const open = '{allowOrigins: ["*"], allowCredentials: true}';
     assert.deepEqual(lines(withCors(open, '{cookie: {name: session}}')), [
-      `${ROUTE}.policies.cors: allowOrigins "*" with allowCredentials: true cannot be combined with a token read from a cookie (jwtAuth.location.cookie): any web page would act as the signed-in user; list the allowed origins`,
+      `${ROUTE}.policies.cors: allowOrigins "*" with allowCredentials: true cannot be combined with a token read from a cookie (jwtAuth.location.cookie), since every web page would act as the signed-in user; list the allowed origins`,
     ]);
     expectOk(withCors(open, '{header: {name: Authorization}}'));
     expectOk(withCors('{allowOrigins: ["https://app.example.com"], allowCredentials: true}', '{cookie: {name: session}}'));

@@ -77,7 +77,7 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
     // Any site's page could then call the route with the user's cookie and read the answers.
     issues.add(
       m.at('cors'),
-      'allowOrigins "*" with allowCredentials: true cannot be combined with a token read from a cookie (jwtAuth.location.cookie): any web page would act as the signed-in user; list the allowed origins',
+      'allowOrigins "*" with allowCredentials: true cannot be combined with a token read from a cookie (jwtAuth.location.cookie), since every web page would act as the signed-in user; list the allowed origins',
     );
   }
   return {
