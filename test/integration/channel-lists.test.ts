@@ -168,47 +168,38 @@ for (const transport of transports) {
 
     test('what the server sends unasked reaches the GET stream filtered; a response to no request is dropped', async () => {
       const { gw } = setup;
-      const { sessionId } = await openMcpSession(gw.url, { token: keys.jsmith });
-      assert.ok(sessionId !== undefined);
-      const stream = await getStream(gw, sessionId);
-      try {
-        assert.equal(stream.status, 200);
-        const called = await mcpFetch(gw.url, rpc(3, 'tools/call', { name: 'echo', arguments: { message: 'stray' } }), { token: keys.jsmith, sessionId });
-        assert.equal(toolText(resultOf(called)), 'echo: stray');
-        await stream.until((e) => logData(e) === 'stray sent');
-        const messages = stream.events.flatMap((e) => (e.message === null ? [] : [e.message]));
-        assert.deepEqual(messages.filter((m) => !('method' in m)), [], 'no response on the GET stream');
-        const strayList = messages.find((m) => isRecord(m['params']) && m['params']['data'] === 'stray list');
-        assert.ok(strayList !== undefined && isRecord(strayList['result']), JSON.stringify(messages));
-        assert.deepEqual(itemNames(strayList['result'], 'tools'), ['echo']);
-        assert.deepEqual(secrets(stream), []);
-      } finally {
-        stream.close();
-      }
+      await expectStrayListFiltered(gw, 'echo', ['echo']);
     });
   });
+}
+
+/** A call of `tool` makes the scripted server send, unasked, a response to no request and a list
+ * (in a log notification's result): on the session's GET stream the response must be dropped
+ * and the list filtered to `names`, with no secret anywhere. */
+async function expectStrayListFiltered(gw: TestGateway, tool: string, names: readonly string[]): Promise<void> {
+  const { sessionId } = await openMcpSession(gw.url, { token: keys.jsmith });
+  assert.ok(sessionId !== undefined);
+  const stream = await getStream(gw, sessionId);
+  try {
+    assert.equal(stream.status, 200);
+    const called = await mcpFetch(gw.url, rpc(3, 'tools/call', { name: tool, arguments: { message: 'stray' } }), { token: keys.jsmith, sessionId });
+    assert.equal(toolText(resultOf(called)), 'echo: stray');
+    await stream.until((e) => logData(e) === 'stray sent');
+    const messages = stream.events.flatMap((e) => (e.message === null ? [] : [e.message]));
+    assert.deepEqual(messages.filter((m) => !('method' in m)), [], 'no response on the GET stream');
+    const strayList = messages.find((m) => isRecord(m['params']) && m['params']['data'] === 'stray list');
+    assert.ok(strayList !== undefined && isRecord(strayList['result']), JSON.stringify(messages));
+    assert.deepEqual(itemNames(strayList['result'], 'tools'), names);
+    assert.deepEqual(secrets(stream), []);
+  } finally {
+    stream.close();
+  }
 }
 
 describe('two stdio targets s and t: the merged GET stream', { timeout: 60_000 }, () => {
   test('a list the server sends unasked is filtered and prefixed; a response to no request is dropped', async () => {
     const gw = await startTestGateway(suite, { cwd: keys.dir, configText: channelYaml([stdioTarget('s'), stdioTarget('t')], { rules: ECHO_ONLY }) });
-    const { sessionId } = await openMcpSession(gw.url, { token: keys.jsmith });
-    assert.ok(sessionId !== undefined);
-    const stream = await getStream(gw, sessionId);
-    try {
-      assert.equal(stream.status, 200);
-      const called = await mcpFetch(gw.url, rpc(3, 'tools/call', { name: 's_echo', arguments: { message: 'stray' } }), { token: keys.jsmith, sessionId });
-      assert.equal(toolText(resultOf(called)), 'echo: stray');
-      await stream.until((e) => logData(e) === 'stray sent');
-      const messages = stream.events.flatMap((e) => (e.message === null ? [] : [e.message]));
-      assert.deepEqual(messages.filter((m) => !('method' in m)), [], 'no response on the GET stream');
-      const strayList = messages.find((m) => isRecord(m['params']) && m['params']['data'] === 'stray list');
-      assert.ok(strayList !== undefined && isRecord(strayList['result']), JSON.stringify(messages));
-      assert.deepEqual(itemNames(strayList['result'], 'tools'), ['s_echo']);
-      assert.deepEqual(secrets(stream), []);
-    } finally {
-      stream.close();
-    }
+    await expectStrayListFiltered(gw, 's_echo', ['s_echo']);
   });
 });
 

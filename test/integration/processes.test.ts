@@ -49,6 +49,18 @@ async function waitForLines(p: SpawnedProcess, pattern: RegExp, count: number, f
   }
 }
 
+/** A directory with the lab's key set, a token signed by it, a streamable-HTTP upstream, and a
+ * free port (with its /mcp URL) for a gateway to listen on. */
+async function labSetup(): Promise<{ dir: string; token: string; upstream: EverythingServer; port: number; url: string }> {
+  const dir = await tempDir();
+  const issuer = await makeIssuer({ alg: 'RS256' });
+  await writeFile(join(dir, 'jwks-keyset'), JSON.stringify(issuer.jwks));
+  const token = await issuer.sign({ iss: LAB_ISSUER, aud: LAB_AUDIENCE, sub: 'jsmith', exp: inSeconds(600) });
+  const upstream = await startEverything('streamableHttp');
+  const port = await freePort();
+  return { dir, token, upstream, port, url: `http://127.0.0.1:${port}/mcp` };
+}
+
 describe('--processes 2', () => {
   let upstream: EverythingServer;
   let gateway: SpawnedProcess;
@@ -56,13 +68,9 @@ describe('--processes 2', () => {
   let token: string;
 
   before(async () => {
-    const dir = await tempDir();
-    const issuer = await makeIssuer({ alg: 'RS256' });
-    await writeFile(join(dir, 'jwks-keyset'), JSON.stringify(issuer.jwks));
-    token = await issuer.sign({ iss: LAB_ISSUER, aud: LAB_AUDIENCE, sub: 'jsmith', exp: inSeconds(600) });
-    upstream = await startEverything('streamableHttp');
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}/mcp`;
+    const lab = await labSetup();
+    ({ token, upstream, url } = lab);
+    const { dir, port } = lab;
     await writeFile(join(dir, 'config.yaml'), gatewayYaml({ upstreamUrl: upstream.url, port }));
     gateway = await spawnAndWait(process.execPath, [PORTCULLIS, '-f', 'config.yaml', '--processes', '2'], { cwd: dir, env: OPS_OFF, readyLine: /started bind/ });
     await waitForLines(gateway, /started bind/, 2);
@@ -146,13 +154,9 @@ describe('--processes 2 with config.session.key', () => {
   const started: SpawnedProcess[] = [];
 
   before(async () => {
-    dir = await tempDir();
-    const issuer = await makeIssuer({ alg: 'RS256' });
-    await writeFile(join(dir, 'jwks-keyset'), JSON.stringify(issuer.jwks));
-    token = await issuer.sign({ iss: LAB_ISSUER, aud: LAB_AUDIENCE, sub: 'jsmith', exp: inSeconds(600) });
-    upstream = await startEverything('streamableHttp');
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}/mcp`;
+    const lab = await labSetup();
+    ({ dir, token, upstream, url } = lab);
+    const { port } = lab;
     const session = stringify({ config: { session: { key: 'deployment-wide-key-0123456789' } } });
     await writeFile(join(dir, 'config.yaml'), `${session}${gatewayYaml({ upstreamUrl: upstream.url, port })}`);
   });

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { watch } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { accepts } from '../../bench/processes.js';
 import { startEchoServer } from '../../examples/echo-server/server.js';
 import { tempDir } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, startTestGateway } from '../helpers/gateway-harness.js';
@@ -16,18 +16,6 @@ import { freePort } from '../helpers/ports.js';
 import { singleRouteYaml } from '../helpers/route-yaml.js';
 
 const CLOSED = { ok: false, issues: [{ path: '<gateway>', message: 'the gateway is closing' }] };
-
-/** Whether something accepts a TCP connection on 127.0.0.1:port. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function setup(t: test.TestContext) {
   const echo = await startEchoServer({ port: 0, mode: 'stateful' });

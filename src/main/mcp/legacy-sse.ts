@@ -31,11 +31,16 @@ export const maxPostsInFlight = 32;
 export function admitPost(session: LegacySession): (() => void) | null {
   if (session.postsInFlight >= maxPostsInFlight) return null;
   session.postsInFlight++;
+  return once(() => session.postsInFlight--);
+}
+
+/** `release` made safe to call any number of times: it runs on the first call only. */
+function once(release: () => void): () => void {
   let held = true;
   return () => {
     if (!held) return;
     held = false;
-    session.postsInFlight--;
+    release();
   };
 }
 
@@ -43,13 +48,10 @@ export function admitPost(session: LegacySession): (() => void) | null {
  * for it as for any request, until the returned function is called (once is enough). */
 export function holdInflight(inflight: InflightCount): () => void {
   inflight.count++;
-  let held = true;
-  return () => {
-    if (!held) return;
-    held = false;
+  return once(() => {
     inflight.count--;
     if (inflight.count === 0) inflight.onIdle?.();
-  };
+  });
 }
 
 /** The GET's own query (a token in `?access_token=` say, which the POSTs need as much), with
