@@ -40,16 +40,10 @@ export class DrainGate {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
+  /** The sink has sent all it held (Reply's drain waits for that, flushing uWS itself). */
   #drained(): void {
     this.#congested = false;
-    const held = this.#held;
     this.#held = 0;
-    // uWS sends what it holds back only when written to again, and a writer may have nothing
-    // more for a while: a comment (clients ignore it) pushes the rest out.
-    if (!this.write(':\n\n')) {
-      this.#held += held; // still behind: count it all as unsent
-      return;
-    }
     this.#wake();
   }
 
