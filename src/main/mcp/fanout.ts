@@ -18,7 +18,7 @@ import { channelExchange, sessionWriter } from './channel-relay.js';
 import { DrainGate } from './channels/drain-gate.js';
 import { filterServerMessage } from './list-filter.js';
 import { discard } from './discard-body.js';
-import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
+import { firstHeader, recordFields, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
 
 interface Answer {
   readonly target: UpstreamTarget;
@@ -76,7 +76,8 @@ async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
       body,
       signal,
     });
-    const sid = firstHeader(res.headers, 'mcp-session-id') ?? sessionId;
+    const fields = recordFields(res.headers);
+    const sid = firstHeader(fields, 'mcp-session-id') ?? sessionId;
     if (res.statusCode < 200 || res.statusCode >= 300) {
       await res.body.dump();
       return { target, sessionId: sid, message: null, error: `answered HTTP ${res.statusCode}`, sessionGone: res.statusCode === 404 && sessionId !== undefined };
@@ -86,7 +87,7 @@ async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
       return { target, sessionId: sid, message: null, error: null };
     }
     const text = await readCapped(res.body);
-    const eventStream = (firstHeader(res.headers, 'content-type') ?? '').includes('text/event-stream');
+    const eventStream = (firstHeader(fields, 'content-type') ?? '').includes('text/event-stream');
     const message = findResponse(text, eventStream, id);
     return { target, sessionId: sid, message, error: message === null ? 'no response in the answer' : null };
   } catch (err) {
@@ -271,7 +272,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
     if (!m.reply.open) return;
     if (bad !== undefined) {
       m.record.mcpTarget = bad.target.name;
-      send(m, bad.res.statusCode, relayResponseHeaders(bad.res.headers).filter(([k]) => k === 'content-type' || k === 'allow'), '');
+      send(m, bad.res.statusCode, relayResponseHeaders(recordFields(bad.res.headers)).filter(([k]) => k === 'content-type' || k === 'allow'), '');
     } else {
       m.record.error = 'upstream stream failed';
       send(m, 502, [['content-type', 'text/plain']], 'upstream stream failed');

@@ -3,12 +3,12 @@
 // calls to a denied tool/prompt/resource never reach the upstream, list results are filtered
 // per item, and the session id is swapped for the gateway's sealed record.
 
-import type { IncomingHttpHeaders } from 'node:http';
 import type { McpCelContext } from '../../protocol/worker-contract.js';
 import { JsonRpcError, errorMessage, parseMessage, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { DeciderOverloadedError } from '../decider/decider.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
 import { SseEventTooLargeError, replaceEventData } from '../../protocol/sse.js';
+import type { HeaderList } from '../http/reply.js';
 import { decodeComponent, headerValue } from '../http/request.js';
 import { originAllowed } from './origin.js';
 import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
@@ -364,7 +364,7 @@ async function forward(
   }).finally(() => opening?.());
 }
 
-function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: IncomingHttpHeaders, opened: OpenedSession): Array<readonly [string, string]> {
+function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: HeaderList, opened: OpenedSession): Array<readonly [string, string]> {
   const headers = relayResponseHeaders(upstreamHeaders);
   const upstreamSid = firstHeader(upstreamHeaders, 'mcp-session-id');
   if (upstreamSid !== undefined) {

@@ -1,18 +1,19 @@
 // One request to a Streamable HTTP upstream, on undici's dispatch API with a raw handler: no
 // body stream, no async iterator, no AbortController per request (the profile put those at
-// ~38 µs of main-thread time per call). The answer leaves in as few uWS writes as possible:
+// ~38 µs of main-thread time per call). The handler is undici 7's own (onConnect/onHeaders/…):
+// its newer controller API is a wrapper over it that turns the raw header list into an object on
+// every answer, which the relay would only turn back into a list (measured: see bench/README). The answer leaves in as few uWS writes as possible:
 // a body that arrives whole goes out as one corked status+headers+body, and so does an event
 // stream that has ended within one turn of the event loop (most answers to a POST, filtered or
 // not: bench, tools/list 20 SSE went from ~370 to ~300 µs/req); longer streams are relayed chunk
 // by chunk with back-pressure both ways. List results that policy must see are buffered (JSON)
 // or rewritten event by event (SSE), everything else in them untouched.
 
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { TextDecoder } from 'node:util';
 import { SseSplitter, parseEventBlock, type SseEvent } from '../../protocol/sse.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
-import type { HttpTarget } from './upstream.js';
+import { rawFields, type HttpTarget } from './upstream.js';
 
 /** How the answer must be handled, decided once its headers are known. */
 export type AnswerMode =
@@ -33,7 +34,7 @@ export interface UpstreamCall {
   readonly body: Buffer | null;
   readonly reply: ResponseSink;
   /** Response headers to send and how to treat the body. */
-  readonly onHead: (status: number, headers: IncomingHttpHeaders) => { readonly headers: HeaderList; readonly mode: AnswerMode };
+  readonly onHead: (status: number, headers: HeaderList) => { readonly headers: HeaderList; readonly mode: AnswerMode };
   /** The upstream could not be reached or broke before answering. */
   readonly onFailure: (reason: string) => void;
   /** Filtering the answer failed (an overloaded pool, a worker gone) before anything was sent:
@@ -65,7 +66,25 @@ function isEventStream(headers: HeaderList): boolean {
 export function callUpstream(call: UpstreamCall): Promise<void> {
   return new Promise((resolve) => {
     const { reply } = call;
-    let controller: Dispatcher.DispatchController | null = null;
+    /** undici's abort for this request, once it has been queued */
+    let abortRequest: ((err: Error) => void) | null = null;
+    let aborted = false;
+    const abort = (err: Error): void => {
+      if (abortRequest === null || aborted) return;
+      aborted = true;
+      abortRequest(err);
+    };
+    /** undici reads on when this is called after a chunk was refused (paused) */
+    let resumeRead: (() => void) | null = null;
+    let paused = false;
+    const pause = (): void => {
+      paused = true;
+    };
+    const resume = (): void => {
+      if (!paused) return;
+      paused = false;
+      resumeRead?.();
+    };
     let status = 0;
     let headers: HeaderList = [];
     let mode: AnswerMode = { kind: 'relay' };
@@ -87,7 +106,7 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
     };
     reply.onClose((aborted) => {
       if (aborted) {
-        controller?.abort(new Error('client went away'));
+        abort(new Error('client went away'));
         finish();
       }
     });
@@ -98,7 +117,7 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
       if (reply.open && !reply.headSent) call.onFilterFailure(err);
       else reply.destroy();
       finish();
-      controller?.abort(err instanceof Error ? err : new Error(String(err)));
+      abort(err instanceof Error ? err : new Error(String(err)));
     };
     const collected = (): Buffer | null => {
       const all = chunks.length === 0 ? null : chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
@@ -106,10 +125,8 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
       return all;
     };
     const pauseUntilDrained = (): void => {
-      if (controller === null) return;
-      const c = controller;
-      c.pause();
-      reply.onDrain(() => c.resume());
+      pause();
+      reply.onDrain(resume);
     };
     const write = (chunk: Buffer | string): void => {
       if (!reply.write(chunk)) pauseUntilDrained();
@@ -134,17 +151,16 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
     const rewriteChunk = (chunk: Buffer): void => {
       // undici hands over an empty chunk when resumed with nothing buffered: pausing and
       // resuming for it again would spin the event loop forever.
-      if (controller === null || decoder === null || chunk.byteLength === 0) return;
-      const c = controller;
-      c.pause();
+      if (decoder === null || chunk.byteLength === 0) return;
+      pause();
       const text = decoder.decode(chunk, { stream: true });
       queue = queue
         .then(() => rewriteEvents(text, false))
         .then((out) => {
           // Read on only once the client takes more: a client that does not read must not
           // have the whole stream held for it.
-          if (out !== '' && reply.open && !reply.write(out)) reply.onDrain(() => c.resume());
-          else c.resume();
+          if (out !== '' && reply.open && !reply.write(out)) reply.onDrain(resume);
+          else resume();
         }, fail);
     };
 
@@ -186,39 +202,42 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
     };
 
     const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (!reply.open) c.abort(new Error('client went away'));
+      onConnect(abortFn) {
+        abortRequest = abortFn;
+        if (!reply.open) abort(new Error('client went away'));
       },
-      onResponseStart(_c, statusCode, responseHeaders) {
-        if (statusCode < 200) return; // 1xx: wait for the real answer
+      onHeaders(statusCode, rawHeaders, resumeFn) {
+        if (statusCode < 200) return true; // 1xx: wait for the real answer
+        resumeRead = resumeFn;
         status = statusCode;
-        const head = call.onHead(statusCode, responseHeaders);
+        const head = call.onHead(statusCode, rawFields(rawHeaders));
         headers = head.headers;
         mode = head.mode;
         if (mode.kind === 'refuse') {
-          controller?.abort(new Error(mode.reason));
-          return;
+          abort(new Error(mode.reason));
+          return false;
         }
         if (mode.kind === 'events') {
           splitter = new SseSplitter();
           decoder = new TextDecoder();
           setImmediate(startStream);
         } else if (mode.kind === 'relay' && isEventStream(headers)) setImmediate(startStream);
+        return !paused;
       },
-      onResponseData(_c, chunk) {
-        if (!reply.open || done) return;
+      onData(chunk) {
+        if (!reply.open || done) return !paused;
         if (streaming) {
           if (mode.kind === 'events') rewriteChunk(chunk);
           else write(chunk);
-          return;
+          return !paused;
         }
         chunks.push(chunk);
         size += chunk.byteLength;
         if (mode.kind !== 'collect' && size > wholeBodyLimit) startStream();
         else if (mode.kind === 'collect' && size > maxCollectBytes) fail(new AnswerTooLargeError());
+        return !paused;
       },
-      onResponseEnd() {
+      onComplete() {
         ended = true;
         if (mode.kind === 'relay') {
           // Nothing is queued on a relayed answer: end it now, without a promise.
@@ -235,7 +254,7 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
         }
         queue = queue.then(() => (streaming ? endStream() : endWhole())).then(finish, fail);
       },
-      onResponseError(_c, err) {
+      onError(err) {
         if (done) return; // the client has had its answer (fail) or left
         if (mode.kind === 'refuse') call.onFailure(mode.reason);
         else if (status === 0 && reply.open) call.onFailure(err.message);

@@ -4,6 +4,7 @@
 // (component-costs.md §7).
 
 import { Pool } from 'undici';
+import type { HeaderList } from '../http/reply.js';
 import type { ChannelSpec } from './channels/channel.js';
 
 export interface UpstreamPools {
@@ -104,19 +105,43 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-export function relayResponseHeaders(headers: Record<string, string | string[] | undefined>): Array<readonly [string, string]> {
-  const connection = headers['connection'];
-  const hopByHop = connection === undefined ? noOptions : connectionOptions(Array.isArray(connection) ? connection : [connection]);
+/** A response's header fields from undici's raw list (name, value, name, value…): names lower
+ * case, values as sent (latin1), in arrival order, repeated fields kept apart. */
+export function rawFields(raw: ReadonlyArray<Buffer | string>): HeaderList {
+  const out: Array<readonly [string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i];
+    const value = raw[i + 1];
+    if (name === undefined || value === undefined) continue;
+    out.push([(typeof name === 'string' ? name : name.toString('latin1')).toLowerCase(), typeof value === 'string' ? value : value.toString('latin1')]);
+  }
+  return out;
+}
+
+/** The same from the header object of undici's request(). */
+export function recordFields(headers: Record<string, string | string[] | undefined>): HeaderList {
   const out: Array<readonly [string, string]> = [];
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || dropResponse.has(k) || hopByHop.has(k)) continue;
+    if (v === undefined) continue;
     if (Array.isArray(v)) for (const one of v) out.push([k, one]);
     else out.push([k, v]);
   }
   return out;
 }
 
-export function firstHeader(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
+export function relayResponseHeaders(fields: HeaderList): Array<readonly [string, string]> {
+  let connection: string[] | null = null;
+  for (const [k, v] of fields) if (k === 'connection') (connection ??= []).push(v);
+  const hopByHop = connection === null ? noOptions : connectionOptions(connection);
+  const out: Array<readonly [string, string]> = [];
+  for (const field of fields) {
+    const k = field[0];
+    if (!dropResponse.has(k) && !hopByHop.has(k)) out.push(field);
+  }
+  return out;
+}
+
+export function firstHeader(fields: HeaderList, name: string): string | undefined {
+  for (const [k, v] of fields) if (k === name) return v;
+  return undefined;
 }
