@@ -16,6 +16,7 @@ import { ChannelHub } from './mcp/channels/channel-hub.js';
 import { LegacySessions } from './mcp/legacy-sse.js';
 import { StreamGate } from './mcp/stream-gate.js';
 import { UpstreamRegistry, type UpstreamTarget } from './mcp/upstream.js';
+import { ByteBudget } from './http/byte-budget.js';
 import { Metrics } from './ops/metrics.js';
 import { startOpsServers, type OpsServers } from './ops/ops-servers.js';
 import { createRequestHandler, type Generation, type PipelineDeps } from './pipeline.js';
@@ -231,6 +232,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let current = await buildGeneration(config, false);
   let accepting = true;
   const inflight: PipelineDeps['inflight'] = { count: 0, onIdle: null };
+  // Read at start only, like the rest of `config:`.
+  const buffers = new ByteBudget(config.runtime.bufferBudgetBytes);
   const deps: PipelineDeps = {
     current: () => current,
     sessions,
@@ -242,6 +245,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     streamGate: new StreamGate(),
     accepting: () => accepting,
     inflight,
+    buffers,
   };
   const bound = new Map<string, Bound>();
   const apps: TemplatedApp[] = [];
@@ -327,6 +331,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     for (const a of current.authenticators.values()) n += a.cache.size;
     return n;
   });
+  metrics.gauge('portcullis_buffered_bytes', 'Bytes held for requests in flight: bodies, answers held whole (config.bufferBudgetBytes bounds them)', () => buffers.held);
+  metrics.counterOf('portcullis_buffer_budget_refusals_total', 'Requests refused (503) or answers relayed unheld because config.bufferBudgetBytes was reached', () => buffers.refused);
   metrics.gauge('portcullis_list_cache_chars', 'Characters of filtered list results held (config.listCacheBytes bounds them)', () => current.decider.listCacheChars());
 
   function reloadFailed(issues: readonly ConfigIssue[]): ReloadResult {

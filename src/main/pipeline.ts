@@ -6,6 +6,7 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Claims } from '../protocol/worker-contract.js';
 import type { Decider } from './decider/decider.js';
 import { DeciderOverloadedError } from './decider/decider.js';
+import type { ByteAccount, ByteBudget } from './http/byte-budget.js';
 import { Reply, type HeaderList } from './http/reply.js';
 import { headerValue, joinedHeaders, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
 import { AccessRecord } from './log/access-record.js';
@@ -50,6 +51,8 @@ export interface PipelineDeps {
   /** false once draining: new requests get 503 */
   readonly accepting: () => boolean;
   readonly inflight: { count: number; onIdle: (() => void) | null };
+  /** bytes held for requests in flight, over all of them (config.bufferBudgetBytes) */
+  readonly buffers: ByteBudget;
 }
 
 const textPlain: HeaderList = [['content-type', 'text/plain']];
@@ -151,11 +154,15 @@ function routeRequest(
     reply.send(503, [...textPlain, ['connection', 'close'], ...corsHeaders], 'gateway is shutting down');
     return;
   }
+  // What the request holds (its body, answers held whole) counts until it is done.
+  const held = deps.buffers.account();
   // The body must be collected from the synchronous part of the handler (uWS rule).
   const body = bodyMethods.has(snap.method)
-    ? readBody(res, gen.maxBodyBytes, (cb) => reply.onClose((aborted) => aborted && cb()))
+    ? readBody(res, gen.maxBodyBytes, held, (cb) => reply.onClose((aborted) => aborted && cb()))
     : null;
-  runPolicies(gen, route, snap, reply, record, corsHeaders, body, deps).catch((err: unknown) => failed(err, corsHeaders));
+  runPolicies(gen, route, snap, reply, record, corsHeaders, body, held, deps)
+    .catch((err: unknown) => failed(err, corsHeaders))
+    .finally(held.release);
 }
 
 /** What the MCP backend needs: built once per (pipeline, generation), not per request. */
@@ -187,6 +194,7 @@ async function runPolicies(
   record: AccessRecord,
   corsHeaders: HeaderList,
   body: ReturnType<typeof readBody> | null,
+  held: ByteAccount,
   deps: PipelineDeps,
 ): Promise<void> {
   let claims: Claims | null = null;
@@ -238,7 +246,7 @@ async function runPolicies(
     return;
   }
   await handleMcp(
-    { req: snap, headers: forwardHeaders, reply, body, route, targets, claims, upstreamAuthorization, record, corsHeaders },
+    { req: snap, headers: forwardHeaders, reply, body, held, route, targets, claims, upstreamAuthorization, record, corsHeaders },
     mcpDepsOf(gen, deps),
   );
   if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: methodLabel(record.mcpMethod) });

@@ -112,6 +112,7 @@ describe('lab configs', () => {
         logFormat: 'text',
         maxBodyBytes: 2_097_152,
         listCacheBytes: 16 * 1024 * 1024,
+        bufferBudgetBytes: 256 * 1024 * 1024,
         adminAddr: 'localhost:15000',
         statsAddr: '[::]:15020',
         readinessAddr: '[::]:15021',
@@ -534,6 +535,7 @@ describe('runtime settings', () => {
       '  logging: {format: json}',
       '  maxBufferSize: 1048576',
       '  listCacheBytes: 0',
+      '  bufferBudgetBytes: 4194304',
       '  adminAddr: "127.0.0.1:9901"',
       '  statsAddr: null',
       '  readinessAddr: false',
@@ -544,11 +546,19 @@ describe('runtime settings', () => {
       logFormat: 'json',
       maxBodyBytes: 1048576,
       listCacheBytes: 0,
+      bufferBudgetBytes: 4194304,
       adminAddr: '127.0.0.1:9901',
       statsAddr: null,
       readinessAddr: null,
       sessionKey: '0123456789abcdef0123456789abcdef',
     });
+  });
+
+  it('the default buffer budget grows to hold one body of maxBufferSize; a smaller configured one is an error', () => {
+    assert.equal(expectOk(load('config:\n  maxBufferSize: 536870912\n')).runtime.bufferBudgetBytes, 536870912);
+    assert.deepEqual(lines(load('config:\n  maxBufferSize: 4096\n  bufferBudgetBytes: 4095\n')), [
+      'config.bufferBudgetBytes: expected at least config.maxBufferSize (4096): a body of that size could never be held',
+    ]);
   });
 
   it('reports bad and unsupported settings', () => {

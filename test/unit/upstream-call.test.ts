@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { HeaderList, ResponseSink } from '../../src/main/http/reply.js';
+import { ByteBudget } from '../../src/main/http/byte-budget.js';
 import { callUpstream } from '../../src/main/mcp/upstream-call.js';
 import { UpstreamRegistry } from '../../src/main/mcp/upstream.js';
 
@@ -69,6 +70,7 @@ test('a filter that fails before anything is sent gets the client an error answe
     headers: { 'content-type': 'application/json' },
     body: Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'),
     reply: sink,
+    held: new ByteBudget(1024 * 1024).account(),
     onHead: () => ({ headers: [['content-type', 'application/json']], mode: { kind: 'collect', finish: () => Promise.reject(new Error('the pool is overloaded')) } }),
     onFailure: (reason) => failures.push(reason),
     onFilterFailure: (err) => sink.send(503, [], `refused: ${err instanceof Error ? err.message : String(err)}`),

@@ -31,6 +31,8 @@ const AGENTGATEWAY_ONLY = [
 
 export const DEFAULT_MAX_BODY_BYTES = 2_097_152;
 export const DEFAULT_LIST_CACHE_BYTES = 16 * 1024 * 1024;
+/** Room for four answers of the largest size a filter holds (64 MiB), or 128 bodies of 2 MiB. */
+export const DEFAULT_BUFFER_BUDGET_BYTES = 256 * 1024 * 1024;
 
 export function defaultRuntime(): RuntimeSettings {
   return {
@@ -39,6 +41,7 @@ export function defaultRuntime(): RuntimeSettings {
     logFormat: 'text',
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     listCacheBytes: DEFAULT_LIST_CACHE_BYTES,
+    bufferBudgetBytes: DEFAULT_BUFFER_BUDGET_BYTES,
     adminAddr: 'localhost:15000',
     statsAddr: '[::]:15020',
     readinessAddr: '[::]:15021',
@@ -50,7 +53,7 @@ export function readRuntime(issues: IssueList, path: string, value: unknown): Ru
   const defaults = defaultRuntime();
   if (value === undefined || value === null) return defaults;
   const m = MapReader.open(issues, path, value, {
-    known: ['workers', 'logging', 'maxBufferSize', 'listCacheBytes', 'adminAddr', 'statsAddr', 'readinessAddr', 'session'],
+    known: ['workers', 'logging', 'maxBufferSize', 'bufferBudgetBytes', 'listCacheBytes', 'adminAddr', 'statsAddr', 'readinessAddr', 'session'],
     unsupported: AGENTGATEWAY_ONLY,
   });
   if (m === undefined) return defaults;
@@ -63,11 +66,19 @@ export function readRuntime(issues: IssueList, path: string, value: unknown): Ru
   const session = m.map('session', { known: ['key'] });
   if (session !== undefined) sessionKey = session.string('key', { required: true, nonEmpty: true }) ?? null;
 
+  const maxBodyBytes = m.integer('maxBufferSize', { min: 1 }) ?? defaults.maxBodyBytes;
+  // The budget must hold at least one body of the largest size accepted, or such a body could
+  // never be taken: a configured budget below it is an error, the default grows to it.
+  const budget = m.integer('bufferBudgetBytes', { min: 1 });
+  if (budget !== undefined && budget < maxBodyBytes) {
+    issues.add(`${path}.bufferBudgetBytes`, `expected at least config.maxBufferSize (${maxBodyBytes}): a body of that size could never be held`);
+  }
   return {
     workers: m.integer('workers', { min: 0, max: 1024 }) ?? defaults.workers,
     logFormat,
-    maxBodyBytes: m.integer('maxBufferSize', { min: 1 }) ?? defaults.maxBodyBytes,
+    maxBodyBytes,
     listCacheBytes: m.integer('listCacheBytes', { min: 0 }) ?? defaults.listCacheBytes,
+    bufferBudgetBytes: budget ?? Math.max(defaults.bufferBudgetBytes, maxBodyBytes),
     adminAddr: readAddr(m, 'adminAddr', defaults.adminAddr),
     statsAddr: readAddr(m, 'statsAddr', defaults.statsAddr),
     readinessAddr: readAddr(m, 'readinessAddr', defaults.readinessAddr),

@@ -19,6 +19,8 @@ export interface RuntimeSettings {
   readonly statsAddr: string | null;
   /** `host:port` of the readiness server; null turns it off. */
   readonly readinessAddr: string | null;
+  /** Bytes held for all requests in flight at once: bodies, answers held whole (filtered ones). */
+  readonly bufferBudgetBytes: number;
   /** Filtered list results remembered per caller and worker (approximate bytes; 0 turns it off). */
   readonly listCacheBytes: number;
   /** Secret used to authenticate session ids (base64url or text); null means a random key per process. */

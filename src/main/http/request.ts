@@ -2,6 +2,7 @@
 // the handler returns), and a body reader with a size cap.
 
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { ByteAccount } from './byte-budget.js';
 import { formatPeerAddress } from './address.js';
 
 export interface RequestSnapshot {
@@ -68,11 +69,13 @@ export function joinedHeaders(headers: ReadonlyArray<readonly [string, string]>)
   return Object.fromEntries(joined);
 }
 
-export type BodyResult = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly reason: 'too_large' | 'aborted' };
+/** `busy`: the gateway-wide buffer budget could not hold the body (byte-budget.ts). */
+export type BodyResult = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly reason: 'too_large' | 'busy' | 'aborted' };
 
 /** Collects the request body. Must be called in the handler's synchronous part. Chunks are
- * copied (uWS neuters them on return) and joined once at the end. */
-export function readBody(res: HttpResponse, limit: number, onAbort: (cb: () => void) => void): Promise<BodyResult> {
+ * copied (uWS neuters them on return) and joined once at the end; what is held counts against
+ * `held` (the caller gives it back when the request is done). */
+export function readBody(res: HttpResponse, limit: number, held: ByteAccount, onAbort: (cb: () => void) => void): Promise<BodyResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -89,6 +92,11 @@ export function readBody(res: HttpResponse, limit: number, onAbort: (cb: () => v
       if (size > limit) {
         done = true;
         resolve({ ok: false, reason: 'too_large' });
+        return;
+      }
+      if (!held.take(chunk.byteLength)) {
+        done = true;
+        resolve({ ok: false, reason: 'busy' });
         return;
       }
       if (isLast) {

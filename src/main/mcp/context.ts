@@ -5,6 +5,7 @@ import type { CelContext, Claims, McpCelContext } from '../../protocol/worker-co
 import { errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import type { Decider } from '../decider/decider.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
+import type { ByteAccount } from '../http/byte-budget.js';
 import { joinedHeaders, type BodyResult, type RequestSnapshot } from '../http/request.js';
 import type { AccessRecord } from '../log/access-record.js';
 import type { RoutePlan, RuleSetRef } from '../plan.js';
@@ -20,6 +21,8 @@ export interface McpRequest {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly reply: ResponseSink;
   readonly body: Promise<BodyResult> | null;
+  /** what this request holds in memory against the gateway-wide budget */
+  readonly held: ByteAccount;
   readonly route: RoutePlan;
   readonly targets: readonly UpstreamTarget[];
   readonly claims: Claims | null;

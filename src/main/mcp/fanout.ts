@@ -11,6 +11,7 @@ import type { ListKind } from '../../protocol/worker-contract.js';
 import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { listKindOf } from '../../protocol/mcp.js';
 import { SseSplitter, parseEventBlock, replaceEventData } from '../../protocol/sse.js';
+import { BufferBudgetError, type ByteAccount } from '../http/byte-budget.js';
 import { headerValue } from '../http/request.js';
 import { celContext, jsonHeaders, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { sessionOwner } from './session-id.js';
@@ -86,7 +87,7 @@ async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
       await res.body.dump();
       return { target, sessionId: sid, message: null, error: null };
     }
-    const text = await readCapped(res.body);
+    const text = await readCapped(res.body, m.held);
     const eventStream = (firstHeader(fields, 'content-type') ?? '').includes('text/event-stream');
     const message = findResponse(text, eventStream, id);
     return { target, sessionId: sid, message, error: message === null ? 'no response in the answer' : null };
@@ -95,7 +96,8 @@ async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
   }
 }
 
-async function readCapped(body: Readable): Promise<string> {
+/** The whole answer; its bytes count against the request's budget account until the request is done. */
+async function readCapped(body: Readable, held: ByteAccount): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -104,6 +106,10 @@ async function readCapped(body: Readable): Promise<string> {
     if (size > maxAnswerBytes) {
       discard(body);
       throw new Error(`answer larger than ${maxAnswerBytes} bytes`);
+    }
+    if (!held.take(chunk.byteLength)) {
+      discard(body);
+      throw new BufferBudgetError(held.limit);
     }
     chunks.push(Buffer.from(chunk));
   }

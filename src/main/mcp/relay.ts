@@ -8,6 +8,7 @@ import { JsonRpcError, errorMessage, parseMessage, type JsonRpcId, type ParsedMe
 import { DeciderOverloadedError } from '../decider/decider.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
 import { SseEventTooLargeError, replaceEventData } from '../../protocol/sse.js';
+import { BufferBudgetError } from '../http/byte-budget.js';
 import type { HeaderList } from '../http/reply.js';
 import { decodeComponent, headerValue } from '../http/request.js';
 import { originAllowed } from './origin.js';
@@ -91,7 +92,7 @@ async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Prom
   try {
     const body = m.body === null ? null : await m.body;
     if (body === null || !body.ok) {
-      if (body !== null && body.reason === 'too_large') send(m, 413, [['content-type', 'text/plain']], 'Payload Too Large');
+      if (body !== null) refuseBody(m, body.reason);
       return;
     }
     const message = parseMessage(body.body.toString('utf8'));
@@ -124,6 +125,17 @@ async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Prom
   }
 }
 
+/** The answer to a body that was not read whole (an aborted one needs none: its client is gone). */
+function refuseBody(m: McpRequest, reason: 'too_large' | 'busy' | 'aborted'): void {
+  if (reason === 'too_large') {
+    m.record.error = 'request body too large';
+    send(m, 413, [['content-type', 'text/plain']], 'Payload Too Large');
+  } else if (reason === 'busy') {
+    m.record.error = 'buffer budget exhausted';
+    send(m, 503, [['content-type', 'text/plain'], ['retry-after', '1']], 'Service Unavailable: the gateway holds too much for other requests; retry');
+  }
+}
+
 /** Decodes the client's session header; sends 404 and returns false when it is not ours or not theirs. */
 function openSession(m: McpRequest, deps: McpDeps, id: JsonRpcId | null): { ok: true; session: SessionRecord | null; header: string | undefined } | { ok: false } {
   const header = headerValue(m.req, 'mcp-session-id');
@@ -146,10 +158,7 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
   }
   const result = m.body === null ? null : await m.body;
   if (result === null || !result.ok) {
-    if (result !== null && result.reason === 'too_large') {
-      m.record.error = 'request body too large';
-      send(m, 413, [['content-type', 'text/plain']], 'Payload Too Large');
-    }
+    if (result !== null) refuseBody(m, result.reason);
     return;
   }
   const message = parseMessage(result.body.toString('utf8'));
@@ -305,6 +314,7 @@ async function forward(
     headers: upstreamRequestHeaders(m.headers, { sessionId: opened.session?.upstream[target.name], authorization: m.upstreamAuthorization }),
     body,
     reply: m.reply,
+    held: m.held,
     onHead: (status, upstreamHeaders) => {
       opening?.();
       const headers = responseHeaders(m, deps, target, upstreamHeaders, opened);
@@ -352,8 +362,8 @@ async function forward(
       sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${target.name} unavailable`);
     },
     onFilterFailure: (err) => {
-      if (err instanceof DeciderOverloadedError) {
-        m.record.error = 'overloaded';
+      if (err instanceof DeciderOverloadedError || err instanceof BufferBudgetError) {
+        m.record.error = err instanceof BufferBudgetError ? 'buffer budget exhausted' : 'overloaded';
         send(m, 503, [...jsonHeaders, ['retry-after', '1']], errorMessage(id, JsonRpcError.internalError, 'overloaded'));
         return;
       }

@@ -12,6 +12,7 @@
 import type { Dispatcher } from 'undici';
 import { TextDecoder } from 'node:util';
 import { SseSplitter, parseEventBlock, type SseEvent } from '../../protocol/sse.js';
+import { BufferBudgetError, type ByteAccount } from '../http/byte-budget.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import { rawFields, type HttpTarget } from './upstream.js';
 
@@ -33,6 +34,9 @@ export interface UpstreamCall {
   readonly headers: Record<string, string>;
   readonly body: Buffer | null;
   readonly reply: ResponseSink;
+  /** The request's account with the gateway-wide buffer budget: the answer's bytes held whole
+   * count there until they are sent. */
+  readonly held: ByteAccount;
   /** Response headers to send and how to treat the body. */
   readonly onHead: (status: number, headers: HeaderList) => { readonly headers: HeaderList; readonly mode: AnswerMode };
   /** The upstream could not be reached or broke before answering. */
@@ -99,9 +103,16 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
     let splitter: SseSplitter | null = null;
     let decoder: TextDecoder | null = null;
 
+    /** bytes of the answer counted against the budget (held in `chunks` or being filtered) */
+    let counted = 0;
+    const giveBack = (): void => {
+      call.held.give(counted);
+      counted = 0;
+    };
     const finish = (): void => {
       if (done) return;
       done = true;
+      giveBack();
       resolve();
     };
     reply.onClose((aborted) => {
@@ -172,6 +183,8 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
       if (streaming || ended || done || !reply.open) return;
       streaming = true;
       const first = collected();
+      // From here on the answer is relayed as it comes, not held.
+      giveBack();
       if (mode.kind === 'events') {
         reply.headStream(status, headers);
         if (first !== null) rewriteChunk(first);
@@ -233,8 +246,13 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
         }
         chunks.push(chunk);
         size += chunk.byteLength;
-        if (mode.kind !== 'collect' && size > wholeBodyLimit) startStream();
-        else if (mode.kind === 'collect' && size > maxCollectBytes) fail(new AnswerTooLargeError());
+        const within = call.held.take(chunk.byteLength);
+        if (within) counted += chunk.byteLength;
+        if (mode.kind === 'collect') {
+          if (size > maxCollectBytes) fail(new AnswerTooLargeError());
+          // An answer to be filtered must be held whole: without room for it, it is refused.
+          else if (!within) fail(new BufferBudgetError(call.held.limit));
+        } else if (size > wholeBodyLimit || !within) startStream(); // no room to hold it: relay it as it comes
         return !paused;
       },
       onComplete() {

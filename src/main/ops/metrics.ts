@@ -96,10 +96,16 @@ export class Metrics {
   /** Cache lookups: plain numbers the caches bump themselves (no label work on the hot path). */
   readonly tokenCache: CacheCounts = { hits: 0, misses: 0 };
   readonly listCache: CacheCounts = { hits: 0, misses: 0 };
-  readonly #gauges = new Map<string, { help: string; read: () => number }>();
+  readonly #read = new Map<string, { type: 'gauge' | 'counter'; help: string; read: () => number }>();
 
+  /** A value read when the metrics are rendered. */
   gauge(name: string, help: string, read: () => number): void {
-    this.#gauges.set(name, { help, read });
+    this.#read.set(name, { type: 'gauge', help, read });
+  }
+
+  /** A count kept elsewhere (it only grows), read when the metrics are rendered. */
+  counterOf(name: string, help: string, read: () => number): void {
+    this.#read.set(name, { type: 'counter', help, read });
   }
 
   render(): string {
@@ -108,7 +114,7 @@ export class Metrics {
     out += this.duration.render();
     out += cacheCounter('portcullis_token_cache_lookups_total', 'Verified-token cache lookups by result (a miss is a signature check)', this.tokenCache);
     out += cacheCounter('portcullis_list_cache_lookups_total', 'Filtered-list cache lookups by result (a miss is a full scan and a CEL decision per item)', this.listCache);
-    for (const [name, g] of this.#gauges) out += `# HELP ${name} ${g.help}\n# TYPE ${name} gauge\n${name} ${g.read()}\n`;
+    for (const [name, g] of this.#read) out += `# HELP ${name} ${g.help}\n# TYPE ${name} ${g.type}\n${name} ${g.read()}\n`;
     return out;
   }
 }
