@@ -69,6 +69,8 @@ test('an answer to be filtered that does not fit the budget is refused with 503 
   const relayed = await mcpFetch(relaying.url, rpc(9, 'tools/call', { name: 'echo', arguments: {} }), { token: keys.admin });
   assert.equal(relayed.status, 200);
   assert.equal(relayed.text, `{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"${bigText}"}]}}`);
+  // held until it did not fit, then streamed: counted once as a refusal
+  assert.equal(metric(relaying, 'portcullis_buffer_budget_refusals_total'), 1);
   assert.equal(metric(relaying, 'portcullis_buffered_bytes'), 0);
 });
 
