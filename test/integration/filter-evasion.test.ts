@@ -2,8 +2,9 @@
 // JSON escapes (`"r\u0065sult"`, `"t\u006fols"`), on a POST's SSE answer, a JSON answer, and a
 // GET stream (a resumed answer). A client's parser reads them as `result.tools`; so must the gateway.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import { test } from 'node:test';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { gatewayYaml, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
 import { mcpFetch, rpc } from '../helpers/mcp-http.js';
 
@@ -29,7 +30,13 @@ async function startEvasiveUpstream(): Promise<{ url: string; close(): Promise<v
       const msg = JSON.parse(body) as { id: number };
       const plainList = `{"jsonrpc":"2.0","id":${msg.id},"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"get-env","inputSchema":{"type":"object"}}]}}`;
       const answer = req.headers['x-answer'];
-      if (answer === 'text-plain') {
+      if (answer === 'gzip' || answer === 'identity-then-gzip') {
+        // Compressed though the gateway asked for identity; the second spelling splits the
+        // codings over two fields, which a client applies in order (RFC 9110 §8.4).
+        const codings = answer === 'gzip' ? ['gzip'] : ['identity', 'gzip'];
+        res.writeHead(200, ['content-type', 'application/json', ...codings.flatMap((c) => ['content-encoding', c])]);
+        res.end(gzipSync(plainList));
+      } else if (answer === 'text-plain') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end(plainList);
       } else if (answer === 'no-type') {
         res.writeHead(200).end(plainList); // node sets no content-type of its own
@@ -141,4 +148,37 @@ test('an answer too large to hold for filtering is refused with 502, and the gat
   assert.equal(reply.status, 502);
   assert.match(reply.text, /upstream answer too large to filter/);
   assert.match(await gw.log.waitFor(/http\.status=502/), /larger than 67108864 bytes/);
+});
+
+/** A POST through node:http, whose body comes back as sent (fetch would decode it itself). */
+function rawPost(url: string, token: string, answer: string, body: string): Promise<{ status: number; encoding: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, 'x-answer': answer };
+    const req = request(url, { method: 'POST', agent: false, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, encoding: res.headers['content-encoding'] ?? '', body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('a compressed answer that must be filtered is refused however its codings are split over Content-Encoding fields', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startEvasiveUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url, rules: [{ deny: 'mcp.tool.name == "get-env"' }] }) });
+  for (const answer of ['gzip', 'identity-then-gzip']) {
+    for (const method of ['tools/list', 'tools/call']) {
+      const reply = await rawPost(gw.url, keys.admin, answer, JSON.stringify(rpc(31, method, method === 'tools/call' ? { name: 'echo', arguments: {} } : {})));
+      assert.equal(reply.status, 502, `${answer} ${method}: ${reply.encoding}`);
+      assert.equal(reply.encoding, '', `${answer} ${method}: the refusal is not encoded`);
+      // What the client reads: the body decoded by the codings it was told of (none).
+      const codings = reply.encoding.split(',').map((c) => c.trim());
+      const text = (codings.includes('gzip') ? gunzipSync(reply.body) : reply.body).toString('utf8');
+      assert.ok(!text.includes('get-env'), `${answer} ${method}: ${text}`);
+    }
+  }
 });

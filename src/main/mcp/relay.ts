@@ -323,7 +323,9 @@ async function forward(
       // upstream that routes by JSON-RPC id can put a list on another request's answer (two
       // requests of one session with the same id), and it must not pass unjudged there either.
       if (!(ok && (ref !== null || rename))) return { headers, mode: { kind: 'relay' } };
-      const encoding = firstHeader(upstreamHeaders, 'content-encoding');
+      // Every Content-Encoding field counts: a client applies the codings of all of them in
+      // order, so `identity` first and `gzip` in a second field is a gzip body.
+      const encoding = contentEncoding(upstreamHeaders);
       if (encoding !== undefined && encoding !== 'identity') {
         // We asked for identity; a compressed list cannot be filtered, so it is not relayed at all.
         return { headers, mode: { kind: 'refuse', reason: `upstream sent a ${encoding}-encoded answer that must be filtered` } };
@@ -372,6 +374,19 @@ async function forward(
       sendRpcError(m, tooLarge ? 502 : 500, id, JsonRpcError.internalError, tooLarge ? 'upstream answer too large to filter' : 'upstream answer could not be filtered');
     },
   }).finally(() => opening?.());
+}
+
+/** The codings of all Content-Encoding fields, comma-joined as one value; `identity` only when
+ * every field says just that. */
+function contentEncoding(fields: HeaderList): string | undefined {
+  let all: string | undefined;
+  let identity = true;
+  for (const [k, v] of fields) {
+    if (k !== 'content-encoding') continue;
+    all = all === undefined ? v : `${all}, ${v}`;
+    if (v !== 'identity') identity = false;
+  }
+  return all === undefined || !identity ? all : 'identity';
 }
 
 function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: HeaderList, opened: OpenedSession): Array<readonly [string, string]> {
