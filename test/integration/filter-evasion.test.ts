@@ -36,6 +36,12 @@ async function startEvasiveUpstream(): Promise<{ url: string; close(): Promise<v
         const codings = answer === 'gzip' ? ['gzip'] : ['identity', 'gzip'];
         res.writeHead(200, ['content-type', 'application/json', ...codings.flatMap((c) => ['content-encoding', c])]);
         res.end(gzipSync(plainList));
+      } else if (answer === 'json-and-sse-type' || answer === 'json-then-sse-type') {
+        // An SSE-framed list under a type a client may read as an event stream (the MCP SDK looks
+        // for text/event-stream anywhere in the field) or as JSON.
+        const types = answer === 'json-and-sse-type' ? ['application/json, text/event-stream'] : ['application/json', 'text/event-stream'];
+        res.writeHead(200, types.flatMap((t) => ['content-type', t]));
+        res.end(`data: ${plainList}\n\n`);
       } else if (answer === 'text-plain') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end(plainList);
       } else if (answer === 'no-type') {
@@ -181,4 +187,22 @@ test('a compressed answer that must be filtered is refused however its codings a
       assert.ok(!text.includes('get-env'), `${answer} ${method}: ${text}`);
     }
   }
+});
+
+test('an answer that must be filtered under an ambiguous content type (JSON beside the event-stream type) is refused', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startEvasiveUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url, rules: [{ deny: 'mcp.tool.name == "get-env"' }] }) });
+  for (const answer of ['json-and-sse-type', 'json-then-sse-type']) {
+    for (const method of ['tools/list', 'tools/call']) {
+      const reply = await rawPost(gw.url, keys.admin, answer, JSON.stringify(rpc(32, method, method === 'tools/call' ? { name: 'echo', arguments: {} } : {})));
+      assert.equal(reply.status, 502, `${answer} ${method}`);
+      assert.ok(!reply.body.toString('utf8').includes('get-env'), `${answer} ${method}: ${reply.body.toString('utf8')}`);
+    }
+  }
+  // the plain spelling of each is still filtered, not refused
+  const sse = await mcpFetch(gw.url, rpc(33, 'tools/call', { name: 'echo', arguments: {} }), { token: keys.admin, headers: { 'x-answer': 'list-sse' } });
+  assert.equal(sse.status, 200);
+  assert.deepEqual(toolNames(sse.text), ['echo']);
 });

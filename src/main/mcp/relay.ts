@@ -330,8 +330,13 @@ async function forward(
         // We asked for identity; a compressed list cannot be filtered, so it is not relayed at all.
         return { headers, mode: { kind: 'refuse', reason: `upstream sent a ${encoding}-encoded answer that must be filtered` } };
       }
-      const contentType = (firstHeader(upstreamHeaders, 'content-type') ?? '').toLowerCase();
-      if (contentType.startsWith('text/event-stream')) {
+      const framing = answerFraming(upstreamHeaders);
+      if (framing === 'ambiguous') {
+        // A client may read it either way (the MCP SDK looks for the SSE type anywhere in the
+        // field): it cannot be filtered for both readings, so it is not relayed at all.
+        return { headers, mode: { kind: 'refuse', reason: 'upstream sent an answer that must be filtered under an ambiguous content type' } };
+      }
+      if (framing === 'events') {
         return {
           headers,
           mode: {
@@ -378,6 +383,24 @@ async function forward(
 
 /** The codings of all Content-Encoding fields, comma-joined as one value; `identity` only when
  * every field says just that. */
+/** How an answer that must be filtered is read: an event stream when its one Content-Type is
+ * text/event-stream, as JSON when no type mentions the event-stream type (JSON, or any other type
+ * a lenient client may still read as JSON), ambiguous otherwise (several types, or the
+ * event-stream type beside another one). */
+function answerFraming(fields: HeaderList): 'events' | 'json' | 'ambiguous' {
+  let types = 0;
+  let single = '';
+  let mentionsEvents = false;
+  for (const [k, v] of fields) {
+    if (k !== 'content-type') continue;
+    types++;
+    single = v.trim().toLowerCase();
+    if (single.includes('text/event-stream')) mentionsEvents = true;
+  }
+  if (!mentionsEvents) return 'json';
+  return types === 1 && single.startsWith('text/event-stream') && !single.includes(',') ? 'events' : 'ambiguous';
+}
+
 function contentEncoding(fields: HeaderList): string | undefined {
   let all: string | undefined;
   let identity = true;
