@@ -3,6 +3,7 @@
 // connections. uWS + undici measured 31 µs per proxied request, the cheapest pairing
 // (component-costs.md §7).
 
+import { Buffer, isUtf8 } from 'node:buffer';
 import { Pool } from 'undici';
 import type { HeaderList } from '../http/reply.js';
 import type { ChannelSpec } from './channels/channel.js';
@@ -86,6 +87,25 @@ function connectionOptions(values: Iterable<string>): ReadonlySet<string> {
   return names;
 }
 
+/** Any character outside ASCII (no /g flag: test() keeps no state). */
+const nonAscii = /[^\x00-\x7f]/;
+
+/** A request header value as undici must be given it to send the client's bytes: uWS decoded
+ * them as UTF-8, and undici writes a string as latin1 (refusing characters above U+00FF), so a
+ * value with any non-ASCII character goes as the latin1 string of its UTF-8 encoding. ASCII
+ * values pass as they are, after one regex test. */
+function wireValue(v: string): string {
+  return nonAscii.test(v) ? Buffer.from(v, 'utf8').toString('latin1') : v;
+}
+
+/** A response header value from its bytes: UTF-8 when they are valid UTF-8 (ASCII included),
+ * since Reply writes header strings as UTF-8 and so sends those same bytes on. Otherwise latin1:
+ * obsolete obs-text that is not UTF-8 cannot round-trip through a string uWS writes as UTF-8,
+ * so such a value reaches the client re-encoded (each byte as its UTF-8 character). */
+function fieldValue(bytes: Buffer): string {
+  return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
+}
+
 export function upstreamRequestHeaders(
   headers: ReadonlyArray<readonly [string, string]>,
   extra: { readonly sessionId: string | undefined; readonly authorization: string | undefined },
@@ -97,36 +117,42 @@ export function upstreamRequestHeaders(
   for (const [k, v] of headers) {
     if (dropRequest.has(k) || hopByHop.has(k)) continue;
     const prev = out[k];
+    const value = wireValue(v);
     // Repeated fields are joined with commas, but cookies with semicolons (RFC 6265 §5.4).
-    out[k] = prev === undefined ? v : `${prev}${k === 'cookie' ? '; ' : ', '}${v}`;
+    out[k] = prev === undefined ? value : `${prev}${k === 'cookie' ? '; ' : ', '}${value}`;
   }
-  if (extra.sessionId !== undefined) out['mcp-session-id'] = extra.sessionId;
-  if (extra.authorization !== undefined) out['authorization'] = extra.authorization;
+  if (extra.sessionId !== undefined) out['mcp-session-id'] = wireValue(extra.sessionId);
+  if (extra.authorization !== undefined) out['authorization'] = wireValue(extra.authorization);
   return out;
 }
 
 /** A response's header fields from undici's raw list (name, value, name, value…): names lower
- * case, values as sent (latin1), in arrival order, repeated fields kept apart. */
+ * case, values decoded by fieldValue, in arrival order, repeated fields kept apart. */
 export function rawFields(raw: ReadonlyArray<Buffer | string>): HeaderList {
   const out: Array<readonly [string, string]> = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i];
     const value = raw[i + 1];
     if (name === undefined || value === undefined) continue;
-    out.push([(typeof name === 'string' ? name : name.toString('latin1')).toLowerCase(), typeof value === 'string' ? value : value.toString('latin1')]);
+    out.push([(typeof name === 'string' ? name : name.toString('latin1')).toLowerCase(), typeof value === 'string' ? value : fieldValue(value)]);
   }
   return out;
 }
 
-/** The same from the header object of undici's request(). */
+/** The same from the header object of undici's request(), whose values undici decoded as
+ * latin1: a value with non-ASCII characters is taken back to its bytes and decoded as rawFields does. */
 export function recordFields(headers: Record<string, string | string[] | undefined>): HeaderList {
   const out: Array<readonly [string, string]> = [];
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined) continue;
-    if (Array.isArray(v)) for (const one of v) out.push([k, one]);
-    else out.push([k, v]);
+    if (Array.isArray(v)) for (const one of v) out.push([k, latin1Field(one)]);
+    else out.push([k, latin1Field(v)]);
   }
   return out;
+}
+
+function latin1Field(v: string): string {
+  return nonAscii.test(v) ? fieldValue(Buffer.from(v, 'latin1')) : v;
 }
 
 export function relayResponseHeaders(fields: HeaderList): Array<readonly [string, string]> {
