@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import { test } from 'node:test';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { gatewayYaml, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
 import { mcpFetch, rpc } from '../helpers/mcp-http.js';
 
@@ -171,22 +171,26 @@ function rawPost(url: string, token: string, answer: string, body: string): Prom
   });
 }
 
+/** Each spelling of an answer, to a list request and to a call: refused with 502, the refusal
+ * not encoded, and nothing the client reads names the hidden tool. */
+async function expectRefused(url: string, token: string, answers: readonly string[], id: number): Promise<void> {
+  for (const answer of answers) {
+    for (const method of ['tools/list', 'tools/call']) {
+      const reply = await rawPost(url, token, answer, JSON.stringify(rpc(id, method, method === 'tools/call' ? { name: 'echo', arguments: {} } : {})));
+      assert.equal(reply.status, 502, `${answer} ${method}: ${reply.encoding}`);
+      assert.equal(reply.encoding, '', `${answer} ${method}: the refusal is not encoded`);
+      const text = reply.body.toString('utf8');
+      assert.ok(!text.includes('get-env'), `${answer} ${method}: ${text}`);
+    }
+  }
+}
+
 test('a compressed answer that must be filtered is refused however its codings are split over Content-Encoding fields', async (t) => {
   const keys = await labKeys(t);
   const up = await startEvasiveUpstream();
   t.after(() => up.close());
   const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url, rules: [{ deny: 'mcp.tool.name == "get-env"' }] }) });
-  for (const answer of ['gzip', 'identity-then-gzip']) {
-    for (const method of ['tools/list', 'tools/call']) {
-      const reply = await rawPost(gw.url, keys.admin, answer, JSON.stringify(rpc(31, method, method === 'tools/call' ? { name: 'echo', arguments: {} } : {})));
-      assert.equal(reply.status, 502, `${answer} ${method}: ${reply.encoding}`);
-      assert.equal(reply.encoding, '', `${answer} ${method}: the refusal is not encoded`);
-      // What the client reads: the body decoded by the codings it was told of (none).
-      const codings = reply.encoding.split(',').map((c) => c.trim());
-      const text = (codings.includes('gzip') ? gunzipSync(reply.body) : reply.body).toString('utf8');
-      assert.ok(!text.includes('get-env'), `${answer} ${method}: ${text}`);
-    }
-  }
+  await expectRefused(gw.url, keys.admin, ['gzip', 'identity-then-gzip'], 31);
 });
 
 test('an answer that must be filtered under an ambiguous content type (JSON beside the event-stream type) is refused', async (t) => {
@@ -194,13 +198,7 @@ test('an answer that must be filtered under an ambiguous content type (JSON besi
   const up = await startEvasiveUpstream();
   t.after(() => up.close());
   const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url, rules: [{ deny: 'mcp.tool.name == "get-env"' }] }) });
-  for (const answer of ['json-and-sse-type', 'json-then-sse-type']) {
-    for (const method of ['tools/list', 'tools/call']) {
-      const reply = await rawPost(gw.url, keys.admin, answer, JSON.stringify(rpc(32, method, method === 'tools/call' ? { name: 'echo', arguments: {} } : {})));
-      assert.equal(reply.status, 502, `${answer} ${method}`);
-      assert.ok(!reply.body.toString('utf8').includes('get-env'), `${answer} ${method}: ${reply.body.toString('utf8')}`);
-    }
-  }
+  await expectRefused(gw.url, keys.admin, ['json-and-sse-type', 'json-then-sse-type'], 32);
   // the plain spelling of each is still filtered, not refused
   const sse = await mcpFetch(gw.url, rpc(33, 'tools/call', { name: 'echo', arguments: {} }), { token: keys.admin, headers: { 'x-answer': 'list-sse' } });
   assert.equal(sse.status, 200);

@@ -2,9 +2,9 @@
 // body stream, no async iterator, no AbortController per request (the profile put those at
 // ~38 µs of main-thread time per call). The handler is undici 7's own (onConnect/onHeaders/…):
 // its newer controller API is a wrapper over it that turns the raw header list into an object on
-// every answer, which the relay would only turn back into a list (measured: see bench/README). The answer leaves in as few uWS writes as possible:
-// a body that arrives whole goes out as one corked status+headers+body, and so does an event
-// stream that has ended within one turn of the event loop (most answers to a POST, filtered or
+// every answer, which the relay would only turn back into a list (bench/README, item 15).
+// The answer leaves in as few uWS writes as possible: a body that arrives whole goes out as one
+// corked status+headers+body, and so does an event stream that has ended within one turn of the event loop (most answers to a POST, filtered or
 // not: bench, tools/list 20 SSE went from ~370 to ~300 µs/req); longer streams are relayed chunk
 // by chunk with back-pressure both ways. List results that policy must see are buffered (JSON)
 // or rewritten event by event (SSE), everything else in them untouched.
@@ -72,10 +72,10 @@ export function callUpstream(call: UpstreamCall): Promise<void> {
     const { reply } = call;
     /** undici's abort for this request, once it has been queued */
     let abortRequest: ((err: Error) => void) | null = null;
-    let aborted = false;
+    let abortSent = false;
     const abort = (err: Error): void => {
-      if (abortRequest === null || aborted) return;
-      aborted = true;
+      if (abortRequest === null || abortSent) return;
+      abortSent = true;
       abortRequest(err);
     };
     /** undici reads on when this is called after a chunk was refused (paused) */
