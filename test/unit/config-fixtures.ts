@@ -1,11 +1,11 @@
 // Shared fixtures for the config tests: a temp dir to act as the process cwd, real keys from
 // node:crypto, and the lab example configs.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newKeyPairSync } from '../../src/main/cli/key-pairs.js';
 import type { LoadResult } from '../../src/main/config/load.js';
 import type { ConfigIssue, GatewayConfig } from '../../src/main/config/types.js';
 
@@ -23,23 +23,23 @@ export function readLab(path: string): string {
 export type Jwk = Record<string, unknown>;
 
 export function ecJwk(kid: string, extra: Jwk = {}): Jwk {
-  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { publicKey } = newKeyPairSync({ type: 'ec', namedCurve: 'P-256' });
   return { ...publicKey.export({ format: 'jwk' }), kid, ...extra };
 }
 
 export function rsaJwk(kid: string, extra: Jwk = {}, modulusLength = 2048): Jwk {
-  const { publicKey } = generateKeyPairSync('rsa', { modulusLength });
+  const { publicKey } = newKeyPairSync({ type: 'rsa', modulusLength });
   return { ...publicKey.export({ format: 'jwk' }), kid, ...extra };
 }
 
 export function edJwk(kid: string, extra: Jwk = {}): Jwk {
-  const { publicKey } = generateKeyPairSync('ed25519');
+  const { publicKey } = newKeyPairSync({ type: 'ed25519' });
   return { ...publicKey.export({ format: 'jwk' }), kid, ...extra };
 }
 
 /** A private EC key in JWK form (has `d`): must be refused in a JWKS. */
 export function privateEcJwk(kid: string): Jwk {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = newKeyPairSync({ type: 'ec', namedCurve: 'P-256' });
   return { ...privateKey.export({ format: 'jwk' }), kid };
 }
 

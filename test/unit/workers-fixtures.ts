@@ -1,6 +1,7 @@
 // Shared fixtures for the workers tests: real keys, a WorkerInit, token builders.
-import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHmac, sign, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { newKeyPairSync } from '../../src/main/cli/key-pairs.js';
 import type { PublicJwk, WorkerInit } from '../../src/protocol/worker-contract.js';
 
 export const NOW = 1_800_000_000;
@@ -26,14 +27,14 @@ function make(kid: string, pair: { privateKey: KeyObject; publicKey: KeyObject }
 }
 
 export const keys = {
-  rsa: make('rsa-1', generateKeyPairSync('rsa', { modulusLength: 2048 })),
-  rsaPs: make('rsa-ps', generateKeyPairSync('rsa', { modulusLength: 2048 }), { alg: 'PS256' }),
-  ec256: make('ec-256', generateKeyPairSync('ec', { namedCurve: 'P-256' })),
-  ec384: make('ec-384', generateKeyPairSync('ec', { namedCurve: 'P-384' })),
-  ed: make('ed-1', generateKeyPairSync('ed25519')),
-  sharedA: make('shared', generateKeyPairSync('ec', { namedCurve: 'P-256' })),
-  sharedB: make('shared', generateKeyPairSync('ec', { namedCurve: 'P-256' })),
-  other: make('other-1', generateKeyPairSync('ed25519')),
+  rsa: make('rsa-1', newKeyPairSync({ type: 'rsa', modulusLength: 2048 })),
+  rsaPs: make('rsa-ps', newKeyPairSync({ type: 'rsa', modulusLength: 2048 }), { alg: 'PS256' }),
+  ec256: make('ec-256', newKeyPairSync({ type: 'ec', namedCurve: 'P-256' })),
+  ec384: make('ec-384', newKeyPairSync({ type: 'ec', namedCurve: 'P-384' })),
+  ed: make('ed-1', newKeyPairSync({ type: 'ed25519' })),
+  sharedA: make('shared', newKeyPairSync({ type: 'ec', namedCurve: 'P-256' })),
+  sharedB: make('shared', newKeyPairSync({ type: 'ec', namedCurve: 'P-256' })),
+  other: make('other-1', newKeyPairSync({ type: 'ed25519' })),
 };
 
 function withoutKid(jwk: PublicJwk): PublicJwk {
@@ -49,7 +50,7 @@ export const unusableJwks: readonly PublicJwk[] = [
   { ...keys.rsa.jwk, kid: 'rsa-hs', alg: 'HS256' },
   { ...keys.rsa.jwk, kid: 'rsa-enc', use: 'enc' },
   { ...keys.rsa.jwk, kid: 'rsa-encrypt-only', key_ops: ['encrypt'] },
-  { ...jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-521' }).publicKey, 'ec-521') },
+  { ...jwkOf(newKeyPairSync({ type: 'ec', namedCurve: 'P-521' }).publicKey, 'ec-521') },
   { kty: 'RSA', kid: 'rsa-broken', n: 'AQAB', e: '!!' },
 ];
 

@@ -3,8 +3,9 @@
 import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import type { CliIo } from './io.js';
+import { newKeyPair, type KeySpec } from './key-pairs.js';
 import { hasPrivateMembers, isRecord, parseJwk, toJwk } from './jwk.js';
 
 export type KeyAlg = 'ES256' | 'RS256' | 'EdDSA' | 'PS256' | 'ES384';
@@ -22,11 +23,25 @@ export interface Keyset {
 /** A signing key pair as JWKs, both carrying kid (RFC 7638 thumbprint), `use: "sig"` and `alg`. Default ES256 on P-256, as step. */
 export async function createKeyPair(opts: { readonly alg: KeyAlg } = { alg: 'ES256' }): Promise<KeyPair> {
   const { alg } = opts;
-  const pair = await generateKeyPair(alg, alg === 'RS256' || alg === 'PS256' ? { extractable: true, modulusLength: 2048 } : { extractable: true });
+  const pair = await newKeyPair(keySpecOf(alg));
   const publicJwk = await exportJWK(pair.publicKey);
   const privateJwk = await exportJWK(pair.privateKey);
   const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
   return { publicJwk: signingJwk(publicJwk, kid, alg), privateJwk: signingJwk(privateJwk, kid, alg) };
+}
+
+function keySpecOf(alg: KeyAlg): KeySpec {
+  switch (alg) {
+    case 'RS256':
+    case 'PS256':
+      return { type: 'rsa', modulusLength: 2048 };
+    case 'ES256':
+      return { type: 'ec', namedCurve: 'P-256' };
+    case 'ES384':
+      return { type: 'ec', namedCurve: 'P-384' };
+    case 'EdDSA':
+      return { type: 'ed25519' };
+  }
 }
 
 // Drops WebCrypto's `ext`/`key_ops` and puts the identifying members first, for readable files.
