@@ -58,7 +58,9 @@ test('a file change just before close(): its debounced reload does not run after
   await gw.log.waitFor(/Watching config file/);
 
   // The test's own watch on the directory shares the gateway's inotify watch: once it has seen
-  // the change (and a turn of the event loop has passed), the gateway has seen it too.
+  // the change (and a turn of the event loop has passed), the gateway has seen it too, and its
+  // debounce timer is set — on the mocked clock, so that the test can run it out at once.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const seen = new Promise<void>((resolve) => {
     const w = watch(dirname(file), () => {
       w.close();
@@ -69,8 +71,9 @@ test('a file change just before close(): its debounced reload does not run after
   await seen;
   await gw.gateway.close({ drainMs: 0 });
   const from = gw.log.lines.length;
-  // Nothing to wait on for something that must not happen: twice the 250 ms debounce.
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Past the 250 ms debounce: a reload still pending would start (and log) now.
+  t.mock.timers.tick(1_000);
+  t.mock.timers.reset();
   assert.deepEqual(gw.log.lines.slice(from).filter((l) => /reload/i.test(l)), []);
   assert.equal(await accepts(port), false, 'nothing listens on the bind after close()');
 });

@@ -44,18 +44,21 @@ test('a kubelet-style ConfigMap update (the ..data symlink swapped) is reloaded;
   assert.equal(await status(), 200);
 
   // Another file in the directory changes: the config reads as before, nothing reloads. The
-  // test's own watch shares the gateway's inotify watch, so once it has seen the write the
-  // gateway has too; then nothing to wait on for what must not happen but the 250 ms debounce.
+  // test's own watch shares the gateway's inotify watch, so once it has seen the write (and a
+  // turn of the event loop has passed) the gateway has too, and set its debounce timer — on the
+  // mocked clock, which the test then runs past the 250 ms at once.
   from = gw.log.lines.length;
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const seen = new Promise<void>((resolve) => {
     const w = watch(dir, () => {
       w.close();
-      resolve();
+      setImmediate(resolve);
     });
   });
   await writeFile(join(dir, 'unrelated.txt'), 'x');
   await seen;
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.mock.timers.tick(1_000);
+  t.mock.timers.reset();
   assert.deepEqual(gw.log.lines.slice(from).filter((l) => /reload/i.test(l)), []);
   assert.equal(gw.gateway.metrics.reloads.get({ result: 'ok' }), 1);
 });
