@@ -172,7 +172,9 @@ export async function fanOut(m: McpRequest, deps: McpDeps, message: ParsedMessag
   const upstreamError = answers.find((a) => a.message !== null && 'error' in a.message);
   if (upstreamError?.message) {
     m.record.mcpTarget = upstreamError.target.name;
-    send(m, 200, [...jsonHeaders, ...session], JSON.stringify({ ...upstreamError.message, id }));
+    // The error alone: a hostile upstream's error may also hold a `result` (a list, say) that
+    // no filter has seen.
+    send(m, 200, [...jsonHeaders, ...session], JSON.stringify({ jsonrpc: '2.0', id, error: upstreamError.message['error'] }));
     return;
   }
   let result: Record<string, unknown>;

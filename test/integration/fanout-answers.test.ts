@@ -1,0 +1,102 @@
+// What a multiplexed route (several targets) does with the answers its targets give to a request
+// sent to every target: the merged answer must never carry a list item the rules deny, whatever
+// shape a target's answer has.
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { after, before, test } from 'node:test';
+import { stringify } from 'yaml';
+import type { CleanupHost } from '../helpers/files.js';
+import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway, type LabKeys, type RuleSpec, type TestGateway } from '../helpers/gateway-harness.js';
+import { initializeRequest, isRecord, mcpFetch, rpc } from '../helpers/mcp-http.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+const suite: CleanupHost = { after: (fn) => void cleanup.push(fn) };
+after(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+});
+
+type Message = Record<string, unknown>;
+
+/** A stateless JSON MCP server: `answer` gives the message sent back to each request. */
+async function jsonUpstream(answer: (request: Message) => Message): Promise<string> {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST' }).end();
+        return;
+      }
+      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (!isRecord(message) || !('id' in message)) {
+        res.writeHead(202).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(message)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  suite.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return `http://127.0.0.1:${address.port}/mcp`;
+}
+
+const tools = [{ name: 'echo', inputSchema: { type: 'object' } }, { name: 'secret_admin', inputSchema: { type: 'object' } }];
+
+function initialized(request: Message): Message | null {
+  if (request['method'] !== 'initialize') return null;
+  return { jsonrpc: '2.0', id: request['id'], result: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'x', version: '0' } } };
+}
+
+function multiplexYaml(targets: ReadonlyArray<{ readonly name: string; readonly url: string }>, rules: readonly RuleSpec[]): string {
+  return stringify({
+    binds: [
+      {
+        port: 0,
+        listeners: [
+          {
+            routes: [
+              {
+                policies: {
+                  jwtAuth: { mode: 'strict', issuer: LAB_ISSUER, audiences: [LAB_AUDIENCE], jwks: { file: './jwks-keyset' } },
+                  mcpAuthorization: { rules },
+                },
+                backends: [{ mcp: { targets: targets.map((t) => ({ name: t.name, mcp: { host: t.url } })) } }],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+}
+
+let keys: LabKeys;
+let gw: TestGateway;
+
+before(async () => {
+  keys = await labKeys(suite);
+  const plain = await jsonUpstream((r) => initialized(r) ?? { jsonrpc: '2.0', id: r['id'], result: { tools } });
+  // Answers tools/list with an error that also holds a result with a full tools list.
+  const both = await jsonUpstream(
+    (r) => initialized(r) ?? { jsonrpc: '2.0', id: r['id'], error: { code: -32000, message: 'busy' }, result: { tools } },
+  );
+  gw = await startTestGateway(suite, {
+    cwd: keys.dir,
+    configText: multiplexYaml([{ name: 'a', url: plain }, { name: 'b', url: both }], [{ deny: 'mcp.tool.name == "secret_admin"' }]),
+  });
+});
+
+test('a target error that also carries a result: the result is not relayed unfiltered', async () => {
+  const init = await mcpFetch(gw.url, initializeRequest(), { token: keys.jsmith });
+  assert.equal(init.status, 200);
+  // Stateless targets: no session to name.
+  assert.equal(init.headers.get('mcp-session-id'), null);
+  const list = await mcpFetch(gw.url, rpc(2, 'tools/list'), { token: keys.jsmith });
+  assert.equal(list.status, 200);
+  assert.doesNotMatch(list.text, /secret_admin/, `a denied tool reached the client: ${list.text}`);
+  const [message] = list.messages;
+  assert.ok(message !== undefined);
+  assert.deepEqual(message['error'], { code: -32000, message: 'busy' });
+});
