@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import type { CleanupHost } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway, type LabKeys, type RuleSpec, type TestGateway } from '../helpers/gateway-harness.js';
-import { initializeRequest, isRecord, mcpFetch, rpc } from '../helpers/mcp-http.js';
+import { openEventStream } from '../helpers/event-stream.js';
+import { MCP_ACCEPT, initializeRequest, isRecord, mcpFetch, rpc } from '../helpers/mcp-http.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 const suite: CleanupHost = { after: (fn) => void cleanup.push(fn) };
@@ -99,4 +100,77 @@ test('a target error that also carries a result: the result is not relayed unfil
   const [message] = list.messages;
   assert.ok(message !== undefined);
   assert.deepEqual(message['error'], { code: -32000, message: 'busy' });
+});
+
+/** A stateful MCP server whose GET stream sends `serverRequest` (if any) and stays open; the
+ * JSON-RPC responses POSTed to it are kept in `responses`. */
+async function sessionUpstream(serverRequest: Message | null): Promise<{ readonly url: string; readonly responses: Message[] }> {
+  const responses: Message[] = [];
+  const streams = new Set<ServerResponse>();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'GET') {
+      if (serverRequest === null) {
+        res.writeHead(405, { allow: 'POST' }).end();
+        return;
+      }
+      streams.add(res);
+      res.on('close', () => streams.delete(res));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify(serverRequest)}\n\n`);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (!isRecord(message)) throw new Error('not a message');
+      if (!('method' in message)) responses.push(message);
+      const answer = initialized(message);
+      if (answer === null) {
+        res.writeHead(202).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'upstream-session' }).end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  suite.after(async () => {
+    for (const s of streams) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return { url: `http://127.0.0.1:${address.port}/mcp`, responses };
+}
+
+test("the client's answer to one target's request goes to that target only, under the id it sent", async () => {
+  const elicit = { jsonrpc: '2.0', id: 0, method: 'elicitation/create', params: { message: 'password for a?', requestedSchema: { type: 'object', properties: {} } } };
+  const a = await sessionUpstream(elicit);
+  const b = await sessionUpstream(null);
+  const routed = await startTestGateway(suite, {
+    cwd: keys.dir,
+    configText: multiplexYaml([{ name: 'a', url: a.url }, { name: 'b', url: b.url }], []),
+  });
+  const init = await mcpFetch(routed.url, initializeRequest(), { token: keys.jsmith });
+  const sessionId = init.headers.get('mcp-session-id');
+  assert.ok(sessionId !== null);
+  const stream = await openEventStream(routed.url, {
+    headers: { accept: 'text/event-stream', authorization: `Bearer ${keys.jsmith}`, 'mcp-session-id': sessionId },
+  });
+  try {
+    const request = await stream.until((e) => e.message?.['method'] === 'elicitation/create');
+    const id = request.message?.['id'];
+    assert.ok(typeof id === 'string' || typeof id === 'number');
+    const answer = await fetch(routed.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, connection: 'close', authorization: `Bearer ${keys.jsmith}`, 'mcp-session-id': sessionId },
+      body: JSON.stringify({ jsonrpc: '2.0', id, result: { action: 'accept', content: { password: 'for a only' } } }),
+    });
+    await answer.text();
+    assert.equal(answer.status, 202);
+    assert.deepEqual(b.responses, [], 'target b received the answer to a request of target a');
+    assert.deepEqual(a.responses.map((r) => r['id']), [0]);
+  } finally {
+    stream.close();
+  }
 });

@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { ListKind } from '../../protocol/worker-contract.js';
 import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { replaceMessageId } from '../../protocol/message-id.js';
 import { listKindOf } from '../../protocol/mcp.js';
 import { SseSplitter, parseEventBlock, replaceEventData } from '../../protocol/sse.js';
 import { BufferBudgetError, type ByteAccount } from '../http/byte-budget.js';
@@ -227,6 +228,47 @@ function initializeResult(answers: readonly Answer[], version: string): Record<s
   };
 }
 
+/** Separates the target from a server's own request id as the client sees it. */
+const requestIdSeparator = '~';
+
+/**
+ * A server's own request (sampling, elicitation, roots) as the client of several targets sees
+ * it: its id tagged with the target (`<target>~<id as JSON>`), so the client's answer goes back
+ * to that target alone (untagAnswer), under the id it chose. Each server numbers its requests
+ * itself: untagged, two targets' requests share ids, and an answer sent to every target reached
+ * one that never asked. Any other message is returned unchanged.
+ */
+export function tagServerRequest(target: string, text: string): string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!isRecord(v) || typeof v['method'] !== 'string') return text;
+  const id = v['id'];
+  if (typeof id !== 'string' && typeof id !== 'number') return text;
+  return replaceMessageId(text, `${target}${requestIdSeparator}${JSON.stringify(id)}`) ?? text;
+}
+
+/** The target a client's answer (a JSON-RPC response) is for and the answer under that server's
+ * own id; null when its id is no tag of tagServerRequest's naming one of the targets. */
+export function untagAnswer(targets: readonly UpstreamTarget[], id: JsonRpcId | null, text: string): { target: UpstreamTarget; body: Buffer } | null {
+  if (typeof id !== 'string') return null;
+  const at = id.indexOf(requestIdSeparator);
+  const target = at > 0 ? targets.find((t) => t.name === id.slice(0, at)) : undefined;
+  if (target === undefined) return null;
+  let original: unknown;
+  try {
+    original = JSON.parse(id.slice(at + 1));
+  } catch {
+    return null;
+  }
+  if (typeof original !== 'string' && typeof original !== 'number') return null;
+  const body = replaceMessageId(text, original);
+  return body === null ? null : { target, body: Buffer.from(body) };
+}
+
 /** Separates the target from an upstream event id in the merged GET stream. */
 const eventIdSeparator = '~';
 
@@ -298,7 +340,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
     const writer = sessionWriter(m, deps, target.name, gate);
     // A session that ends (its process exited) ends the stream, as a single target's does: the
     // client learns it must initialize again.
-    return session.subscribe(writer.message, () => writer.after(sessionEnded));
+    return session.subscribe((text) => writer.message(tagServerRequest(target.name, text)), () => writer.after(sessionEnded));
   });
   m.reply.onClose(() => {
     unsubscribes.forEach((u) => u());
@@ -323,7 +365,7 @@ async function relayEvents(m: McpRequest, deps: McpDeps, gate: DrainGate, target
       let out = '';
       for (const event of splitter.push(decoder.decode(chunk, { stream: true }))) {
         const lines = event.lines.map((l) => (l.startsWith('id:') ? `id: ${target.name}${eventIdSeparator}${l.slice(3).trim()}` : l));
-        const data = event.data === null ? null : await filterServerMessage(m, deps, target.name, event.data);
+        const data = event.data === null ? null : tagServerRequest(target.name, await filterServerMessage(m, deps, target.name, event.data));
         out += data === null || data === event.data ? `${lines.join('\n')}\n\n` : replaceEventData({ lines, data }, data);
       }
       // Read no more until the client has taken this: the upstream waits, not our memory.

@@ -14,7 +14,7 @@ import { decodeComponent, headerValue } from '../http/request.js';
 import { originAllowed } from './origin.js';
 import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
-import { fanOut, mergeStreams } from './fanout.js';
+import { fanOut, mergeStreams, tagServerRequest, untagAnswer } from './fanout.js';
 import { LegacyAnswerSink, admitPost, asStreamablePost, holdInflight, maxPostsInFlight, streamableHeaders } from './legacy-sse.js';
 import { filterList, listKindIn } from './list-filter.js';
 import { sessionOwner, type SessionRecord } from './session-id.js';
@@ -212,6 +212,18 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
       if (kind !== null) m.record.mcpResourceType = kind === 'tools' ? 'tool' : kind === 'prompts' ? 'prompt' : kind === 'resources' ? 'resource' : 'templates';
     }
   }
+  if (message.kind === 'response' && m.targets.length > 1) {
+    // An answer to one server's own request goes to that server alone.
+    const routed = untagAnswer(m.targets, message.id, result.body.toString('utf8'));
+    if (routed === null) {
+      m.record.error = 'an answer to no request of a target';
+      sendRpcError(m, 400, null, JsonRpcError.invalidRequest, 'the answer names no request of a target');
+      return;
+    }
+    m.record.mcpTarget = routed.target.name;
+    await forwardTo(m, deps, routed.target, routed.body, opened, message);
+    return;
+  }
   if (m.targets.length > 1) {
     await fanOut(m, deps, message, result.body, opened);
     return;
@@ -305,6 +317,7 @@ async function forward(
   const expected = message !== null && message.kind === 'request' ? listKindOf(message.method) : null;
   const ref = m.route.mcpAuthorization;
   const rename = prefixed(m);
+  const multiplexed = m.targets.length > 1;
   // The session's POSTs that arrive meanwhile wait until the upstream has answered this GET.
   const opening = streaming ? deps.streamGate.opening(opened.header) : null;
   await callUpstream({
@@ -344,9 +357,10 @@ async function forward(
             rewrite: async (event) => {
               if (event.data === null) return null;
               const kind = listKindIn(event.data, expected);
-              if (kind === null) return null;
-              const filtered = await filterList(m, deps, target.name, kind, event.data);
-              return filtered === null ? null : replaceEventData(event, filtered);
+              const filtered = kind === null ? null : await filterList(m, deps, target.name, kind, event.data);
+              // The server's own requests on a call's stream, as on the merged GET stream.
+              const data = multiplexed ? tagServerRequest(target.name, filtered ?? event.data) : filtered;
+              return data === null || data === event.data ? null : replaceEventData(event, data);
             },
           },
         };
