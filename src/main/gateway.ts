@@ -291,13 +291,21 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
   }
 
-  try {
-    adoptBinds(await openNewBinds(config), config);
-  } catch (err) {
+  /** A start that fails once the binds may be open: frees what it took, so nothing outlives it. */
+  async function abortStart(err: unknown): Promise<never> {
+    dropBinds(bound);
+    bound.clear();
     keys.close();
+    await channels.closeAll();
     await deciders.closeAll();
     await upstreams.close();
     throw err;
+  }
+
+  try {
+    adoptBinds(await openNewBinds(config), config);
+  } catch (err) {
+    return abortStart(err);
   }
 
   // Precedence: options, then agentgateway's env variables (ADMIN_ADDR, STATS_ADDR,
@@ -308,22 +316,27 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (fromEnv !== undefined) return fromEnv === '' ? null : fromEnv;
     return configured;
   };
-  const ops: OpsServers = await startOpsServers(uws, {
-    admin: opsAddr(options.adminAddr, 'ADMIN_ADDR', config.runtime.adminAddr),
-    stats: opsAddr(options.statsAddr, 'STATS_ADDR', config.runtime.statsAddr),
-    readiness: opsAddr(options.readinessAddr, 'READINESS_ADDR', config.runtime.readinessAddr),
-    metrics,
-    logger,
-    configDump: () => currentConfig,
-    // Not ready while draining, nor at start while a remote key set has never loaded (every
-    // token for its routes would get 401: a load balancer should send traffic elsewhere). Only
-    // at start: once serving, a reload that adds a route whose IdP is down must not take every
-    // replica out of the load balancer for its sake (that route answers 401 meanwhile).
-    pending: () => {
-      latchKeysLoaded();
-      return [...(accepting ? [] : ['drain']), ...(keysLoadedOnce ? [] : ['jwks'])];
-    },
-  });
+  let ops: OpsServers;
+  try {
+    ops = await startOpsServers(uws, {
+      admin: opsAddr(options.adminAddr, 'ADMIN_ADDR', config.runtime.adminAddr),
+      stats: opsAddr(options.statsAddr, 'STATS_ADDR', config.runtime.statsAddr),
+      readiness: opsAddr(options.readinessAddr, 'READINESS_ADDR', config.runtime.readinessAddr),
+      metrics,
+      logger,
+      configDump: () => currentConfig,
+      // Not ready while draining, nor at start while a remote key set has never loaded (every
+      // token for its routes would get 401: a load balancer should send traffic elsewhere). Only
+      // at start: once serving, a reload that adds a route whose IdP is down must not take every
+      // replica out of the load balancer for its sake (that route answers 401 meanwhile).
+      pending: () => {
+        latchKeysLoaded();
+        return [...(accepting ? [] : ['drain']), ...(keysLoadedOnce ? [] : ['jwks'])];
+      },
+    });
+  } catch (err) {
+    return abortStart(err);
+  }
   metrics.gauge('portcullis_inflight_requests', 'Requests being served', () => inflight.count);
   metrics.gauge('portcullis_worker_queue', 'Tasks waiting for a worker thread', () => current.decider.queueSize());
   metrics.gauge('portcullis_token_cache_entries', 'Verified tokens held (every route, current config)', () => {
