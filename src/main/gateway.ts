@@ -224,7 +224,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       authenticators,
       targets,
       allowAllRuleSet: plan.allowAllRuleSet,
-      maxBodyBytes: cfg.runtime.maxBodyBytes,
+      // Read at start only, like the rest of `config:` (agentgateway reads it once): the buffer
+      // budget, sized against it at start, stays too, so a reload cannot raise it past the budget.
+      maxBodyBytes: config.runtime.maxBodyBytes,
     };
   }
 

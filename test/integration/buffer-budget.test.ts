@@ -2,7 +2,9 @@
 // read, answers held whole) is bounded. Past it a request gets 503 with Retry-After, an answer
 // that need not be held is relayed as it comes, and every byte is given back afterwards.
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { gatewayYaml, labKeys, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { mcpFetch, rpc } from '../helpers/mcp-http.js';
@@ -128,4 +130,23 @@ test('a budget below maxBufferSize is a config error naming both', async (t) => 
     startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: 'http://127.0.0.1:9/mcp' }) + 'config:\n  maxBufferSize: 4096\n  bufferBudgetBytes: 1024\n' }),
     /config\.bufferBudgetBytes: expected at least config\.maxBufferSize \(4096\)/,
   );
+});
+
+test('maxBufferSize is read at start, like the budget sized against it: a reload that raises both changes neither', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startUpstream();
+  t.after(() => up.close());
+  const configFile = join(keys.dir, 'config.yaml');
+  const yaml = gatewayYaml({ upstreamUrl: up.url });
+  await writeFile(configFile, `${yaml}config:\n  maxBufferSize: 4096\n  bufferBudgetBytes: 8192\n`);
+  const gw = await startTestGateway(t, { cwd: keys.dir, configFile, watch: false });
+  const body = { ...rpc(11, 'ping', { pad: 'p'.repeat(10_000) }) };
+  assert.equal((await mcpFetch(gw.url, body, { token: keys.admin })).status, 413);
+
+  await writeFile(configFile, `${yaml}config:\n  maxBufferSize: 16384\n  bufferBudgetBytes: 32768\n`);
+  assert.deepEqual(await gw.gateway.reload(), { ok: true });
+  // Not a 503 "retry" that no retry could ever get past: the budget of the start holds 8192 bytes.
+  const after = await mcpFetch(gw.url, body, { token: keys.admin });
+  assert.equal(after.status, 413, after.text);
+  assert.equal(metric(gw, 'portcullis_buffer_budget_refusals_total'), 0);
 });
