@@ -250,6 +250,12 @@ describe('schema errors name the path', () => {
     assert.equal(expectOk(load('binds:\n- port: 0\n  listeners: []\n')).binds[0]?.name, 'bind/0');
   });
 
+  it('a second bind on port 0 is an error: both would be bind/0, and the gateway keys binds by name', () => {
+    assert.deepEqual(lines(load('binds:\n- port: 0\n  listeners: []\n- port: 0\n  listeners: []\n')), [
+      'binds[1].port: port 0 is already used by binds[0] (both binds would be named bind/0; put the listeners in one bind)',
+    ]);
+  });
+
   it('several issues are collected at once', () => {
     const text = [
       'bindz: []',

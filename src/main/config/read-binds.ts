@@ -16,11 +16,14 @@ export function readBinds(issues: IssueList, path: string, value: unknown, cwd: 
       unsupported: ['tunnelProtocol', 'mode'],
     });
     if (m === undefined) continue;
-    // Port 0 asks the OS for a free port (tests, embedding), so it may repeat.
+    // Port 0 asks the OS for a free port (tests, embedding); only one bind may have it, since
+    // binds are known by their name (bind/<port>) and a second bind/0 would be lost.
     const port = m.integer('port', { min: 0, max: 65535 }, true);
-    const first = port === undefined || port === 0 ? undefined : ports.get(port);
-    if (first !== undefined) issues.add(m.at('port'), `port ${port} is already used by ${indexPath(path, first)}`);
-    else if (port !== undefined) ports.set(port, i);
+    const first = port === undefined ? undefined : ports.get(port);
+    if (first !== undefined) {
+      const why = port === 0 ? ' (both binds would be named bind/0; put the listeners in one bind)' : '';
+      issues.add(m.at('port'), `port ${port} is already used by ${indexPath(path, first)}${why}`);
+    } else if (port !== undefined) ports.set(port, i);
 
     const name = `bind/${port ?? '?'}`;
     const listeners: ListenerConfig[] = [];
