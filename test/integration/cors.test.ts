@@ -163,3 +163,19 @@ describe('CORS on MCP answers the gateway rewrites (config 2 shape, JSON upstrea
     assert.match(reply.text, /Unknown tool: echo/);
   });
 });
+
+describe('allowOrigins entries are origins, compared as browsers send them', () => {
+  test('an entry written with its scheme\'s default port admits the origin a browser sends (which never has it)', async () => {
+    const gw = await startTestGateway(suite, {
+      cwd: keys.dir,
+      configText: gatewayYaml({ upstreamUrl: proxy.url, mode: 'strict', cors: { allowOrigins: ['https://app.example.com:443', 'http://tools.example.com:80'] } }),
+    });
+    for (const origin of ['https://app.example.com', 'http://tools.example.com']) {
+      const reply = await preflight(gw.url, origin);
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.headers.get('access-control-allow-origin'), origin);
+    }
+    // another port is another origin
+    assert.equal((await preflight(gw.url, 'https://app.example.com:8443')).headers.get('access-control-allow-origin'), null);
+  });
+});

@@ -25,10 +25,12 @@ export function readCors(issues: IssueList, path: string, value: unknown): CorsP
     allowCredentials: m.boolean('allowCredentials') ?? false,
     allowHeaders: listOrAny(m, 'allowHeaders', headerName),
     allowMethods: listOrAny(m, 'allowMethods', { valid: isHttpToken, expected: 'expected "*" or an HTTP method' }),
-    allowOrigins: listOrAny(m, 'allowOrigins', {
-      valid: isOrigin,
-      expected: 'expected "*" or an origin such as https://example.com or http://localhost:3000 (no path)',
-    }),
+    allowOrigins: browserOrigins(
+      listOrAny(m, 'allowOrigins', {
+        valid: isOrigin,
+        expected: 'expected "*" or an origin such as https://example.com or http://localhost:3000 (no path)',
+      }),
+    ),
     exposeHeaders: listOrAny(m, 'exposeHeaders', headerName),
     maxAge,
   };
@@ -47,4 +49,21 @@ function listOrAny(m: MapReader, key: string, check: ItemCheck): StringListOrAny
     if (!check.valid(v)) m.issues.add(indexPath(m.at(key), i), check.expected);
   });
   return { any: false, values };
+}
+
+/**
+ * Origins as a browser serializes them in `Origin`, so the per-request check can compare strings:
+ * an http(s) origin written with its scheme's default port (`https://a.example:443`) is the
+ * origin the browser sends without it. Other schemes are kept as written.
+ */
+function browserOrigins(list: StringListOrAny): StringListOrAny {
+  if (list.any) return list;
+  return {
+    any: false,
+    values: list.values.map((v) => {
+      if (!/^https?:\/\//i.test(v) || !URL.canParse(v)) return v;
+      const origin = new URL(v).origin;
+      return origin === 'null' ? v : origin;
+    }),
+  };
 }
