@@ -514,6 +514,13 @@ describe('routes, matches and backends', () => {
     assert.equal(r?.policies.backendAuthPassthrough, true);
   });
 
+  it('cors: a wildcard origin (agentgateway HEAD matches it against hosts) is not supported rather than compared as text', () => {
+    const text = withRoute('policies:\n  cors:\n    allowOrigins: ["https://*.example.com", "https://app.example.com"]');
+    assert.deepEqual(lines(loadConfigText(text, { cwd: '/', env })), [
+      `${ROUTE}.policies.cors.allowOrigins[0]: wildcard origins are not supported by Portcullis; list each origin (or "*" for any)`,
+    ]);
+  });
+
   it('cors lists, methods and maxAge', () => {
     const r = route(
       withRoute(

@@ -3,7 +3,7 @@
 
 import { parseDurationMs } from './duration.js';
 import { isHttpToken, isOrigin } from './http-syntax.js';
-import { type IssueList, MapReader, indexPath } from './schema-reader.js';
+import { type IssueList, MapReader, NOT_SUPPORTED, indexPath } from './schema-reader.js';
 import type { CorsPolicy, StringListOrAny } from './types.js';
 
 export function readCors(issues: IssueList, path: string, value: unknown): CorsPolicy | undefined {
@@ -29,6 +29,9 @@ export function readCors(issues: IssueList, path: string, value: unknown): CorsP
       listOrAny(m, 'allowOrigins', {
         valid: isOrigin,
         expected: 'expected "*" or an origin such as https://example.com or http://localhost:3000 (no path)',
+        // agentgateway HEAD matches `https://*.example.com` against hosts; compared as text it
+        // would admit no origin at all.
+        refuse: (v) => (v.includes('*') ? `wildcard origins are ${NOT_SUPPORTED}; list each origin (or "*" for any)` : null),
       }),
     ),
     exposeHeaders: listOrAny(m, 'exposeHeaders', headerName),
@@ -39,6 +42,8 @@ export function readCors(issues: IssueList, path: string, value: unknown): CorsP
 interface ItemCheck {
   readonly valid: (s: string) => boolean;
   readonly expected: string;
+  /** a message when a value that may look valid is one Portcullis cannot honour */
+  readonly refuse?: (s: string) => string | null;
 }
 
 /** A list that contains `"*"` anywhere is the wildcard (as agentgateway). */
@@ -46,7 +51,9 @@ function listOrAny(m: MapReader, key: string, check: ItemCheck): StringListOrAny
   const values = m.stringList(key) ?? [];
   if (values.includes('*')) return { any: true };
   values.forEach((v, i) => {
-    if (!check.valid(v)) m.issues.add(indexPath(m.at(key), i), check.expected);
+    const refused = check.refuse?.(v) ?? null;
+    if (refused !== null) m.issues.add(indexPath(m.at(key), i), refused);
+    else if (!check.valid(v)) m.issues.add(indexPath(m.at(key), i), check.expected);
   });
   return { any: false, values };
 }
