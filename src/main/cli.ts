@@ -45,6 +45,11 @@ interface RunArgs {
   childArgs: string[];
 }
 
+/** A count written in decimal digits; NaN for anything else (Number() reads "" and " " as 0, "0x2" as 2). */
+function count(text: string | undefined): number {
+  return text !== undefined && /^\d{1,4}$/.test(text) ? Number(text) : NaN;
+}
+
 function parseRunArgs(argv: readonly string[]): RunArgs | string {
   const out: RunArgs = { validateOnly: false, allowFallback: false, processes: 1, childArgs: [] };
   for (let i = 0; i < argv.length; i++) {
@@ -71,7 +76,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | string {
         out.validateOnly = true;
         break;
       case '--workers': {
-        const v = Number(value());
+        const v = count(value());
         if (!Number.isInteger(v) || v < 0 || v > 256) return '--workers expects an integer from 0 to 256';
         out.workers = v;
         break;
@@ -88,7 +93,7 @@ function parseRunArgs(argv: readonly string[]): RunArgs | string {
       case '--processes': {
         const raw = value();
         // auto: one event loop per core the process may use (HAProxy's default, nginx's `auto`)
-        const v = raw === 'auto' ? availableParallelism() : Number(raw);
+        const v = raw === 'auto' ? availableParallelism() : count(raw);
         if (!Number.isInteger(v) || v < 1 || v > 256) return '--processes expects an integer from 1 to 256, or auto';
         out.processes = v;
         continue;

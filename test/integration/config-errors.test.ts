@@ -116,3 +116,14 @@ test('running a bad config (-f without --validate-only) exits 1 with the same er
     assert.doesNotMatch(`${r.stdout}${r.stderr}`, /started bind|ready:/, bad.name);
   });
 });
+
+test('--workers refuses what is not a count (an empty value is no 0), naming the flag: exit 2', async (t) => {
+  const dir = await tempDir(t);
+  for (const args of [['--workers='], ['--workers', ''], ['--workers', ' '], ['--workers=0x2'], ['--workers', 'two']]) {
+    const r = await portcullis(dir, ['-c', '{}', '--validate-only', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /--workers expects an integer from 0 to 256/);
+  }
+  const ok = await portcullis(dir, ['-c', '{}', '--validate-only', '--workers=0']);
+  assert.equal(ok.code, 0, ok.stderr);
+});
