@@ -510,7 +510,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       for (const [name, b] of bound) out.set(name, b.port);
       return out.size === 0 ? ports : out;
     },
-    port: bound.values().next().value?.port ?? 0,
+    get port() {
+      // the live config's first bind (after close(), the one it had at start)
+      const first = currentConfig.binds[0];
+      return (first === undefined ? undefined : bound.get(first.name)?.port) ?? ports.values().next().value ?? 0;
+    },
     opsPorts: ops.ports,
     logger,
     metrics,

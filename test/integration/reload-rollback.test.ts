@@ -14,6 +14,7 @@ import { LAB_AUDIENCE, LAB_ISSUER, startTestGateway } from '../helpers/gateway-h
 import { startJwksServer } from '../helpers/jwks-server.js';
 import { inSeconds, makeIssuer } from '../helpers/keys.js';
 import { initializeRequest, mcpFetch } from '../helpers/mcp-http.js';
+import { freePort } from '../helpers/ports.js';
 
 interface BindSpec {
   readonly port: number;
@@ -115,4 +116,18 @@ test('keys that a failed reload fetched reach the live config', async (t) => {
   assert.equal(result.ok, false);
   assert.equal(await status(gw.gateway.port, await second.sign(claims)), 200, 'a token signed with the key the reload fetched');
   assert.equal(await status(gw.gateway.port, await first.sign(claims)), 401, 'a token signed with the key the IdP dropped');
+});
+
+test('gateway.port follows a reload that moves the first bind to another port', async (t) => {
+  const echo = await startEchoServer({ port: 0, mode: 'stateful' });
+  t.after(() => echo.close());
+  const dir = await tempDir(t);
+  const file = join(dir, 'gateway.yaml');
+  await writeFile(file, config(echo.url, [{ port: 0, allow: true }]));
+  const gw = await startTestGateway(t, { cwd: dir, configFile: file, watch: false });
+  const port = await freePort();
+  await writeFile(file, config(echo.url, [{ port, allow: true }]));
+  assert.deepEqual(await gw.gateway.reload(), { ok: true });
+  assert.equal(gw.gateway.port, port);
+  assert.equal(await status(gw.gateway.port), 200);
 });
