@@ -174,3 +174,63 @@ test("the client's answer to one target's request goes to that target only, unde
     stream.close();
   }
 });
+
+test('a resource notice on the merged stream names the resource as the client knows it, <target>+<uri>', async () => {
+  const updated = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'file:///notes.txt' } };
+  const a = await sessionUpstream(updated);
+  const b = await sessionUpstream(null);
+  const routed = await startTestGateway(suite, {
+    cwd: keys.dir,
+    configText: multiplexYaml([{ name: 'a', url: a.url }, { name: 'b', url: b.url }], []),
+  });
+  const init = await mcpFetch(routed.url, initializeRequest(), { token: keys.jsmith });
+  const sessionId = init.headers.get('mcp-session-id');
+  assert.ok(sessionId !== null);
+  const stream = await openEventStream(routed.url, {
+    headers: { accept: 'text/event-stream', authorization: `Bearer ${keys.jsmith}`, 'mcp-session-id': sessionId },
+  });
+  try {
+    const notice = await stream.until((e) => e.message?.['method'] === 'notifications/resources/updated');
+    assert.deepEqual(notice.message?.['params'], { uri: 'a+file:///notes.txt' });
+  } finally {
+    stream.close();
+  }
+});
+
+test("a resource notice on a routed call's event stream is renamed too", async () => {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method !== 'POST') {
+        res.writeHead(405, { allow: 'POST' }).end();
+        return;
+      }
+      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (!isRecord(message) || !('id' in message)) {
+        res.writeHead(202).end();
+        return;
+      }
+      const init = initialized(message);
+      if (init !== null) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(init));
+        return;
+      }
+      const notice = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'file:///notes.txt' } };
+      const result = { jsonrpc: '2.0', id: message['id'], result: { content: [{ type: 'text', text: 'ok' }] } };
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${JSON.stringify(notice)}\n\ndata: ${JSON.stringify(result)}\n\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  suite.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const url = `http://127.0.0.1:${address.port}/mcp`;
+  const plain = await jsonUpstream((r) => initialized(r) ?? { jsonrpc: '2.0', id: r['id'], result: {} });
+  const routed = await startTestGateway(suite, { cwd: keys.dir, configText: multiplexYaml([{ name: 'a', url }, { name: 'b', url: plain }], []) });
+  const call = await mcpFetch(routed.url, rpc(5, 'tools/call', { name: 'a_echo', arguments: {} }), { token: keys.jsmith });
+  assert.equal(call.status, 200, call.text);
+  const notice = call.messages.find((msg) => msg['method'] === 'notifications/resources/updated');
+  assert.deepEqual(notice?.['params'], { uri: 'a+file:///notes.txt' });
+  assert.ok(call.messages.some((msg) => msg['id'] === 5));
+});

@@ -68,7 +68,27 @@ export async function filterList(m: McpRequest, deps: McpDeps, target: string, l
 export async function filterServerMessage(m: McpRequest, deps: McpDeps, target: string, text: string): Promise<string> {
   if (!listsFiltered(m)) return text;
   const kind = listKindIn(text, null);
-  return kind === null ? text : ((await filterList(m, deps, target, kind, text)) ?? text);
+  const out = kind === null ? text : ((await filterList(m, deps, target, kind, text)) ?? text);
+  return prefixed(m) ? prefixResourceUri(target, out) : out;
+}
+
+/**
+ * A server's `notifications/resources/updated` names the resource by its URI; where names are
+ * prefixed the client knows it as `<target>+<uri>` (the name it listed, read and subscribed to),
+ * so the notice is rewritten to name it that way. Any other message is returned unchanged.
+ */
+export function prefixResourceUri(target: string, text: string): string {
+  if (!text.includes('resources/updated')) return text;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!isRecord(v) || v['method'] !== 'notifications/resources/updated') return text;
+  const params = v['params'];
+  if (!isRecord(params) || typeof params['uri'] !== 'string') return text;
+  return JSON.stringify({ ...v, params: { ...params, uri: `${target}+${params['uri']}` } });
 }
 
 export interface FilteredWriter {

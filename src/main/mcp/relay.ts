@@ -16,7 +16,7 @@ import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, ty
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
 import { fanOut, mergeStreams, tagServerRequest, untagAnswer } from './fanout.js';
 import { LegacyAnswerSink, admitPost, asStreamablePost, holdInflight, maxPostsInFlight, streamableHeaders } from './legacy-sse.js';
-import { filterList, listKindIn } from './list-filter.js';
+import { filterList, listKindIn, prefixResourceUri } from './list-filter.js';
 import { sessionOwner, type SessionRecord } from './session-id.js';
 import { AnswerTooLargeError, callUpstream } from './upstream-call.js';
 import { firstHeader, relayResponseHeaders, upstreamRequestHeaders, type HttpTarget, type UpstreamTarget } from './upstream.js';
@@ -358,8 +358,9 @@ async function forward(
               if (event.data === null) return null;
               const kind = listKindIn(event.data, expected);
               const filtered = kind === null ? null : await filterList(m, deps, target.name, kind, event.data);
-              // The server's own requests on a call's stream, as on the merged GET stream.
-              const data = multiplexed ? tagServerRequest(target.name, filtered ?? event.data) : filtered;
+              // The server's own requests and resource notices on a call's stream, as on the merged GET stream.
+              const renamed = rename ? prefixResourceUri(target.name, filtered ?? event.data) : filtered;
+              const data = multiplexed ? tagServerRequest(target.name, renamed ?? event.data) : renamed;
               return data === null || data === event.data ? null : replaceEventData(event, data);
             },
           },
