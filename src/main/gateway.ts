@@ -3,6 +3,7 @@
 // process, and uWS listens with SO_REUSEPORT so several processes can share a port.
 
 import { resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
 import { fileSignature, watchConfigFile, type ConfigWatch } from './config/watch.js';
@@ -415,8 +416,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     // Queued behind a run that was in flight when close() began.
     if (closing) return closedResult;
     if (configPath !== null) loadedSignature = fileSignature(configPath);
-    const next = options.configFile !== undefined || options.configText !== undefined ? loadFromOptions(options, cwd, env) : { ok: true as const, config: currentConfig };
-    if (!next.ok) return failed(next.issues);
+    const loaded = options.configFile !== undefined || options.configText !== undefined ? loadFromOptions(options, cwd, env) : { ok: true as const, config: currentConfig };
+    if (!loaded.ok) return failed(loaded.issues);
+    // `config:` is read at start only (agentgateway reads it once): the new file's block is kept
+    // out of what applies, and out of config_dump, which shows what is in effect.
+    if (!isDeepStrictEqual(loaded.config.runtime, config.runtime)) {
+      logger.warn('state_manager', 'The config: block changed; its settings are read at start only and take effect after a restart');
+    }
+    const next = { config: { ...loaded.config, runtime: config.runtime } };
     keysOffLive = true;
     let built: Generation;
     try {
