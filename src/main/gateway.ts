@@ -225,9 +225,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       authenticators,
       targets,
       allowAllRuleSet: plan.allowAllRuleSet,
-      // Read at start only, like the rest of `config:` (agentgateway reads it once): the buffer
-      // budget, sized against it at start, stays too, so a reload cannot raise it past the budget.
-      maxBodyBytes: config.runtime.maxBodyBytes,
+      // A reload keeps the start's `config:` block (applyReload), so this stays within the buffer
+      // budget sized against it at start.
+      maxBodyBytes: cfg.runtime.maxBodyBytes,
     };
   }
 
