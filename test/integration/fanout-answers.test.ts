@@ -18,8 +18,9 @@ after(async () => {
 
 type Message = Record<string, unknown>;
 
-/** A stateless JSON MCP server: `answer` gives the message sent back to each request. */
-async function jsonUpstream(answer: (request: Message) => Message): Promise<string> {
+/** A stateless MCP server: `answer` gives the message sent back to each request (JSON), or the
+ * messages (one event each, an event stream). */
+async function jsonUpstream(answer: (request: Message) => Message | readonly Message[]): Promise<string> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -33,7 +34,9 @@ async function jsonUpstream(answer: (request: Message) => Message): Promise<stri
         res.writeHead(202).end();
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(message)));
+      const out = answer(message);
+      if (Array.isArray(out)) res.writeHead(200, { 'content-type': 'text/event-stream' }).end(out.map((m) => `data: ${JSON.stringify(m)}\n\n`).join(''));
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -143,9 +146,10 @@ async function sessionUpstream(serverRequest: Message | null): Promise<{ readonl
   return { url: `http://127.0.0.1:${address.port}/mcp`, responses };
 }
 
-test("the client's answer to one target's request goes to that target only, under the id it sent", async () => {
-  const elicit = { jsonrpc: '2.0', id: 0, method: 'elicitation/create', params: { message: 'password for a?', requestedSchema: { type: 'object', properties: {} } } };
-  const a = await sessionUpstream(elicit);
+/** Two session targets behind one route, `a` sending `first` on its GET stream: a session
+ * initialized through the gateway, and the merged GET stream open on it. */
+async function mergedStream(first: Message) {
+  const a = await sessionUpstream(first);
   const b = await sessionUpstream(null);
   const routed = await startTestGateway(suite, {
     cwd: keys.dir,
@@ -157,11 +161,17 @@ test("the client's answer to one target's request goes to that target only, unde
   const stream = await openEventStream(routed.url, {
     headers: { accept: 'text/event-stream', authorization: `Bearer ${keys.jsmith}`, 'mcp-session-id': sessionId },
   });
+  return { a, b, url: routed.url, sessionId, stream };
+}
+
+test("the client's answer to one target's request goes to that target only, under the id it sent", async () => {
+  const elicit = { jsonrpc: '2.0', id: 0, method: 'elicitation/create', params: { message: 'password for a?', requestedSchema: { type: 'object', properties: {} } } };
+  const { a, b, url, sessionId, stream } = await mergedStream(elicit);
   try {
     const request = await stream.until((e) => e.message?.['method'] === 'elicitation/create');
     const id = request.message?.['id'];
     assert.ok(typeof id === 'string' || typeof id === 'number');
-    const answer = await fetch(routed.url, {
+    const answer = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, connection: 'close', authorization: `Bearer ${keys.jsmith}`, 'mcp-session-id': sessionId },
       body: JSON.stringify({ jsonrpc: '2.0', id, result: { action: 'accept', content: { password: 'for a only' } } }),
@@ -177,18 +187,7 @@ test("the client's answer to one target's request goes to that target only, unde
 
 test('a resource notice on the merged stream names the resource as the client knows it, <target>+<uri>', async () => {
   const updated = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'file:///notes.txt' } };
-  const a = await sessionUpstream(updated);
-  const b = await sessionUpstream(null);
-  const routed = await startTestGateway(suite, {
-    cwd: keys.dir,
-    configText: multiplexYaml([{ name: 'a', url: a.url }, { name: 'b', url: b.url }], []),
-  });
-  const init = await mcpFetch(routed.url, initializeRequest(), { token: keys.jsmith });
-  const sessionId = init.headers.get('mcp-session-id');
-  assert.ok(sessionId !== null);
-  const stream = await openEventStream(routed.url, {
-    headers: { accept: 'text/event-stream', authorization: `Bearer ${keys.jsmith}`, 'mcp-session-id': sessionId },
-  });
+  const { stream } = await mergedStream(updated);
   try {
     const notice = await stream.until((e) => e.message?.['method'] === 'notifications/resources/updated');
     assert.deepEqual(notice.message?.['params'], { uri: 'a+file:///notes.txt' });
@@ -198,39 +197,13 @@ test('a resource notice on the merged stream names the resource as the client kn
 });
 
 test("a resource notice on a routed call's event stream is renamed too", async () => {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method !== 'POST') {
-        res.writeHead(405, { allow: 'POST' }).end();
-        return;
-      }
-      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      if (!isRecord(message) || !('id' in message)) {
-        res.writeHead(202).end();
-        return;
-      }
-      const init = initialized(message);
-      if (init !== null) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(init));
-        return;
-      }
-      const notice = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'file:///notes.txt' } };
-      const result = { jsonrpc: '2.0', id: message['id'], result: { content: [{ type: 'text', text: 'ok' }] } };
-      res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${JSON.stringify(notice)}\n\ndata: ${JSON.stringify(result)}\n\n`);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  suite.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  const url = `http://127.0.0.1:${address.port}/mcp`;
+  const notice = { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'file:///notes.txt' } };
+  const url = await jsonUpstream((r) => initialized(r) ?? [notice, { jsonrpc: '2.0', id: r['id'], result: { content: [{ type: 'text', text: 'ok' }] } }]);
   const plain = await jsonUpstream((r) => initialized(r) ?? { jsonrpc: '2.0', id: r['id'], result: {} });
   const routed = await startTestGateway(suite, { cwd: keys.dir, configText: multiplexYaml([{ name: 'a', url }, { name: 'b', url: plain }], []) });
   const call = await mcpFetch(routed.url, rpc(5, 'tools/call', { name: 'a_echo', arguments: {} }), { token: keys.jsmith });
   assert.equal(call.status, 200, call.text);
-  const notice = call.messages.find((msg) => msg['method'] === 'notifications/resources/updated');
-  assert.deepEqual(notice?.['params'], { uri: 'a+file:///notes.txt' });
+  const renamed = call.messages.find((msg) => msg['method'] === 'notifications/resources/updated');
+  assert.deepEqual(renamed?.['params'], { uri: 'a+file:///notes.txt' });
   assert.ok(call.messages.some((msg) => msg['id'] === 5));
 });

@@ -90,12 +90,9 @@ async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Prom
   // Past the 202 the pipeline no longer counts this request: counted here until relayed.
   let release: () => void = admitted;
   try {
-    const body = m.body === null ? null : await m.body;
-    if (body === null || !body.ok) {
-      if (body !== null) refuseBody(m, body.reason);
-      return;
-    }
-    const message = parseMessage(body.body.toString('utf8'));
+    const body = await wholeBody(m);
+    if (body === null) return;
+    const message = parseMessage(body.toString('utf8'));
     if (message.kind === 'invalid') {
       m.record.error = message.reason;
       send(m, 400, [['content-type', 'text/plain']], `fail to deserialize request body: ${message.reason}`);
@@ -111,7 +108,7 @@ async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Prom
     const sink = new LegacyAnswerSink(session, message.kind === 'request' ? message.id : null);
     try {
       await handlePost(
-        { ...m, req: asStreamablePost(m.req, session), headers: streamableHeaders(m.headers, session), reply: sink, body: Promise.resolve(body) },
+        { ...m, req: asStreamablePost(m.req, session), headers: streamableHeaders(m.headers, session), reply: sink, body: Promise.resolve({ ok: true, body }) },
         deps,
       );
     } catch (err) {
@@ -125,7 +122,16 @@ async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string): Prom
   }
 }
 
-/** The answer to a body that was not read whole (an aborted one needs none: its client is gone). */
+/** The request's body read whole; null when there is none, or it was not read whole and the
+ * client has had its answer (an aborted one needs none: its client is gone). */
+async function wholeBody(m: McpRequest): Promise<Buffer | null> {
+  const result = m.body === null ? null : await m.body;
+  if (result === null) return null;
+  if (result.ok) return result.body;
+  refuseBody(m, result.reason);
+  return null;
+}
+
 function refuseBody(m: McpRequest, reason: 'too_large' | 'busy' | 'aborted'): void {
   if (reason === 'too_large') {
     m.record.error = 'request body too large';
@@ -156,12 +162,9 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
     send(m, 415, [['content-type', 'text/plain']], 'Unsupported Media Type: Client must send application/json');
     return;
   }
-  const result = m.body === null ? null : await m.body;
-  if (result === null || !result.ok) {
-    if (result !== null) refuseBody(m, result.reason);
-    return;
-  }
-  const message = parseMessage(result.body.toString('utf8'));
+  const body = await wholeBody(m);
+  if (body === null) return;
+  const message = parseMessage(body.toString('utf8'));
   if (message.kind === 'invalid') {
     m.record.error = message.reason;
     sendRpcError(m, 400, null, message.reason === 'body is not valid JSON' ? JsonRpcError.parseError : JsonRpcError.invalidRequest, message.reason);
@@ -214,7 +217,7 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
   }
   if (message.kind === 'response' && m.targets.length > 1) {
     // An answer to one server's own request goes to that server alone.
-    const routed = untagAnswer(m.targets, message.id, result.body.toString('utf8'));
+    const routed = untagAnswer(m.targets, message.id, body.toString('utf8'));
     if (routed === null) {
       m.record.error = 'an answer to no request of a target';
       sendRpcError(m, 400, null, JsonRpcError.invalidRequest, 'the answer names no request of a target');
@@ -225,14 +228,14 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
     return;
   }
   if (m.targets.length > 1) {
-    await fanOut(m, deps, message, result.body, opened);
+    await fanOut(m, deps, message, body, opened);
     return;
   }
   if (target === undefined) {
     sendRpcError(m, 502, id, JsonRpcError.internalError, 'no upstream target');
     return;
   }
-  await forwardTo(m, deps, target, result.body, opened, message);
+  await forwardTo(m, deps, target, body, opened, message);
 }
 
 function forwardTo(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: Buffer, opened: OpenedSession, message: ParsedMessage): Promise<void> {
