@@ -1,7 +1,7 @@
 // Narrowing of decoded worker results. A frame that does not match is a programmer error
 // (a version skew between main and worker code), never an outcome, so these throw.
 
-import type { Claims, DecideResult, FilterResult, ReasonCode, VerifyResult } from './worker-contract.js';
+import type { Claims, FilterResult, ReasonCode, VerifyResult } from './worker-contract.js';
 
 const reasons: ReadonlySet<string> = new Set<ReasonCode>([
   'malformed', 'missing_kid', 'unknown_kid', 'alg_not_allowed', 'bad_signature', 'expired',
@@ -30,13 +30,6 @@ export function asVerifyResult(v: unknown): VerifyResult {
     }
   }
   throw new TypeError('worker returned a malformed verify result');
-}
-
-export function asDecideResult(v: unknown): DecideResult {
-  if (isRecord(v) && typeof v['allow'] === 'boolean' && typeof v['ruleErrors'] === 'number') {
-    return { allow: v['allow'], ruleErrors: v['ruleErrors'] };
-  }
-  throw new TypeError('worker returned a malformed decide result');
 }
 
 export function asFilterResult(v: unknown): FilterResult {

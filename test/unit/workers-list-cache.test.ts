@@ -121,6 +121,16 @@ test('contexts JSON.stringify would write alike (-0 and 0, Infinity and null) ar
   }
 });
 
+test('-0 and Infinity nested in claims are told apart too (in an object, in a list)', () => {
+  const cache = new FilteredListCache(1 << 20);
+  const nested = rules([{ kind: 'allow', expr: '1.0 / double(jwt.o.y) > 0.0 && 1.0 / double(jwt.l[0]) > 0.0' }]);
+  const ctx = (y: number, l0: number): CelContext => ({ jwt: { sub: 'bench', o: { y }, l: [l0] }, mcp: null, request: null, source: null });
+  for (const [first, second] of [[ctx(0, 1), ctx(-0, 1)], [ctx(1, 0), ctx(1, -0)], [ctx(1, Infinity), ctx(1, 1)]] as const) {
+    same(cache, req(msg(1), { ctx: first }), nested, 'first');
+    same(cache, req(msg(1), { ctx: second }), nested, 'second, after a context JSON writes alike or close');
+  }
+});
+
 test('a worker answer that does not fit the message is not remembered', () => {
   const cache = new FilteredListCache(1 << 20);
   const body = msg(1);

@@ -6,8 +6,8 @@
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { decodeFrame, encodeFrame } from '../../protocol/frame-codec.js';
-import type { CacheCounts, DecideResult, FilterResult, VerifyResult, WorkerInit, WorkerTask } from '../../protocol/worker-contract.js';
-import { asDecideResult, asFilterResult, asVerifyResult } from '../../protocol/worker-results.js';
+import type { CacheCounts, CelContext, DecideResult, FilterResult, VerifyResult, WorkerInit, WorkerTask } from '../../protocol/worker-contract.js';
+import { asFilterResult, asVerifyResult } from '../../protocol/worker-results.js';
 
 type TaskOf<K extends WorkerTask['op']> = Extract<WorkerTask, { op: K }>;
 
@@ -140,7 +140,7 @@ async function createPoolDecider(init: WorkerInit, workers: number, inline: Inli
       const cached = inline.engine.cachedFilter(task.ruleSet, task);
       if (cached !== null) return cached;
       // Retired (a reload, new keys, shutdown): the same engine on the main thread.
-      if (closed !== null) return asFilterResult(inline.engine.run(task));
+      if (closed !== null) return inline.engine.filter(task.ruleSet, task);
       const result = asFilterResult(await run(task));
       inline.engine.rememberFilter(task.ruleSet, task, result);
       return result;
@@ -154,6 +154,9 @@ async function createPoolDecider(init: WorkerInit, workers: number, inline: Inli
 /** What the main thread uses of an engine it loaded (src/workers/engine.ts, by URL). */
 interface InlineEngine {
   run(task: WorkerTask): unknown;
+  // Typed like cachedFilter: this module's own results need no narrowing, unlike a worker's frame.
+  decide(ruleSet: number, ctx: CelContext): DecideResult;
+  filter(ruleSet: number, task: TaskOf<'filter'>): FilterResult;
   verifyAsync(task: TaskOf<'verify'>): Promise<unknown>;
   cachedFilter(ruleSet: number, task: TaskOf<'filter'>): FilterResult | null;
   rememberFilter(ruleSet: number, task: TaskOf<'filter'>, result: FilterResult): void;
@@ -175,6 +178,10 @@ function isInlineEngine(v: unknown): v is InlineEngine {
     v !== null &&
     'run' in v &&
     typeof v.run === 'function' &&
+    'decide' in v &&
+    typeof v.decide === 'function' &&
+    'filter' in v &&
+    typeof v.filter === 'function' &&
     'verifyAsync' in v &&
     typeof v.verifyAsync === 'function' &&
     'cachedFilter' in v &&
@@ -196,8 +203,8 @@ async function createInlineDecider(init: WorkerInit, listCounts: CacheCounts | u
     mode: 'inline',
     generation: init.generation,
     verify: async (task) => asVerifyResult(await engine.verifyAsync(task)),
-    decide: async (task) => asDecideResult(engine.run(task)),
-    filter: async (task) => asFilterResult(engine.run(task)),
+    decide: async (task) => engine.decide(task.ruleSet, task.ctx),
+    filter: async (task) => engine.filter(task.ruleSet, task),
     queueSize: () => 0,
     listCacheChars: () => engine.listCacheChars(),
     close: async () => {},
