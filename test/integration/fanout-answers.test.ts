@@ -107,10 +107,19 @@ test('a target error that also carries a result: the result is not relayed unfil
 
 /** A stateful MCP server whose GET stream sends `serverRequest` (if any) and stays open; the
  * JSON-RPC responses POSTed to it are kept in `responses`. */
-async function sessionUpstream(serverRequest: Message | null): Promise<{ readonly url: string; readonly responses: Message[] }> {
+async function sessionUpstream(serverRequest: Message | null): Promise<{ readonly url: string; readonly responses: Message[]; readonly deleted: Promise<string> }> {
   const responses: Message[] = [];
   const streams = new Set<ServerResponse>();
+  let onDelete: (session: string) => void = () => {};
+  const deleted = new Promise<string>((resolve) => {
+    onDelete = resolve;
+  });
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'DELETE') {
+      onDelete(String(req.headers['mcp-session-id']));
+      res.writeHead(200).end();
+      return;
+    }
     if (req.method === 'GET') {
       if (serverRequest === null) {
         res.writeHead(405, { allow: 'POST' }).end();
@@ -143,7 +152,7 @@ async function sessionUpstream(serverRequest: Message | null): Promise<{ readonl
   });
   const address = server.address();
   assert.ok(address !== null && typeof address === 'object');
-  return { url: `http://127.0.0.1:${address.port}/mcp`, responses };
+  return { url: `http://127.0.0.1:${address.port}/mcp`, responses, deleted };
 }
 
 /** Two session targets behind one route, `a` sending `first` on its GET stream: a session
@@ -207,3 +216,36 @@ test("a resource notice on a routed call's event stream is renamed too", async (
   assert.deepEqual(renamed?.['params'], { uri: 'a+file:///notes.txt' });
   assert.ok(call.messages.some((msg) => msg['id'] === 5));
 });
+
+/** An upstream that answers initialize with HTTP 500, or (`rpcError`) with a JSON-RPC error. */
+function refusingUpstream(rpcError: boolean): Promise<string> {
+  if (!rpcError) return statusUpstream(500);
+  return jsonUpstream((r) => ({ jsonrpc: '2.0', id: r['id'], error: { code: -32603, message: 'cannot start' } }));
+}
+
+async function statusUpstream(status: number): Promise<string> {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => res.writeHead(status, { 'content-type': 'text/plain' }).end('no'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  suite.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  return `http://127.0.0.1:${address.port}/mcp`;
+}
+
+for (const rpcError of [false, true]) {
+  test(`an initialize that fails on one target (${rpcError ? 'a JSON-RPC error' : 'HTTP 500'}) ends the session another target opened`, async () => {
+    const a = await sessionUpstream(null);
+    const routed = await startTestGateway(suite, {
+      cwd: keys.dir,
+      configText: multiplexYaml([{ name: 'a', url: a.url }, { name: 'b', url: await refusingUpstream(rpcError) }], []),
+    });
+    const init = await mcpFetch(routed.url, initializeRequest(), { token: keys.jsmith });
+    assert.equal(init.status, rpcError ? 200 : 502);
+    assert.equal(init.headers.get('mcp-session-id'), null, 'a failed initialize named a session');
+    if (rpcError) assert.deepEqual(init.messages[0]?.['error'], { code: -32603, message: 'cannot start' });
+    assert.equal(await a.deleted, 'upstream-session');
+  });
+}

@@ -69,20 +69,32 @@ export async function channelPost(m: McpRequest, deps: McpDeps, target: ChannelT
   m.reply.onClose((aborted) => aborted && abort.abort());
   const id: JsonRpcId | null = message.kind === 'request' ? message.id : null;
   const answer = await channelExchange(m, deps, target, body.toString('utf8'), message, opened, abort.signal);
-  if (!m.reply.open) return;
+  // A session opened by this initialize that the client will not use (it failed, was refused,
+  // or the client left) ends now: its process would otherwise wait for the idle reaper.
+  const opensSession = answer.sessionId !== undefined && answer.sessionId !== opened.session?.upstream[target.name];
+  const release = (): void => {
+    if (opensSession && answer.sessionId !== undefined) deps.channels.end(answer.sessionId);
+  };
+  if (!m.reply.open) {
+    release();
+    return;
+  }
   if (answer.unknownSession) {
     m.record.error = 'session not found';
     sendRpcError(m, 404, id, -32001, 'Session not found');
     return;
   }
   if (answer.error !== null) {
+    release();
     m.record.error = `upstream ${target.name}: ${answer.error}`;
     if (answer.limited === true) send(m, 503, [...jsonHeaders, ['retry-after', '5']], errorMessage(id, JsonRpcError.internalError, `upstream ${target.name}: ${answer.error}`));
     else if (id === null) send(m, 400, [['content-type', 'text/plain']], answer.error);
     else sendRpcError(m, answer.sessionId === undefined ? 400 : 502, id, JsonRpcError.internalError, `upstream ${target.name}: ${answer.error}`);
     return;
   }
-  const headers = sessionHeader(m, deps, target, opened, answer.sessionId);
+  const refused = opensSession && answer.text !== null && isErrorAnswer(answer.text);
+  if (refused) release();
+  const headers = refused ? [] : sessionHeader(m, deps, target, opened, answer.sessionId);
   if (answer.text === null) {
     m.reply.send(202, [...headers, ...m.corsHeaders], '');
     return;
@@ -91,6 +103,16 @@ export async function channelPost(m: McpRequest, deps: McpDeps, target: ChannelT
   const list = listsFiltered(m) ? listKindIn(answer.text, message.kind === 'request' ? listKindOf(message.method) : null) : null;
   const out = list === null ? answer.text : ((await filterList(m, deps, target.name, list, answer.text)) ?? answer.text);
   send(m, 200, [...jsonHeaders, ...headers], out);
+}
+
+/** Whether an answer is a JSON-RPC error (one that is not JSON counts as one). */
+function isErrorAnswer(text: string): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v !== 'object' || v === null || 'error' in v;
+  } catch {
+    return true;
+  }
 }
 
 /** What one GET stream may have pending of a session's messages (queued for the filter, or

@@ -130,6 +130,36 @@ function sessionHeader(m: McpRequest, deps: McpDeps, opened: OpenedSession, answ
   return [['mcp-session-id', deps.sessions.encode({ upstream, principal: sessionOwner(m.claims, m.route.sessionScope) })]];
 }
 
+/**
+ * Ends the upstream sessions this request opened when the client will not learn of them (the
+ * request failed, or the client left): a failed multi-target `initialize` would otherwise leave
+ * the targets that did answer holding a session (a stdio process, say) until the idle reaper.
+ * HTTP targets get the DELETE the spec has clients send; best effort, as for a client's DELETE.
+ */
+function releaseNewSessions(m: McpRequest, deps: McpDeps, opened: OpenedSession, answers: readonly Answer[]): void {
+  for (const a of answers) {
+    if (a.sessionId === undefined || a.sessionId === opened.session?.upstream[a.target.name]) continue;
+    if (a.target.kind === 'channel') deps.channels.end(a.sessionId);
+    else void deleteSession(m, a.target, a.sessionId);
+  }
+}
+
+/** DELETE of an upstream session (the extra targets of a client's DELETE, sessions let go);
+ * the outcome is not the client's concern. */
+export async function deleteSession(m: McpRequest, target: HttpTarget, sessionId: string | undefined): Promise<void> {
+  if (sessionId === undefined) return;
+  try {
+    const res = await target.pools.calls.request({
+      path: target.path,
+      method: 'DELETE',
+      headers: upstreamRequestHeaders(m.headers, { sessionId, authorization: m.upstreamAuthorization }),
+    });
+    await res.body.dump();
+  } catch {
+    // the upstream's own session expiry is the fallback
+  }
+}
+
 const listKeys: Readonly<Record<ListKind, string>> = {
   tools: 'tools',
   prompts: 'prompts',
@@ -150,27 +180,35 @@ export async function fanOut(m: McpRequest, deps: McpDeps, message: ParsedMessag
   const abort = new AbortController();
   m.reply.onClose((aborted) => aborted && abort.abort());
   const answers = await Promise.all(m.targets.map((t) => ask(m, deps, t, body, message, opened, id, abort.signal)));
-  if (!m.reply.open) return;
+  if (!m.reply.open) {
+    releaseNewSessions(m, deps, opened, answers);
+    return;
+  }
   if (answers.some((a) => a.sessionGone === true)) {
     // One upstream session ended: the client must re-initialize (spec: 404 for an ended session).
+    releaseNewSessions(m, deps, opened, answers);
     m.record.error = 'session not found';
     sendRpcError(m, 404, id, -32001, 'Session not found');
     return;
   }
   const failed = answers.find((a) => a.error !== null);
   if (failed !== undefined) {
+    releaseNewSessions(m, deps, opened, answers);
     m.record.mcpTarget = failed.target.name;
     m.record.error = `upstream ${failed.target.name} failed: ${failed.error ?? ''}`;
     if (id === null) send(m, 502, [['content-type', 'text/plain']], `upstream ${failed.target.name} failed`);
     else sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${failed.target.name} failed`);
     return;
   }
-  const session = sessionHeader(m, deps, opened, answers);
+  const upstreamError = id === null ? undefined : answers.find((a) => a.message !== null && 'error' in a.message);
+  // A refused initialize opens no session for the client: what its targets opened is let go.
+  const refusedInit = method === 'initialize' && upstreamError !== undefined;
+  if (refusedInit) releaseNewSessions(m, deps, opened, answers);
+  const session = refusedInit ? [] : sessionHeader(m, deps, opened, answers);
   if (id === null) {
     m.reply.send(202, [...session, ...m.corsHeaders], '');
     return;
   }
-  const upstreamError = answers.find((a) => a.message !== null && 'error' in a.message);
   if (upstreamError?.message) {
     m.record.mcpTarget = upstreamError.target.name;
     // The error alone: a hostile upstream's error may also hold a `result` (a list, say) that

@@ -14,7 +14,7 @@ import { decodeComponent, headerValue } from '../http/request.js';
 import { originAllowed } from './origin.js';
 import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { channelDelete, channelPost, channelStream } from './channel-relay.js';
-import { fanOut, mergeStreams, tagServerRequest, untagAnswer } from './fanout.js';
+import { deleteSession, fanOut, mergeStreams, tagServerRequest, untagAnswer } from './fanout.js';
 import { LegacyAnswerSink, admitPost, asStreamablePost, holdInflight, maxPostsInFlight, streamableHeaders } from './legacy-sse.js';
 import { filterList, listKindIn, prefixResourceUri } from './list-filter.js';
 import { sessionOwner, type SessionRecord } from './session-id.js';
@@ -277,7 +277,7 @@ async function handleSessionRequest(m: McpRequest, deps: McpDeps): Promise<void>
       await mergeStreams(m, deps, opened);
       return;
     }
-    await Promise.all(m.targets.slice(1).map((t) => (t.kind === 'channel' ? channelDelete(deps, t, opened) : forwardQuiet(m, t, opened.session))));
+    await Promise.all(m.targets.slice(1).map((t) => (t.kind === 'channel' ? channelDelete(deps, t, opened) : deleteSession(m, t, opened.session?.upstream[t.name]))));
   }
   if (target.kind === 'channel') {
     if (m.req.method === 'GET') channelStream(m, deps, target, opened);
@@ -288,23 +288,6 @@ async function handleSessionRequest(m: McpRequest, deps: McpDeps): Promise<void>
     return;
   }
   await forward(m, deps, target, null, opened, null);
-}
-
-/** Extra targets of a multiplexed session: DELETE is sent to each, the answer of the first is relayed. */
-async function forwardQuiet(m: McpRequest, target: HttpTarget, session: SessionRecord | null): Promise<void> {
-  if (m.req.method !== 'DELETE') return;
-  const sid = session?.upstream[target.name];
-  if (sid === undefined) return;
-  try {
-    const res = await target.pools.calls.request({
-      path: target.path,
-      method: 'DELETE',
-      headers: upstreamRequestHeaders(m.headers, { sessionId: sid, authorization: m.upstreamAuthorization }),
-    });
-    await res.body.dump();
-  } catch {
-    // best effort: the session is gone for the client either way
-  }
 }
 
 async function forward(
