@@ -463,13 +463,20 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   let watcher: ConfigWatch | null = null;
   if (configPath !== null && (options.watch ?? true)) {
-    watcher = watchConfigFile(configPath, {
-      loaded: () => loadedSignature,
-      onChange: () => {
-        logger.info('state_manager', 'Config file changed, reloading...');
-        reload().catch((err: unknown) => logger.error('state_manager', `Failed to reload config: ${String(err)}`));
-      },
-    });
+    try {
+      watcher = watchConfigFile(configPath, {
+        loaded: () => loadedSignature,
+        onChange: () => {
+          logger.info('state_manager', 'Config file changed, reloading...');
+          reload().catch((err: unknown) => logger.error('state_manager', `Failed to reload config: ${String(err)}`));
+        },
+      });
+    } catch (err) {
+      // The directory gone since it was read, or no inotify watch left (ENOSPC): a gateway that
+      // could not follow its file must not start as if it did, nor leave its listeners open.
+      await ops.close();
+      return abortStart(new Error(`cannot watch the config file ${configPath}: ${errorText(err)}`));
+    }
     logger.info('state_manager', `Watching config file: ${options.configFile ?? configPath}`);
   }
 
