@@ -1,5 +1,5 @@
-// Header values outside ASCII pass through the gateway as the bytes that were sent: a UTF-8
-// value from the upstream reaches the client byte for byte, and a client's UTF-8 value (one
+// Header values outside ASCII pass through the gateway as the bytes that were sent: a value
+// from the upstream reaches the client byte for byte (UTF-8 or not), and a client's UTF-8 value (one
 // with characters above U+00FF too) reaches the upstream byte for byte. uWS reads and writes
 // header strings as UTF-8 while undici reads and writes them as latin1, so each side must convert.
 //
@@ -111,4 +111,14 @@ test('a UTF-8 request header value reaches the upstream byte for byte, character
   const res = await post(gw.url, keys.admin, [['x-note', utf8('a é b')], ['x-note', utf8('c ☕ d')]]);
   assert.equal(res.status, 200, res.body);
   assert.deepEqual(rawValues(up.seen.at(-1)?.rawHeaders ?? [], 'x-note'), [utf8('a é b, c ☕ d')]);
+});
+
+test('a response header value that is not UTF-8 (obsolete obs-text) reaches the client byte for byte', async (t) => {
+  const keys = await labKeys(t);
+  const label = Buffer.from([0x6f, 0x6b, 0x20, 0xe9, 0x74, 0xe9, 0x20, 0xff]); // "ok été ÿ" in latin1: not UTF-8
+  const up = await startUpstream(t, label);
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url }) });
+  const res = await post(gw.url, keys.admin, []);
+  assert.equal(res.status, 200, res.body);
+  assert.deepEqual(rawValues(res.rawHeaders, 'x-label'), [label]);
 });

@@ -5,7 +5,10 @@
 import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from 'uWebSockets.js';
 
-export type HeaderList = ReadonlyArray<readonly [string, string]>;
+/** A header field: name, value, and the value's bytes where the string cannot carry them (a
+ * relayed value that is not UTF-8: uWS would write the string as UTF-8, changing its bytes). */
+export type HeaderField = readonly [name: string, value: string, bytes?: Uint8Array];
+export type HeaderList = ReadonlyArray<HeaderField>;
 
 const statusLines = new Map<number, string>();
 function statusLine(status: number): string {
@@ -99,7 +102,7 @@ export class Reply implements ResponseSink {
     this.status = status;
     this.#started = true;
     this.#res.writeStatus(statusLine(status));
-    for (const [k, v] of headers) this.#res.writeHeader(k, v);
+    for (const field of headers) this.#res.writeHeader(field[0], field[2] ?? field[1]);
   }
 
   /** A whole response at once. */

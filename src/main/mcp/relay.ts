@@ -9,7 +9,7 @@ import { DeciderOverloadedError } from '../decider/decider.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
 import { SseEventTooLargeError, replaceEventData } from '../../protocol/sse.js';
 import { BufferBudgetError } from '../http/byte-budget.js';
-import type { HeaderList } from '../http/reply.js';
+import type { HeaderField, HeaderList } from '../http/reply.js';
 import { decodeComponent, headerValue } from '../http/request.js';
 import { originAllowed } from './origin.js';
 import { celContext, jsonHeaders, prefixed, send, sendRpcError, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
@@ -413,7 +413,7 @@ function contentEncoding(fields: HeaderList): string | undefined {
   return all === undefined || !identity ? all : 'identity';
 }
 
-function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: HeaderList, opened: OpenedSession): Array<readonly [string, string]> {
+function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: HeaderList, opened: OpenedSession): HeaderField[] {
   const headers = relayResponseHeaders(upstreamHeaders);
   const upstreamSid = firstHeader(upstreamHeaders, 'mcp-session-id');
   if (upstreamSid !== undefined) {

@@ -5,7 +5,7 @@
 
 import { Buffer, isUtf8 } from 'node:buffer';
 import { Pool } from 'undici';
-import type { HeaderList } from '../http/reply.js';
+import type { HeaderField, HeaderList } from '../http/reply.js';
 import type { ChannelSpec } from './channels/channel.js';
 
 export interface UpstreamPools {
@@ -98,12 +98,12 @@ function wireValue(v: string): string {
   return nonAscii.test(v) ? Buffer.from(v, 'utf8').toString('latin1') : v;
 }
 
-/** A response header value from its bytes: UTF-8 when they are valid UTF-8 (ASCII included),
- * since Reply writes header strings as UTF-8 and so sends those same bytes on. Otherwise latin1:
- * obsolete obs-text that is not UTF-8 cannot round-trip through a string uWS writes as UTF-8,
- * so such a value reaches the client re-encoded (each byte as its UTF-8 character). */
-function fieldValue(bytes: Buffer): string {
-  return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
+/** A response header field from its bytes. The value is UTF-8 when they are valid UTF-8 (ASCII
+ * included), since Reply writes header strings as UTF-8 and so sends those same bytes on.
+ * Otherwise (obsolete obs-text) the string is latin1, for what reads it, and the bytes go with
+ * it for Reply to send as they came. */
+function field(name: string, bytes: Buffer): HeaderField {
+  return isUtf8(bytes) ? [name, bytes.toString('utf8')] : [name, bytes.toString('latin1'), bytes];
 }
 
 export function upstreamRequestHeaders(
@@ -129,12 +129,13 @@ export function upstreamRequestHeaders(
 /** A response's header fields from undici's raw list (name, value, name, value…): names lower
  * case, values decoded by fieldValue, in arrival order, repeated fields kept apart. */
 export function rawFields(raw: ReadonlyArray<Buffer | string>): HeaderList {
-  const out: Array<readonly [string, string]> = [];
+  const out: HeaderField[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i];
     const value = raw[i + 1];
     if (name === undefined || value === undefined) continue;
-    out.push([(typeof name === 'string' ? name : name.toString('latin1')).toLowerCase(), typeof value === 'string' ? value : fieldValue(value)]);
+    const lower = (typeof name === 'string' ? name : name.toString('latin1')).toLowerCase();
+    out.push(typeof value === 'string' ? [lower, value] : field(lower, value));
   }
   return out;
 }
@@ -142,27 +143,27 @@ export function rawFields(raw: ReadonlyArray<Buffer | string>): HeaderList {
 /** The same from the header object of undici's request(), whose values undici decoded as
  * latin1: a value with non-ASCII characters is taken back to its bytes and decoded as rawFields does. */
 export function recordFields(headers: Record<string, string | string[] | undefined>): HeaderList {
-  const out: Array<readonly [string, string]> = [];
+  const out: HeaderField[] = [];
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined) continue;
-    if (Array.isArray(v)) for (const one of v) out.push([k, latin1Field(one)]);
-    else out.push([k, latin1Field(v)]);
+    if (Array.isArray(v)) for (const one of v) out.push(latin1Field(k, one));
+    else out.push(latin1Field(k, v));
   }
   return out;
 }
 
-function latin1Field(v: string): string {
-  return nonAscii.test(v) ? fieldValue(Buffer.from(v, 'latin1')) : v;
+function latin1Field(name: string, v: string): HeaderField {
+  return nonAscii.test(v) ? field(name, Buffer.from(v, 'latin1')) : [name, v];
 }
 
-export function relayResponseHeaders(fields: HeaderList): Array<readonly [string, string]> {
+export function relayResponseHeaders(fields: HeaderList): HeaderField[] {
   let connection: string[] | null = null;
   for (const [k, v] of fields) if (k === 'connection') (connection ??= []).push(v);
   const hopByHop = connection === null ? noOptions : connectionOptions(connection);
-  const out: Array<readonly [string, string]> = [];
-  for (const field of fields) {
-    const k = field[0];
-    if (!dropResponse.has(k) && !hopByHop.has(k)) out.push(field);
+  const out: HeaderField[] = [];
+  for (const f of fields) {
+    const k = f[0];
+    if (!dropResponse.has(k) && !hopByHop.has(k)) out.push(f);
   }
   return out;
 }
