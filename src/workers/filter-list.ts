@@ -111,9 +111,11 @@ function idValue(scan: JsonScanner, start: number, end: number): JsonRpcId | nul
  * JSON text never holds a raw U+0000, so the last one ends the target.
  */
 function cacheKey(rules: CompiledRuleSet, req: FilterRequest): string | null {
-  const { jwt, ...rest } = req.ctx;
+  const { jwt, mcp, request, source } = req.ctx;
   const claims = jwt === null ? 'null' : claimsJson(jwt);
-  const others = exactJson(rest);
+  // Rules that read neither the request nor the source leave them null: no text to write then
+  // ('' is no JSON text, so it cannot stand for another context).
+  const others = mcp === null && request === null && source === null ? '' : exactJson({ mcp, request, source });
   if (claims === null || others === null) return null;
   return `${rules.id}\u0000${req.list}\u0000${req.prefix ? 1 : 0}\u0000${req.target}\u0000${claims}\u0000${others}`;
 }

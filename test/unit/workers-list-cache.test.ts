@@ -131,6 +131,20 @@ test('-0 and Infinity nested in claims are told apart too (in an object, in a li
   }
 });
 
+test('rules over the request or the source: a context differing only there is never answered from another', () => {
+  const cache = new FilteredListCache(1 << 20);
+  const byRequest = rules([{ kind: 'allow', expr: 'request.headers["x-team"] == "a" || source.address == "10.0.0.1"' }]);
+  const ctx = (team: string, address: string): CelContext => ({
+    jwt: { sub: 'bench' },
+    mcp: null,
+    request: { method: 'POST', path: '/mcp', host: 'h', headers: { 'x-team': team } },
+    source: { address, port: 0 },
+  });
+  const seen = [ctx('a', '10.0.0.2'), ctx('b', '10.0.0.2'), ctx('b', '10.0.0.1'), ctx('a', '10.0.0.2')].map((c) => same(cache, req(msg(1), { ctx: c }), byRequest).kept);
+  assert.deepEqual(seen, [20, 0, 20, 20]);
+  assert.equal(cache.misses, 3);
+});
+
 test('a worker answer that does not fit the message is not remembered', () => {
   const cache = new FilteredListCache(1 << 20);
   const body = msg(1);

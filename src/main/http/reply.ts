@@ -51,8 +51,9 @@ export class Reply implements ResponseSink {
   #drainArmed = false;
   /** status sent, for the access log (0 until the head is written) */
   status = 0;
-  /** body bytes handed to uWS */
-  bytes = 0;
+  /** body writes handed to uWS (whether a stream has said anything yet; a count, not a byte
+   * length: measuring a string's UTF-8 length flattens it, ~2 µs for a filtered list's text) */
+  #writes = 0;
 
   constructor(res: HttpResponse) {
     this.#res = res;
@@ -110,7 +111,6 @@ export class Reply implements ResponseSink {
     if (!this.open) return;
     this.#res.cork(() => {
       if (!this.#started) this.#writeHead(status, headers);
-      this.bytes += typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
       this.#res.end(body);
     });
     this.#ended = true;
@@ -128,9 +128,9 @@ export class Reply implements ResponseSink {
    * the event loop, an SSE comment (ignored by clients) pushes the headers out. */
   headStream(status: number, headers: HeaderList): void {
     this.head(status, headers);
-    const before = this.bytes;
+    const before = this.#writes;
     setImmediate(() => {
-      if (this.open && this.bytes === before) this.write(':\n\n');
+      if (this.open && this.#writes === before) this.write(':\n\n');
     });
   }
 
@@ -141,7 +141,7 @@ export class Reply implements ResponseSink {
       this.#writeHead(status, headers);
       ok = this.#res.write(chunk);
     });
-    this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (chunk.length > 0) this.#writes++;
     if (!ok) this.#armDrain();
     return ok;
   }
@@ -176,7 +176,7 @@ export class Reply implements ResponseSink {
     this.#res.cork(() => {
       ok = this.#res.write(chunk);
     });
-    this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (chunk.length > 0) this.#writes++;
     if (!ok) this.#armDrain();
     return ok;
   }
