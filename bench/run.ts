@@ -7,6 +7,7 @@
 //   node dist/bench/run.js [--seconds 2] [--attempts 2] [--soak 10] [--quick] [--only <regex>]
 //                          [--no-reference] [--tokens N]
 //   node dist/bench/run.js --profile      CPU profiles of the gateway under call / fresh-token / list load
+//   node dist/bench/run.js --head-to-head 12   step 5 alone: one gateway process vs HAProxy-jwt, 12 rounds by turns
 //
 // Everything listens on loopback (the gateway's bind listens on all interfaces, the load comes
 // from 127.0.0.1); every process started here is stopped at the end, on Ctrl+C and on errors.
@@ -58,10 +59,12 @@ interface Options {
   only: RegExp | null;
   reference: boolean;
   profile: boolean;
+  /** `--head-to-head N`: only step 5, with N rounds */
+  headToHead: number | null;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { seconds: 2, attempts: 2, warmup: 1, soakSeconds: 10, tokens: 0, only: null, reference: true, profile: false };
+  const o: Options = { seconds: 2, attempts: 2, warmup: 1, soakSeconds: 10, tokens: 0, only: null, reference: true, profile: false, headToHead: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -77,11 +80,13 @@ function parseOptions(argv: readonly string[]): Options {
     else if (a === '--no-reference') o.reference = false;
     else if (a === '--tokens') o.tokens = Number(next());
     else if (a === '--profile') o.profile = true;
+    else if (a === '--head-to-head') o.headToHead = Number(next());
     else throw new Error(`unknown argument ${a ?? ''}`);
   }
   if (!(o.seconds >= 1 && o.seconds <= 30)) throw new Error('--seconds must be 1..30');
   if (!(o.soakSeconds >= 1 && o.soakSeconds <= 600)) throw new Error('--soak must be 1..600 seconds');
   if (!(Number.isInteger(o.attempts) && o.attempts >= 1 && o.attempts <= 5)) throw new Error('--attempts must be 1..5');
+  if (o.headToHead !== null && !(Number.isInteger(o.headToHead) && o.headToHead >= 1 && o.headToHead <= 60)) throw new Error('--head-to-head must be 1..60 rounds');
   // Default: 25 % more distinct tokens than the gateway's verified-token cache holds (FIFO), so
   // with one wrk thread cycling through them in order, no token is still cached when it comes back.
   if (o.tokens === 0) o.tokens = Math.ceil((tokenCacheSize() ?? 16_000) * 1.25);
@@ -722,6 +727,7 @@ interface HeadToHead {
   readonly p99: number;
 }
 
+/** rounds of step 5 in a full run (`--head-to-head N` runs it alone with N) */
 const H2H_ROUNDS = 3;
 
 function median(xs: readonly number[]): number {
@@ -753,7 +759,7 @@ async function headToHead(
   await measure(gateway.url, s, env, gateway.pids, env.options.warmup, 'h2h-warm-gateway', false);
   await measure(haproxy.url, s, env, haproxy.pids, env.options.warmup, 'h2h-warm-haproxy', false);
   const rounds: Array<{ gateway: RoundFigures; haproxy: RoundFigures }> = [];
-  for (let r = 0; r < H2H_ROUNDS; r++) {
+  for (let r = 0; r < (env.options.headToHead ?? H2H_ROUNDS); r++) {
     const gatewayFirst = r % 2 === 0;
     const first = gatewayFirst ? gateway : haproxy;
     const second = gatewayFirst ? haproxy : gateway;
@@ -765,6 +771,45 @@ async function headToHead(
   const h: HeadToHead = { scenario: s.id, policy, check: checked, rounds, rps: ratio((x) => x.rps), cpu: ratio((x) => x.cpuUsPerReq), p99: ratio((x) => x.p99Ms) };
   log(`head-to-head   ${s.id.padEnd(26)} req/s ${h.rps.toFixed(2)}×  CPU ${h.cpu.toFixed(2)}×  p99 ${h.p99.toFixed(2)}×  (${rounds.map((x) => `${fmt(x.gateway.rps)} vs ${fmt(x.haproxy.rps)}`).join(', ')})`);
   return h;
+}
+
+/** Step 5: a pool w1 gateway against HAProxy-jwt on one thread, by turns, on tools/call, fresh
+ * tokens and tools/list 20 with a rule. */
+async function headToHeads(env: Env): Promise<HeadToHead[]> {
+  const out: HeadToHead[] = [];
+  const proxy = await startHaproxy({ dir: env.dir, port: await freePort(), stubPort: env.stubPort, jwksFile: env.jwksFile, threads: 1 });
+  const haproxy = { pids: proxy.pids, url: `http://127.0.0.1:${proxy.port}/mcp` };
+  try {
+    for (const [rules, policy, scenarios] of [[0, 'jwt', [S.call, S.fresh]], [1, 'jwt + 1 rule', [S.list20]]] as const) {
+      const gw = await startGateways(env, { label: 'pool w1', workers: 1, rules, processes: 1 });
+      try {
+        for (const s of scenarios) out.push(await headToHead(env, { pids: gw.pids, url: `http://127.0.0.1:${gw.port}/mcp`, rules }, haproxy, s, policy));
+      } finally {
+        await stopGateways(gw);
+      }
+    }
+  } finally {
+    await stopGateways({ procs: [proxy.p], pids: proxy.pids, port: proxy.port, how: HAPROXY_1 });
+  }
+  return out;
+}
+
+/** `--head-to-head N`: step 5 alone, with N rounds: is one gateway process level with HAProxy
+ * right now? Prints the medians; writes nothing. */
+async function headToHeadOnly(options: Options): Promise<void> {
+  if (haproxyVersion() === null) throw new Error('HAProxy is not installed (apt-get install haproxy); --head-to-head needs it');
+  const env = await setup(options);
+  const stub = await startStubProcess();
+  env.stubPort = stub.port;
+  env.stubPid = stub.p.pid;
+  try {
+    for (const h of await headToHeads(env)) {
+      process.stdout.write(`${h.scenario} (${h.policy}): gateway/HAProxy-jwt req/s ${h.rps.toFixed(2)}x, CPU per request ${h.cpu.toFixed(2)}x, p99 ${h.p99.toFixed(2)}x over ${h.rounds.length} rounds\n`);
+    }
+  } finally {
+    await stopProcess(stub.p);
+    rmSync(env.dir, { recursive: true, force: true });
+  }
 }
 
 async function runScenarios(env: Env, gateway: { label: string; policy: string; pids: number[]; url: string; rules: number | null }, scenarios: readonly Scenario[], direct: Map<string, number>, rows: Row[]): Promise<void> {
@@ -934,22 +979,7 @@ async function benchmark(options: Options): Promise<void> {
     }
 
     // The goals for one process, judged by turns against HAProxy-jwt on one thread.
-    if (haproxyVersion() !== null && env.options.only === null) {
-      const proxy = await startHaproxy({ dir: env.dir, port: await freePort(), stubPort: env.stubPort, jwksFile: env.jwksFile, threads: 1 });
-      const haproxy = { pids: proxy.pids, url: `http://127.0.0.1:${proxy.port}/mcp` };
-      try {
-        for (const [rules, policy, scenarios] of [[0, 'jwt', [S.call, S.fresh]], [1, 'jwt + 1 rule', [S.list20]]] as const) {
-          const gw = await startGateways(env, { label: 'pool w1', workers: 1, rules, processes: 1 });
-          try {
-            for (const s of scenarios) h2h.push(await headToHead(env, { pids: gw.pids, url: `http://127.0.0.1:${gw.port}/mcp`, rules }, haproxy, s, policy));
-          } finally {
-            await stopGateways(gw);
-          }
-        }
-      } finally {
-        await stopGateways({ procs: [proxy.p], pids: proxy.pids, port: proxy.port, how: HAPROXY_1 });
-      }
-    }
+    if (haproxyVersion() !== null && env.options.only === null) h2h.push(...(await headToHeads(env)));
   } finally {
     await stopProcess(stub.p);
   }
@@ -1090,5 +1120,5 @@ async function profile(options: Options): Promise<void> {
 
 installCleanup((signal) => log(`${signal}: stopping everything`));
 const opts = parseOptions(process.argv.slice(2));
-await (opts.profile ? profile(opts) : benchmark(opts));
+await (opts.profile ? profile(opts) : opts.headToHead !== null ? headToHeadOnly(opts) : benchmark(opts));
 process.exit(0);
