@@ -474,8 +474,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     } catch (err) {
       // The directory gone since it was read, or no inotify watch left (ENOSPC): a gateway that
       // could not follow its file must not start as if it did, nor leave its listeners open.
-      await ops.close();
-      return abortStart(new Error(`cannot watch the config file ${configPath}: ${errorText(err)}`));
+      const failure = new Error(`cannot watch the config file ${configPath}: ${errorText(err)}`);
+      try {
+        await ops.close();
+      } finally {
+        await abortStart(failure);
+      }
     }
     logger.info('state_manager', `Watching config file: ${options.configFile ?? configPath}`);
   }

@@ -249,3 +249,36 @@ for (const rpcError of [false, true]) {
     assert.equal(await a.deleted, 'upstream-session');
   });
 }
+
+test('a target whose initialize answer breaks off after its headers: the session those headers named is ended too', async () => {
+  let onDelete: (session: string) => void = () => {};
+  const deleted = new Promise<string>((resolve) => {
+    onDelete = resolve;
+  });
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'DELETE') {
+        onDelete(String(req.headers['mcp-session-id']));
+        res.writeHead(200).end();
+        return;
+      }
+      // Headers naming a session, half an event, then the connection drops.
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 'a-session' });
+      res.write('data: {"jsonrpc":"2.0",', () => res.socket?.destroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  suite.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const b = await sessionUpstream(null);
+  const routed = await startTestGateway(suite, {
+    cwd: keys.dir,
+    configText: multiplexYaml([{ name: 'a', url: `http://127.0.0.1:${address.port}/mcp` }, { name: 'b', url: b.url }], []),
+  });
+  const init = await mcpFetch(routed.url, initializeRequest(), { token: keys.jsmith });
+  assert.equal(init.status, 502);
+  assert.equal(await deleted, 'a-session');
+  assert.equal(await b.deleted, 'upstream-session');
+});

@@ -101,7 +101,17 @@ export async function channelPost(m: McpRequest, deps: McpDeps, target: ChannelT
   }
   // Any answer may carry a list (a server can put one on another request's answer), as on HTTP.
   const list = listsFiltered(m) ? listKindIn(answer.text, message.kind === 'request' ? listKindOf(message.method) : null) : null;
-  const out = list === null ? answer.text : ((await filterList(m, deps, target.name, list, answer.text)) ?? answer.text);
+  let out = answer.text;
+  try {
+    if (list !== null) out = (await filterList(m, deps, target.name, list, answer.text)) ?? answer.text;
+  } catch (err) {
+    release(); // the client gets an error, not the session
+    throw err;
+  }
+  if (!m.reply.open) {
+    release();
+    return;
+  }
   send(m, 200, [...jsonHeaders, ...headers], out);
 }
 

@@ -70,6 +70,9 @@ async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
     return { target, sessionId: a.sessionId, message: isRecord(parsed) ? parsed : null, error: a.error, sessionGone: a.unknownSession };
   }
   const sessionId = opened.session?.upstream[target.name];
+  // Known once the headers are in: an answer that breaks off after them still names the session
+  // it opened, which releaseNewSessions must end.
+  let sid = sessionId;
   try {
     const res = await target.pools.calls.request({
       path: target.path,
@@ -79,7 +82,7 @@ async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
       signal,
     });
     const fields = recordFields(res.headers);
-    const sid = firstHeader(fields, 'mcp-session-id') ?? sessionId;
+    sid = firstHeader(fields, 'mcp-session-id') ?? sessionId;
     if (res.statusCode < 200 || res.statusCode >= 300) {
       await res.body.dump();
       return { target, sessionId: sid, message: null, error: `answered HTTP ${res.statusCode}`, sessionGone: res.statusCode === 404 && sessionId !== undefined };
@@ -93,7 +96,7 @@ async function ask(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: B
     const message = findResponse(text, eventStream, id);
     return { target, sessionId: sid, message, error: message === null ? 'no response in the answer' : null };
   } catch (err) {
-    return { target, sessionId, message: null, error: err instanceof Error ? err.message : String(err) };
+    return { target, sessionId: sid, message: null, error: err instanceof Error ? err.message : String(err) };
   }
 }
 

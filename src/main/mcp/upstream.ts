@@ -103,7 +103,8 @@ function wireValue(v: string): string {
  * Otherwise (obsolete obs-text) the string is latin1, for what reads it, and the bytes go with
  * it for Reply to send as they came. */
 function field(name: string, bytes: Buffer): HeaderField {
-  return isUtf8(bytes) ? [name, bytes.toString('utf8')] : [name, bytes.toString('latin1'), bytes];
+  // A copy: undici's buffer is a view of the socket's read, which a long stream would keep alive.
+  return isUtf8(bytes) ? [name, bytes.toString('utf8')] : [name, bytes.toString('latin1'), Buffer.from(bytes)];
 }
 
 export function upstreamRequestHeaders(
