@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
 import type { LogFormat } from './config/types.js';
 import { ConfigError, startGateway, type Gateway } from './gateway.js';
+import { loadUws, UwsLoadError } from './http/uws.js';
 import { processIo } from './cli/io.js';
 import { runKeysCommand } from './cli/keys.js';
 import { runTokenCommand } from './cli/token.js';
@@ -113,6 +114,17 @@ function envSessionKey(): string | undefined {
   return key === '' ? undefined : key;
 }
 
+/** Why several processes cannot run here, or null. */
+function frontForProcesses(allowFallback: boolean): string | null {
+  try {
+    if (loadUws(allowFallback).native) return null;
+    return "--processes needs uWebSockets.js' native binary: on the node:http fallback the processes cannot share a port";
+  } catch (err) {
+    if (err instanceof UwsLoadError) return err.message;
+    throw err;
+  }
+}
+
 async function runGateway(args: RunArgs): Promise<number> {
   const cwd = process.cwd();
   if (args.validateOnly || args.processes > 1) {
@@ -126,6 +138,13 @@ async function runGateway(args: RunArgs): Promise<number> {
     if (args.validateOnly) {
       process.stdout.write('Configuration is valid!\n');
       return 0;
+    }
+    // Checked once here, not by each process in a restart loop: without the native binary a
+    // process cannot start, or (on the opt-in node:http fallback) cannot share the port.
+    const front = frontForProcesses(args.allowFallback || process.env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1');
+    if (front !== null) {
+      process.stderr.write(`portcullis: ${front}\n`);
+      return 1;
     }
     // The processes' shared key: the explicit one, else the configured one, else a random one.
     const sessionKey = envSessionKey() ?? result.config.runtime.sessionKey;

@@ -4,13 +4,13 @@
 
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { FrontApp, FrontModule, ListenSocket } from './http/front.js';
 import { loadConfigFile, loadConfigText, formatIssues } from './config/load.js';
 import { fileSignature, watchConfigFile, type ConfigWatch } from './config/watch.js';
 import type { ConfigIssue, GatewayConfig, LogFormat } from './config/types.js';
 import { DeciderSet } from './decider/decider-set.js';
 import { KeyRegistry } from './jwks/key-registry.js';
-import { closeApp, loadUws, type UwsModule } from './http/uws.js';
+import { closeApp, loadUws } from './http/uws.js';
 import { createLogger, type LogSink, type Logger } from './log/logger.js';
 import { createSessionCodec } from './mcp/session-id.js';
 import { ChannelHub } from './mcp/channels/channel-hub.js';
@@ -98,14 +98,14 @@ function loadFromOptions(options: GatewayOptions, cwd: string, env: Readonly<Rec
 }
 
 interface Bound {
-  readonly app: TemplatedApp;
-  readonly socket: us_listen_socket;
+  readonly app: FrontApp;
+  readonly socket: ListenSocket;
   readonly port: number;
 }
 
-function listen(uws: UwsModule, app: TemplatedApp, host: string | null, port: number): Promise<Bound> {
+function listen(uws: FrontModule, app: FrontApp, host: string | null, port: number): Promise<Bound> {
   return new Promise((resolveListen, reject) => {
-    const done = (socket: us_listen_socket | false): void => {
+    const done = (socket: ListenSocket | false): void => {
       if (socket === false) reject(new ListenError(`could not listen on ${host ?? '[::]'}:${port}`));
       else resolveListen({ app, socket, port: uws.us_socket_local_port(socket) });
     };
@@ -251,7 +251,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     buffers,
   };
   const bound = new Map<string, Bound>();
-  const apps: TemplatedApp[] = [];
+  const apps: FrontApp[] = [];
 
   /** Listens on the binds of `cfg` not bound yet; on a failure closes those it opened and throws. */
   async function openNewBinds(cfg: GatewayConfig): Promise<Map<string, Bound>> {

@@ -2,7 +2,7 @@
 // answered before authentication; every answer carries CORS headers), jwtAuth, HTTP
 // authorization, then the MCP backend.
 
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { FrontRequest, FrontResponse } from './http/front.js';
 import type { Claims } from '../protocol/worker-contract.js';
 import type { Decider } from './decider/decider.js';
 import { DeciderOverloadedError } from './decider/decider.js';
@@ -59,7 +59,7 @@ const textPlain: HeaderList = [['content-type', 'text/plain']];
 const bodyMethods = new Set(['POST', 'PUT', 'PATCH']);
 
 /** The uWS handler for every request on a bind. */
-export function createRequestHandler(bindName: string, deps: PipelineDeps): (res: HttpResponse, req: HttpRequest) => void {
+export function createRequestHandler(bindName: string, deps: PipelineDeps): (res: FrontResponse, req: FrontRequest) => void {
   return (res, req) => {
     const snap = snapshotRequest(req, res);
     const reply = new Reply(res);
@@ -108,7 +108,7 @@ function routeRequest(
   snap: RequestSnapshot,
   reply: Reply,
   record: AccessRecord,
-  res: HttpResponse,
+  res: FrontResponse,
   bindName: string,
   deps: PipelineDeps,
   failed: (err: unknown, corsHeaders: HeaderList) => void,

@@ -32,3 +32,16 @@ test('with PORTCULLIS_ALLOW_UWS_FALLBACK=1 it starts on the fallback and warns',
     assert.equal((await gw.stop('SIGTERM')).code, 0);
   }
 });
+
+test('--processes without the native binary stops at once, saying why, instead of restarting processes that cannot start', async () => {
+  const plain = await run(process.execPath, ['--require', PRELOAD, BIN, '-c', CONFIG, '--processes', '2'], { env: OPS_OFF });
+  assert.equal(plain.code, 1);
+  assert.match(plain.stderr, /native binary did not load/);
+  assert.doesNotMatch(plain.stderr, /restarting/);
+  const fallback = await run(process.execPath, ['--require', PRELOAD, BIN, '-c', CONFIG, '--processes', '2'], {
+    env: { ...OPS_OFF, PORTCULLIS_ALLOW_UWS_FALLBACK: '1' },
+  });
+  assert.equal(fallback.code, 1);
+  assert.match(fallback.stderr, /--processes needs uWebSockets\.js' native binary: on the node:http fallback the processes cannot share a port/);
+  assert.doesNotMatch(fallback.stderr, /restarting/);
+});

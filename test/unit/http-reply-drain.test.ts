@@ -1,14 +1,22 @@
 // Reply's back-pressure on a real uWS server and a real client: data uWS holds after a write that
 // returned false must all reach a slow client even when nothing more is written (an upstream
 // that goes quiet). uWS only flushes while writes go on; Reply's drain handler keeps it going.
+// The same on node-front.ts, the front of the opt-in fallback.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import type { FrontModule } from '../../src/main/http/front.js';
+import { nodeFront } from '../../src/main/http/node-front.js';
 import { Reply } from '../../src/main/http/reply.js';
 import { closeApp, loadUws } from '../../src/main/http/uws.js';
 
-test('everything written before the client read reaches it, with nothing written after', { timeout: 30_000 }, async (t) => {
-  const { module: uws } = loadUws(false);
+const fronts: ReadonlyArray<readonly [string, () => FrontModule]> = [
+  ['uWS', () => loadUws(false).module],
+  ['node:http (the fallback)', () => nodeFront],
+];
+
+for (const [name, front] of fronts) test(`${name}: everything written before the client read reaches it, with nothing written after`, { timeout: 30_000 }, async (t) => {
+  const uws = front();
   const app = uws.App();
   const chunk = Buffer.alloc(1024 * 1024, 0x78);
   const chunks = 20;

@@ -3,7 +3,7 @@
 // for status, headers and body).
 
 import { STATUS_CODES } from 'node:http';
-import type { HttpResponse } from 'uWebSockets.js';
+import type { FrontResponse } from './front.js';
 
 /** A header field: name, value, and the value's bytes where the string cannot carry them (a
  * relayed value that is not UTF-8: uWS would write the string as UTF-8, changing its bytes). */
@@ -42,7 +42,7 @@ export interface ResponseSink {
 const noop = (): void => {};
 
 export class Reply implements ResponseSink {
-  readonly #res: HttpResponse;
+  readonly #res: FrontResponse;
   #aborted = false;
   #ended = false;
   #started = false;
@@ -55,7 +55,7 @@ export class Reply implements ResponseSink {
    * length: measuring a string's UTF-8 length flattens it, ~2 µs for a filtered list's text) */
   #writes = 0;
 
-  constructor(res: HttpResponse) {
+  constructor(res: FrontResponse) {
     this.#res = res;
     res.onAborted(() => {
       this.#aborted = true;

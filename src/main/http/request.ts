@@ -1,7 +1,7 @@
 // A synchronous copy of what we need from a uWS request (it is stack-allocated and gone after
 // the handler returns), and a body reader with a size cap.
 
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { FrontRequest, FrontResponse } from './front.js';
 import type { ByteAccount } from './byte-budget.js';
 import { formatPeerAddress } from './address.js';
 
@@ -21,7 +21,7 @@ export interface RequestSnapshot {
   readonly startedAt: number;
 }
 
-export function snapshotRequest(req: HttpRequest, res: HttpResponse): RequestSnapshot {
+export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestSnapshot {
   const headers: Array<readonly [string, string]> = [];
   req.forEach((k, v) => headers.push([k, v]));
   const hostHeader = req.getHeader('host');
@@ -75,7 +75,7 @@ export type BodyResult = { readonly ok: true; readonly body: Buffer } | { readon
 /** Collects the request body. Must be called in the handler's synchronous part. Chunks are
  * copied (uWS neuters them on return) and joined once at the end; what is held counts against
  * `held` (the caller gives it back when the request is done). */
-export function readBody(res: HttpResponse, limit: number, held: ByteAccount, onAbort: (cb: () => void) => void): Promise<BodyResult> {
+export function readBody(res: FrontResponse, limit: number, held: ByteAccount, onAbort: (cb: () => void) => void): Promise<BodyResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

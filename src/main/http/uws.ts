@@ -1,13 +1,16 @@
 // Loads uWebSockets.js' native binary directly. The npm build we depend on silently falls back
 // to a slow pure-JS server when its binary does not load; a gateway that quietly runs 5× slower
-// is worse than one that refuses to start, so the fallback needs an explicit opt-in.
+// is worse than one that refuses to start, so the fallback needs an explicit opt-in. That
+// package's fallback leaves most of what the gateway calls unimplemented (every request crashed
+// the process on it), so the opt-in runs node-front.ts, the same front on node:http, instead.
 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Uws from 'uWebSockets.js';
-import type { TemplatedApp } from 'uWebSockets.js';
+import type { FrontApp, FrontModule } from './front.js';
+import { nodeFront } from './node-front.js';
 
-export type UwsModule = typeof Uws;
+type UwsModule = typeof Uws;
 
 export class UwsLoadError extends Error {
   readonly code = 'GW_UWS_NATIVE_MISSING';
@@ -18,21 +21,23 @@ export class UwsLoadError extends Error {
 }
 
 const require = createRequire(import.meta.url);
-let cached: { module: UwsModule; native: boolean } | null = null;
+let cached: { module: FrontModule; native: boolean } | null = null;
 
 function isUwsModule(m: unknown): m is UwsModule {
   return typeof m === 'object' && m !== null && 'App' in m && typeof m.App === 'function';
 }
 
 /** The uWS module; throws UwsLoadError when the native binary cannot load and no fallback is allowed. */
-export function loadUws(allowFallback: boolean): { module: UwsModule; native: boolean } {
+export function loadUws(allowFallback: boolean): { module: FrontModule; native: boolean } {
   if (cached !== null && (cached.native || allowFallback)) return cached;
   const root = dirname(require.resolve('uWebSockets.js/package.json'));
   const binary = join(root, 'binaries', `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
   try {
     const m: unknown = require(binary);
     if (!isUwsModule(m)) throw new Error(`${binary} does not export App`);
-    cached = { module: m, native: true };
+    // Checked here at compile time: the native module is a FrontModule as it is.
+    const front: FrontModule = m;
+    cached = { module: front, native: true };
     return cached;
   } catch (err) {
     if (!allowFallback) {
@@ -42,16 +47,14 @@ export function loadUws(allowFallback: boolean): { module: UwsModule; native: bo
         { cause: err },
       );
     }
-    const m: unknown = require(join(root, 'dist', 'index.js'));
-    if (!isUwsModule(m)) throw new UwsLoadError('uWebSockets.js fallback does not export App');
-    cached = { module: m, native: false };
+    cached = { module: nodeFront, native: false };
     return cached;
   }
 }
 
 /** Closes every socket of an app, idle keep-alive connections included (uWS ≥ 20.27 has
  * App.close(); its typings do not declare it). */
-export function closeApp(app: TemplatedApp): void {
+export function closeApp(app: FrontApp): void {
   const close: unknown = Reflect.get(app, 'close');
   if (typeof close === 'function') Reflect.apply(close, app, []);
 }

@@ -2,9 +2,9 @@
 // (`/healthz/ready`), Prometheus stats (`/metrics`, `/stats/prometheus`) and the admin server
 // (`/config_dump`). Each can be turned off; the session key never appears in a dump.
 
-import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { FrontApp, FrontModule, FrontResponse, ListenSocket } from '../http/front.js';
 import type { GatewayConfig } from '../config/types.js';
-import { closeApp, type UwsModule } from '../http/uws.js';
+import { closeApp } from '../http/uws.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from './metrics.js';
 import { redactedConfig } from './redact.js';
@@ -41,22 +41,22 @@ export function parseHostPort(addr: string): { host: string; port: number } {
   return { host: m[1] ?? m[2] ?? '', port };
 }
 
-function reply(res: HttpResponse, status: string, type: string, body: string): void {
+function reply(res: FrontResponse, status: string, type: string, body: string): void {
   res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
 }
 
 
-export async function startOpsServers(uws: UwsModule, o: OpsOptions): Promise<OpsServers> {
-  const sockets: us_listen_socket[] = [];
-  const apps: TemplatedApp[] = [];
-  async function open(addr: string | null, name: string, setup: (app: TemplatedApp) => void): Promise<number | null> {
+export async function startOpsServers(uws: FrontModule, o: OpsOptions): Promise<OpsServers> {
+  const sockets: ListenSocket[] = [];
+  const apps: FrontApp[] = [];
+  async function open(addr: string | null, name: string, setup: (app: FrontApp) => void): Promise<number | null> {
     if (addr === null) return null;
     const { host, port } = parseHostPort(addr);
     const app = uws.App();
     apps.push(app);
     setup(app);
     app.any('/*', (res) => reply(res, '404 Not Found', 'text/plain', 'not found\n'));
-    const socket = await new Promise<us_listen_socket | false>((done) => app.listen(host, port, done));
+    const socket = await new Promise<ListenSocket | false>((done) => app.listen(host, port, done));
     if (socket === false) throw new OpsAddressError(`could not listen on ${addr} (${name})`);
     sockets.push(socket);
     const bound = uws.us_socket_local_port(socket);
@@ -72,7 +72,7 @@ export async function startOpsServers(uws: UwsModule, o: OpsOptions): Promise<Op
       });
     });
     const stats = await open(o.stats, 'stats', (app) => {
-      const metrics = (res: HttpResponse): void => reply(res, '200 OK', 'text/plain; version=0.0.4', o.metrics.render());
+      const metrics = (res: FrontResponse): void => reply(res, '200 OK', 'text/plain; version=0.0.4', o.metrics.render());
       app.get('/metrics', metrics);
       app.get('/stats/prometheus', metrics);
     });

@@ -1,0 +1,53 @@
+// What the gateway uses of uWebSockets.js, as types. The native module satisfies them as it is;
+// node-front.ts implements them on node:http for the opt-in fallback (the package's own pure-JS
+// fallback leaves most of these methods "Not implemented" and crashed on the first request).
+
+/** A listening socket: opaque, handed back to the module that made it. */
+export type ListenSocket = object;
+
+export interface FrontRequest {
+  /** the path, without the query */
+  getUrl(): string;
+  /** the raw query, without `?` */
+  getQuery(): string | undefined;
+  /** the first value of a header, '' when absent; values are read as UTF-8 */
+  getHeader(lowerCaseName: string): string;
+  getCaseSensitiveMethod(): string;
+  /** every header field in arrival order, names lower-cased */
+  forEach(cb: (name: string, value: string) => void): void;
+}
+
+export interface FrontResponse {
+  /** runs cb, sending what it writes in as few system calls as possible */
+  cork(cb: () => void): FrontResponse;
+  writeStatus(status: string): FrontResponse;
+  /** a string value is sent as its UTF-8 bytes, bytes as they are */
+  writeHeader(name: string, value: string | Uint8Array): FrontResponse;
+  /** false: back-pressure, wait for onWritable */
+  write(chunk: string | Uint8Array): boolean;
+  end(body?: string | Uint8Array): FrontResponse;
+  /** called once the socket drains, until it returns true */
+  onWritable(handler: (offset: number) => boolean): FrontResponse;
+  /** the client went away before the response ended */
+  onAborted(handler: () => void): FrontResponse;
+  /** the request body, chunk by chunk; a chunk is only valid during the call */
+  onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): FrontResponse;
+  close(): FrontResponse;
+  /** the peer's address: 4 bytes (IPv4) or 16 (IPv6) */
+  getRemoteAddress(): ArrayBuffer;
+}
+
+export type FrontHandler = (res: FrontResponse, req: FrontRequest) => void;
+
+export interface FrontApp {
+  any(pattern: string, handler: FrontHandler): FrontApp;
+  get(pattern: string, handler: FrontHandler): FrontApp;
+  listen(host: string, port: number, cb: (socket: ListenSocket | false) => void): FrontApp;
+  listen(port: number, cb: (socket: ListenSocket | false) => void): FrontApp;
+}
+
+export interface FrontModule {
+  App(): FrontApp;
+  us_listen_socket_close(socket: ListenSocket): void;
+  us_socket_local_port(socket: ListenSocket): number;
+}

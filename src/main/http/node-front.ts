@@ -1,0 +1,249 @@
+// The front on node:http, for when uWebSockets.js' native binary cannot load and the operator
+// opted in (PORTCULLIS_ALLOW_UWS_FALLBACK=1). It implements exactly what the gateway uses of uWS
+// (front.ts) with uWS's semantics: header strings are UTF-8 both ways (node:http reads and writes
+// them as latin1), the URL is the path and the query apart, onAborted fires only for a response
+// that had not ended, onWritable is called on each drain until it returns true. Slower than uWS,
+// and a port cannot be shared between processes (node:http has no SO_REUSEPORT on Node 20).
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
+import type { FrontApp, FrontHandler, FrontModule, FrontRequest, FrontResponse, ListenSocket } from './front.js';
+
+const nonAscii = /[^\x00-\x7f]/;
+
+/** A header value as read from node:http (latin1) to the string uWS would give (UTF-8). */
+function utf8Value(latin1: string): string {
+  return nonAscii.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1;
+}
+
+/** A header value as uWS would send it (a string as UTF-8, bytes as they are), in the latin1
+ * string node:http writes byte for byte. */
+function latin1Value(value: string | Uint8Array): string {
+  if (typeof value !== 'string') return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
+  return nonAscii.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+}
+
+/** The 4 or 16 bytes of an address as node:net prints it. */
+export function addressBytes(address: string): ArrayBuffer {
+  if (isIPv4(address)) return new Uint8Array(address.split('.').map(Number)).buffer;
+  if (!isIPv6(address)) return new ArrayBuffer(0);
+  const zone = address.indexOf('%');
+  let text = zone < 0 ? address : address.slice(0, zone);
+  // A trailing dotted IPv4 part (::ffff:127.0.0.1) counts as two groups.
+  const dotted = text.lastIndexOf(':');
+  const tail = text.slice(dotted + 1);
+  if (isIPv4(tail)) {
+    const [a = 0, b = 0, c = 0, d = 0] = tail.split('.').map(Number);
+    text = `${text.slice(0, dotted + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', rest] = text.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = rest === undefined || rest === '' ? [] : rest.split(':');
+  const groups = rest === undefined ? left : [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const out = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const n = Number.parseInt(g, 16);
+    out[i * 2] = n >> 8;
+    out[i * 2 + 1] = n & 0xff;
+  });
+  return out.buffer;
+}
+
+class NodeRequest implements FrontRequest {
+  readonly #req: IncomingMessage;
+  readonly #path: string;
+  readonly #query: string | undefined;
+
+  constructor(req: IncomingMessage) {
+    this.#req = req;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    this.#path = q < 0 ? url : url.slice(0, q);
+    this.#query = q < 0 ? undefined : url.slice(q + 1);
+  }
+
+  getUrl(): string {
+    return this.#path;
+  }
+
+  getQuery(): string | undefined {
+    return this.#query;
+  }
+
+  getHeader(lowerCaseName: string): string {
+    const raw = this.#req.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]?.toLowerCase() === lowerCaseName) return utf8Value(raw[i + 1] ?? '');
+    return '';
+  }
+
+  getCaseSensitiveMethod(): string {
+    return this.#req.method ?? 'GET';
+  }
+
+  forEach(cb: (name: string, value: string) => void): void {
+    const raw = this.#req.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) cb((raw[i] ?? '').toLowerCase(), utf8Value(raw[i + 1] ?? ''));
+  }
+}
+
+class NodeResponse implements FrontResponse {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  #ended = false;
+  #aborted: (() => void) | null = null;
+  #writable: ((offset: number) => boolean) | null = null;
+  #written = 0;
+
+  constructor(req: IncomingMessage, res: ServerResponse) {
+    this.#req = req;
+    this.#res = res;
+    res.on('close', () => {
+      if (this.#ended) return;
+      this.#ended = true;
+      this.#aborted?.();
+    });
+    res.on('drain', () => {
+      if (this.#writable !== null && this.#writable(this.#written)) this.#writable = null;
+    });
+  }
+
+  cork(cb: () => void): FrontResponse {
+    // node:http sends the head with the first body bytes, and end(body) in one write.
+    cb();
+    return this;
+  }
+
+  writeStatus(status: string): FrontResponse {
+    const code = Number.parseInt(status, 10);
+    this.#res.statusCode = code;
+    this.#res.statusMessage = status.slice(String(code).length).trim();
+    return this;
+  }
+
+  writeHeader(name: string, value: string | Uint8Array): FrontResponse {
+    this.#res.appendHeader(name, latin1Value(value));
+    return this;
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    this.#written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    return this.#res.write(chunk);
+  }
+
+  end(body: string | Uint8Array = ''): FrontResponse {
+    this.#ended = true;
+    this.#res.end(body);
+    return this;
+  }
+
+  onWritable(handler: (offset: number) => boolean): FrontResponse {
+    this.#writable = handler;
+    return this;
+  }
+
+  onAborted(handler: () => void): FrontResponse {
+    this.#aborted = handler;
+    return this;
+  }
+
+  onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): FrontResponse {
+    this.#req.on('data', (c: Buffer) => {
+      const copy = new ArrayBuffer(c.byteLength);
+      new Uint8Array(copy).set(c);
+      handler(copy, false);
+    });
+    this.#req.on('end', () => handler(new ArrayBuffer(0), true));
+    return this;
+  }
+
+  close(): FrontResponse {
+    this.#ended = true;
+    this.#res.destroy();
+    return this;
+  }
+
+  getRemoteAddress(): ArrayBuffer {
+    return addressBytes(this.#req.socket.remoteAddress ?? '');
+  }
+}
+
+interface Route {
+  readonly method: string | null;
+  readonly pattern: string;
+  readonly handler: FrontHandler;
+}
+
+/** uWS's precedence, for the patterns the gateway uses: an exact path over a wildcard (`/x/*`). */
+function matches(pattern: string, path: string): boolean {
+  return pattern.endsWith('/*') ? path.startsWith(pattern.slice(0, -1)) || path === pattern.slice(0, -2) : path === pattern;
+}
+
+const servers = new WeakMap<ListenSocket, Server>();
+
+class NodeApp implements FrontApp {
+  readonly #routes: Route[] = [];
+  readonly #servers = new Set<Server>();
+
+  any(pattern: string, handler: FrontHandler): FrontApp {
+    this.#routes.push({ method: null, pattern, handler });
+    return this;
+  }
+
+  get(pattern: string, handler: FrontHandler): FrontApp {
+    this.#routes.push({ method: 'GET', pattern, handler });
+    return this;
+  }
+
+  listen(hostOrPort: string | number, portOrCb: number | ((socket: ListenSocket | false) => void), maybeCb?: (socket: ListenSocket | false) => void): FrontApp {
+    const host = typeof hostOrPort === 'string' ? hostOrPort : undefined;
+    const port = typeof hostOrPort === 'number' ? hostOrPort : typeof portOrCb === 'number' ? portOrCb : 0;
+    const cb = typeof portOrCb === 'function' ? portOrCb : maybeCb;
+    const server = createServer((req, res) => this.#dispatch(req, res));
+    let listening = false;
+    server.on('error', () => {
+      if (!listening) cb?.(false);
+    });
+    server.listen({ host, port }, () => {
+      listening = true;
+      const socket: ListenSocket = {};
+      servers.set(socket, server);
+      this.#servers.add(server);
+      cb?.(socket);
+    });
+    return this;
+  }
+
+  /** Closes the listeners and every connection, idle keep-alive ones included (uWS's App.close). */
+  close(): void {
+    for (const server of this.#servers) {
+      server.close();
+      server.closeAllConnections();
+    }
+    this.#servers.clear();
+  }
+
+  #dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const request = new NodeRequest(req);
+    const path = request.getUrl();
+    const method = request.getCaseSensitiveMethod().toUpperCase();
+    const fits = this.#routes.filter((r) => (r.method === null || r.method === method) && matches(r.pattern, path));
+    const route = fits.find((r) => r.pattern === path) ?? fits.sort((a, b) => b.pattern.length - a.pattern.length)[0];
+    if (route === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    route.handler(new NodeResponse(req, res), request);
+  }
+}
+
+/** The uWS module's functions the gateway calls, on node:http. */
+export const nodeFront: FrontModule = {
+  App: () => new NodeApp(),
+  us_listen_socket_close: (socket) => {
+    servers.get(socket)?.close();
+  },
+  us_socket_local_port: (socket) => {
+    const address = servers.get(socket)?.address();
+    return typeof address === 'object' && address !== null ? address.port : -1;
+  },
+};
