@@ -179,6 +179,7 @@ function matches(pattern: string, path: string): boolean {
 }
 
 const servers = new WeakMap<ListenSocket, Server>();
+const maxHeaderBytes = 96 * 1024;
 
 class NodeApp implements FrontApp {
   readonly #routes: Route[] = [];
@@ -198,7 +199,9 @@ class NodeApp implements FrontApp {
     const host = typeof hostOrPort === 'string' ? hostOrPort : undefined;
     const port = typeof hostOrPort === 'number' ? hostOrPort : typeof portOrCb === 'number' ? portOrCb : 0;
     const cb = typeof portOrCb === 'function' ? portOrCb : maybeCb;
-    const server = createServer((req, res) => this.#dispatch(req, res));
+    // node:http refuses header blocks over 16 KB; uWS v20.30 takes about 100 KB (measured), and a
+    // long token must get the gateway's own 401 here as there, not a 431.
+    const server = createServer({ maxHeaderSize: maxHeaderBytes }, (req, res) => this.#dispatch(req, res));
     let listening = false;
     server.on('error', () => {
       if (!listening) cb?.(false);
