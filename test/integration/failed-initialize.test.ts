@@ -1,13 +1,13 @@
-// An initialize the client will not get a session from (a target failed it or refused it) must
-// not leave behind the stdio processes it started: before, they waited for the 30-minute idle
-// reaper, holding a slot of the caller's session limit. (HTTP targets' sessions get a DELETE:
-// fanout-answers.test.ts.)
+// An initialize the client will not get a session from (a target failed it or refused it), or a
+// session that ended for the client (one target no longer knows it), must not leave behind the
+// stdio processes it started: before, they waited for the 30-minute idle reaper, holding a slot
+// of the caller's session limit. (HTTP targets' sessions get a DELETE: fanout-answers.test.ts.)
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { startTestGateway } from '../helpers/gateway-harness.js';
-import { initializeRequest, mcpFetch } from '../helpers/mcp-http.js';
+import { initializeRequest, mcpFetch, rpc } from '../helpers/mcp-http.js';
 
 /** A server the stdio process holds a request to for as long as it lives: `gone` settles when
  * that request's connection closes, i.e. when the process has ended. */
@@ -107,4 +107,42 @@ test('a stdio server that accepts initialize keeps running for the session it op
   const again = await mcpFetch(gw.url, { jsonrpc: '2.0', id: 2, method: 'ping' }, { sessionId: init.headers.get('mcp-session-id') ?? '' });
   assert.equal(again.status, 200);
   assert.deepEqual(again.messages[0]?.['result'], { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 's', version: '1' } });
+});
+
+test('a multiplexed session one target has forgotten: 404, and the stdio process of another target ends', async (t) => {
+  const life = await lifeline(t);
+  // Opens a session on initialize; knows no session afterwards (as after its restart).
+  const forgetful = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
+      const isInit = typeof message === 'object' && message !== null && 'method' in message && message.method === 'initialize';
+      if (!isInit) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('session not found');
+        return;
+      }
+      const id = 'id' in message ? message.id : null;
+      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'forgotten' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'f', version: '1' } } }));
+    });
+  });
+  await new Promise<void>((resolve) => forgetful.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => forgetful.close(() => resolve())));
+  const address = forgetful.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const gw = await startTestGateway(t, {
+    configText: routeTo([
+      { name: 's', stdio: { cmd: process.execPath, args: ['-e', stdioServer(life.url, false)] } },
+      { name: 'f', mcp: { host: `http://127.0.0.1:${address.port}/mcp` } },
+    ]),
+  });
+  const init = await mcpFetch(gw.url, initializeRequest(), {});
+  assert.equal(init.status, 200, init.text);
+  const sessionId = init.headers.get('mcp-session-id');
+  assert.ok(sessionId !== null);
+  await life.alive;
+  const list = await mcpFetch(gw.url, rpc(2, 'tools/list'), { sessionId });
+  assert.equal(list.status, 404);
+  await life.gone;
 });

@@ -147,6 +147,17 @@ function releaseNewSessions(m: McpRequest, deps: McpDeps, opened: OpenedSession,
   }
 }
 
+/** Ends the upstream sessions of the client's session, which has ended for the client (one of
+ * its targets, among `gone`, no longer knows its part). */
+function endSession(m: McpRequest, deps: McpDeps, opened: OpenedSession, gone: ReadonlySet<string>): void {
+  for (const t of m.targets) {
+    const id = opened.session?.upstream[t.name];
+    if (id === undefined || gone.has(t.name)) continue;
+    if (t.kind === 'channel') deps.channels.end(id);
+    else void deleteSession(m, t, id);
+  }
+}
+
 /** DELETE of an upstream session (the extra targets of a client's DELETE, sessions let go);
  * the outcome is not the client's concern. */
 export async function deleteSession(m: McpRequest, target: HttpTarget, sessionId: string | undefined): Promise<void> {
@@ -188,8 +199,10 @@ export async function fanOut(m: McpRequest, deps: McpDeps, message: ParsedMessag
     return;
   }
   if (answers.some((a) => a.sessionGone === true)) {
-    // One upstream session ended: the client must re-initialize (spec: 404 for an ended session).
+    // One upstream session ended: the client must re-initialize (spec: 404 for an ended session),
+    // so the session's other upstream sessions are ended too rather than left to the reaper.
     releaseNewSessions(m, deps, opened, answers);
+    endSession(m, deps, opened, new Set(answers.flatMap((a) => (a.sessionGone === true ? [a.target.name] : []))));
     m.record.error = 'session not found';
     sendRpcError(m, 404, id, -32001, 'Session not found');
     return;
@@ -323,6 +336,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
   const channelSessions = channelIds.flatMap((c) => (c.session === undefined ? [] : [{ target: c.target, session: c.session }]));
   if (channelSessions.length < channelIds.length) {
     // One of its sessions ended: the client must initialize again (as a POST in it learns).
+    endSession(m, deps, opened, new Set());
     m.record.error = 'session not found';
     sendRpcError(m, 404, null, -32001, 'Session not found');
     return;
