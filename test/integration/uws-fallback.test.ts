@@ -5,6 +5,7 @@
 // same preload as uws-native.test.ts, in a real CLI process.
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { CleanupHost } from '../helpers/files.js';
@@ -29,6 +30,7 @@ after(async () => {
 let keys: LabKeys;
 let gw: SpawnedProcess;
 let url: string;
+let openPort: number;
 
 async function fallbackGateway(configText: string): Promise<SpawnedProcess> {
   const p = await spawnAndWait(process.execPath, ['--require', PRELOAD, BIN, '-c', configText], {
@@ -54,6 +56,9 @@ before(async () => {
     gatewayYaml({ upstreamUrl: `http://127.0.0.1:${echoPort}/mcp`, port, rules: ['mcp.tool.name == "echo" && "admin" in jwt.roles'] }),
   );
   assert.match(gw.output(), /slow pure-JS fallback/);
+  // A second gateway on the echo server, without authentication, for raw requests.
+  openPort = await freePort();
+  await fallbackGateway(gatewayYaml({ upstreamUrl: `http://127.0.0.1:${echoPort}/mcp`, port: openPort, mode: null }));
 });
 
 test('on the fallback: no token is a 401 with its challenge, logged with the client address', async () => {
@@ -85,36 +90,70 @@ test('on the fallback: the lab rule filters the list and refuses the call, per t
   }
 });
 
-test('on the fallback, header values outside ASCII reach the client as the bytes the upstream sent', async () => {
-  const obs = Buffer.from([0x6f, 0x6b, 0x20, 0xe9, 0xff]); // not UTF-8
-  const utf8 = Buffer.from('café – 東京', 'utf8');
-  // node:http writes header strings as latin1: these go out as exactly these bytes.
-  const upstream = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, ['content-type', 'application/json', 'x-obs', obs.toString('latin1'), 'x-utf8', utf8.toString('latin1')]);
-      res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: {} }));
+for (const filtered of [false, true]) {
+  test(`on the fallback, header values outside ASCII reach the client as the bytes the upstream sent (${filtered ? 'an answer rewritten by the filter' : 'an answer relayed as it came'})`, async () => {
+    const obs = Buffer.from([0x6f, 0x6b, 0x20, 0xe9, 0xff]); // not UTF-8
+    const utf8 = Buffer.from('café – 東京', 'utf8');
+    // node:http writes header strings as latin1: these go out as exactly these bytes.
+    const upstream = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, ['content-type', 'application/json', 'x-obs', obs.toString('latin1'), 'x-utf8', utf8.toString('latin1')]);
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'echo', inputSchema: { type: 'object' } }, { name: 'hidden', inputSchema: { type: 'object' } }] } }));
+      });
     });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  suite.after(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
-  const address = upstream.address();
-  assert.ok(address !== null && typeof address === 'object');
-  const port = await freePort();
-  await fallbackGateway(gatewayYaml({ upstreamUrl: `http://127.0.0.1:${address.port}/mcp`, port, mode: null }));
-  const raw = await new Promise<string[]>((resolve, reject) => {
-    const req = request(`http://127.0.0.1:${port}/mcp`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.rawHeaders));
-      res.on('error', reject);
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    suite.after(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+    const address = upstream.address();
+    assert.ok(address !== null && typeof address === 'object');
+    const port = await freePort();
+    const rules = filtered ? { rules: ['mcp.tool.name == "echo"'] } : {};
+    await fallbackGateway(gatewayYaml({ upstreamUrl: `http://127.0.0.1:${address.port}/mcp`, port, mode: null, ...rules }));
+    const raw = await new Promise<{ headers: string[]; body: string }>((resolve, reject) => {
+      const req = request(`http://127.0.0.1:${port}/mcp`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(rpc(1, 'tools/list')));
     });
-    req.on('error', reject);
-    req.end(JSON.stringify(rpc(1, 'ping')));
+    const value = (name: string): Buffer | undefined => {
+      const i = raw.headers.findIndex((v, j) => j % 2 === 0 && v.toLowerCase() === name);
+      return i < 0 ? undefined : Buffer.from(raw.headers[i + 1] ?? '', 'latin1');
+    };
+    assert.deepEqual(value('x-obs'), obs);
+    assert.deepEqual(value('x-utf8'), utf8);
+    assert.equal(raw.body.includes('hidden'), !filtered, raw.body);
   });
-  const value = (name: string): Buffer | undefined => {
-    const i = raw.findIndex((v, j) => j % 2 === 0 && v.toLowerCase() === name);
-    return i < 0 ? undefined : Buffer.from(raw[i + 1] ?? '', 'latin1');
-  };
-  assert.deepEqual(value('x-obs'), obs);
-  assert.deepEqual(value('x-utf8'), utf8);
+}
+
+/** Writes `text` on a new connection and reads until the server closes it. */
+function exchange(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', reject);
+  });
+}
+
+/** Answered by the (stateful) echo server without a session. */
+const init = (id: number): string => JSON.stringify(initializeRequest(id));
+const post = (target: string, body: string, extra = ''): string =>
+  `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+test('on the fallback, a request pipelined behind Connection: close: the first is answered, then the connection closes', async () => {
+  const reply = await exchange(openPort, post('/mcp', init(6), 'Connection: close\r\n') + post('/mcp', init(7)));
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.match(reply, /"id":6/);
+  assert.doesNotMatch(reply, /"id":7|400 Bad Request/);
+});
+
+test('on the fallback, an absolute-form request target reaches the route', async () => {
+  const reply = await exchange(openPort, post(`http://127.0.0.1:${openPort}/mcp`, init(8), 'Connection: close\r\n'));
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.match(reply, /"id":8/);
 });

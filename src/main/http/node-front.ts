@@ -7,6 +7,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FrontApp, FrontHandler, FrontModule, FrontRequest, FrontResponse, ListenSocket } from './front.js';
 
 const nonAscii = /[^\x00-\x7f]/;
@@ -21,6 +22,22 @@ function utf8Value(latin1: string): string {
 function latin1Value(value: string | Uint8Array): string {
   if (typeof value !== 'string') return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
   return nonAscii.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+}
+
+/** Body text as its UTF-8 bytes: given a string, node:http writes the head in the string's
+ * encoding too, turning the latin1 header strings into UTF-8 (every non-ASCII byte doubled). */
+function asBytes(chunk: string | Uint8Array): Uint8Array {
+  return typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+}
+
+/** The path and query of a request target; an absolute-form one (`http://host/path`, which
+ * servers must accept, RFC 9112 §3.2.2) loses its scheme and authority. */
+function originForm(target: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(target);
+  if (scheme === null) return target;
+  const rest = target.slice(scheme[0].length);
+  const at = rest.search(/[/?]/);
+  return at < 0 ? '/' : rest[at] === '?' ? `/${rest.slice(at)}` : rest.slice(at);
 }
 
 /** The 4 or 16 bytes of an address as node:net prints it. */
@@ -56,7 +73,7 @@ class NodeRequest implements FrontRequest {
 
   constructor(req: IncomingMessage) {
     this.#req = req;
-    const url = req.url ?? '/';
+    const url = originForm(req.url ?? '/');
     const q = url.indexOf('?');
     this.#path = q < 0 ? url : url.slice(0, q);
     this.#query = q < 0 ? undefined : url.slice(q + 1);
@@ -126,13 +143,14 @@ class NodeResponse implements FrontResponse {
   }
 
   write(chunk: string | Uint8Array): boolean {
-    this.#written += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    return this.#res.write(chunk);
+    const bytes = asBytes(chunk);
+    this.#written += bytes.byteLength;
+    return this.#res.write(bytes);
   }
 
   end(body: string | Uint8Array = ''): FrontResponse {
     this.#ended = true;
-    this.#res.end(body);
+    this.#res.end(asBytes(body));
     return this;
   }
 
@@ -179,7 +197,21 @@ function matches(pattern: string, path: string): boolean {
 }
 
 const servers = new WeakMap<ListenSocket, Server>();
-const maxHeaderBytes = 96 * 1024;
+const maxHeaderBytes = 128 * 1024;
+
+/** node:http's own answer to a request it cannot parse (400, or 431 for too many header bytes),
+ * except when the "error" is a request pipelined behind `Connection: close`: node:http would
+ * answer 400 and drop the answer still due to the request before it (RFC 9112 §9.6: answer
+ * that one, then close), so the socket is left to close after it. */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'HPE_CLOSED_CONNECTION') return;
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+}
 
 class NodeApp implements FrontApp {
   readonly #routes: Route[] = [];
@@ -199,9 +231,12 @@ class NodeApp implements FrontApp {
     const host = typeof hostOrPort === 'string' ? hostOrPort : undefined;
     const port = typeof hostOrPort === 'number' ? hostOrPort : typeof portOrCb === 'number' ? portOrCb : 0;
     const cb = typeof portOrCb === 'function' ? portOrCb : maybeCb;
-    // node:http refuses header blocks over 16 KB; uWS v20.30 takes about 100 KB (measured), and a
-    // long token must get the gateway's own 401 here as there, not a 431.
+    // node:http refuses header blocks over 16 KB; uWS v20.30 takes about 128 KiB (measured), and
+    // a long token must get the gateway's own 401 here as there, not a 431.
     const server = createServer({ maxHeaderSize: maxHeaderBytes }, (req, res) => this.#dispatch(req, res));
+    // uWS hands the gateway any Expect; node:http would answer 417 itself.
+    server.on('checkExpectation', (req, res) => this.#dispatch(req, res));
+    server.on('clientError', answerClientError);
     let listening = false;
     server.on('error', () => {
       if (!listening) cb?.(false);
