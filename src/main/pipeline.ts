@@ -8,7 +8,7 @@ import type { Decider } from './decider/decider.js';
 import { DeciderOverloadedError } from './decider/decider.js';
 import type { ByteAccount, ByteBudget } from './http/byte-budget.js';
 import { Reply, type HeaderList } from './http/reply.js';
-import { headerValue, joinedHeaders, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
+import { ambiguousFraming, headerValue, joinedHeaders, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
 import { AccessRecord } from './log/access-record.js';
 import type { Logger } from './log/logger.js';
 import type { ChannelHub } from './mcp/channels/channel-hub.js';
@@ -84,12 +84,26 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
       record.error = overloaded ? 'overloaded' : `internal error: ${err instanceof Error ? err.message : String(err)}`;
       if (!overloaded) deps.logger.error('gateway', 'request failed', [['error', record.error]]);
       if (!reply.open) return;
-      if (reply.headSent) reply.destroy();
-      else if (overloaded) reply.send(503, [...textPlain, ['retry-after', '1'], ...corsHeaders], 'overloaded');
-      else reply.send(500, [...textPlain, ...corsHeaders], 'internal error');
+      // The answer to a failure must not fail in turn: thrown here, it would leave the uWS
+      // handler (or reject with no handler) and take the process down.
+      try {
+        if (reply.headSent) reply.destroy();
+        else if (overloaded) reply.send(503, [...textPlain, ['retry-after', '1'], ...corsHeaders], 'overloaded');
+        else reply.send(500, [...textPlain, ...corsHeaders], 'internal error');
+      } catch (again) {
+        deps.logger.error('gateway', 'could not answer a failed request', [['error', again instanceof Error ? again.message : String(again)]]);
+      }
     };
     // Nothing may throw out of a uWS handler: it would take the process down.
     try {
+      const framing = ambiguousFraming(snap.headers);
+      if (framing !== null) {
+        // Dropped unanswered, as uWS drops the framing errors it finds itself: with end(), uWS
+        // v20.30 still served a request pipelined behind (measured); closing now stops that.
+        record.error = `bad request: ${framing}`;
+        reply.destroy();
+        return;
+      }
       routeRequest(snap, reply, record, res, bindName, deps, failed);
     } catch (err) {
       failed(err, []);

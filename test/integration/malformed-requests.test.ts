@@ -1,5 +1,6 @@
 // Requests a client can malform on purpose: none may take the gateway down or get past it.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { startTestGateway } from '../helpers/gateway-harness.js';
@@ -76,4 +77,39 @@ test('a method of the client\'s own spelling is counted as other, and a huge one
   assert.doesNotMatch(metrics, /made\/up/);
   const line = gw.log.lines.find((l) => l.includes('mcp.method=x/AAAA')) ?? '';
   assert.ok(line.length > 0 && line.length < 2000, `access line of ${line.length} characters`);
+});
+
+/** Writes `bytes` on a new connection; resolves with what came back once the server closes it. */
+function rawExchange(url: string, bytes: Buffer): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('error', reject);
+  });
+}
+
+test('ambiguous body framing (two Content-Lengths that differ, or one beside Transfer-Encoding) is dropped before anything is relayed', async (t) => {
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const configText = stringify({ binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'up', mcp: { host: up.url } }] } }] }] }] }] });
+  const gw = await startTestGateway(t, { configText });
+  const body = JSON.stringify(rpc(1, 'ping'));
+  // uWS reads the first Content-Length (the body as sent); a proxy in front reading the second
+  // would take the next request's bytes for this body, and the two would disagree from there.
+  const framings = [`Content-Length: ${body.length}\r\nContent-Length: ${body.length + 40}\r\n`, `Transfer-Encoding: chunked\r\nContent-Length: ${body.length}\r\n`];
+  const replies: string[] = [];
+  for (const framing of framings) {
+    const head = `POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n${framing}\r\n`;
+    replies.push(await rawExchange(gw.url, Buffer.from(head + body, 'latin1')));
+  }
+  // On uWS the connection closes unanswered; node:http (the fallback front) answers 400 itself.
+  for (const reply of replies) assert.ok(reply === '' || reply.startsWith('HTTP/1.1 400 '), reply);
+  assert.deepEqual(up.requests, [], 'a request with ambiguous framing reached the upstream');
+  // uWS hands the gateway the first case, which it refuses and logs.
+  if (replies[0] === '') assert.ok(gw.log.lines.some((l) => l.includes('error="bad request: conflicting Content-Length fields"')));
+  // The gateway is still up, and serves a well-framed request.
+  assert.equal((await mcpFetch(gw.url, rpc(3, 'ping'))).status, 200);
 });

@@ -45,6 +45,28 @@ function stripPort(host: string): string {
   return colon < 0 ? host : host.slice(0, colon);
 }
 
+/**
+ * Why the request's body framing is ambiguous, or null. uWS takes the first of several
+ * Content-Length fields; a proxy in front that took another would read a different body, and
+ * the rest of the bytes as a different next request (request smuggling, RFC 9112 §6.3 and
+ * §11.2). Such a request is refused and its connection closed, before anything is forwarded.
+ */
+export function ambiguousFraming(headers: ReadonlyArray<readonly [string, string]>): string | null {
+  let length: string | null = null;
+  let chunked = false;
+  for (const [k, v] of headers) {
+    if (k === 'transfer-encoding') chunked = true;
+    else if (k === 'content-length') {
+      for (const part of v.split(',')) {
+        const value = part.trim();
+        if (length !== null && value !== length) return 'conflicting Content-Length fields';
+        length = value;
+      }
+    }
+  }
+  return chunked && length !== null ? 'both Transfer-Encoding and Content-Length' : null;
+}
+
 export function headerValue(snapshot: RequestSnapshot, name: string): string | undefined {
   for (const [k, v] of snapshot.headers) if (k === name) return v;
   return undefined;
