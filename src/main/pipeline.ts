@@ -62,7 +62,7 @@ const bodyMethods = new Set(['POST', 'PUT', 'PATCH']);
 export function createRequestHandler(bindName: string, deps: PipelineDeps): (res: FrontResponse, req: FrontRequest) => void {
   return (res, req) => {
     const snap = snapshotRequest(req, res);
-    const reply = new Reply(res);
+    const reply = new Reply(res, snap.method === 'HEAD');
     const record = new AccessRecord(snap.startedAt);
     record.srcAddr = snap.remoteAddress;
     record.method = snap.method;

@@ -113,3 +113,33 @@ test('ambiguous body framing (two Content-Lengths that differ, or one beside Tra
   // The gateway is still up, and serves a well-framed request.
   assert.equal((await mcpFetch(gw.url, rpc(3, 'ping'))).status, 200);
 });
+
+test('HEAD is refused (405) with headers only: the connection stays usable for the next request', async (t) => {
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const configText = stringify({ binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'up', mcp: { host: up.url } }] } }] }] }] }] });
+  const gw = await startTestGateway(t, { configText });
+  const { hostname, port } = new URL(gw.url);
+  const body = JSON.stringify(rpc(1, 'ping'));
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write('HEAD /mcp HTTP/1.1\r\nHost: x\r\n\r\n'));
+    let text = '';
+    let sentSecond = false;
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      // Once the HEAD answer's head is in, the next request goes on the same connection: a body
+      // sent after that head would be read as the start of the next answer.
+      if (!sentSecond && text.includes('\r\n\r\n')) {
+        sentSecond = true;
+        socket.write(`POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      }
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
+  const [head405 = '', rest = ''] = reply.split(/\r\n\r\n(?=HTTP\/1\.1 )/);
+  assert.match(head405, /^HTTP\/1\.1 405 /);
+  assert.match(head405, /\r\nallow: GET, POST, DELETE/i);
+  assert.ok(head405.split('\r\n\r\n')[1] === undefined || head405.split('\r\n\r\n')[1] === '', `a body followed the HEAD answer: ${JSON.stringify(head405)}`);
+  assert.match(rest, /^HTTP\/1\.1 200 /, reply);
+});

@@ -154,6 +154,12 @@ class NodeResponse implements FrontResponse {
     return this;
   }
 
+  endWithoutBody(): FrontResponse {
+    this.#ended = true;
+    this.#res.end(); // node:http sends no body to a HEAD request
+    return this;
+  }
+
   onWritable(handler: (offset: number) => boolean): FrontResponse {
     this.#writable = handler;
     return this;

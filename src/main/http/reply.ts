@@ -54,9 +54,13 @@ export class Reply implements ResponseSink {
   /** body writes handed to uWS (whether a stream has said anything yet; a count, not a byte
    * length: measuring a string's UTF-8 length flattens it, ~2 µs for a filtered list's text) */
   #writes = 0;
+  /** the answer to a HEAD request carries no body (uWS would send one, and the client would
+   * read it as the start of its next answer) */
+  readonly #noBody: boolean;
 
-  constructor(res: FrontResponse) {
+  constructor(res: FrontResponse, headRequest = false) {
     this.#res = res;
+    this.#noBody = headRequest;
     res.onAborted(() => {
       this.#aborted = true;
       this.#fireClose(true);
@@ -111,7 +115,8 @@ export class Reply implements ResponseSink {
     if (!this.open) return;
     this.#res.cork(() => {
       if (!this.#started) this.#writeHead(status, headers);
-      this.#res.end(body);
+      if (this.#noBody) this.#res.endWithoutBody();
+      else this.#res.end(body);
     });
     this.#ended = true;
     this.#fireClose(false);
