@@ -128,7 +128,7 @@ export function upstreamRequestHeaders(
 }
 
 /** A response's header fields from undici's raw list (name, value, name, value…): names lower
- * case, values decoded by fieldValue, in arrival order, repeated fields kept apart. */
+ * case, values as field() gives them, in arrival order, repeated fields kept apart. */
 export function rawFields(raw: ReadonlyArray<Buffer | string>): HeaderList {
   const out: HeaderField[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
