@@ -9,19 +9,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FrontApp, FrontHandler, FrontModule, FrontRequest, FrontResponse, ListenSocket } from './front.js';
-
-const nonAscii = /[^\x00-\x7f]/;
-
-/** A header value as read from node:http (latin1) to the string uWS would give (UTF-8). */
-function utf8Value(latin1: string): string {
-  return nonAscii.test(latin1) ? Buffer.from(latin1, 'latin1').toString('utf8') : latin1;
-}
+import { latin1OfUtf8, utf8OfLatin1 } from './header-text.js';
 
 /** A header value as uWS would send it (a string as UTF-8, bytes as they are), in the latin1
  * string node:http writes byte for byte. */
 function latin1Value(value: string | Uint8Array): string {
   if (typeof value !== 'string') return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
-  return nonAscii.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+  return latin1OfUtf8(value);
 }
 
 /** Body text as its UTF-8 bytes: given a string, node:http writes the head in the string's
@@ -89,7 +83,7 @@ class NodeRequest implements FrontRequest {
 
   getHeader(lowerCaseName: string): string {
     const raw = this.#req.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]?.toLowerCase() === lowerCaseName) return utf8Value(raw[i + 1] ?? '');
+    for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]?.toLowerCase() === lowerCaseName) return utf8OfLatin1(raw[i + 1] ?? '');
     return '';
   }
 
@@ -99,7 +93,7 @@ class NodeRequest implements FrontRequest {
 
   forEach(cb: (name: string, value: string) => void): void {
     const raw = this.#req.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) cb((raw[i] ?? '').toLowerCase(), utf8Value(raw[i + 1] ?? ''));
+    for (let i = 0; i + 1 < raw.length; i += 2) cb((raw[i] ?? '').toLowerCase(), utf8OfLatin1(raw[i + 1] ?? ''));
   }
 }
 

@@ -5,6 +5,7 @@
 
 import { Buffer, isUtf8 } from 'node:buffer';
 import { Pool } from 'undici';
+import { latin1OfUtf8, nonAscii } from '../http/header-text.js';
 import type { HeaderField, HeaderList } from '../http/reply.js';
 import type { ChannelSpec } from './channels/channel.js';
 
@@ -87,17 +88,6 @@ function connectionOptions(values: Iterable<string>): ReadonlySet<string> {
   return names;
 }
 
-/** Any character outside ASCII (no /g flag: test() keeps no state). */
-const nonAscii = /[^\x00-\x7f]/;
-
-/** A request header value as undici must be given it to send the client's bytes: uWS decoded
- * them as UTF-8, and undici writes a string as latin1 (refusing characters above U+00FF), so a
- * value with any non-ASCII character goes as the latin1 string of its UTF-8 encoding. ASCII
- * values pass as they are, after one regex test. */
-function wireValue(v: string): string {
-  return nonAscii.test(v) ? Buffer.from(v, 'utf8').toString('latin1') : v;
-}
-
 /** A response header field from its bytes. The value is UTF-8 when they are valid UTF-8 (ASCII
  * included), since Reply writes header strings as UTF-8 and so sends those same bytes on.
  * Otherwise (obsolete obs-text) the string is latin1, for what reads it, and the bytes go with
@@ -118,12 +108,14 @@ export function upstreamRequestHeaders(
   for (const [k, v] of headers) {
     if (dropRequest.has(k) || hopByHop.has(k)) continue;
     const prev = out[k];
-    const value = wireValue(v);
+    // uWS decoded the client's bytes as UTF-8; undici writes a string as latin1 (refusing
+    // characters above U+00FF): the value goes as the latin1 string of its bytes.
+    const value = latin1OfUtf8(v);
     // Repeated fields are joined with commas, but cookies with semicolons (RFC 6265 §5.4).
     out[k] = prev === undefined ? value : `${prev}${k === 'cookie' ? '; ' : ', '}${value}`;
   }
-  if (extra.sessionId !== undefined) out['mcp-session-id'] = wireValue(extra.sessionId);
-  if (extra.authorization !== undefined) out['authorization'] = wireValue(extra.authorization);
+  if (extra.sessionId !== undefined) out['mcp-session-id'] = latin1OfUtf8(extra.sessionId);
+  if (extra.authorization !== undefined) out['authorization'] = latin1OfUtf8(extra.authorization);
   return out;
 }
 
