@@ -141,9 +141,7 @@ function sessionHeader(m: McpRequest, deps: McpDeps, opened: OpenedSession, answ
  */
 function releaseNewSessions(m: McpRequest, deps: McpDeps, opened: OpenedSession, answers: readonly Answer[]): void {
   for (const a of answers) {
-    if (a.sessionId === undefined || a.sessionId === opened.session?.upstream[a.target.name]) continue;
-    if (a.target.kind === 'channel') deps.channels.end(a.sessionId);
-    else void deleteSession(m, a.target, a.sessionId);
+    if (a.sessionId !== undefined && a.sessionId !== opened.session?.upstream[a.target.name]) endUpstreamSession(m, deps, a.target, a.sessionId);
   }
 }
 
@@ -152,10 +150,15 @@ function releaseNewSessions(m: McpRequest, deps: McpDeps, opened: OpenedSession,
 function endSession(m: McpRequest, deps: McpDeps, opened: OpenedSession, gone: ReadonlySet<string>): void {
   for (const t of m.targets) {
     const id = opened.session?.upstream[t.name];
-    if (id === undefined || gone.has(t.name)) continue;
-    if (t.kind === 'channel') deps.channels.end(id);
-    else void deleteSession(m, t, id);
+    if (id !== undefined && !gone.has(t.name)) endUpstreamSession(m, deps, t, id);
   }
+}
+
+/** One upstream session ended now: a channel's (its process or connection) at once, an HTTP
+ * target's by a DELETE not waited for. */
+function endUpstreamSession(m: McpRequest, deps: McpDeps, target: UpstreamTarget, id: string): void {
+  if (target.kind === 'channel') deps.channels.end(id);
+  else void deleteSession(m, target, id);
 }
 
 /** DELETE of an upstream session (the extra targets of a client's DELETE, sessions let go);
