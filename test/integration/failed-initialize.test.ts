@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { startTestGateway } from '../helpers/gateway-harness.js';
 import { initializeRequest, mcpFetch, rpc } from '../helpers/mcp-http.js';
+import { startStatusUpstream } from '../helpers/raw-http.js';
 
 /** A server the stdio process holds a request to for as long as it lives: `gone` settles when
  * that request's connection closes, i.e. when the process has ended. */
@@ -49,19 +50,6 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
 });`;
 }
 
-/** An HTTP target that answers everything with 500. */
-async function failingTarget(t: test.TestContext): Promise<string> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(500, { 'content-type': 'text/plain' }).end('no'));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return `http://127.0.0.1:${address.port}/mcp`;
-}
-
 function routeTo(targets: ReadonlyArray<Readonly<Record<string, unknown>>>): string {
   return stringify({ binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ mcp: { targets } }] }] }] }] });
 }
@@ -71,7 +59,7 @@ test('an initialize that fails on one target ends the stdio process another targ
   const gw = await startTestGateway(t, {
     configText: routeTo([
       { name: 's', stdio: { cmd: process.execPath, args: ['-e', stdioServer(life.url, false)] } },
-      { name: 'b', mcp: { host: await failingTarget(t) } },
+      { name: 'b', mcp: { host: await startStatusUpstream(t, 500) } },
     ]),
   });
   const init = await mcpFetch(gw.url, initializeRequest(), {});

@@ -9,6 +9,7 @@ import type { CleanupHost } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway, type LabKeys, type RuleSpec, type TestGateway } from '../helpers/gateway-harness.js';
 import { openEventStream } from '../helpers/event-stream.js';
 import { MCP_ACCEPT, initializeRequest, isRecord, mcpFetch, rpc } from '../helpers/mcp-http.js';
+import { startStatusUpstream } from '../helpers/raw-http.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 const suite: CleanupHost = { after: (fn) => void cleanup.push(fn) };
@@ -219,21 +220,10 @@ test("a resource notice on a routed call's event stream is renamed too", async (
 
 /** An upstream that answers initialize with HTTP 500, or (`rpcError`) with a JSON-RPC error. */
 function refusingUpstream(rpcError: boolean): Promise<string> {
-  if (!rpcError) return statusUpstream(500);
+  if (!rpcError) return startStatusUpstream(suite, 500);
   return jsonUpstream((r) => ({ jsonrpc: '2.0', id: r['id'], error: { code: -32603, message: 'cannot start' } }));
 }
 
-async function statusUpstream(status: number): Promise<string> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    req.on('end', () => res.writeHead(status, { 'content-type': 'text/plain' }).end('no'));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  suite.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return `http://127.0.0.1:${address.port}/mcp`;
-}
 
 for (const rpcError of [false, true]) {
   test(`an initialize that fails on one target (${rpcError ? 'a JSON-RPC error' : 'HTTP 500'}) ends the session another target opened`, async () => {

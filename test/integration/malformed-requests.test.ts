@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { startTestGateway } from '../helpers/gateway-harness.js';
 import { mcpFetch, notification, rpc } from '../helpers/mcp-http.js';
+import { rawExchange } from '../helpers/raw-http.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
 
 test('a malformed percent-encoding in the query is no route match, and a malformed legacy session id a 400', async (t) => {
@@ -78,18 +79,6 @@ test('a method of the client\'s own spelling is counted as other, and a huge one
   const line = gw.log.lines.find((l) => l.includes('mcp.method=x/AAAA')) ?? '';
   assert.ok(line.length > 0 && line.length < 2000, `access line of ${line.length} characters`);
 });
-
-/** Writes `bytes` on a new connection; resolves with what came back once the server closes it. */
-function rawExchange(url: string, bytes: Buffer): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(bytes));
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-    socket.on('error', reject);
-  });
-}
 
 test('ambiguous body framing (two Content-Lengths that differ, or one beside Transfer-Encoding) is dropped before anything is relayed', async (t) => {
   const up = await startRecordingUpstream();

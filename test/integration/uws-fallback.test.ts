@@ -5,7 +5,6 @@
 // same preload as uws-native.test.ts, in a real CLI process.
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { CleanupHost } from '../helpers/files.js';
@@ -13,6 +12,7 @@ import { repoRoot } from '../helpers/files.js';
 import { gatewayYaml, labKeys, type LabKeys } from '../helpers/gateway-harness.js';
 import { initializeRequest, mcpFetch, rpc } from '../helpers/mcp-http.js';
 import { freePort } from '../helpers/ports.js';
+import { rawExchange } from '../helpers/raw-http.js';
 import { spawnAndWait, type SpawnedProcess } from '../helpers/process.js';
 
 const ROOT = repoRoot();
@@ -129,31 +129,20 @@ for (const filtered of [false, true]) {
   });
 }
 
-/** Writes `text` on a new connection and reads until the server closes it. */
-function exchange(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(text));
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
-    socket.on('error', reject);
-  });
-}
-
 /** Answered by the (stateful) echo server without a session. */
 const init = (id: number): string => JSON.stringify(initializeRequest(id));
 const post = (target: string, body: string, extra = ''): string =>
   `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 test('on the fallback, a request pipelined behind Connection: close: the first is answered, then the connection closes', async () => {
-  const reply = await exchange(openPort, post('/mcp', init(6), 'Connection: close\r\n') + post('/mcp', init(7)));
+  const reply = await rawExchange(`http://127.0.0.1:${openPort}/mcp`, post('/mcp', init(6), 'Connection: close\r\n') + post('/mcp', init(7)));
   assert.match(reply, /^HTTP\/1\.1 200 /);
   assert.match(reply, /"id":6/);
   assert.doesNotMatch(reply, /"id":7|400 Bad Request/);
 });
 
 test('on the fallback, an absolute-form request target reaches the route', async () => {
-  const reply = await exchange(openPort, post(`http://127.0.0.1:${openPort}/mcp`, init(8), 'Connection: close\r\n'));
+  const reply = await rawExchange(`http://127.0.0.1:${openPort}/mcp`, post(`http://127.0.0.1:${openPort}/mcp`, init(8), 'Connection: close\r\n'));
   assert.match(reply, /^HTTP\/1\.1 200 /);
   assert.match(reply, /"id":8/);
 });
