@@ -176,7 +176,7 @@ function routeRequest(
     : null;
   runPolicies(gen, route, snap, reply, record, corsHeaders, body, held, deps)
     .catch((err: unknown) => failed(err, corsHeaders))
-    .finally(held.release);
+    .finally(held.close);
 }
 
 /** What the MCP backend needs: built once per (pipeline, generation), not per request. */

@@ -13,6 +13,9 @@ export interface ByteAccount {
   give(n: number): void;
   /** Gives back everything still counted; the account can be used again afterwards. */
   release(): void;
+  /** Gives back everything and takes nothing more: the request is done, but uWS still hands
+   * over the body bytes a client sends after its answer, and those must not be counted. */
+  close(): void;
 }
 
 export class ByteBudget {
@@ -36,9 +39,15 @@ export class ByteBudget {
 
   account(): ByteAccount {
     let taken = 0;
+    let closed = false;
+    const release = (): void => {
+      this.#held -= taken;
+      taken = 0;
+    };
     return {
       limit: this.limit,
       take: (n) => {
+        if (closed) return false;
         if (this.#held + n > this.limit) {
           this.#refused++;
           return false;
@@ -52,9 +61,10 @@ export class ByteBudget {
         taken -= back;
         this.#held -= back;
       },
-      release: () => {
-        this.#held -= taken;
-        taken = 0;
+      release,
+      close: () => {
+        closed = true;
+        release();
       },
     };
   }

@@ -99,28 +99,32 @@ export type BodyResult = { readonly ok: true; readonly body: Buffer } | { readon
  * `held` (the caller gives it back when the request is done). */
 export function readBody(res: FrontResponse, limit: number, held: ByteAccount, onAbort: (cb: () => void) => void): Promise<BodyResult> {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
+    /** bytes of `chunks`, counted against the budget */
+    let holding = 0;
     let done = false;
+    /** Not read whole: what was held is let go and given back at once, and later chunks are
+     * dropped as they come. */
+    const stop = (reason: 'too_large' | 'busy' | 'aborted'): void => {
+      done = true;
+      chunks = [];
+      held.give(holding);
+      holding = 0;
+      resolve({ ok: false, reason });
+    };
     onAbort(() => {
-      if (!done) {
-        done = true;
-        resolve({ ok: false, reason: 'aborted' });
-      }
+      if (!done) stop('aborted');
     });
     res.onData((chunk, isLast) => {
       if (done) return;
       size += chunk.byteLength;
-      if (size > limit) {
-        done = true;
-        resolve({ ok: false, reason: 'too_large' });
-        return;
-      }
-      if (!held.take(chunk.byteLength)) {
-        done = true;
-        resolve({ ok: false, reason: 'busy' });
-        return;
-      }
+      if (size > limit) stop('too_large');
+      // Refused too once the request is done (a refusal answered before the body was read):
+      // its late bytes are dropped, never counted.
+      else if (!held.take(chunk.byteLength)) stop('busy');
+      if (done) return;
+      holding += chunk.byteLength;
       if (isLast) {
         done = true;
         if (chunks.length === 0) resolve({ ok: true, body: Buffer.from(chunk.slice(0)) });
