@@ -1,7 +1,7 @@
 // Strict compact-JWS parsing: three base64url segments, header and payload JSON objects.
 // Nothing here is trusted yet; the signature is checked later over the original bytes.
 import { Buffer, isUtf8 } from 'node:buffer';
-import { firstDuplicateMember } from './duplicate-members.js';
+import { firstDuplicateMember } from '../../protocol/duplicate-members.js';
 
 /** Larger tokens are refused before any parsing (a bearer token is ~0.3–2 KiB). */
 export const MAX_TOKEN_LENGTH = 16 * 1024;

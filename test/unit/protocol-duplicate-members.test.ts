@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { firstDuplicateMember } from '../../src/workers/jwt/duplicate-members.js';
+import { firstDuplicateMember } from '../../src/protocol/duplicate-members.js';
 
 test('finds a name used twice in one object, also when escaped', () => {
   assert.equal(firstDuplicateMember('{"alg":"ES256","kid":"a","kid":"b"}'), 'kid');
