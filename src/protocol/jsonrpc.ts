@@ -2,7 +2,7 @@
 // Full MCP schema validation is the upstream's job; the gateway only needs method, id and the
 // name of the tool/prompt/resource a call targets.
 
-import { firstDuplicateMember } from './duplicate-members.js';
+import { describeMemberProblem, memberProblem } from './json-members.js';
 
 export type JsonRpcId = string | number;
 
@@ -26,8 +26,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Classifies one JSON-RPC message. Batches are refused: 2025-06-18 removed them, and a batch
  * would let one POST carry calls that each need their own authorization decision. So is a
- * member named twice in any object: JSON.parse keeps the last copy, an upstream's parser may keep
- * the first, and the call decided on would not be the one run. */
+ * member named twice in any object (JSON.parse keeps the last copy, an upstream's parser may keep
+ * the first, and the call decided on would not be the one run), and nesting past serde_json's
+ * limit. */
 export function parseMessage(text: string): ParsedMessage {
   let value: unknown;
   try {
@@ -36,8 +37,8 @@ export function parseMessage(text: string): ParsedMessage {
     return { kind: 'invalid', reason: 'body is not valid JSON' };
   }
   if (Array.isArray(value)) return { kind: 'invalid', reason: 'JSON-RPC batches are not supported' };
-  const duplicate = firstDuplicateMember(text);
-  if (duplicate !== null) return { kind: 'invalid', reason: `duplicate member ${JSON.stringify(duplicate).slice(0, 60)}` };
+  const problem = memberProblem(text);
+  if (problem !== null) return { kind: 'invalid', reason: describeMemberProblem(problem) };
   if (!isRecord(value) || value['jsonrpc'] !== '2.0') return { kind: 'invalid', reason: 'not a JSON-RPC 2.0 message' };
   const { id, method, params } = value;
   if (params !== undefined && !isRecord(params) && !Array.isArray(params)) {

@@ -77,3 +77,23 @@ test('on the legacy HTTP+SSE transport too: 400, nothing relayed', async (t) => 
   await reader.cancel();
   assert.deepEqual(up.requests.filter((r) => r.rpcMethod === 'tools/call'), []);
 });
+
+test('a request nested deeper than 128 levels is refused with 400 -32600 and never relayed', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url }) });
+  const send = (depth: number): Promise<Response> =>
+    fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, authorization: `Bearer ${keys.admin}` },
+      body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}}`,
+    });
+  const refused = await send(100_000);
+  assert.equal(refused.status, 400);
+  assert.equal(await refused.text(), '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"nested deeper than 128 levels"}}');
+  assert.deepEqual(up.requests, []);
+  const fine = await send(120);
+  assert.equal(fine.status, 200);
+  assert.equal(up.requests.length, 1);
+});

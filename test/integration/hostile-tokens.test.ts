@@ -67,6 +67,13 @@ function signHandWrittenClaims(claimsJson: string, signer: Issuer): string {
   return `${input}.${cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 
+/** A value nested `depth` arrays deep. */
+function nested(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = [v];
+  return v;
+}
+
 /** Replaces segment `index` of a compact token. */
 function withSegment(token: string, index: number, segment: string): string {
   const parts = token.split('.');
@@ -212,6 +219,13 @@ const rows: readonly Row[] = [
     token: () => signHandWrittenClaims(`{"iss":"${LAB_ISSUER}","aud":"${LAB_AUDIENCE}","sub":"jsmith","sub":"admin","exp":${inSeconds(600)}}`, ec),
     outcome: 'malformed',
     reason: /duplicate/i,
+  },
+  // nesting: refused at verification, before rules or filters walk the claims
+  {
+    name: 'a claim nested 3,000 deep',
+    token: () => ec.sign(claims({ deep: nested(3000) })),
+    outcome: 'malformed',
+    reason: /token claims are nested deeper than 128 levels/,
   },
   // header extensions and types
   { name: 'crit header (b64)', token: () => ec.sign(claims(), { crit: ['b64'], b64: false }), outcome: 'malformed', reason: /"crit"/ },

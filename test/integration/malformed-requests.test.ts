@@ -103,6 +103,27 @@ test('ambiguous body framing (two Content-Lengths that differ, or one beside Tra
   assert.equal((await mcpFetch(gw.url, rpc(3, 'ping'))).status, 200);
 });
 
+test('a Transfer-Encoding other than one plain chunked (xchunked, chunked, identity, gzip, chunked, two fields) is dropped before anything is relayed', async (t) => {
+  const up = await startRecordingUpstream();
+  t.after(() => up.close());
+  const configText = stringify({ binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'up', mcp: { host: up.url } }] } }] }] }] }] });
+  const gw = await startTestGateway(t, { configText });
+  const body = JSON.stringify(rpc(1, 'ping'));
+  const chunkedBody = `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+  const send = (codings: string): Promise<string> =>
+    rawExchange(gw.url, `POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nConnection: close\r\n${codings}\r\n${chunkedBody}`);
+  // uWS reads each of these as chunked; a proxy in front may not (RFC 9112 §6.1)
+  for (const codings of ['xchunked', 'chunked, identity', 'identity', 'gzip, chunked', 'chunked;x=1', 'chunked\r\nTransfer-Encoding: chunked']) {
+    const reply = await send(`Transfer-Encoding: ${codings}\r\n`);
+    // On uWS the connection closes unanswered; node:http (the fallback front) answers 400 itself.
+    assert.ok(reply === '' || reply.startsWith('HTTP/1.1 400 '), `${codings}: ${reply}`);
+  }
+  assert.deepEqual(up.requests, [], 'a request with a doubtful transfer coding reached the upstream');
+  // one plain chunked, in any case, is served
+  for (const codings of ['chunked', 'Chunked']) assert.match(await send(`Transfer-Encoding: ${codings}\r\n`), /^HTTP\/1\.1 200 /);
+  assert.equal(up.requests.length, 2);
+});
+
 test('HEAD is refused (405) with headers only: the connection stays usable for the next request', async (t) => {
   const up = await startRecordingUpstream();
   t.after(() => up.close());

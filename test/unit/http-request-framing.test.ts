@@ -15,7 +15,16 @@ test('conflicting Content-Lengths, in separate fields or in one list, and Conten
     [[['content-length', '5, 6']], 'conflicting Content-Length fields'],
     [[['content-length', '5'], ['x', 'y'], ['content-length', ' 50']], 'conflicting Content-Length fields'],
     [[['transfer-encoding', 'chunked'], ['content-length', '5']], 'both Transfer-Encoding and Content-Length'],
-    [[['content-length', '5'], ['transfer-encoding', 'gzip, chunked']], 'both Transfer-Encoding and Content-Length'],
+    [[['content-length', '5'], ['transfer-encoding', 'chunked']], 'both Transfer-Encoding and Content-Length'],
+    [[['transfer-encoding', 'Chunked']], null],
+    [[['transfer-encoding', ' chunked ']], null],
+    [[['transfer-encoding', 'xchunked']], 'a Transfer-Encoding other than chunked'],
+    [[['transfer-encoding', 'chunked, identity']], 'a Transfer-Encoding other than chunked'],
+    [[['transfer-encoding', 'gzip, chunked']], 'a Transfer-Encoding other than chunked'],
+    [[['transfer-encoding', 'identity']], 'a Transfer-Encoding other than chunked'],
+    [[['transfer-encoding', 'chunked;x=1']], 'a Transfer-Encoding other than chunked'],
+    [[['transfer-encoding', '']], 'a Transfer-Encoding other than chunked'],
+    [[['transfer-encoding', 'chunked'], ['transfer-encoding', 'chunked']], 'several Transfer-Encoding fields'],
   ];
   for (const [headers, expected] of cases) assert.equal(ambiguousFraming(headers), expected, JSON.stringify(headers));
 });

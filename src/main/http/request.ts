@@ -47,16 +47,21 @@ function stripPort(host: string): string {
 
 /**
  * Why the request's body framing is ambiguous, or null. uWS takes the first of several
- * Content-Length fields; a proxy in front that took another would read a different body, and
- * the rest of the bytes as a different next request (request smuggling, RFC 9112 §6.3 and
- * §11.2). Such a request is refused and its connection closed, before anything is forwarded.
+ * Content-Length fields, and any Transfer-Encoding at all (`xchunked`, `chunked, identity`,
+ * `gzip, chunked`) as plain chunked; a proxy in front that read either another way would read a
+ * different body, and the rest of the bytes as a different next request (request smuggling,
+ * RFC 9112 §6.1, §6.3 and §11.2). So the only transfer coding taken is one field saying exactly
+ * `chunked`; anything else is refused and its connection closed, before anything is forwarded.
  */
 export function ambiguousFraming(headers: ReadonlyArray<readonly [string, string]>): string | null {
   let length: string | null = null;
   let chunked = false;
   for (const [k, v] of headers) {
-    if (k === 'transfer-encoding') chunked = true;
-    else if (k === 'content-length') {
+    if (k === 'transfer-encoding') {
+      if (chunked) return 'several Transfer-Encoding fields';
+      if (v.trim().toLowerCase() !== 'chunked') return 'a Transfer-Encoding other than chunked';
+      chunked = true;
+    } else if (k === 'content-length') {
       for (const part of v.split(',')) {
         const value = part.trim();
         if (length !== null && value !== length) return 'conflicting Content-Length fields';

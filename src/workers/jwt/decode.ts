@@ -1,7 +1,7 @@
 // Strict compact-JWS parsing: three base64url segments, header and payload JSON objects.
 // Nothing here is trusted yet; the signature is checked later over the original bytes.
 import { Buffer, isUtf8 } from 'node:buffer';
-import { firstDuplicateMember } from '../../protocol/duplicate-members.js';
+import { memberProblem, type MemberProblem } from '../../protocol/json-members.js';
 
 /** Larger tokens are refused before any parsing (a bearer token is ~0.3–2 KiB). */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -49,6 +49,14 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Claims walked by rules, filters and the worker codec must not be nested past what they can
+ * walk: a claim 3,000 levels deep would otherwise fail every request of its holder later. */
+function problemText(part: 'token header' | 'token claims', problem: MemberProblem): string {
+  const one = part === 'token header';
+  if (problem.kind === 'duplicate') return `${part} ${one ? 'has' : 'have'} a duplicate member ${JSON.stringify(problem.name).slice(0, 40)}`;
+  return `${part} ${one ? 'is' : 'are'} nested deeper than ${problem.limit} levels`;
+}
+
 export function decodeCompactJws(token: string): DecodeOutcome {
   if (token.length > MAX_TOKEN_LENGTH) return fail(`token is longer than ${MAX_TOKEN_LENGTH} characters`);
   if (!COMPACT_JWS.test(token)) return fail('token is not three base64url segments');
@@ -63,10 +71,10 @@ export function decodeCompactJws(token: string): DecodeOutcome {
   if (header === null) return fail('token header is not a JSON object');
   const payload = parseObject(payloadSeg);
   if (payload === null) return fail('token payload is not a JSON object');
-  const headerDup = firstDuplicateMember(header.text);
-  if (headerDup !== null) return fail(`token header has a duplicate member ${JSON.stringify(headerDup).slice(0, 40)}`);
-  const claimDup = firstDuplicateMember(payload.text);
-  if (claimDup !== null) return fail(`token claims have a duplicate member ${JSON.stringify(claimDup).slice(0, 40)}`);
+  const headerProblem = memberProblem(header.text);
+  if (headerProblem !== null) return fail(problemText('token header', headerProblem));
+  const claimProblem = memberProblem(payload.text);
+  if (claimProblem !== null) return fail(problemText('token claims', claimProblem));
   return {
     ok: true,
     jws: {
