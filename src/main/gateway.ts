@@ -13,10 +13,13 @@ import { KeyRegistry } from './jwks/key-registry.js';
 import { closeApp, loadUws } from './http/uws.js';
 import { createLogger, type LogSink, type Logger } from './log/logger.js';
 import { createSessionCodec } from './mcp/session-id.js';
-import { ChannelHub } from './mcp/channels/channel-hub.js';
+import { ChannelHub } from './upstream/channels/channel-hub.js';
+import { CallerSlots } from './upstream/caller-slots.js';
+import { ChannelTransport } from './upstream/channel-transport.js';
+import { HttpPools } from './upstream/http-transport.js';
+import { UpstreamTarget } from './upstream/target.js';
 import { LegacySessions } from './mcp/legacy-sse.js';
 import { StreamGate } from './mcp/stream-gate.js';
-import { UpstreamRegistry, type UpstreamTarget } from './mcp/upstream.js';
 import { ByteBudget } from './http/byte-budget.js';
 import { Metrics } from './ops/metrics.js';
 import { startOpsServers, type OpsServers } from './ops/ops-servers.js';
@@ -130,9 +133,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   if (!loaded.native) logger.warn('gateway', 'uWebSockets.js native binary did not load: running on its slow pure-JS fallback (opted in)');
   const workers = options.workers ?? config.runtime.workers;
   const metrics = new Metrics();
-  const upstreams = new UpstreamRegistry();
+  const upstreams = new HttpPools();
   const sessions = createSessionCodec(options.sessionKey ?? config.runtime.sessionKey);
   const channels = new ChannelHub((line) => logger.info('mcp::stdio', line));
+  // Read at start only, like the rest of `config:`.
+  const callerSlots = new CallerSlots(
+    { calls: config.runtime.upstreamCallsPerCaller, streams: config.runtime.upstreamStreamsPerCaller },
+    (_upstream, kind) => metrics.callerLimited.inc({ kind }),
+  );
   let generationNumber = 0;
   const deciders = new DeciderSet(workers, metrics.listCache, (err) =>
     logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]),
@@ -206,10 +214,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
             }));
           }
           if (route.backend !== null) {
-            targets.set(route, route.backend.targets.map((t): UpstreamTarget => {
-              if (t.kind === 'stdio') return { kind: 'channel', name: t.name, spec: { kind: 'stdio', cmd: t.cmd, args: t.args, env: t.env } };
-              if (t.kind === 'sse') return { kind: 'channel', name: t.name, spec: { kind: 'sse', url: new URL(t.url) } };
-              return upstreams.target(t.name, t.url);
+            targets.set(route, route.backend.targets.map((t) => {
+              const transport =
+                t.kind === 'stdio'
+                  ? new ChannelTransport(t.name, { kind: 'stdio', cmd: t.cmd, args: t.args, env: t.env }, channels)
+                  : t.kind === 'sse'
+                    ? new ChannelTransport(t.name, { kind: 'sse', url: new URL(t.url) }, channels)
+                    : upstreams.transport(t.url);
+              return new UpstreamTarget(t.name, transport, callerSlots);
             }));
           }
         }
@@ -243,7 +255,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     metrics,
     version,
-    channels,
     legacy: new LegacySessions(),
     streamGate: new StreamGate(),
     accepting: () => accepting,

@@ -11,14 +11,13 @@ import { Reply, type HeaderList } from './http/reply.js';
 import { ambiguousFraming, headerValue, joinedHeaders, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
 import { AccessRecord } from './log/access-record.js';
 import type { Logger } from './log/logger.js';
-import type { ChannelHub } from './mcp/channels/channel-hub.js';
 import type { McpDeps } from './mcp/context.js';
 import type { LegacySessions } from './mcp/legacy-sse.js';
 import type { StreamGate } from './mcp/stream-gate.js';
 import { handleMcp } from './mcp/relay.js';
 import { methodLabel } from '../protocol/mcp.js';
 import type { SessionCodec } from './mcp/session-id.js';
-import type { UpstreamTarget } from './mcp/upstream.js';
+import type { UpstreamTarget } from './upstream/target.js';
 import type { Metrics } from './ops/metrics.js';
 import type { BindPlan, RoutePlan } from './plan.js';
 import { extractToken, redactQuery, type HeaderPairs } from './policy/bearer.js';
@@ -45,7 +44,6 @@ export interface PipelineDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly version: string;
-  readonly channels: ChannelHub;
   readonly legacy: LegacySessions;
   readonly streamGate: StreamGate;
   /** false once draining: new requests get 503 */
@@ -189,7 +187,6 @@ function mcpDepsOf(gen: Generation, deps: PipelineDeps): McpDeps {
     sessions: deps.sessions,
     allowAllRuleSet: gen.allowAllRuleSet,
     gatewayVersion: deps.version,
-    channels: deps.channels,
     legacy: deps.legacy,
     streamGate: deps.streamGate,
     inflight: deps.inflight,

@@ -61,3 +61,13 @@ export function parseMessage(text: string): ParsedMessage {
 export function errorMessage(id: JsonRpcId | null, code: number, message: string): string {
   return JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } });
 }
+
+/** Whether an answer is a JSON-RPC error (text that is not a JSON object counts as one). */
+export function isErrorAnswer(text: string): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v !== 'object' || v === null || 'error' in v;
+  } catch {
+    return true;
+  }
+}

@@ -117,6 +117,8 @@ describe('lab configs', () => {
         statsAddr: '[::]:15020',
         readinessAddr: '[::]:15021',
         sessionKey: null,
+        upstreamCallsPerCaller: 64,
+        upstreamStreamsPerCaller: 64,
       },
     );
   });
@@ -553,6 +555,8 @@ describe('runtime settings', () => {
       '  statsAddr: null',
       '  readinessAddr: false',
       '  session: {key: "0123456789abcdef0123456789abcdef"}',
+      '  upstreamCallsPerCaller: 8',
+      '  upstreamStreamsPerCaller: 2',
     ].join('\n');
     assert.deepEqual(expectOk(load(text)).runtime, {
       workers: 0,
@@ -564,6 +568,8 @@ describe('runtime settings', () => {
       statsAddr: null,
       readinessAddr: null,
       sessionKey: '0123456789abcdef0123456789abcdef',
+      upstreamCallsPerCaller: 8,
+      upstreamStreamsPerCaller: 2,
     });
   });
 
@@ -575,7 +581,7 @@ describe('runtime settings', () => {
   });
 
   it('reports bad and unsupported settings', () => {
-    const text = 'config:\n  workers: -1\n  listCacheBytes: -5\n  adminAddr: nope\n  logging: {level: debug, format: xml}\n  tracing: {}\n  session: {}\n  colour: red\n';
+    const text = 'config:\n  workers: -1\n  listCacheBytes: -5\n  adminAddr: nope\n  logging: {level: debug, format: xml}\n  tracing: {}\n  session: {}\n  colour: red\n  upstreamCallsPerCaller: 0\n';
     assert.deepEqual(lines(load(text)), [
       'config.workers: expected an integer from 0 to 1024',
       'config.listCacheBytes: expected an integer of at least 0',
@@ -585,6 +591,7 @@ describe('runtime settings', () => {
       'config.tracing: not supported by Portcullis',
       'config.session.key: required',
       'config.colour: unknown key',
+      'config.upstreamCallsPerCaller: expected an integer of at least 1',
     ]);
   });
 });

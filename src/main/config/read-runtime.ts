@@ -46,6 +46,8 @@ export function defaultRuntime(): RuntimeSettings {
     statsAddr: '[::]:15020',
     readinessAddr: '[::]:15021',
     sessionKey: null,
+    upstreamCallsPerCaller: 64,
+    upstreamStreamsPerCaller: 64,
   };
 }
 
@@ -53,7 +55,10 @@ export function readRuntime(issues: IssueList, path: string, value: unknown): Ru
   const defaults = defaultRuntime();
   if (value === undefined || value === null) return defaults;
   const m = MapReader.open(issues, path, value, {
-    known: ['workers', 'logging', 'maxBufferSize', 'bufferBudgetBytes', 'listCacheBytes', 'adminAddr', 'statsAddr', 'readinessAddr', 'session'],
+    known: [
+      'workers', 'logging', 'maxBufferSize', 'bufferBudgetBytes', 'listCacheBytes', 'adminAddr', 'statsAddr', 'readinessAddr', 'session',
+      'upstreamCallsPerCaller', 'upstreamStreamsPerCaller',
+    ],
     unsupported: AGENTGATEWAY_ONLY,
   });
   if (m === undefined) return defaults;
@@ -83,6 +88,8 @@ export function readRuntime(issues: IssueList, path: string, value: unknown): Ru
     statsAddr: readAddr(m, 'statsAddr', defaults.statsAddr),
     readinessAddr: readAddr(m, 'readinessAddr', defaults.readinessAddr),
     sessionKey,
+    upstreamCallsPerCaller: m.integer('upstreamCallsPerCaller', { min: 1 }) ?? defaults.upstreamCallsPerCaller,
+    upstreamStreamsPerCaller: m.integer('upstreamStreamsPerCaller', { min: 1 }) ?? defaults.upstreamStreamsPerCaller,
   };
 }
 

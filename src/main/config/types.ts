@@ -25,6 +25,10 @@ export interface RuntimeSettings {
   readonly listCacheBytes: number;
   /** Secret used to authenticate session ids (base64url or text); null means a random key per process. */
   readonly sessionKey: string | null;
+  /** Calls (POST, DELETE) one caller may have in flight to one upstream at once (Portcullis only). */
+  readonly upstreamCallsPerCaller: number;
+  /** GET event streams one caller may hold open to one upstream at once (Portcullis only). */
+  readonly upstreamStreamsPerCaller: number;
 }
 
 export interface GatewayConfig {

@@ -114,7 +114,10 @@ class NodeResponse implements FrontResponse {
       this.#aborted?.();
     });
     res.on('drain', () => {
-      if (this.#writable !== null && this.#writable(this.#written)) this.#writable = null;
+      const handler = this.#writable;
+      // A handler that wrote again and set the next one (a write that filled the buffer anew)
+      // keeps that one, as uWS does.
+      if (handler !== null && handler(this.#written) && this.#writable === handler) this.#writable = null;
     });
   }
 

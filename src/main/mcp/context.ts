@@ -2,18 +2,18 @@
 // relay and the fan-out use.
 
 import type { CelContext, Claims, McpCelContext } from '../../protocol/worker-contract.js';
-import { errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
+import { JsonRpcError, errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import type { Decider } from '../decider/decider.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { ByteAccount } from '../http/byte-budget.js';
 import { joinedHeaders, type BodyResult, type RequestSnapshot } from '../http/request.js';
 import type { AccessRecord } from '../log/access-record.js';
 import type { RoutePlan, RuleSetRef } from '../plan.js';
-import type { ChannelHub } from './channels/channel-hub.js';
 import type { LegacySessions } from './legacy-sse.js';
 import type { StreamGate } from './stream-gate.js';
-import type { SessionCodec, SessionRecord } from './session-id.js';
-import type { UpstreamTarget } from './upstream.js';
+import { UpstreamFailure } from '../upstream/answer.js';
+import type { CallerContext, UpstreamTarget } from '../upstream/target.js';
+import { sessionOwner, type SessionCodec, type SessionRecord } from './session-id.js';
 
 export interface McpRequest {
   readonly req: RequestSnapshot;
@@ -46,8 +46,6 @@ export interface McpDeps {
   readonly allowAllRuleSet: number;
   /** reported as serverInfo.version when several targets are merged */
   readonly gatewayVersion: string;
-  /** local sessions of stdio / legacy SSE targets */
-  readonly channels: ChannelHub;
   /** clients on the deprecated HTTP+SSE transport */
   readonly legacy: LegacySessions;
   /** a session's POSTs wait for its GET stream being opened (stream-gate.ts) */
@@ -76,6 +74,30 @@ export function celContext(m: McpRequest, ref: RuleSetRef, mcp: McpCelContext | 
     // uWS v20.30 does not expose the peer port.
     source: ref.usesSource ? { address: m.req.remoteAddress, port: 0 } : null,
   };
+}
+
+/** Who asks, as the targets see it: what of the request goes upstream, and whom its limits count
+ * (the token's issuer and subject, or the client's address when there is no token). */
+export function callerContext(m: McpRequest): CallerContext {
+  const claims = m.claims;
+  const caller =
+    claims === null
+      ? `address\u0000${m.req.remoteAddress}`
+      : `token\u0000${typeof claims['iss'] === 'string' ? claims['iss'] : ''}\u0000${typeof claims['sub'] === 'string' ? claims['sub'] : ''}`;
+  let owner: string | undefined;
+  return { headers: m.headers, authorization: m.upstreamAuthorization, caller, owner: () => (owner ??= sessionOwner(claims, m.route.sessionScope)) };
+}
+
+/** The client's answer when a target gave none: the refusal's own status and text, or 502. */
+export function answerFailure(m: McpRequest, id: JsonRpcId | null, target: UpstreamTarget, err: Error): void {
+  if (!m.reply.open) return;
+  if (err instanceof UpstreamFailure) {
+    m.record.error = `${err.message.charAt(0).toLowerCase()}${err.message.slice(1)}`;
+    send(m, err.status, [...jsonHeaders, ...err.headers], errorMessage(id, err.rpcCode, err.message));
+    return;
+  }
+  m.record.error = `upstream call failed: ${err.message}`;
+  sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${target.name} unavailable`);
 }
 
 export function prefixed(m: McpRequest): boolean {

@@ -1,7 +1,6 @@
-// List filtering outside relay.ts's single-target HTTP path: channel targets' answers (stdio,
-// legacy SSE), where the request's method names the list, and what servers send on their own
-// to a GET stream (channel sessions, merged streams), where nothing does; relay.ts uses the same
-// functions. The filter puts an error in place of what it cannot read safely.
+// List filtering: answers, where the request's method names the list, and what servers send on
+// their own to a GET stream, where nothing does. The filter puts an error in place of what it
+// cannot read safely.
 
 import type { ListKind } from '../../protocol/worker-contract.js';
 import { celContext, prefixed, type McpDeps, type McpRequest } from './context.js';
@@ -89,32 +88,4 @@ export function prefixResourceUri(target: string, text: string): string {
   const params = v['params'];
   if (!isRecord(params) || typeof params['uri'] !== 'string') return text;
   return JSON.stringify({ ...v, params: { ...params, uri: `${target}+${params['uri']}` } });
-}
-
-export interface FilteredWriter {
-  /** A session listener: the message goes out through the filter. */
-  readonly message: (text: string) => void;
-  /** Runs `fn` once the messages before it are written. */
-  readonly after: (fn: () => void) => void;
-}
-
-/**
- * Writes a session's server messages through the filter in the order they came (filtering may
- * finish out of order). A message the filter fails on is not written.
- */
-export function filteredWriter(m: McpRequest, deps: McpDeps, target: string, write: (text: string) => void): FilteredWriter {
-  let queue = Promise.resolve();
-  const after = (fn: () => void | Promise<void>): void => {
-    queue = queue.then(fn).catch((err: unknown) => {
-      m.record.error = `a message from ${target} was dropped: ${err instanceof Error ? err.message : String(err)}`;
-    });
-  };
-  return {
-    message: (text) =>
-      after(async () => {
-        const out = await filterServerMessage(m, deps, target, text);
-        if (m.reply.open) write(out);
-      }),
-    after,
-  };
 }

@@ -90,6 +90,7 @@ export class Metrics {
   readonly mcpDenied = new Counter('portcullis_mcp_denied_total', 'Calls refused by mcpAuthorization, by resource type');
   readonly ruleErrors = new Counter('portcullis_cel_rule_errors_total', 'CEL rule evaluations that failed (counted as false)');
   readonly upstreamErrors = new Counter('portcullis_upstream_errors_total', 'Upstream calls that failed before a response');
+  readonly callerLimited = new Counter('portcullis_upstream_caller_limited_total', 'Requests refused because their caller held the most calls or streams it may of one upstream, by kind');
   readonly reloads = new Counter('portcullis_config_reloads_total', 'Config reloads by result');
   readonly jwksRefreshes = new Counter('portcullis_jwks_refreshes_total', 'Remote JWKS fetches by result and reason');
   readonly duration = new Histogram('portcullis_request_duration_seconds', 'Request duration, whole response');
@@ -110,7 +111,7 @@ export class Metrics {
 
   render(): string {
     let out = '';
-    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.reloads, this.jwksRefreshes]) out += c.render();
+    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.callerLimited, this.reloads, this.jwksRefreshes]) out += c.render();
     out += this.duration.render();
     out += cacheCounter('portcullis_token_cache_lookups_total', 'Verified-token cache lookups by result (a miss is a signature check)', this.tokenCache);
     out += cacheCounter('portcullis_list_cache_lookups_total', 'Filtered-list cache lookups by result (a miss is a full scan and a CEL decision per item)', this.listCache);

@@ -1,12 +1,12 @@
-// callUpstream against a real HTTP server through a real undici pool, answering into a sink
-// that records what the client would get.
+// The answer relay driven by a real HTTP server through a real undici pool (the HTTP transport),
+// answering into a sink that records what the client would get.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { HeaderList, ResponseSink } from '../../src/main/http/reply.js';
 import { ByteBudget } from '../../src/main/http/byte-budget.js';
-import { callUpstream } from '../../src/main/mcp/upstream-call.js';
-import { UpstreamRegistry } from '../../src/main/mcp/upstream.js';
+import { answerRelay } from '../../src/main/mcp/answer-relay.js';
+import { HttpPools } from '../../src/main/upstream/http-transport.js';
 
 class RecordingSink implements ResponseSink {
   open = true;
@@ -58,23 +58,21 @@ test('a filter that fails before anything is sent gets the client an error answe
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const registry = new UpstreamRegistry();
-  t.after(() => registry.close());
-  const target = registry.target('up', `http://127.0.0.1:${port}/mcp`);
+  const pools = new HttpPools();
+  t.after(() => pools.close());
+  const transport = pools.transport(`http://127.0.0.1:${port}/mcp`);
   const sink = new RecordingSink();
   const failures: unknown[] = [];
-  await callUpstream({
-    target,
-    pool: target.pools.calls,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}'),
+  const relay = answerRelay({
     reply: sink,
     held: new ByteBudget(1024 * 1024).account(),
     onHead: () => ({ headers: [['content-type', 'application/json']], mode: { kind: 'collect', finish: () => Promise.reject(new Error('the pool is overloaded')) } }),
-    onFailure: (reason) => failures.push(reason),
+    onFailure: (err) => failures.push(err),
     onFilterFailure: (err) => sink.send(503, [], `refused: ${err instanceof Error ? err.message : String(err)}`),
   });
+  const body = Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}');
+  transport.send({ method: 'POST', sessionId: undefined, headers: { 'content-type': 'application/json' }, body, message: null, owner: () => '' }, relay.handler);
+  await relay.done;
   assert.deepEqual(sink.sent, { status: 503, body: 'refused: the pool is overloaded' });
   assert.equal(sink.destroyed, false);
   assert.deepEqual(failures, []);

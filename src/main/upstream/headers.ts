@@ -1,63 +1,9 @@
-// Upstream HTTP clients: one undici Pool per origin for request/response traffic, and one for
-// long-lived streams (GET event streams, SSE answers), so open streams never starve calls of
-// connections. uWS + undici measured 31 µs per proxied request, the cheapest pairing
-// (component-costs.md §7).
+// Header fields between the client and an upstream: what of the client's request is forwarded
+// (hop-by-hop fields and the gateway's own dropped), and what of the upstream's answer is relayed.
 
 import { Buffer, isUtf8 } from 'node:buffer';
-import { Pool } from 'undici';
-import { latin1OfUtf8, nonAscii } from '../http/header-text.js';
+import { latin1OfUtf8 } from '../http/header-text.js';
 import type { HeaderField, HeaderList } from '../http/reply.js';
-import type { ChannelSpec } from './channels/channel.js';
-
-export interface UpstreamPools {
-  readonly calls: Pool;
-  readonly streams: Pool;
-}
-
-/** A Streamable HTTP upstream. */
-export interface HttpTarget {
-  readonly kind: 'http';
-  readonly name: string;
-  readonly url: URL;
-  /** path and query sent upstream */
-  readonly path: string;
-  readonly pools: UpstreamPools;
-}
-
-/** A stdio process or a legacy HTTP+SSE server, reached through a message channel. */
-export interface ChannelTarget {
-  readonly kind: 'channel';
-  readonly name: string;
-  readonly spec: ChannelSpec;
-}
-
-export type UpstreamTarget = HttpTarget | ChannelTarget;
-
-export class UpstreamRegistry {
-  readonly #byOrigin = new Map<string, UpstreamPools>();
-
-  target(name: string, rawUrl: string): HttpTarget {
-    const url = new URL(rawUrl);
-    let pools = this.#byOrigin.get(url.origin);
-    if (pools === undefined) {
-      pools = {
-        // No pipelining: a slow tool call would hold up every call queued behind it, and it
-        // measured slower anyway (bench/README.md, A/B: 0.93× req/s at 1.06× CPU).
-        calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }),
-        // No body timeout: an event stream may stay quiet for a long time.
-        streams: new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0 }),
-      };
-      this.#byOrigin.set(url.origin, pools);
-    }
-    return { kind: 'http', name, url, path: `${url.pathname}${url.search}`, pools };
-  }
-
-  async close(): Promise<void> {
-    const all = [...this.#byOrigin.values()];
-    this.#byOrigin.clear();
-    await Promise.all(all.flatMap((p) => [p.calls.destroy(), p.streams.destroy()]));
-  }
-}
 
 /** Request headers never forwarded: hop-by-hop ones (and those `Connection` names), those the
  * gateway sets itself, and accept-encoding — answers must arrive uncompressed so list results can be filtered. */
@@ -104,7 +50,8 @@ export function upstreamRequestHeaders(
   let connection: string[] | null = null;
   for (const [k, v] of headers) if (k === 'connection') (connection ??= []).push(v);
   const hopByHop = connection === null ? noOptions : connectionOptions(connection);
-  const out: Record<string, string> = {};
+  // No prototype: a client's `constructor` or `__proto__` field is a field like any other.
+  const out: Record<string, string> = Object.create(null);
   for (const [k, v] of headers) {
     if (dropRequest.has(k) || hopByHop.has(k)) continue;
     const prev = out[k];
@@ -131,22 +78,6 @@ export function rawFields(raw: ReadonlyArray<Buffer | string>): HeaderList {
     out.push(typeof value === 'string' ? [lower, value] : field(lower, value));
   }
   return out;
-}
-
-/** The same from the header object of undici's request(), whose values undici decoded as
- * latin1: a value with non-ASCII characters is taken back to its bytes and decoded as rawFields does. */
-export function recordFields(headers: Record<string, string | string[] | undefined>): HeaderList {
-  const out: HeaderField[] = [];
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined) continue;
-    if (Array.isArray(v)) for (const one of v) out.push(latin1Field(k, one));
-    else out.push(latin1Field(k, v));
-  }
-  return out;
-}
-
-function latin1Field(name: string, v: string): HeaderField {
-  return nonAscii.test(v) ? field(name, Buffer.from(v, 'latin1')) : [name, v];
 }
 
 export function relayResponseHeaders(fields: HeaderList): HeaderField[] {

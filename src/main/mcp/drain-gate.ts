@@ -4,7 +4,7 @@
 // one and wakes every waiter. It also counts what was written since the client stopped keeping
 // up, which the server holds unsent.
 
-import type { ResponseSink } from '../../http/reply.js';
+import type { ResponseSink } from '../http/reply.js';
 
 export class DrainGate {
   readonly #sink: ResponseSink;

@@ -1,0 +1,110 @@
+// One request to one target, its answer relayed to the client: the session id swapped for the
+// gateway's sealed record, lists filtered as policy says, and an upstream session the client
+// never learns of (the answer failed, was refused, or the client left) ended at once instead of
+// being left to the upstream's own expiry.
+
+import { isErrorAnswer, JsonRpcError, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { listKindOf } from '../../protocol/mcp.js';
+import { SseEventTooLargeError } from '../../protocol/sse.js';
+import { BufferBudgetError } from '../http/byte-budget.js';
+import type { HeaderField, HeaderList } from '../http/reply.js';
+import { DeciderOverloadedError } from '../decider/decider.js';
+import { StreamOverrunError } from '../upstream/channel-transport.js';
+import { firstHeader, relayResponseHeaders } from '../upstream/headers.js';
+import type { UpstreamTarget } from '../upstream/target.js';
+import { AnswerTooLargeError, answerRelay, type AnswerMode } from './answer-relay.js';
+import { answerMode } from './answer-mode.js';
+import { callerContext, jsonHeaders, send, sendRpcError, answerFailure, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { sessionOwner } from './session-id.js';
+import { errorMessage } from '../../protocol/jsonrpc.js';
+
+export async function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: Buffer | null, opened: OpenedSession, message: ParsedMessage | null): Promise<void> {
+  const method = m.req.method === 'DELETE' ? 'DELETE' : m.req.method === 'GET' ? 'GET' : 'POST';
+  const id = message !== null && message.kind === 'request' ? message.id : null;
+  const expected = message !== null && message.kind === 'request' ? listKindOf(message.method) : null;
+  const initialize = message !== null && message.kind === 'request' && message.method === 'initialize';
+  const known = opened.session?.upstream[target.name];
+  const ctx = callerContext(m);
+  // The session's POSTs that arrive meanwhile wait until the upstream has answered this GET.
+  const opening = method === 'GET' ? deps.streamGate.opening(opened.header) : null;
+  /** an upstream session this answer opens */
+  let opens: string | undefined;
+  let refusedInit = false;
+  const relay = answerRelay({
+    reply: m.reply,
+    held: m.held,
+    onHead: (status, upstreamFields) => {
+      opening?.();
+      const sid = firstHeader(upstreamFields, 'mcp-session-id');
+      if (sid !== undefined && sid !== known) opens = sid;
+      const headers = responseHeaders(m, deps, target, upstreamFields, opened);
+      if (status < 200 || status >= 300) return { headers, mode: { kind: 'relay' } };
+      const mode = answerMode(m, deps, target.name, upstreamFields, expected);
+      if (!initialize || opens === undefined || mode.kind === 'events' || mode.kind === 'refuse' || isEventStream(upstreamFields)) return { headers, mode };
+      // A refused initialize opens no session for the client: held whole to be read (it is
+      // small), and the session it opened upstream is let go.
+      return { headers, mode: refusableInit(mode, headers, () => (refusedInit = true)) };
+    },
+    onFailure: (err) => answerFailure(m, id, target, err),
+    onBroken: (err) => {
+      if (err instanceof StreamOverrunError) m.record.error = `GET stream closed: ${err.message}`;
+    },
+    onFilterFailure: (err) => {
+      if (err instanceof DeciderOverloadedError || err instanceof BufferBudgetError) {
+        m.record.error = err instanceof BufferBudgetError ? 'buffer budget exhausted' : 'overloaded';
+        send(m, 503, [...jsonHeaders, ['retry-after', '1']], errorMessage(id, JsonRpcError.internalError, 'overloaded'));
+        return;
+      }
+      m.record.error = `filtering the answer failed: ${err instanceof Error ? err.message : String(err)}`;
+      const tooLarge = err instanceof AnswerTooLargeError || err instanceof SseEventTooLargeError;
+      sendRpcError(m, tooLarge ? 502 : 500, id, JsonRpcError.internalError, tooLarge ? 'upstream answer too large to filter' : 'upstream answer could not be filtered');
+    },
+  });
+  target.send(ctx, { method, sessionId: known, body, message }, relay.handler);
+  try {
+    await relay.done;
+  } finally {
+    opening?.();
+  }
+  if (opens !== undefined && (refusedInit || !relay.sentHead())) target.endSession(ctx, opens);
+}
+
+function isEventStream(fields: HeaderList): boolean {
+  const type = firstHeader(fields, 'content-type');
+  return type !== undefined && type.toLowerCase().includes('text/event-stream');
+}
+
+/** `mode` (or a plain collect) that, when the answer is a JSON-RPC error, sends it without the
+ * session header and calls `refused`. */
+function refusableInit(mode: AnswerMode, headers: HeaderList, refused: () => void): AnswerMode {
+  const finish = mode.kind === 'collect' ? mode.finish : () => Promise.resolve({ body: null });
+  return {
+    kind: 'collect',
+    finish: async (text) => {
+      const out = await finish(text);
+      if (!isErrorAnswer(out.body ?? text)) return out;
+      refused();
+      return { body: out.body, headers: headers.filter(([k]) => k !== 'mcp-session-id') };
+    },
+  };
+}
+
+/** The upstream's header fields as relayed, its session id swapped for the sealed record. */
+function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: HeaderList, opened: OpenedSession): HeaderField[] {
+  const headers = relayResponseHeaders(upstreamHeaders);
+  const upstreamSid = firstHeader(upstreamHeaders, 'mcp-session-id');
+  if (upstreamSid !== undefined) {
+    const known = opened.session?.upstream[target.name];
+    // Re-seal only when the upstream session changed; otherwise echo the client's id.
+    const sid =
+      known === upstreamSid && opened.header !== undefined
+        ? opened.header
+        : deps.sessions.encode({
+            upstream: { ...(opened.session?.upstream ?? {}), [target.name]: upstreamSid },
+            principal: sessionOwner(m.claims, m.route.sessionScope),
+          });
+    headers.push(['mcp-session-id', sid]);
+  }
+  for (const h of m.corsHeaders) headers.push(h);
+  return headers;
+}

@@ -1,0 +1,59 @@
+// How an upstream's answer reaches whoever asked: undici's own dispatch handler shape (connect,
+// head, body chunks, end, error). HTTP targets hand it to undici as it is, with nothing between
+// (the relay's hot path); channel targets (stdio, legacy SSE) drive the same calls themselves, so
+// the relay and the fan-out read every transport's answers one way.
+
+/** Raw header list as undici gives it: name, value, name, value… */
+export type RawHeaders = ReadonlyArray<Buffer | string>;
+
+export interface AnswerHandler {
+  /** The request is under way; `abort` cancels it (the handler then gets onError). */
+  onConnect(abort: (err: Error) => void): void;
+  /** Status and header fields; false pauses the body until `resume` is called. 1xx heads may come first. */
+  onHeaders(status: number, headers: RawHeaders, resume: () => void): boolean;
+  /** One body chunk; false pauses the body until `resume` is called. */
+  onData(chunk: Buffer): boolean;
+  onComplete(): void;
+  /** The request failed or was aborted; nothing else follows. */
+  onError(err: Error): void;
+}
+
+/** A whole answer made here (a refusal, a channel's JSON answer) given to a handler. */
+export function answerWith(handler: AnswerHandler, status: number, headers: RawHeaders, body: string | Buffer): void {
+  let aborted: Error | null = null;
+  handler.onConnect((err) => {
+    aborted ??= err;
+  });
+  if (aborted !== null) {
+    handler.onError(aborted);
+    return;
+  }
+  const resume = (): void => {};
+  handler.onHeaders(status, headers, resume);
+  if (aborted !== null) {
+    handler.onError(aborted);
+    return;
+  }
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  if (bytes.byteLength > 0) handler.onData(bytes);
+  if (aborted !== null) handler.onError(aborted);
+  else handler.onComplete();
+}
+
+/** A failure whose status, header fields, JSON-RPC error code and text the client gets, instead
+ * of the relay's 502 naming no reason: a policy's refusal, a limit, or what a channel target
+ * reports of its own session. */
+export class UpstreamFailure extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly rpcCode: number;
+  constructor(code: string, status: number, message: string, headers: ReadonlyArray<readonly [string, string]> = [], rpcCode = -32603) {
+    super(message);
+    this.name = 'UpstreamFailure';
+    this.code = code;
+    this.status = status;
+    this.headers = headers;
+    this.rpcCode = rpcCode;
+  }
+}

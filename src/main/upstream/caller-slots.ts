@@ -1,0 +1,58 @@
+// What one caller may hold of one upstream at once. An upstream's connections are shared by
+// everyone (one pool per origin): a caller keeping hundreds of slow calls open would make every
+// other caller queue behind them. Each caller (the token's subject, or the client's address when
+// there is no token) gets a bounded number of calls, and of open event streams, per upstream;
+// past it the request is refused at once, and others keep flowing.
+
+import { UpstreamFailure } from './answer.js';
+
+export interface CallerLimits {
+  /** calls (POST, DELETE) one caller may have in flight to one upstream */
+  readonly calls: number;
+  /** GET event streams one caller may hold open to one upstream */
+  readonly streams: number;
+}
+
+export const defaultCallerLimits: CallerLimits = { calls: 64, streams: 64 };
+
+export type SlotKind = 'calls' | 'streams';
+
+/** Counts per (upstream, kind, caller); an entry goes once its count is back to 0. */
+export class CallerSlots {
+  readonly #limits: CallerLimits;
+  readonly #held = new Map<string, number>();
+  readonly #onRefused: (upstream: string, kind: SlotKind) => void;
+
+  constructor(limits: CallerLimits, onRefused: (upstream: string, kind: SlotKind) => void = () => {}) {
+    this.#limits = limits;
+    this.#onRefused = onRefused;
+  }
+
+  /** Takes a slot: the function that gives it back (once, however often called), or the refusal. */
+  acquire(upstream: string, kind: SlotKind, caller: string): (() => void) | UpstreamFailure {
+    // The caller's text is the sender's: kept apart from the other parts by a separator no
+    // upstream key or kind contains.
+    const key = `${upstream}\u0000${kind}\u0000${caller}`;
+    const n = this.#held.get(key) ?? 0;
+    const limit = this.#limits[kind];
+    if (n >= limit) {
+      this.#onRefused(upstream, kind);
+      const what = kind === 'calls' ? `${limit} calls in flight` : `${limit} event streams open`;
+      return new UpstreamFailure('GW_CALLER_LIMIT', 429, `Too many requests: this caller already has ${what} to this upstream`, [['retry-after', '1']]);
+    }
+    this.#held.set(key, n + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const left = (this.#held.get(key) ?? 1) - 1;
+      if (left === 0) this.#held.delete(key);
+      else this.#held.set(key, left);
+    };
+  }
+
+  /** Entries held now (callers with something in flight), for a gauge. */
+  get size(): number {
+    return this.#held.size;
+  }
+}

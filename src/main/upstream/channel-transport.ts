@@ -1,0 +1,200 @@
+// A message channel (stdio process, legacy HTTP+SSE server) as a transport: it answers the way a
+// Streamable HTTP server would. `initialize` opens a local session (its id comes back as
+// `mcp-session-id`), a request gets its JSON answer, a notification 202, GET the session's own
+// messages as an event stream, DELETE ends the session. So the relay reads channel answers as it
+// reads HTTP ones; what is particular to channels stays here.
+
+import { formatEvent } from '../../protocol/sse.js';
+import { answerWith, UpstreamFailure, type AnswerHandler, type RawHeaders } from './answer.js';
+import { ChannelLimitError, type ChannelHub, type ChannelSession } from './channels/channel-hub.js';
+import type { ChannelSpec } from './channels/channel.js';
+import type { Transport, TransportRequest } from './transport.js';
+
+/** What a GET stream may have pending of a session's messages (handed over while its reader is
+ * paused: queued for the filter, or the client not keeping up) before it is closed. The session's
+ * process or connection also carries the answers to its POSTs, so it is not paused for one slow
+ * reader: the reader is let go instead. */
+export const maxPendingStreamBytes = 16 * 1024 * 1024;
+
+/** A GET stream closed because its client fell too far behind. */
+export class StreamOverrunError extends Error {
+  readonly code = 'GW_STREAM_OVERRUN';
+  constructor(target: string) {
+    super(`the client fell more than ${maxPendingStreamBytes / 1024 / 1024} MiB behind ${target}'s messages`);
+    this.name = 'StreamOverrunError';
+  }
+}
+
+/** The upstream session a stream belonged to is over (its process exited): the stream ends, and
+ * the client learns it must initialize again. */
+export class UpstreamSessionEndedError extends Error {
+  readonly code = 'GW_UPSTREAM_SESSION_ENDED';
+  constructor(reason: string) {
+    super(`upstream session ended: ${reason}`);
+    this.name = 'UpstreamSessionEndedError';
+  }
+}
+
+const json = 'application/json';
+
+function sessionNotFound(): UpstreamFailure {
+  return new UpstreamFailure('GW_SESSION_NOT_FOUND', 404, 'Session not found', [], -32001);
+}
+
+export class ChannelTransport implements Transport {
+  readonly key: string;
+  readonly #name: string;
+  readonly #spec: ChannelSpec;
+  readonly #hub: ChannelHub;
+
+  constructor(name: string, spec: ChannelSpec, hub: ChannelHub) {
+    this.#name = name;
+    this.#spec = spec;
+    this.#hub = hub;
+    this.key = spec.kind === 'stdio' ? `stdio:${spec.cmd} ${spec.args.join(' ')}` : spec.url.href;
+  }
+
+  send(req: TransportRequest, answer: AnswerHandler): void {
+    if (req.method === 'POST') void this.#post(req, answer);
+    else if (req.method === 'GET') this.#stream(req, answer);
+    else {
+      if (req.sessionId !== undefined) this.#hub.end(req.sessionId);
+      answerWith(answer, 202, [], '');
+    }
+  }
+
+  async #post(req: TransportRequest, answer: AnswerHandler): Promise<void> {
+    const abort = new AbortController();
+    answer.onConnect((err) => abort.abort(err));
+    let session: ChannelSession;
+    try {
+      session = await this.#session(req);
+    } catch (err) {
+      // No session to relay to (the process did not start, the server's endpoint is unusable):
+      // the client's request is what could not be served.
+      answer.onError(this.#failure(400, err));
+      return;
+    }
+    const headers: RawHeaders = ['mcp-session-id', session.id];
+    const message = req.message;
+    const text = req.body?.toString('utf8') ?? '';
+    if (message === null || message.kind !== 'request') {
+      if (session.notify(text)) answerWith(answer, 202, headers, '');
+      else answer.onError(this.#failure(400, new Error('upstream channel is closed')));
+      return;
+    }
+    try {
+      const out = await session.request(message.id, text, abort.signal);
+      answerWith(answer, 200, ['content-type', json, ...headers], out);
+    } catch (err) {
+      answer.onError(abort.signal.aborted ? abortReason(abort.signal) : this.#failure(502, err));
+    }
+  }
+
+  /** What the client is told of a channel's failure: it names the target and the reason, which
+   * is the gateway's own (a process that exited, a line too long), never an upstream's text. */
+  #failure(status: number, err: unknown): UpstreamFailure {
+    if (err instanceof UpstreamFailure) return err;
+    const reason = err instanceof Error ? err.message : String(err);
+    return new UpstreamFailure('GW_CHANNEL_FAILED', status, `upstream ${this.#name}: ${reason}`);
+  }
+
+  /** The request's session: named by its id, or opened by an initialize. */
+  async #session(req: TransportRequest): Promise<ChannelSession> {
+    if (req.sessionId !== undefined) {
+      const known = this.#hub.get(req.sessionId);
+      if (known === undefined) throw sessionNotFound();
+      return known;
+    }
+    const m = req.message;
+    if (m === null || m.kind !== 'request' || m.method !== 'initialize') {
+      throw new UpstreamFailure('GW_SESSION_REQUIRED', 400, `${this.#name} needs a session: send initialize first`);
+    }
+    try {
+      return await this.#hub.open(this.#spec, req.headers, req.owner());
+    } catch (err) {
+      // A limit: the caller may retry later.
+      if (err instanceof ChannelLimitError) throw new UpstreamFailure(err.code, 503, `upstream ${this.#name}: ${err.message}`, [['retry-after', '5']]);
+      throw err;
+    }
+  }
+
+  /** GET: the session's own messages as an event stream, until either side leaves. */
+  #stream(req: TransportRequest, answer: AnswerHandler): void {
+    const session = req.sessionId === undefined ? undefined : this.#hub.get(req.sessionId);
+    if (session === undefined) {
+      answer.onConnect(() => {});
+      answer.onError(req.sessionId === undefined ? new UpstreamFailure('GW_SESSION_REQUIRED', 400, 'Mcp-Session-Id required', [], -32001) : sessionNotFound());
+      return;
+    }
+    new ChannelStream(this.#name, session, answer).start();
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error('client went away');
+}
+
+/** One session's messages to one reader, honouring its pauses up to maxPendingStreamBytes. */
+class ChannelStream {
+  readonly #target: string;
+  readonly #session: ChannelSession;
+  readonly #answer: AnswerHandler;
+  #paused = false;
+  #queue: Buffer[] = [];
+  #queued = 0;
+  #over = false;
+  #unsubscribe: () => void = () => {};
+
+  constructor(target: string, session: ChannelSession, answer: AnswerHandler) {
+    this.#target = target;
+    this.#session = session;
+    this.#answer = answer;
+  }
+
+  start(): void {
+    this.#answer.onConnect((err) => this.#end(err));
+    if (this.#over) return;
+    this.#paused = !this.#answer.onHeaders(200, ['content-type', 'text/event-stream', 'cache-control', 'no-cache'], () => this.#resume());
+    this.#unsubscribe = this.#session.subscribe(
+      (text) => this.#message(text),
+      () => this.#end(new UpstreamSessionEndedError('its process or connection closed')),
+    );
+    if (this.#over) this.#unsubscribe();
+  }
+
+  #message(text: string): void {
+    if (this.#over) return;
+    const event = Buffer.from(formatEvent(text));
+    if (!this.#paused) {
+      this.#paused = !this.#answer.onData(event);
+      return;
+    }
+    // A message larger than the bound still goes to a reader that has nothing pending.
+    if (this.#queued > 0 && this.#queued + event.byteLength > maxPendingStreamBytes) {
+      this.#end(new StreamOverrunError(this.#target));
+      return;
+    }
+    this.#queue.push(event);
+    this.#queued += event.byteLength;
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    while (!this.#paused && !this.#over && this.#queue.length > 0) {
+      const next = this.#queue.shift();
+      if (next === undefined) break;
+      this.#queued -= next.byteLength;
+      this.#paused = !this.#answer.onData(next);
+    }
+  }
+
+  #end(err: Error): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#queue = [];
+    this.#unsubscribe();
+    this.#answer.onError(err);
+  }
+}

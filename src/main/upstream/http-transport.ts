@@ -1,0 +1,64 @@
+// Streamable HTTP upstreams: one undici Pool per origin for request/response traffic, and one for
+// long-lived streams (GET event streams), so open streams never starve calls of connections.
+// Requests go out on undici's dispatch API with the caller's handler as it is: no body stream,
+// no promise, no AbortController per request (the relay's hot path).
+
+import { Pool } from 'undici';
+import type { AnswerHandler } from './answer.js';
+import type { Transport, TransportRequest } from './transport.js';
+
+interface Pools {
+  readonly calls: Pool;
+  readonly streams: Pool;
+}
+
+export class HttpTransport implements Transport {
+  readonly key: string;
+  readonly #origin: string;
+  /** path and query sent upstream */
+  readonly #path: string;
+  readonly #pools: Pools;
+
+  constructor(url: URL, pools: Pools) {
+    this.key = url.origin;
+    this.#origin = url.origin;
+    this.#path = `${url.pathname}${url.search}`;
+    this.#pools = pools;
+  }
+
+  send(req: TransportRequest, answer: AnswerHandler): void {
+    const pool = req.method === 'GET' ? this.#pools.streams : this.#pools.calls;
+    try {
+      pool.dispatch({ origin: this.#origin, path: this.#path, method: req.method, headers: req.headers, body: req.body }, answer);
+    } catch (err) {
+      // a closed pool (the gateway is closing) throws instead of calling onError
+      answer.onError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+}
+
+/** The pools of every origin the config names, shared by the targets that reach it. */
+export class HttpPools {
+  readonly #byOrigin = new Map<string, Pools>();
+
+  transport(rawUrl: string): HttpTransport {
+    const url = new URL(rawUrl);
+    let pools = this.#byOrigin.get(url.origin);
+    if (pools === undefined) {
+      pools = {
+        // No pipelining: a slow tool call would hold up every call queued behind it.
+        calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }),
+        // No body timeout: an event stream may stay quiet for a long time.
+        streams: new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0 }),
+      };
+      this.#byOrigin.set(url.origin, pools);
+    }
+    return new HttpTransport(url, pools);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#byOrigin.values()];
+    this.#byOrigin.clear();
+    await Promise.all(all.flatMap((p) => [p.calls.destroy(), p.streams.destroy()]));
+  }
+}
