@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Node 20's `node --test` does not expand globs, so list the compiled test files here
 // (as piscina's scripts/run-tests.js does). Usage: node scripts/run-tests.mjs [filter...]; without a
-// filter, the integration tests then run again on the fallback front (below).
+// filter, the integration tests then run again on the fallback front (below). Where no package
+// has a uWebSockets.js binary that loads on this Node and C library, the suite runs on the
+// fallback front instead; PORTCULLIS_TEST_FRONT=native|fallback makes the run fail when the
+// front is not the one expected (CI says which it expects on each runtime).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
 
 function collect(dir) {
@@ -46,16 +50,32 @@ function pass(testFiles, env) {
 }
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => current !== null && process.kill(-current.pid, sig));
 
+// Left out on the fallback front: what needs the native binary itself (several processes or
+// gateways on one port, uWS apps built by the test).
+const nativeOnly = ['processes.test.js', 'legacy-sse-listeners.test.js', 'embedding.test.js'];
+const { loadUws } = await import(pathToFileURL(join(process.cwd(), 'dist', 'src', 'main', 'http', 'uws.js')).href);
+const front = loadUws(true);
+console.log(`# Node ${process.version} (ABI ${process.versions.modules}, ${process.platform}-${process.arch}): ${front.native ? `native front from ${front.source}` : 'no native front: the suite runs on the node:http fallback front'}`);
+if (!front.native) console.log(front.source.replace(/^/gm, '# '));
+const expected = process.env.PORTCULLIS_TEST_FRONT;
+if (expected !== undefined && expected !== (front.native ? 'native' : 'fallback')) {
+  console.error(`PORTCULLIS_TEST_FRONT=${expected}, but this runtime has ${front.native ? 'the native front' : 'no native front'}`);
+  process.exit(1);
+}
+if (!front.native) {
+  const onFallback = files.filter((f) => !nativeOnly.some((n) => f.endsWith(n)));
+  process.exit(await pass(onFallback, { ...process.env, PORTCULLIS_ALLOW_UWS_FALLBACK: '1' }));
+}
+
 let code = await pass(files, process.env);
 // The whole run (no filter) passes the integration tests a second time on the opt-in fallback
 // front (src/main/http/node-front.ts): uWS's native binary kept from loading by a preload, as on
-// a platform it has no build for. Left out: what needs the native binary itself (several
-// processes or gateways on one port, uWS apps built by the test, the refusal without opt-in).
-const nativeOnly = ['processes.test.js', 'uws-native.test.js', 'uws-fallback.test.js', 'legacy-sse-listeners.test.js', 'embedding.test.js'];
+// a platform it has no build for. The refusal and opt-in tests set up the same themselves.
 if (code === 0 && filters.length === 0) {
   console.log('\n# second pass: the integration tests on the node:http fallback front\n');
   const preload = join(process.cwd(), 'test', 'fixtures', 'no-native-uws.cjs');
-  const onFallback = files.filter((f) => f.includes(join('test', 'integration')) && !nativeOnly.some((n) => f.endsWith(n)));
+  const own = ['uws-native.test.js', 'uws-fallback.test.js'];
+  const onFallback = files.filter((f) => f.includes(join('test', 'integration')) && ![...nativeOnly, ...own].some((n) => f.endsWith(n)));
   code = await pass(onFallback, {
     ...process.env,
     PORTCULLIS_ALLOW_UWS_FALLBACK: '1',

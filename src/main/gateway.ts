@@ -130,7 +130,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const uws = loaded.module;
   const logFormat = options.logFormat ?? config.runtime.logFormat;
   const logger = createLogger(logFormat, options.logSink);
-  if (!loaded.native) logger.warn('gateway', 'uWebSockets.js native binary did not load: running on its slow pure-JS fallback (opted in)');
+  if (loaded.native) logger.info('gateway', 'uWebSockets.js native front', [['from', loaded.source]]);
+  else logger.warn('gateway', 'uWebSockets.js native binary did not load: running on its slow pure-JS fallback (opted in)');
   const workers = options.workers ?? config.runtime.workers;
   const metrics = new Metrics();
   const upstreams = new HttpPools();
