@@ -11,6 +11,7 @@ import { Reply, type HeaderList } from './http/reply.js';
 import { ambiguousFraming, headerValue, joinedHeaders, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
 import { AccessRecord } from './log/access-record.js';
 import type { Logger } from './log/logger.js';
+import { redactQuery } from './log/redact.js';
 import type { McpDeps } from './mcp/context.js';
 import type { LegacySessions } from './mcp/legacy-sse.js';
 import type { StreamGate } from './mcp/stream-gate.js';
@@ -20,7 +21,7 @@ import type { SessionCodec } from './mcp/session-id.js';
 import type { UpstreamTarget } from './upstream/target.js';
 import type { Metrics } from './ops/metrics.js';
 import type { BindPlan, RoutePlan } from './plan.js';
-import { extractToken, redactQuery, type HeaderPairs } from './policy/bearer.js';
+import { extractToken, type HeaderPairs } from './policy/bearer.js';
 import { bearerChallenge, isMetadataPath, metadataResponse, preflightHeaders } from './policy/protected-resource.js';
 import type { JwtAuthenticator } from './policy/jwt-auth.js';
 import { selectListener, selectRoute } from './router.js';
@@ -109,10 +110,11 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
   };
 }
 
-/** `http.path` for the access log: path and query, a token carried in the query redacted. */
+/** `http.path` for the access log: path and query, credentials in the query redacted (the
+ * names the bind reads tokens from, and any that look like one). */
 function loggedPath(snap: RequestSnapshot, bind: BindPlan | undefined): string {
   if (snap.query === '') return snap.path;
-  return `${snap.path}?${bind === undefined ? snap.query : redactQuery(snap.query, bind.tokenQueryNames)}`;
+  return `${snap.path}?${redactQuery(snap.query, bind?.tokenQueryNames)}`;
 }
 
 /** Listener and route selection, the answers that need no policy, then the policies. */

@@ -38,21 +38,6 @@ function queryValue(query: string, name: string): string | null {
   return null;
 }
 
-/** `query` with the values of the `names` parameters replaced, for logging. Names compare
- * decoded, as extractToken reads them. */
-export function redactQuery(query: string, names: readonly string[]): string {
-  if (names.length === 0 || query === '') return query;
-  return query
-    .split('&')
-    .map((part) => {
-      const eq = part.indexOf('=');
-      if (eq < 0) return part;
-      const key = part.slice(0, eq);
-      return names.includes(decodeComponent(key) ?? key) ? `${key}=<redacted>` : part;
-    })
-    .join('&');
-}
-
 function tokenOf(raw: string | null): string | null {
   if (raw === null) return null;
   const t = raw.trim();
