@@ -38,6 +38,9 @@ export interface JwksServerOptions {
   readonly cacheControl?: string;
   /** `issuer` in /.well-known/openid-configuration; default the server's url */
   readonly issuer?: string;
+  /** `name=value` a /jwks.json request must have in its query (401 without it); the OpenID
+   * configuration's jwks_uri carries it */
+  readonly requireQuery?: string;
 }
 
 export async function startJwksServer(opts: JwksServerOptions = {}): Promise<JwksServer> {
@@ -49,7 +52,7 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
   const holds: Array<{ arrive: () => void; released: Promise<void> }> = [];
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://jwks.invalid').pathname;
+    const { pathname: path, search } = new URL(req.url ?? '/', 'http://jwks.invalid');
     counts.set(path, (counts.get(path) ?? 0) + 1);
     if (failure !== null) {
       res.writeHead(failure).end();
@@ -57,7 +60,9 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
     }
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (cacheControl !== null) headers['cache-control'] = cacheControl;
-    if (path === '/jwks.json') {
+    if (path === '/jwks.json' && opts.requireQuery !== undefined && !search.slice(1).split('&').includes(opts.requireQuery)) {
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('key required');
+    } else if (path === '/jwks.json') {
       const hold = holds.shift();
       if (hold === undefined) {
         res.writeHead(200, headers).end(JSON.stringify({ keys }));
@@ -66,7 +71,7 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
       hold.arrive();
       void hold.released.then(() => res.writeHead(200, headers).end(JSON.stringify({ keys })));
     } else if (path === '/.well-known/openid-configuration') {
-      res.writeHead(200, headers).end(JSON.stringify({ issuer: opts.issuer ?? base, jwks_uri: `${base}/jwks.json` }));
+      res.writeHead(200, headers).end(JSON.stringify({ issuer: opts.issuer ?? base, jwks_uri: `${base}/jwks.json${opts.requireQuery === undefined ? '' : `?${opts.requireQuery}`}` }));
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     }

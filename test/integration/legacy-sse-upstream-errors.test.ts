@@ -76,3 +76,14 @@ test('an unusable endpoint event later in the session ends that session, not the
   // Still serving: a new session gets as far as the upstream's (again broken) answer.
   assert.equal((await mcpFetch(gw.url, initializeRequest())).status, 502);
 });
+
+test('a key in the SSE target URL is in no error answer and no log line', async (t) => {
+  const key = 'sse-key-0123456789';
+  const url = await startBadEndpointServer(t, 'file:///etc/passwd');
+  const gw = await startTestGateway(t, { configText: sseTargetYaml(`${url}?api_key=${key}`) });
+  const res = await mcpFetch(gw.url, initializeRequest());
+  assert.equal(res.status, 400);
+  assert.ok(String(errorOf(res).message).includes(`${url}?api_key=%3Credacted%3E`), res.text);
+  await gw.log.waitFor(/session closed: endpoint event/);
+  for (const text of [res.text, ...gw.log.lines]) assert.ok(!text.includes(key), text);
+});

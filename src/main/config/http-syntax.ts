@@ -20,3 +20,11 @@ export function isHttpUrl(s: string): boolean {
   const { protocol } = new URL(s);
   return protocol === 'http:' || protocol === 'https:';
 }
+
+/** A user name or password in an http(s) URL: undici sends neither (nor does agentgateway's
+ * client), so a config holding one would carry a credential that is never used. */
+export function hasUserinfo(s: string): boolean {
+  if (!URL.canParse(s)) return false;
+  const { username, password } = new URL(s);
+  return username !== '' || password !== '';
+}

@@ -6,7 +6,7 @@
 
 import { resolve } from 'node:path';
 import type { PublicJwk } from '../../protocol/worker-contract.js';
-import { isHttpUrl } from './http-syntax.js';
+import { hasUserinfo, isHttpUrl } from './http-syntax.js';
 import { loadJwksFile, parseJwks } from './jwks-load.js';
 import { type MapReader, keyPath } from './schema-reader.js';
 import type { JwksSource } from './types.js';
@@ -18,6 +18,10 @@ export interface Jwks {
 
 export const MISSING_JWKS = 'required (or an http(s) issuer for OpenID discovery)';
 
+/** Neither a JWKS nor an OpenID configuration is fetched with credentials (both are public by
+ * design); refused rather than dropped in silence, and not quoted: the message would log it. */
+const USERINFO = 'a user name or password in this URL would not be sent (the JWKS and OpenID configuration are fetched without credentials); remove it';
+
 const DISCOVERY: Jwks = { source: { kind: 'discovery' }, keys: [] };
 
 /**
@@ -28,7 +32,7 @@ export function readJwks(m: MapReader, key: string, issuer: string | undefined, 
   const path = m.at(key);
   const value = m.value(key);
   if (value === undefined) {
-    if (issuer !== undefined && isHttpUrl(issuer)) return DISCOVERY;
+    if (issuer !== undefined && isHttpUrl(issuer)) return discoveryFrom(m, m.at('issuer'), issuer);
     m.issues.add(path, MISSING_JWKS);
     return undefined;
   }
@@ -77,6 +81,10 @@ export function readJwksUrl(m: MapReader, path: string, url: string | undefined)
     m.issues.add(path, 'expected an http or https URL');
     return undefined;
   }
+  if (hasUserinfo(url)) {
+    m.issues.add(path, USERINFO);
+    return undefined;
+  }
   return { source: { kind: 'url', url }, keys: [] };
 }
 
@@ -85,6 +93,10 @@ export function discoveryFrom(m: MapReader, path: string, issuer: string | undef
   if (issuer === undefined) return undefined;
   if (!isHttpUrl(issuer)) {
     m.issues.add(path, `OpenID discovery needs an http(s) issuer URL (got ${JSON.stringify(issuer)})`);
+    return undefined;
+  }
+  if (hasUserinfo(issuer)) {
+    m.issues.add(path, `OpenID discovery: ${USERINFO}`);
     return undefined;
   }
   return DISCOVERY;

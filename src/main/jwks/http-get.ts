@@ -1,7 +1,8 @@
 // A bounded GET for identity-provider documents (JWKS, OpenID configuration): a timeout, a size
-// cap, JSON only, and a plain error sentence (never a body) on failure.
+// cap, JSON only, and a plain error sentence (never a body, nor the URL's credentials) on failure.
 
 import { request } from 'undici';
+import { redactUrl } from '../log/redact.js';
 import { timerDelay } from './timer-delay.js';
 
 export interface FetchedDocument {
@@ -40,6 +41,7 @@ export function maxAgeOf(headers: Record<string, string | string[] | undefined>,
 }
 
 export async function getDocument(url: string, timeoutMs: number): Promise<FetchedDocument> {
+  const shown = redactUrl(url);
   let res;
   try {
     res = await request(url, {
@@ -48,11 +50,11 @@ export async function getDocument(url: string, timeoutMs: number): Promise<Fetch
       signal: AbortSignal.timeout(timerDelay(timeoutMs)),
     });
   } catch (err) {
-    throw new FetchError(`GET ${url} failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new FetchError(`GET ${shown} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (res.statusCode !== 200) {
     await res.body.dump();
-    throw new FetchError(`GET ${url} answered ${res.statusCode}`);
+    throw new FetchError(`GET ${shown} answered ${res.statusCode}`);
   }
   let size = 0;
   const chunks: Buffer[] = [];
@@ -61,7 +63,7 @@ export async function getDocument(url: string, timeoutMs: number): Promise<Fetch
     size += chunk.byteLength;
     if (size > maxBytes) {
       res.body.destroy();
-      throw new FetchError(`GET ${url}: document larger than ${maxBytes} bytes`);
+      throw new FetchError(`GET ${shown}: document larger than ${maxBytes} bytes`);
     }
     chunks.push(Buffer.from(chunk));
   }

@@ -4,6 +4,7 @@
 
 import type { GatewayConfig, JwtProviderConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import { redactUrl } from '../log/redact.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { PublicJwk } from '../../protocol/worker-contract.js';
 import { createRemoteJwks, type RefreshEvent, type RemoteJwks } from './remote-jwks.js';
@@ -53,13 +54,13 @@ export class KeyRegistry {
       metrics.jwksRefreshes.inc({ result: 'ok', reason: e.reason });
       // At startup and on reload the caller builds fresh worker data itself.
       if (e.changed && e.reason !== 'startup' && e.reason !== 'reload') {
-        logger.info('jwks', 'key set changed', [['url', e.url], ['keys', e.keys], ['reason', e.reason]]);
+        logger.info('jwks', 'key set changed', [['url', redactUrl(e.url)], ['keys', e.keys], ['reason', e.reason]]);
         // The gateway logs a failure; the change stays unapplied, so the next refresh retries.
         this.#o.onChange().then(() => remote.markApplied(e.fingerprint), () => undefined);
       }
     } else {
       metrics.jwksRefreshes.inc({ result: 'error', reason: e.reason });
-      logger.warn('jwks', 'JWKS refresh failed; keeping the last good keys', [['url', e.url], ['reason', e.reason], ['error', e.error]]);
+      logger.warn('jwks', 'JWKS refresh failed; keeping the last good keys', [['url', redactUrl(e.url)], ['reason', e.reason], ['error', e.error]]);
     }
   };
 

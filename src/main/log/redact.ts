@@ -41,3 +41,16 @@ function redactPart(part: string, extra: readonly string[]): string {
 export function redactQuery(query: string, extra: readonly string[] = []): string {
   return query.replace(/[^&;]+/g, (part) => redactPart(part, extra));
 }
+
+/** A configured http(s) URL for the log or /config_dump: user, password and every query value
+ * replaced (a token in a JWKS URL looks like any other parameter). Other text is left as it is. */
+export function redactUrl(text: string): string {
+  if (!URL.canParse(text)) return text;
+  const url = new URL(text);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return text;
+  if (url.username === '' && url.password === '' && url.search === '') return text;
+  if (url.username !== '') url.username = redacted;
+  if (url.password !== '') url.password = redacted;
+  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, redacted);
+  return url.href;
+}

@@ -5,25 +5,14 @@
 // public keys, but a private member pasted by mistake must not be served either. CEL rules and
 // route match values are shown: they are what an operator reads the dump for.
 
-const hidden = '<redacted>';
+import { redacted, redactUrl } from '../log/redact.js';
 
 /** JWK members of private and symmetric keys (RFC 7517/7518). */
 const privateJwkMembers: ReadonlySet<string> = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth']);
 
-function redactUrl(text: string): string {
-  if (!URL.canParse(text)) return text;
-  const url = new URL(text);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return text;
-  if (url.username === '' && url.password === '' && url.search === '') return text;
-  if (url.username !== '') url.username = hidden;
-  if (url.password !== '') url.password = hidden;
-  for (const key of [...url.searchParams.keys()]) url.searchParams.set(key, hidden);
-  return url.href;
-}
-
 function redactValue(value: unknown, key: string | null): unknown {
   if (value instanceof URL) return redactUrl(value.href);
-  if (typeof value === 'string') return key !== null && privateJwkMembers.has(key) ? hidden : redactUrl(value);
+  if (typeof value === 'string') return key !== null && privateJwkMembers.has(key) ? redacted : redactUrl(value);
   if (Array.isArray(value)) return value.map((v) => redactValue(v, null));
   if (value instanceof Map) return redactValue(Object.fromEntries(value), key);
   if (typeof value !== 'object' || value === null) return value;
@@ -31,11 +20,11 @@ function redactValue(value: unknown, key: string | null): unknown {
   for (const [k, v] of Object.entries(value)) {
     if (k === 'env' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
       // The names tell what is set; the values are the secrets.
-      out[k] = Object.fromEntries(Object.keys(v).map((name) => [name, hidden]));
+      out[k] = Object.fromEntries(Object.keys(v).map((name) => [name, redacted]));
     } else if (k === 'args' && Array.isArray(v)) {
       // A stdio server's arguments carry keys as often as its environment does (`--api-key=…`).
-      out[k] = v.map(() => hidden);
-    } else if (k === 'sessionKey') out[k] = v === null ? null : hidden;
+      out[k] = v.map(() => redacted);
+    } else if (k === 'sessionKey') out[k] = v === null ? null : redacted;
     else out[k] = redactValue(v, k);
   }
   return out;

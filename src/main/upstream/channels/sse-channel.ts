@@ -3,6 +3,7 @@
 
 import { request } from 'undici';
 import { SseSplitter } from '../../../protocol/sse.js';
+import { redactUrl } from '../../log/redact.js';
 import type { Channel } from './channel.js';
 
 /** Where an `endpoint` event says to POST (absolute, or relative to the SSE URL), or why it
@@ -28,6 +29,8 @@ export async function openSseChannel(
   log: (line: string) => void,
 ): Promise<Channel> {
   const abort = new AbortController();
+  // What the log and errors name: the URL as configured may carry a key.
+  const shown = redactUrl(url.href);
   const res = await request(url, {
     method: 'GET',
     headers: { ...headers, accept: 'text/event-stream' },
@@ -36,7 +39,7 @@ export async function openSseChannel(
   });
   if (res.statusCode !== 200) {
     await res.body.dump();
-    throw new Error(`GET ${url.href} answered ${res.statusCode}`);
+    throw new Error(`GET ${shown} answered ${res.statusCode}`);
   }
   let closed = false;
   let endpoint: URL | null = null;
@@ -56,8 +59,8 @@ export async function openSseChannel(
       if (posting >= maxPostsInFlight) {
         // The server stopped taking messages: what clients send would pile up in the gateway
         // (a notification is answered 202 at once). The session ends.
-        log(`${url.href}: session closed: ${maxPostsInFlight} messages posted and not yet accepted`);
-        fail(`${url.href} does not take the messages posted to it`);
+        log(`${shown}: session closed: ${maxPostsInFlight} messages posted and not yet accepted`);
+        fail(`${shown} does not take the messages posted to it`);
         return false;
       }
       posting++;
@@ -78,13 +81,13 @@ export async function openSseChannel(
     },
   };
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no endpoint event from ${url.href} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`no endpoint event from ${shown} within ${timeoutMs} ms`)), timeoutMs);
     const splitter = new SseSplitter();
     const decoder = new TextDecoder();
     const broken = (reason: string): void => {
-      log(`${url.href}: session closed: ${reason}`);
+      log(`${shown}: session closed: ${reason}`);
       clearTimeout(timer);
-      reject(new Error(`${url.href}: ${reason}`));
+      reject(new Error(`${shown}: ${reason}`));
       fail(reason);
     };
     // A throw from a stream listener is uncaught: it would end the process, not the session.
@@ -111,7 +114,7 @@ export async function openSseChannel(
     });
     const end = (): void => {
       clearTimeout(timer);
-      reject(new Error(`${url.href} closed the event stream`));
+      reject(new Error(`${shown} closed the event stream`));
       fail('upstream closed the event stream');
     };
     res.body.on('end', end);
