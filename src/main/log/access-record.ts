@@ -1,25 +1,20 @@
 // One request's access-log record, filled in as the request moves through the pipeline and
 // written once when the response ends (so a long SSE stream is logged when it closes). Fields
 // come in agentgateway's fixed order; unset ones are left out. The text line is built by plain
-// concatenation: one line per request is on the hot path.
+// concatenation: one line per request is on the hot path. agentgateway prints values raw, except
+// `error`, which is JSON-quoted; we also quote values that would not split as one field or that
+// hold control characters (log-text.ts).
 
 import { logAddress } from '../http/address.js';
 import type { AccessLine } from './logger.js';
+import { quoted, textField as text } from './log-text.js';
 
-/** agentgateway prints values raw, except `error`, which is JSON-quoted; we also quote values
- * with spaces or quotes so a line always splits into its fields. */
 /** Fields a client writes (a method, a tool name) are cut to this many characters: a request
  * body may be megabytes, and so could its log line be. */
 const maxField = 512;
 
 function clip(value: string | undefined): string | undefined {
   return value === undefined || value.length <= maxField ? value : `${value.slice(0, maxField)}…`;
-}
-
-function text(key: string, value: string | number): string {
-  if (typeof value === 'number') return ` ${key}=${value}`;
-  if (value === '') return '';
-  return /[\s"]/.test(value) ? ` ${key}=${JSON.stringify(value)}` : ` ${key}=${value}`;
 }
 
 export class AccessRecord implements AccessLine {
@@ -67,7 +62,7 @@ export class AccessRecord implements AccessLine {
     if (this.mcpTarget !== undefined) out += text('mcp.target', clip(this.mcpTarget) ?? '');
     if (this.mcpResourceType !== undefined) out += text('mcp.resource.type', this.mcpResourceType);
     if (this.mcpResourceName !== undefined) out += text('mcp.resource.name', clip(this.mcpResourceName) ?? '');
-    if (this.error !== undefined) out += ` error=${JSON.stringify(clip(this.error))}`;
+    if (this.error !== undefined) out += ` error=${quoted(clip(this.error) ?? '')}`;
     return `${out} duration=${this.#duration()}`;
   }
 

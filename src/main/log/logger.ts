@@ -2,11 +2,13 @@
 // the lab's log line reads the same) and JSON lines through pino. Both go through pino's
 // SonicBoom destination, access lines in batches; text lines are formatted here because pino
 // only emits JSON.
-// Nothing logged here ever contains a token: callers pass reasons and claims' `sub` only.
+// Nothing logged here ever contains a token: callers pass reasons and claims' `sub` only. What
+// clients and upstreams wrote is escaped (log-text.ts): one line stays one line.
 
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogFormat } from '../config/types.js';
 import { LineBatch } from './line-batch.js';
+import { escapeControls, escapeJsonLine, quoted, textField } from './log-text.js';
 
 export type LogValue = string | number | boolean | null | undefined;
 export type LogFields = ReadonlyArray<readonly [string, LogValue]>;
@@ -46,18 +48,13 @@ export function timestamp(): string {
   return `${prefix}${micros < 10 ? '00' : micros < 100 ? '0' : ''}${micros}Z`;
 }
 
-function textValue(key: string, value: string | number | boolean): string {
-  // agentgateway prints values raw except `error`, which is JSON-quoted.
-  if (key === 'error' || (typeof value === 'string' && /[\s"]/.test(value))) return JSON.stringify(String(value));
-  return String(value);
-}
-
 function textFields(fields: LogFields | undefined): string {
   if (fields === undefined) return '';
   let out = '';
   for (const [k, v] of fields) {
     if (v === undefined || v === null || v === '') continue;
-    out += ` ${k}=${textValue(k, v)}`;
+    // agentgateway prints values raw except `error`, which is JSON-quoted.
+    out += k === 'error' ? ` ${k}=${quoted(String(v))}` : textField(k, v);
   }
   return out;
 }
@@ -94,7 +91,8 @@ export function createLogger(format: LogFormat, sink?: LogSink): Logger {
         timestamp: () => `,"time":"${timestamp()}"`,
         formatters: { level: (label) => ({ level: label }) },
       },
-      destination,
+      // pino's JSON escapes C0 controls; the line separators JSON allows raw are escaped here.
+      { write: (s: string) => destination.write(escapeJsonLine(s)) },
     );
     return {
       info: (scope, message, fields) => {
@@ -114,7 +112,7 @@ export function createLogger(format: LogFormat, sink?: LogSink): Logger {
     };
   }
   const line = (level: string, scope: string, message: string, fields?: LogFields): void => {
-    destination.write(`${timestamp()}\t${level}\t${scope}\t${message}${textFields(fields)}\n`);
+    destination.write(`${timestamp()}\t${level}\t${scope}\t${escapeControls(message)}${textFields(fields)}\n`);
     now();
   };
   return {
