@@ -5,15 +5,16 @@
 import { createHash } from 'node:crypto';
 import type { PublicJwk } from './worker-contract.js';
 
-const REQUIRED_MEMBERS: Readonly<Record<string, readonly string[]>> = {
-  RSA: ['e', 'kty', 'n'],
-  EC: ['crv', 'kty', 'x', 'y'],
-  OKP: ['crv', 'kty', 'x'],
-};
+// A Map: `kty` is the key set's text, and `constructor` must be just another unknown type.
+const REQUIRED_MEMBERS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['RSA', ['e', 'kty', 'n']],
+  ['EC', ['crv', 'kty', 'x', 'y']],
+  ['OKP', ['crv', 'kty', 'x']],
+]);
 
 export function jwkThumbprint(jwk: PublicJwk): string {
   // Another kty never verifies anything; its kty alone names it well enough.
-  const members = REQUIRED_MEMBERS[jwk.kty] ?? ['kty'];
+  const members = REQUIRED_MEMBERS.get(jwk.kty) ?? ['kty'];
   const canonical = `{${members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(jwk[m] ?? null)}`).join(',')}}`;
   return createHash('sha256').update(canonical).digest('base64url');
 }

@@ -12,13 +12,15 @@ export interface CallTarget {
   readonly name: string;
 }
 
-const callMethods: Readonly<Record<string, { kind: ResourceKind; param: 'name' | 'uri' }>> = {
-  'tools/call': { kind: 'tool', param: 'name' },
-  'prompts/get': { kind: 'prompt', param: 'name' },
-  'resources/read': { kind: 'resource', param: 'uri' },
-  'resources/subscribe': { kind: 'resource', param: 'uri' },
-  'resources/unsubscribe': { kind: 'resource', param: 'uri' },
-};
+// Maps, not object literals: the method is the client's text, and `constructor` or `__proto__`
+// must be an unknown method like any other, not a lookup that reaches Object.prototype.
+const callMethods: ReadonlyMap<string, { kind: ResourceKind; param: 'name' | 'uri' }> = new Map([
+  ['tools/call', { kind: 'tool', param: 'name' }],
+  ['prompts/get', { kind: 'prompt', param: 'name' }],
+  ['resources/read', { kind: 'resource', param: 'uri' }],
+  ['resources/subscribe', { kind: 'resource', param: 'uri' }],
+  ['resources/unsubscribe', { kind: 'resource', param: 'uri' }],
+]);
 
 /** `completion/complete` names its prompt or resource (template) in `params.ref`. */
 function completionTarget(params: Readonly<Record<string, unknown>> | null): CallTarget {
@@ -36,21 +38,21 @@ function completionTarget(params: Readonly<Record<string, unknown>> | null): Cal
  * about an item the caller may not see. */
 export function callTargetOf(method: string, params: Readonly<Record<string, unknown>> | null): CallTarget | null {
   if (method === 'completion/complete') return completionTarget(params);
-  const spec = callMethods[method];
+  const spec = callMethods.get(method);
   if (spec === undefined) return null;
   const raw = params?.[spec.param];
   return { kind: spec.kind, name: typeof raw === 'string' ? raw : '' };
 }
 
-export const listMethods: Readonly<Record<string, ListKind>> = {
-  'tools/list': 'tools',
-  'prompts/list': 'prompts',
-  'resources/list': 'resources',
-  'resources/templates/list': 'resourceTemplates',
-};
+const listMethods: ReadonlyMap<string, ListKind> = new Map([
+  ['tools/list', 'tools'],
+  ['prompts/list', 'prompts'],
+  ['resources/list', 'resources'],
+  ['resources/templates/list', 'resourceTemplates'],
+]);
 
 export function listKindOf(method: string): ListKind | null {
-  return listMethods[method] ?? null;
+  return listMethods.get(method) ?? null;
 }
 
 /** `Unknown tool: echo` — the same words for a denied name as for one that does not exist. */

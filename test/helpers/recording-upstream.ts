@@ -6,6 +6,8 @@ export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
+  /** name, value, name, value… as received (node:http's `headers` object drops a `__proto__` field) */
+  readonly rawHeaders: readonly string[];
   readonly body: string;
   /** the JSON-RPC method of the body, if it has one */
   readonly rpcMethod: string | undefined;
@@ -20,15 +22,16 @@ export interface RecordingUpstream {
 
 /**
  * Answers every JSON-RPC request with a JSON result (initialize gets a proper InitializeResult,
- * tools/list an empty list, anything else `{}`) and notifications with 202. No sessions.
+ * tools/list an empty list, anything else `{}`) and notifications with 202. No sessions, unless
+ * `sessionId` is given: then initialize's answer opens that one (`Mcp-Session-Id`).
  */
-export async function startRecordingUpstream(): Promise<RecordingUpstream> {
+export async function startRecordingUpstream(opts: { readonly sessionId?: string } = {}): Promise<RecordingUpstream> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
     void readAll(req).then((body) => {
       const parsed = parseJson(body);
       const rpcMethod = typeof parsed?.['method'] === 'string' ? parsed['method'] : undefined;
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, rpcMethod });
+      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body, rpcMethod });
       if (req.method !== 'POST' || parsed === undefined) {
         res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('POST only');
         return;
@@ -43,7 +46,8 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
           : rpcMethod === 'tools/list'
             ? { tools: [] }
             : {};
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: parsed['id'], result }));
+      const session = rpcMethod === 'initialize' && opts.sessionId !== undefined ? { 'mcp-session-id': opts.sessionId } : {};
+      res.writeHead(200, { 'content-type': 'application/json', ...session }).end(JSON.stringify({ jsonrpc: '2.0', id: parsed['id'], result }));
     });
   });
   const port = await listen(server);

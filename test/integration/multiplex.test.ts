@@ -190,7 +190,7 @@ describe('two echo servers as targets a (stateful) and b (stateless JSON)', { ti
       assert.ok(!sid.includes(upstreamA));
       const record = createSessionCodec(SESSION_KEY).decode(sid);
       assert.ok(record !== null, 'the id opens with the configured key');
-      assert.deepEqual(record.upstream, { a: upstreamA });
+      assert.deepEqual(record.upstream, new Map([['a', upstreamA]]));
 
       // Later requests carry each upstream its own session id.
       await c.client.listTools();

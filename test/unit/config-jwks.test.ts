@@ -78,6 +78,21 @@ describe('JWKS loading', () => {
     ]);
   });
 
+  it('a key type or curve named like an Object.prototype member is just unsupported', () => {
+    const odd = [
+      { kty: 'constructor', kid: 'a', x: 'AAAA' },
+      { kty: 'toString', kid: 'b' },
+      { ...ecJwk('c'), crv: 'constructor' },
+      { ...edJwk('d'), crv: '__proto__' },
+    ];
+    assert.deepEqual(lines(loadKeys('odd.json', odd)), [
+      `${JWKS}.keys[0]: the key "a" has unsupported key type "constructor" (supported: RSA, EC P-256/P-384, OKP Ed25519)`,
+      `${JWKS}.keys[1]: the key "b" has unsupported key type "toString" (supported: RSA, EC P-256/P-384, OKP Ed25519)`,
+      `${JWKS}.keys[2]: the key "c" uses unsupported curve "constructor" for EC (supported: P-256, P-384)`,
+      `${JWKS}.keys[3]: the key "d" uses unsupported curve "__proto__" for OKP (supported: Ed25519)`,
+    ]);
+  });
+
   it('refuses private keys', () => {
     assert.deepEqual(lines(loadKeys('private.json', [ecJwk('pub'), privateEcJwk('priv')])), [
       `${JWKS}.keys[1]: JWKS must hold public keys only: key "priv" has private members`,

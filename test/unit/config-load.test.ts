@@ -149,6 +149,35 @@ describe('schema errors name the path', () => {
     assert.deepEqual(lines(load(jwt('    foo: 1'))), [`${ROUTE}.policies.jwtAuth.foo: unknown key`]);
   });
 
+  it('keys spelling Object.prototype members: unknown keys where the keys are fixed, data where the map is free', () => {
+    const text = [
+      '__proto__: {binds: []}',
+      'constructor: 1',
+      'binds:',
+      '- port: 9000',
+      '  toString: x',
+      '  listeners:',
+      '  - routes:',
+      '    - policies:',
+      '        __proto__: {jwtAuth: {}}',
+      '        mcpAuthorization: {rules: ["true"], constructor: 2}',
+      '      backends:',
+      '      - mcp: {targets: [{name: a, hasOwnProperty: 1, stdio: {cmd: x}}]}',
+    ].join('\n');
+    assert.deepEqual(lines(load(text)), [
+      '__proto__: unknown key',
+      'constructor: unknown key',
+      'binds[0].toString: unknown key',
+      `${ROUTE}.policies.__proto__: unknown key`,
+      `${ROUTE}.policies.mcpAuthorization.constructor: unknown key`,
+      `${ROUTE}.backends[0].mcp.targets[0].hasOwnProperty: unknown key`,
+    ]);
+    const env = withRoute('backends:\n- mcp: {targets: [{name: a, stdio: {cmd: x, env: {__proto__: p, constructor: c}}}]}');
+    const target = expectOk(load(env)).binds[0]?.listeners[0]?.routes[0]?.backends[0]?.targets[0];
+    assert.ok(target?.kind === 'stdio');
+    assert.deepEqual(Object.entries(target.env), [['__proto__', 'p'], ['constructor', 'c']]);
+  });
+
   it('bad jwtAuth mode', () => {
     assert.deepEqual(lines(load(jwt('    mode: strictest'))), [
       `${ROUTE}.policies.jwtAuth.mode: expected one of strict, optional, permissive`,

@@ -59,6 +59,22 @@ test('plain JS claims: doubles against int literals, strings, nested maps, heade
   }
 });
 
+test('a claim or a header named `constructor`, at any depth, leaves its map readable to the rules', () => {
+  const claims = { sub: 'jane', constructor: 'c', org: { constructor: 'o', team: 'red' }, roles: ['dev', { constructor: 1 }] };
+  const withHeader: CelContext = { ...ctx(claims), request: { method: 'POST', path: '/mcp', host: 'h', headers: { constructor: 'x', 'x-team': 'blue' } } };
+  for (const expr of [
+    'jwt.sub == "jane" && jwt.constructor == "c"',
+    'jwt.org.team == "red" && has(jwt.org.constructor) && size(jwt.org) == 2',
+    '"dev" in jwt.roles && jwt.roles[1].constructor == 1',
+    'request.headers["x-team"] == "blue" && request.headers["constructor"] == "x"',
+    'jwt.exists(k, k == "constructor")',
+  ]) {
+    assert.deepEqual(decider([allow(expr)])(withHeader), { allow: true, ruleErrors: 0 }, expr);
+  }
+  // the claims object the rules saw is the caller's, untouched
+  assert.equal(claims.org.constructor, 'o');
+});
+
 test('no rules allows everything', () => {
   assert.deepEqual(decider([])(ctx(null)), { allow: true, ruleErrors: 0 });
 });

@@ -10,21 +10,23 @@ import { type IssueList, indexPath, isPlainObject } from './schema-reader.js';
 const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
 const SUPPORTED_ALGS: readonly string[] = [...RSA_ALGS, 'ES256', 'ES384', 'EdDSA'];
 
+// Keyed by what the key set says (`kty`, `crv`): Maps, so a `constructor` is an unknown type.
+
 /** Curves and the one algorithm each allows; RSA is handled apart (any RS or PS algorithm). */
-const CURVES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  EC: { 'P-256': 'ES256', 'P-384': 'ES384' },
-  OKP: { Ed25519: 'EdDSA' },
-};
+const CURVES: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map([
+  ['EC', new Map([['P-256', 'ES256'], ['P-384', 'ES384']])],
+  ['OKP', new Map([['Ed25519', 'EdDSA']])],
+]);
 
 /** Members that only a private or symmetric key has. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 /** The public members kept per key type; everything else in the JWK is dropped. */
-const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
-  RSA: ['n', 'e'],
-  EC: ['crv', 'x', 'y'],
-  OKP: ['crv', 'x'],
-};
+const PUBLIC_MEMBERS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['RSA', ['n', 'e']],
+  ['EC', ['crv', 'x', 'y']],
+  ['OKP', ['crv', 'x']],
+]);
 
 /** jose refuses RSA signatures with a modulus under 2048 bits, so such a key could never verify. */
 const MIN_RSA_BITS = 2048;
@@ -99,7 +101,7 @@ function checkKey(issues: IssueList, path: string, raw: unknown, index: number):
     issues.add(path, `symmetric (oct) key ${label} refused: HMAC against a JWKS is never allowed`);
     return undefined;
   }
-  if (typeof kty !== 'string' || PUBLIC_MEMBERS[kty] === undefined) {
+  if (typeof kty !== 'string' || !PUBLIC_MEMBERS.has(kty)) {
     const got = typeof kty === 'string' ? `unsupported key type ${JSON.stringify(kty)}` : 'no `kty`';
     issues.add(path, `the key ${label} has ${got} (supported: RSA, EC P-256/P-384, OKP Ed25519)`);
     return undefined;
@@ -109,13 +111,13 @@ function checkKey(issues: IssueList, path: string, raw: unknown, index: number):
     issues.add(path, `JWKS must hold public keys only: key ${label} has private members`);
   }
 
-  const curves = CURVES[kty];
+  const curves = CURVES.get(kty);
   const crv = raw['crv'];
   let curveAlg: string | undefined;
   if (curves !== undefined) {
-    curveAlg = typeof crv === 'string' ? curves[crv] : undefined;
+    curveAlg = typeof crv === 'string' ? curves.get(crv) : undefined;
     if (curveAlg === undefined) {
-      const supported = Object.keys(curves).join(', ');
+      const supported = [...curves.keys()].join(', ');
       issues.add(path, `the key ${label} uses unsupported curve ${JSON.stringify(crv ?? null)} for ${kty} (supported: ${supported})`);
     }
   }
@@ -140,7 +142,7 @@ function checkKey(issues: IssueList, path: string, raw: unknown, index: number):
 
 function publicJwk(raw: Readonly<Record<string, unknown>>, kty: string): PublicJwk {
   const jwk: Record<string, string> = { kty };
-  for (const m of ['kid', 'alg', 'use', ...(PUBLIC_MEMBERS[kty] ?? [])]) {
+  for (const m of ['kid', 'alg', 'use', ...(PUBLIC_MEMBERS.get(kty) ?? [])]) {
     const v = raw[m];
     if (typeof v === 'string') jwk[m] = v;
   }

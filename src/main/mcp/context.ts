@@ -110,3 +110,8 @@ export interface OpenedSession {
   /** the client's session header, as sent */
   readonly header: string | undefined;
 }
+
+/** The session's upstream ids with `target`'s set to `sessionId`. */
+export function withUpstream(opened: OpenedSession, target: string, sessionId: string): ReadonlyMap<string, string> {
+  return new Map(opened.session?.upstream).set(target, sessionId);
+}

@@ -55,7 +55,7 @@ function findResponse(text: string, eventStream: boolean, id: JsonRpcId | null):
 
 /** One target's whole answer to the message, or why there is none. */
 async function ask(m: McpRequest, target: UpstreamTarget, body: Buffer, message: ParsedMessage, opened: OpenedSession, id: JsonRpcId | null, signal: AbortSignal): Promise<Answer> {
-  const sessionId = opened.session?.upstream[target.name];
+  const sessionId = opened.session?.upstream.get(target.name);
   const reading = wholeAnswer(m.held, maxAnswerBytes, signal);
   target.send(callerContext(m), { method: 'POST', sessionId, body, message }, reading.handler);
   let answer: WholeAnswer;
@@ -80,11 +80,11 @@ async function ask(m: McpRequest, target: UpstreamTarget, body: Buffer, message:
 }
 
 function sessionHeader(m: McpRequest, deps: McpDeps, opened: OpenedSession, answers: readonly Answer[]): Array<readonly [string, string]> {
-  const upstream: Record<string, string> = { ...(opened.session?.upstream ?? {}) };
+  const upstream = new Map(opened.session?.upstream);
   let changed = false;
   for (const a of answers) {
-    if (a.sessionId !== undefined && upstream[a.target.name] !== a.sessionId) {
-      upstream[a.target.name] = a.sessionId;
+    if (a.sessionId !== undefined && upstream.get(a.target.name) !== a.sessionId) {
+      upstream.set(a.target.name, a.sessionId);
       changed = true;
     }
   }
@@ -100,7 +100,7 @@ function sessionHeader(m: McpRequest, deps: McpDeps, opened: OpenedSession, answ
 function releaseNewSessions(m: McpRequest, opened: OpenedSession, answers: readonly Answer[]): void {
   const ctx = callerContext(m);
   for (const a of answers) {
-    if (a.sessionId !== undefined && a.sessionId !== opened.session?.upstream[a.target.name]) void a.target.endSession(ctx, a.sessionId);
+    if (a.sessionId !== undefined && a.sessionId !== opened.session?.upstream.get(a.target.name)) void a.target.endSession(ctx, a.sessionId);
   }
 }
 
@@ -109,7 +109,7 @@ function releaseNewSessions(m: McpRequest, opened: OpenedSession, answers: reado
 export function endSession(m: McpRequest, opened: OpenedSession, gone: ReadonlySet<string>): void {
   const ctx = callerContext(m);
   for (const t of m.targets) {
-    const id = opened.session?.upstream[t.name];
+    const id = opened.session?.upstream.get(t.name);
     if (id !== undefined && !gone.has(t.name)) void t.endSession(ctx, id);
   }
 }
@@ -120,7 +120,7 @@ export async function endOtherSessions(m: McpRequest, opened: OpenedSession): Pr
   const ctx = callerContext(m);
   await Promise.all(
     m.targets.slice(1).map((t) => {
-      const id = opened.session?.upstream[t.name];
+      const id = opened.session?.upstream.get(t.name);
       return id === undefined ? undefined : t.endSession(ctx, id);
     }),
   );

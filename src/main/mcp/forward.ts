@@ -14,7 +14,7 @@ import { firstHeader, relayResponseHeaders } from '../upstream/headers.js';
 import type { UpstreamTarget } from '../upstream/target.js';
 import { AnswerTooLargeError, answerRelay, type AnswerMode } from './answer-relay.js';
 import { answerMode } from './answer-mode.js';
-import { callerContext, jsonHeaders, send, sendRpcError, answerFailure, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { callerContext, jsonHeaders, send, sendRpcError, answerFailure, withUpstream, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { sessionOwner } from './session-id.js';
 import { errorMessage } from '../../protocol/jsonrpc.js';
 
@@ -23,7 +23,7 @@ export async function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarg
   const id = message !== null && message.kind === 'request' ? message.id : null;
   const expected = message !== null && message.kind === 'request' ? listKindOf(message.method) : null;
   const initialize = message !== null && message.kind === 'request' && message.method === 'initialize';
-  const known = opened.session?.upstream[target.name];
+  const known = opened.session?.upstream.get(target.name);
   const ctx = callerContext(m);
   // The session's POSTs that arrive meanwhile wait until the upstream has answered this GET.
   const opening = method === 'GET' ? deps.streamGate.opening(opened.header) : null;
@@ -94,13 +94,13 @@ function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, u
   const headers = relayResponseHeaders(upstreamHeaders);
   const upstreamSid = firstHeader(upstreamHeaders, 'mcp-session-id');
   if (upstreamSid !== undefined) {
-    const known = opened.session?.upstream[target.name];
+    const known = opened.session?.upstream.get(target.name);
     // Re-seal only when the upstream session changed; otherwise echo the client's id.
     const sid =
       known === upstreamSid && opened.header !== undefined
         ? opened.header
         : deps.sessions.encode({
-            upstream: { ...(opened.session?.upstream ?? {}), [target.name]: upstreamSid },
+            upstream: withUpstream(opened, target.name, upstreamSid),
             principal: sessionOwner(m.claims, m.route.sessionScope),
           });
     headers.push(['mcp-session-id', sid]);

@@ -47,7 +47,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
   const opens = await Promise.allSettled(
     targets.map(async (target): Promise<Opened> => {
       const reading = streamedAnswer(abort.signal);
-      target.send(ctx, { method: 'GET', sessionId: opened.session?.upstream[target.name], body: null, message: null, lastEventId: resumeId }, reading.handler);
+      target.send(ctx, { method: 'GET', sessionId: opened.session?.upstream.get(target.name), body: null, message: null, lastEventId: resumeId }, reading.handler);
       return { target, answer: await reading.answer };
     }),
   ).finally(opening);

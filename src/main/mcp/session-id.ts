@@ -8,8 +8,9 @@ import type { Claims } from '../../protocol/worker-contract.js';
 import { GenerationalMap } from '../generational-map.js';
 
 export interface SessionRecord {
-  /** upstream session id per target name */
-  readonly upstream: Readonly<Record<string, string>>;
+  /** upstream session id per target name (a Map: a target named `constructor` must not read
+   * Object.prototype's) */
+  readonly upstream: ReadonlyMap<string, string>;
   /** digest of the route's session scope and the caller's iss+sub (sessionOwner) */
   readonly principal: string;
 }
@@ -51,7 +52,7 @@ export function createSessionCodec(secret: string | null): SessionCodec {
     encode(record) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
-      const body = Buffer.concat([cipher.update(JSON.stringify({ u: record.upstream, p: record.principal })), cipher.final()]);
+      const body = Buffer.concat([cipher.update(JSON.stringify({ u: Object.fromEntries(record.upstream), p: record.principal })), cipher.final()]);
       return `${version}.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`;
     },
     decode(id) {
@@ -69,7 +70,7 @@ export function createSessionCodec(secret: string | null): SessionCodec {
         const u: unknown = 'u' in value ? value.u : undefined;
         const p: unknown = 'p' in value ? value.p : undefined;
         if (!isStringRecord(u) || typeof p !== 'string') return null;
-        return remember(id, { upstream: u, principal: p });
+        return remember(id, { upstream: new Map(Object.entries(u)), principal: p });
       } catch {
         return null;
       }

@@ -16,18 +16,20 @@ function redactValue(value: unknown, key: string | null): unknown {
   if (Array.isArray(value)) return value.map((v) => redactValue(v, null));
   if (value instanceof Map) return redactValue(Object.fromEntries(value), key);
   if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
+  // Keys may be the config's own (resourceMetadata members): set on a Map, since assigned to an
+  // object `__proto__` would set its prototype instead of a member.
+  const out = new Map<string, unknown>();
   for (const [k, v] of Object.entries(value)) {
     if (k === 'env' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
       // The names tell what is set; the values are the secrets.
-      out[k] = Object.fromEntries(Object.keys(v).map((name) => [name, redacted]));
+      out.set(k, Object.fromEntries(Object.keys(v).map((name) => [name, redacted])));
     } else if (k === 'args' && Array.isArray(v)) {
       // A stdio server's arguments carry keys as often as its environment does (`--api-key=…`).
-      out[k] = v.map(() => redacted);
-    } else if (k === 'sessionKey') out[k] = v === null ? null : redacted;
-    else out[k] = redactValue(v, k);
+      out.set(k, v.map(() => redacted));
+    } else if (k === 'sessionKey') out.set(k, v === null ? null : redacted);
+    else out.set(k, redactValue(v, k));
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** A deep copy of the config as /config_dump serves it. */

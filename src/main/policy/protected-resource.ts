@@ -38,16 +38,18 @@ function baseUrl(policy: McpAuthenticationPolicy, req: RequestSnapshot): string 
 /** The metadata document for a GET on a metadata path. */
 export function metadataResponse(policy: McpAuthenticationPolicy, req: RequestSnapshot): { headers: HeaderList; body: string } {
   const resourcePath = req.path.slice(metadataPrefix.length);
-  const doc: Record<string, unknown> = {
-    resource: `${baseUrl(policy, req)}${resourcePath}`,
-    authorization_servers: [policy.issuer],
-    bearer_methods_supported: ['header'],
-    mcp_protocol_version: '2025-06-18',
-    resource_type: 'mcp-server',
-  };
-  if (policy.scopes.length > 0) doc['scopes_supported'] = policy.scopes;
-  for (const [k, v] of Object.entries(policy.resourceMetadata)) doc[snakeCase(k)] = v;
-  return { headers: metadataHeaders, body: JSON.stringify(doc) };
+  // Keys written in the config are set on a Map: assigned to an object, `__proto__` would set
+  // its prototype instead of a member.
+  const doc = new Map<string, unknown>([
+    ['resource', `${baseUrl(policy, req)}${resourcePath}`],
+    ['authorization_servers', [policy.issuer]],
+    ['bearer_methods_supported', ['header']],
+    ['mcp_protocol_version', '2025-06-18'],
+    ['resource_type', 'mcp-server'],
+  ]);
+  if (policy.scopes.length > 0) doc.set('scopes_supported', policy.scopes);
+  for (const [k, v] of Object.entries(policy.resourceMetadata)) doc.set(snakeCase(k), v);
+  return { headers: metadataHeaders, body: JSON.stringify(Object.fromEntries(doc)) };
 }
 
 export function preflightHeaders(): HeaderList {

@@ -4,6 +4,7 @@
 // returns exactly `true`; an error or any other value is false and counted in ruleErrors.
 // Evaluation stops as soon as the outcome is fixed, so ruleErrors counts the rules evaluated.
 import type { CelContext, DecideResult } from '../../protocol/worker-contract.js';
+import { celVars, type CelVars } from './cel-values.js';
 import type { CelProgram, CompiledRule, CompiledRuleSet } from './compile.js';
 
 /** Per-decision error tally; reused across the items of one filter pass. */
@@ -17,8 +18,6 @@ const FALSE = 2;
 /** it threw, or gave something other than a bool */
 const ERROR = 3;
 export type Outcome = typeof TRUE | typeof FALSE | typeof ERROR;
-
-export type CelVars = Readonly<Record<'jwt' | 'mcp' | 'request' | 'source', unknown>>;
 
 export function outcomeOf(program: CelProgram, vars: CelVars): Outcome {
   let value: unknown;
@@ -34,12 +33,6 @@ export function outcomeOf(program: CelProgram, vars: CelVars): Outcome {
 export function counted(outcome: Outcome, tally: ErrorTally): boolean {
   if (outcome === ERROR) tally.count++;
   return outcome === TRUE;
-}
-
-/** Exactly the four CEL roots; null members stay null (a rule reading jwt.roles with no token
- * errors, hence is false). */
-export function celVars(ctx: CelContext): CelVars {
-  return { jwt: ctx.jwt, mcp: ctx.mcp, request: ctx.request, source: ctx.source };
 }
 
 /** The combination, with each rule's value from `holds` (called in order, only while needed). */

@@ -1,0 +1,52 @@
+// Context values as cel-js can read them. cel-js tells a map from other objects by its
+// `constructor` property, so an object holding a member of that name (a header a client sends,
+// a claim) is an "Unsupported type" to it, and every rule reading it fails: a deny rule then
+// denies nothing. Such objects, at any depth, are handed to it as Maps, which it reads as maps
+// the same way.
+import type { CelContext, Claims, RequestCelContext } from '../../protocol/worker-contract.js';
+
+function hasConstructorMember(value: object): boolean {
+  return Object.hasOwn(value, 'constructor');
+}
+
+/** `value` with every object that holds a `constructor` member (and those above it) as a Map;
+ * `value` itself when there is none. */
+function readable(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    const items: readonly unknown[] = value;
+    const out = items.map(readable);
+    return out.some((v, i) => v !== items[i]) ? out : value;
+  }
+  const entries = Object.entries(value);
+  const out = entries.map(([k, v]): [string, unknown] => [k, readable(v)]);
+  const changed = hasConstructorMember(value) || out.some(([, v], i) => v !== entries[i]?.[1]);
+  return changed ? new Map(out) : value;
+}
+
+/** Claims made readable, by identity: a cached token's claims are the same object on each request. */
+const readableClaims = new WeakMap<Claims, unknown>();
+
+function claimsForCel(claims: Claims | null): unknown {
+  if (claims === null) return null;
+  let out = readableClaims.get(claims);
+  if (out === undefined) {
+    out = readable(claims);
+    readableClaims.set(claims, out);
+  }
+  return out;
+}
+
+/** Header values are strings: only the map itself can hold the member. */
+function requestForCel(request: RequestCelContext | null): unknown {
+  if (request === null || !hasConstructorMember(request.headers)) return request;
+  return { ...request, headers: new Map(Object.entries(request.headers)) };
+}
+
+export type CelVars = Readonly<Record<'jwt' | 'mcp' | 'request' | 'source', unknown>>;
+
+/** Exactly the four CEL roots; null members stay null (a rule reading jwt.roles with no token
+ * errors, hence is false). */
+export function celVars(ctx: CelContext): CelVars {
+  return { jwt: claimsForCel(ctx.jwt), mcp: ctx.mcp, request: requestForCel(ctx.request), source: ctx.source };
+}
