@@ -32,6 +32,10 @@ Options:
 
 Environment:
   PORTCULLIS_SESSION_KEY   the MCP session key; overrides config.session.key
+
+Signals:
+  SIGHUP                   reload the config file (-f), as a change of the file does
+  SIGTERM, SIGINT          stop accepting, let requests in flight finish, exit
 `;
 
 interface RunArgs {
@@ -165,6 +169,13 @@ async function runGateway(args: RunArgs): Promise<number> {
     if (supervised) process.on(signal, handler);
     else process.once(signal, handler);
   }
+  // SIGHUP asks a daemon to reload; its default action would end the process. One that arrives
+  // while the gateway starts is answered once it is up (the file may have changed since it was read).
+  let hangupWhileStarting = false;
+  let onHangup: () => void = () => {
+    hangupWhileStarting = true;
+  };
+  process.on('SIGHUP', () => onHangup());
   // Forked by --processes: the IPC channel closes when the supervisor is gone, even by SIGKILL.
   // Nothing would stop or restart this process any more, so it drains and exits too.
   if (supervised) {
@@ -193,6 +204,16 @@ async function runGateway(args: RunArgs): Promise<number> {
   const running = gateway;
   return new Promise((resolve) => {
     let draining = false;
+    onHangup = () => {
+      if (draining) running.logger.info('portcullis', 'received SIGHUP while draining: nothing to reload');
+      else if (args.file === undefined) running.logger.info('portcullis', 'received SIGHUP: the config was given inline (-c), nothing to reload');
+      else {
+        running.logger.info('portcullis', `received SIGHUP, reloading ${args.file}`);
+        // reload() logs its outcome and never rejects; a bad file leaves the running config.
+        void running.reload();
+      }
+    };
+    if (hangupWhileStarting) onHangup();
     onSignal = (why) => {
       if (draining) return;
       draining = true;

@@ -1,10 +1,11 @@
 // `portcullis --processes N` through the real CLI: N forked gateways on one port (SO_REUSEPORT)
-// sharing a session key, a process that dies restarted, SIGTERM draining them all. Each step is
-// made deterministic by killing processes: while one is down, the other must answer every request
-// (so both served), with the session id the first one sealed (so they share the key).
+// sharing a session key, a process that dies restarted, SIGTERM draining them all, SIGHUP reloading
+// each. Each step is made deterministic by killing processes: while one is down, the other must
+// answer every request (so both served), with the session id the first one sealed (so they share
+// the key).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
@@ -13,7 +14,7 @@ import { startEverything, type EverythingServer } from '../helpers/everything-se
 import { repoRoot, tempDir } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, gatewayYaml } from '../helpers/gateway-harness.js';
 import { inSeconds, makeIssuer } from '../helpers/keys.js';
-import { mcpFetch, openMcpSession, resultOf, rpc, toolText } from '../helpers/mcp-http.js';
+import { initializeRequest, mcpFetch, openMcpSession, resultOf, rpc, toolText } from '../helpers/mcp-http.js';
 import { freePort } from '../helpers/ports.js';
 import { startGatedUpstream } from '../helpers/gated-upstream.js';
 import { run, spawnAndWait, type SpawnedProcess } from '../helpers/process.js';
@@ -251,6 +252,51 @@ describe('--processes 2 signalled twice', () => {
       const answered = await reply;
       assert.equal(answered.status, 200, answered.text);
       assert.deepEqual(await gateway.exited, { code: 0, signal: null }, gateway.output());
+    } finally {
+      for (const pid of childPids(primary)) process.kill(pid, 'SIGKILL');
+      await gateway.stop('SIGKILL');
+      await upstream.close();
+    }
+  });
+});
+
+describe('--processes 2 hung up', () => {
+  test('SIGHUP on the supervisor: every process reloads the file, and all keep serving', async () => {
+    const upstream = await startGatedUpstream();
+    const dir = await tempDir();
+    const port = await freePort();
+    // config.yaml → data/real.yaml: writing real.yaml is no event in the watched directory, so
+    // only the signal can apply it.
+    await mkdir(join(dir, 'data'));
+    const real = join(dir, 'data', 'real.yaml');
+    const allowing = (rule: string): string => stringify({
+      binds: [{ port, listeners: [{ routes: [{ policies: { authorization: { rules: [rule] } }, backends: [{ mcp: { targets: [{ name: 'mcp', mcp: { host: upstream.url } }] } }] }] }] }],
+    });
+    await writeFile(real, allowing('false'));
+    await symlink(real, join(dir, 'config.yaml'));
+    const gateway = await spawnAndWait(process.execPath, [PORTCULLIS, '-f', 'config.yaml', '--processes', '2'], { cwd: dir, env: OPS_OFF, readyLine: /started bind/ });
+    const primary = gateway.child.pid ?? 0;
+    const url = `http://127.0.0.1:${port}/mcp`;
+    try {
+      await waitForLines(gateway, /Watching config file/, 2);
+      const statuses = async (): Promise<number[]> => {
+        const out: number[] = [];
+        // a new connection each: the kernel spreads them over both processes
+        for (let i = 0; i < 8; i++) out.push((await mcpFetch(url, initializeRequest())).status);
+        return out;
+      };
+      assert.deepEqual(await statuses(), new Array(8).fill(403));
+
+      await writeFile(real, allowing('true'));
+      const mark = gateway.lines().length;
+      process.kill(primary, 'SIGHUP');
+      await gateway.waitFor(/received SIGHUP, passing it on to 2 processes/, { fromLine: mark });
+      await waitForLines(gateway, /Config reloaded successfully/, 2, mark);
+      assert.deepEqual(await statuses(), new Array(8).fill(200));
+      assert.equal(childPids(primary).length, 2);
+      assert.equal(gateway.child.exitCode, null);
+      assert.doesNotMatch(gateway.output(), /exited|restarting/);
+      assert.deepEqual(await gateway.stop('SIGTERM'), { code: 0, signal: null }, gateway.output());
     } finally {
       for (const pid of childPids(primary)) process.kill(pid, 'SIGKILL');
       await gateway.stop('SIGKILL');

@@ -5,6 +5,7 @@
 // they agree even if the file's key changes before one is restarted. Only the first keeps the
 // ops listeners, so ports 15000/15020/15021 stay single. A process that dies is restarted with
 // backoff (restart-backoff.ts); a process whose supervisor is gone drains and exits (cli.ts).
+// SIGHUP is passed on to every process, which reloads its config file.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -82,14 +83,22 @@ export function runProcesses(options: ProcessesOptions): Promise<number> {
 
   const onSigint = (): void => stop('SIGINT', 0);
   const onSigterm = (): void => stop('SIGTERM', 0);
+  // A reload for the supervisor is one for each process: each reads the file itself.
+  const onSighup = (): void => {
+    if (stopping) return;
+    log(`portcullis: received SIGHUP, passing it on to ${children.size} processes`);
+    for (const c of children.values()) c.kill('SIGHUP');
+  };
   return new Promise((resolve) => {
     finish = (code) => {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigterm);
+      process.off('SIGHUP', onSighup);
       resolve(code);
     };
     process.once('SIGINT', onSigint);
     process.once('SIGTERM', onSigterm);
+    process.on('SIGHUP', onSighup);
     for (let i = 0; i < count; i++) start(i, new RestartBackoff(options.backoff ?? DEFAULT_BACKOFF));
   });
 }
