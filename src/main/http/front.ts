@@ -42,11 +42,20 @@ export interface FrontResponse {
 
 export type FrontHandler = (res: FrontResponse, req: FrontRequest) => void;
 
+/** Listen options, as uSockets numbers them. The default shares the port (SO_REUSEPORT), so
+ * several processes serve one port; exclusive fails on a port another socket holds. */
+export const LISTEN_SHARED_PORT = 0;
+export const LISTEN_EXCLUSIVE_PORT = 1;
+export type ListenOption = typeof LISTEN_SHARED_PORT | typeof LISTEN_EXCLUSIVE_PORT;
+
+export type ListenCallback = (socket: ListenSocket | false) => void;
+
 export interface FrontApp {
   any(pattern: string, handler: FrontHandler): FrontApp;
   get(pattern: string, handler: FrontHandler): FrontApp;
-  listen(host: string, port: number, cb: (socket: ListenSocket | false) => void): FrontApp;
-  listen(port: number, cb: (socket: ListenSocket | false) => void): FrontApp;
+  listen(host: string, port: number, cb: ListenCallback): FrontApp;
+  listen(host: string, port: number, option: ListenOption, cb: ListenCallback): FrontApp;
+  listen(port: number, cb: ListenCallback): FrontApp;
 }
 
 export interface FrontModule {

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { FrontApp, FrontHandler, FrontModule, FrontRequest, FrontResponse, ListenSocket } from './front.js';
+import { LISTEN_EXCLUSIVE_PORT, type FrontApp, type FrontHandler, type FrontModule, type FrontRequest, type FrontResponse, type ListenCallback, type ListenOption, type ListenSocket } from './front.js';
 import { latin1OfUtf8, utf8OfLatin1 } from './header-text.js';
 
 /** A header value as uWS would send it (a string as UTF-8, bytes as they are), in the latin1
@@ -230,10 +230,16 @@ class NodeApp implements FrontApp {
     return this;
   }
 
-  listen(hostOrPort: string | number, portOrCb: number | ((socket: ListenSocket | false) => void), maybeCb?: (socket: ListenSocket | false) => void): FrontApp {
+  listen(host: string, port: number, cb: ListenCallback): FrontApp;
+  listen(host: string, port: number, option: ListenOption, cb: ListenCallback): FrontApp;
+  listen(port: number, cb: ListenCallback): FrontApp;
+  listen(hostOrPort: string | number, portOrCb: number | ListenCallback, optionOrCb?: ListenOption | ListenCallback, maybeCb?: ListenCallback): FrontApp {
     const host = typeof hostOrPort === 'string' ? hostOrPort : undefined;
     const port = typeof hostOrPort === 'number' ? hostOrPort : typeof portOrCb === 'number' ? portOrCb : 0;
-    const cb = typeof portOrCb === 'function' ? portOrCb : maybeCb;
+    const cb = typeof portOrCb === 'function' ? portOrCb : typeof optionOrCb === 'function' ? optionOrCb : maybeCb;
+    // node:http never sets SO_REUSEPORT (Node 20 has no reusePort): on this front every port is
+    // held exclusively, whichever option is asked. `exclusive` keeps it so under node:cluster too.
+    const exclusive = optionOrCb === LISTEN_EXCLUSIVE_PORT;
     // node:http refuses header blocks over 16 KB; uWS v20.30 takes about 128 KiB (measured), and
     // a long token must get the gateway's own 401 here as there, not a 431.
     const server = createServer({ maxHeaderSize: maxHeaderBytes }, (req, res) => this.#dispatch(req, res));
@@ -244,7 +250,7 @@ class NodeApp implements FrontApp {
     server.on('error', () => {
       if (!listening) cb?.(false);
     });
-    server.listen({ host, port }, () => {
+    server.listen({ host, port, exclusive }, () => {
       listening = true;
       const socket: ListenSocket = {};
       servers.set(socket, server);

@@ -12,6 +12,14 @@ import { currentRuntime, findNative, glibcOlderThan, glibcVersion, UWS_PACKAGES,
 
 type UwsModule = typeof Uws;
 
+// The native listen takes options after a host too (`[host], port, [options], cb`); the
+// package's typings declare them only after a port.
+declare module 'uWebSockets.js' {
+  interface TemplatedApp {
+    listen(host: RecognizedString, port: number, options: ListenOptions, cb: (listenSocket: us_listen_socket | false) => void | Promise<void>): TemplatedApp;
+  }
+}
+
 export class UwsLoadError extends Error {
   readonly code = 'GW_UWS_NATIVE_MISSING';
   constructor(message: string, options?: ErrorOptions) {

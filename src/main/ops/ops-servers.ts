@@ -1,8 +1,11 @@
 // The operations listeners, at agentgateway's addresses by default: readiness
 // (`/healthz/ready`), Prometheus stats (`/metrics`, `/stats/prometheus`) and the admin server
-// (`/config_dump`). Each can be turned off; the session key never appears in a dump.
+// (`/config_dump`). Each can be turned off; the session key never appears in a dump. They listen
+// exclusively: with a shared port (SO_REUSEPORT, uWS's default, which the gateway's own binds
+// keep) a second gateway on the same stats port would start silently, and scrapes would go to
+// either of the two.
 
-import type { FrontApp, FrontModule, FrontResponse, ListenSocket } from '../http/front.js';
+import { LISTEN_EXCLUSIVE_PORT, type FrontApp, type FrontModule, type FrontResponse, type ListenSocket } from '../http/front.js';
 import type { GatewayConfig } from '../config/types.js';
 import { closeApp } from '../http/uws.js';
 import type { Logger } from '../log/logger.js';
@@ -49,6 +52,10 @@ function reply(res: FrontResponse, status: string, type: string, body: string): 
 export async function startOpsServers(uws: FrontModule, o: OpsOptions): Promise<OpsServers> {
   const sockets: ListenSocket[] = [];
   const apps: FrontApp[] = [];
+  const closeAll = (): void => {
+    for (const s of sockets.splice(0)) uws.us_listen_socket_close(s);
+    for (const app of apps.splice(0)) closeApp(app);
+  };
   async function open(addr: string | null, name: string, setup: (app: FrontApp) => void): Promise<number | null> {
     if (addr === null) return null;
     const { host, port } = parseHostPort(addr);
@@ -56,8 +63,8 @@ export async function startOpsServers(uws: FrontModule, o: OpsOptions): Promise<
     apps.push(app);
     setup(app);
     app.any('/*', (res) => reply(res, '404 Not Found', 'text/plain', 'not found\n'));
-    const socket = await new Promise<ListenSocket | false>((done) => app.listen(host, port, done));
-    if (socket === false) throw new OpsAddressError(`could not listen on ${addr} (${name})`);
+    const socket = await new Promise<ListenSocket | false>((done) => app.listen(host, port, LISTEN_EXCLUSIVE_PORT, done));
+    if (socket === false) throw new OpsAddressError(`could not listen on ${addr} (${name}): the port is taken (ops ports are not shared) or the address cannot be bound`);
     sockets.push(socket);
     const bound = uws.us_socket_local_port(socket);
     o.logger.info('management', 'listener established', [['address', `${host}:${bound}`], ['component', name]]);
@@ -81,13 +88,11 @@ export async function startOpsServers(uws: FrontModule, o: OpsOptions): Promise<
     });
     return {
       ports: { admin, stats, readiness },
-      close: async () => {
-        for (const s of sockets.splice(0)) uws.us_listen_socket_close(s);
-        for (const app of apps.splice(0)) closeApp(app);
-      },
+      close: async () => closeAll(),
     };
   } catch (err) {
-    for (const s of sockets.splice(0)) uws.us_listen_socket_close(s);
+    // What opened before the failing listener must not outlive the failed start.
+    closeAll();
     throw err;
   }
 }
