@@ -186,7 +186,8 @@ test('no output of any process (gateway logs included) contains either token', (
 // so the lab's own processes are stopped first.
 test('the demo (npm start): prints working tokens and commands, then stops cleanly', async () => {
   for (const p of processes) await p.stop('SIGTERM');
-  const demo = await spawnAndWait(process.execPath, [PORTCULLIS, 'demo'], { cwd: dir, readyLine: /Ctrl\+C stops everything/ });
+  // Ops listeners off: they bind exclusively, and another gateway on this machine may hold them.
+  const demo = await spawnAndWait(process.execPath, [PORTCULLIS, 'demo'], { cwd: dir, env: OPS_OFF, readyLine: /Ctrl\+C stops everything/ });
   processes.push(demo);
   const admin = /export ADMIN_JWT=(\S+)/.exec(demo.output())?.[1];
   const user = /export JWT=(\S+)/.exec(demo.output())?.[1];
