@@ -1,10 +1,12 @@
 // Config errors through the real CLI (`bin/portcullis.js`): the lab's configs validate; an unknown
-// key, a bad enum value, a CEL syntax error and a missing JWKS file give errors that name the
-// path, exit 1 under --validate-only, and stop `-f` from starting at all.
+// key, a bad enum value, a CEL syntax error, a rule calling a function Portcullis does not provide
+// and a missing JWKS file give errors that name the path, exit 1 under --validate-only, and stop
+// `-f` from starting at all.
 import assert from 'node:assert/strict';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { stringify } from 'yaml';
 import { repoRoot, tempDir } from '../helpers/files.js';
 import { makeIssuer } from '../helpers/keys.js';
 import { run, type RunResult } from '../helpers/process.js';
@@ -46,6 +48,11 @@ const BAD: readonly BadConfig[] = [
     name: 'CEL syntax error in a rule',
     edit: (t) => replaceOnce(t, `- 'mcp.tool.name == "echo" && "admin" in jwt.roles'`, `- 'mcp.tool.name == "echo" && '`),
     errors: [/^binds\[0\]\.listeners\[0\]\.routes\[0\]\.policies\.mcpAuthorization\.rules\[0\]: invalid CEL expression/m],
+  },
+  {
+    name: 'a rule calling a function Portcullis does not provide',
+    edit: (t) => replaceOnce(t, `- 'mcp.tool.name == "echo" && "admin" in jwt.roles'`, `- 'mcp.tool.name == "echo" && default(jwt.roles, []).exists(r, r == "admin")'`),
+    errors: [/^binds\[0\]\.listeners\[0\]\.routes\[0\]\.policies\.mcpAuthorization\.rules\[0\]: rule uses function "default", which Portcullis does not provide$/m],
   },
   {
     name: 'missing JWKS file',
@@ -104,6 +111,96 @@ describe('--validate-only', () => {
     // agentgateway resolves jwks.file against the working directory, not the config's folder.
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`${ROUTE.replace(/[[\].]/g, '\\$&')}\\.policies\\.jwtAuth\\.jwks.*failed to load JWKS`));
+  });
+});
+
+describe('CEL rules may call only what Portcullis provides', () => {
+  /** One route with these mcpAuthorization rules (and an HTTP authorization rule). */
+  const rulesYaml = (rules: readonly unknown[], httpRule = 'true'): string =>
+    stringify({
+      binds: [{
+        port: 0,
+        listeners: [{ routes: [{
+          policies: { authorization: { rules: [httpRule] }, mcpAuthorization: { rules } },
+          backends: [{ mcp: { targets: [{ name: 'mcp', mcp: { host: 'http://127.0.0.1:9/mcp' } }] } }],
+        }] }],
+      }],
+    });
+
+  // agentgateway's CEL functions (reference/agentgateway-policies.md §7) that Portcullis does not
+  // provide, and what the error calls each.
+  const UNKNOWN: ReadonlyArray<readonly [expr: string, named: string]> = [
+    ['json(request.headers["x-claims"]).team == "a"', 'function "json"'],
+    ['jsonField(request.headers["x-claims"], "team") == "a"', 'function "jsonField"'],
+    ['toJson(jwt) != ""', 'function "toJson"'],
+    ['unvalidatedJwtPayload(request.headers["authorization"]).sub == "a"', 'function "unvalidatedJwtPayload"'],
+    ['jwt.with(c, c.sub == "a")', 'method "with"'],
+    ['variables().jwt.sub == "a"', 'function "variables"'],
+    ['jwt.mapValues(v, v) == {}', 'method "mapValues"'],
+    ['jwt.filterKeys(k, k == "a") == {}', 'method "filterKeys"'],
+    ['jwt.merge({}) == {}', 'method "merge"'],
+    ['flatten(jwt) == {}', 'function "flatten"'],
+    ['base64.decode(request.headers["x-b"]) == b"a"', 'function "base64.decode"'],
+    ['url.encode(mcp.tool.name) == "a"', 'function "url.encode"'],
+    ['sha256.encode(jwt.sub) == "a"', 'function "sha256.encode"'],
+    ['default(jwt.roles, []).exists(r, r == "admin")', 'function "default"'],
+    ['coalesce(jwt.team, "none") == "a"', 'function "coalesce"'],
+    ['mcp.tool.name.regexReplace("_.*", "") == "a"', 'method "regexReplace"'],
+    ['uuid() != ""', 'function "uuid"'],
+    ['random() < 0.5', 'function "random"'],
+    ['math.greatest(jwt.level, 1) > 2', 'function "math.greatest"'],
+    ['isIP(source.address)', 'function "isIP"'],
+    ['ip(source.address).isLoopback()', 'function "ip"'],
+    ['cidr("10.0.0.0/8").containsIP(source.address)', 'function "cidr"'],
+    ['request.headers["cookie"].cookie("team") == "a"', 'method "cookie"'],
+    ['request.headers["authorization"].redacted() != ""', 'method "redacted"'],
+  ];
+
+  test('a rule calling any of agentgateway\'s functions Portcullis lacks: exit 1 naming each rule and its function', async (t) => {
+    const cwd = await tempDir(t);
+    // every rule kind; `allow` written both ways
+    const rules = UNKNOWN.map(([expr], i) => (i % 4 === 0 ? expr : i % 4 === 1 ? { allow: expr } : i % 4 === 2 ? { deny: expr } : { require: expr }));
+    const r = await portcullis(cwd, ['--validate-only', '-c', rulesYaml(rules, 'fail("no")')]);
+    assert.equal(r.code, 1, r.stdout);
+    const expected = [
+      `${ROUTE}.policies.authorization.rules[0]: rule uses function "fail", which Portcullis does not provide`,
+      ...UNKNOWN.map(([, named], i) => {
+        const at = `${ROUTE}.policies.mcpAuthorization.rules[${i}]${['', '.allow', '.deny', '.require'][i % 4] ?? ''}`;
+        return `${at}: rule uses ${named}, which Portcullis does not provide`;
+      }),
+    ];
+    assert.deepEqual(r.stderr.trim().split('\n'), expected);
+  });
+
+  test('variables Portcullis does not provide, and rules that can never be true, are errors too', async (t) => {
+    const cwd = await tempDir(t);
+    const r = await portcullis(cwd, ['--validate-only', '-c', rulesYaml(['llm.model == "x"', { deny: 'jwt.roles.size()' }, '"admin"', 'size(jwt.roles, 1) == 1'])]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      `${ROUTE}.policies.mcpAuthorization.rules[0]: rule reads variable "llm", which Portcullis does not provide (rules read jwt, mcp, request, source)`,
+      `${ROUTE}.policies.mcpAuthorization.rules[1].deny: the rule's value is of type int, never a bool: the rule can never be true`,
+      `${ROUTE}.policies.mcpAuthorization.rules[2]: the rule's value is of type string, never a bool: the rule can never be true`,
+      `${ROUTE}.policies.mcpAuthorization.rules[3]: invalid CEL expression: found no matching overload for 'size(dyn, int)'`,
+    ]);
+  });
+
+  test('macros, string and list methods, and the string functions Portcullis adds load', async (t) => {
+    const cwd = await tempDir(t);
+    const rules = [
+      'mcp.tool.name == "echo" && "admin" in jwt.roles',
+      'has(jwt.roles) && jwt.roles.exists(r, r == "admin") && jwt.roles.all(r, r.size() > 0)',
+      'jwt.roles.exists_one(r, r.startsWith("ad")) || jwt.roles.map(r, r.upperAscii()).filter(r, r.endsWith("N")).size() > 0',
+      { deny: 'mcp.tool.name.matches("^secret_") || mcp.tool.name.contains("admin")' },
+      { require: 'jwt.sub.lowerAscii().trim() != "" && jwt.sub.split("@").size() == 2 && jwt.roles.join(",") != ""' },
+      'mcp.tool.name.indexOf("_") > 0 && mcp.tool.name.substring(0, 3) == "get" && size(jwt.sub) > 0',
+      'cel.bind(team, request.headers["x-team"], team == "blue")',
+      'int(jwt.level) >= 2 && string(jwt.level) != "" && type(jwt) == map && dyn(jwt.exp) > 0',
+      'mcp.tool.name.charAt(0) == "g" && mcp.tool.name.replace("_", "-") == "get-env" && mcp.tool.name.replace("e", "E", 1) != ""',
+      'request.path.stripPrefix("/mcp") == "" && mcp.tool.target.stripSuffix("-v2") == "mcp"',
+    ];
+    const r = await portcullis(cwd, ['--validate-only', '-c', rulesYaml(rules, 'request.path.startsWith("/")')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'Configuration is valid!\n');
   });
 });
 

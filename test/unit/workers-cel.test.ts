@@ -75,6 +75,28 @@ test('a claim or a header named `constructor`, at any depth, leaves its map read
   assert.equal(claims.org.constructor, 'o');
 });
 
+test('the string functions Portcullis adds behave as agentgateway\'s (charAt, replace, stripPrefix, stripSuffix)', () => {
+  const holds = [
+    '"abc".charAt(1) == "b"',
+    '"a🎉c".charAt(1) == "🎉" && "a🎉c".charAt(2) == "c"',
+    '"hello hello".replace("he", "we") == "wello wello"',
+    '"hello hello".replace("he", "we", -1) == "wello wello"',
+    '"hello hello".replace("he", "we", 1) == "wello hello"',
+    '"hello hello".replace("he", "we", 0) == "hello hello"',
+    '"héllo".replace("", "_") == "_h_é_l_l_o_"',
+    '"a🎉".replace("", "_", 2) == "_a_🎉"',
+    '"hello".replace("h", "") == "ello"',
+    '"hello".stripPrefix("he") == "llo" && "hello".stripPrefix("hi") == "hello" && "hello".stripPrefix("") == "hello"',
+    '"hello".stripSuffix("lo") == "hel" && "hello".stripSuffix("hi") == "hello" && "hello".stripSuffix("") == "hello"',
+    'jwt.sub.stripPrefix("ja") == "ne"',
+  ];
+  for (const expr of holds) assert.deepEqual(decider([allow(expr)])(ctx({ sub: 'jane' })), { allow: true, ruleErrors: 0 }, expr);
+  // past the end (agentgateway: an error, not ""), or before the start
+  for (const expr of ['"abc".charAt(3) == ""', '"abc".charAt(-1) == ""']) {
+    assert.deepEqual(decider([allow(expr)])(ctx(null)), { allow: false, ruleErrors: 1 }, expr);
+  }
+});
+
 test('no rules allows everything', () => {
   assert.deepEqual(decider([])(ctx(null)), { allow: true, ruleErrors: 0 });
 });

@@ -1,16 +1,74 @@
-// CEL rules are checked for syntax while the config loads (agentgateway compiles them at load,
-// so a typo fails the load instead of silently denying at run time). Only the parse happens here;
-// the workers compile and evaluate the programs.
+// CEL rules are checked while the config loads (agentgateway compiles them at load, so a typo
+// fails the load instead of silently denying at run time). The check is cel-js's own type check
+// in the environment the workers compile in (protocol/cel-environment.ts): what it refuses could
+// never run, so a rule calling a function Portcullis does not provide (agentgateway's `json`,
+// `default`, `cidr`…) fails the load too, as does one whose value can never be a bool. Without
+// it such a rule errors on every request: an allow rule never allows, and a deny rule never denies.
 
-import { parse } from '@marcbachmann/cel-js';
+import { CEL_VARIABLES, celFunctionNames, checkCel, compileCel, type ASTNode } from '../../protocol/cel-environment.js';
 
-/** null when `expr` parses; otherwise the first line of the parser's message. */
-export function celSyntaxError(expr: string): string | null {
-  try {
-    parse(expr);
-    return null;
-  } catch (err: unknown) {
-    const message = err instanceof Error ? err.message : String(err);
-    return message.split('\n', 1)[0] ?? message;
+function isAstNode(value: unknown): value is ASTNode {
+  return typeof value === 'object' && value !== null && 'op' in value && 'args' in value && typeof value.op === 'string';
+}
+
+/** Every node under `node` (itself included), each after what it holds: `ip(x).isLoopback()`
+ * yields `ip(x)` first, so the innermost missing function is the one named. */
+function* nodesOf(node: unknown): Generator<ASTNode> {
+  if (Array.isArray(node)) {
+    for (const n of node) yield* nodesOf(n);
+    return;
   }
+  if (!isAstNode(node)) return; // a field or function name, a literal's payload
+  if (node.op !== 'value') yield* nodesOf(node.args);
+  yield node;
+}
+
+/** Names a macro binds (`exists(r, …)`, `cel.bind(x, …)`): the identifier a call takes first. */
+function boundNames(ast: ASTNode): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const n of nodesOf(ast)) {
+    const args = n.op === 'call' ? n.args[1] : n.op === 'rcall' ? n.args[2] : [];
+    const first = args[0];
+    if (args.length > 1 && first !== undefined && first.op === 'id') names.add(first.args);
+  }
+  return names;
+}
+
+/** The first function the rule calls that the environment does not have, as the message names it. */
+function missingFunction(ast: ASTNode): string | null {
+  const bound = boundNames(ast);
+  for (const n of nodesOf(ast)) {
+    if (n.op === 'call' && !celFunctionNames.functions.has(n.args[0])) return `function "${n.args[0]}"`;
+    if (n.op === 'rcall' && !celFunctionNames.methods.has(n.args[0])) {
+      const receiver = n.args[1];
+      // `math.greatest(…)`: a receiver that is no variable is a namespace.
+      const namespace = receiver.op === 'id' && !CEL_VARIABLES.includes(receiver.args) && !bound.has(receiver.args);
+      return namespace ? `function "${receiver.args}.${n.args[0]}"` : `method "${n.args[0]}"`;
+    }
+  }
+  return null;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? text;
+}
+
+/** null when the rule can run; otherwise what is wrong with it, for `<path>: <message>`. */
+export function celRuleProblem(expr: string): string | null {
+  const result = checkCel(expr);
+  if (result.valid) {
+    const type = result.type ?? 'dyn';
+    return type === 'bool' || type === 'dyn' ? null : `the rule's value is of type ${type}, never a bool: the rule can never be true`;
+  }
+  const error = result.error;
+  if (error === undefined) return 'invalid CEL expression';
+  if (error.name === 'ParseError') return `invalid CEL expression: ${firstLine(error.message)}`;
+  // Named first: a call's arguments are checked before the call (`x.with(y, y.sub)` fails on `y`).
+  const missing = missingFunction(compileCel(expr).ast);
+  if (missing !== null) return `rule uses ${missing}, which Portcullis does not provide`;
+  const node = error.node;
+  if (error.code === 'unknown_variable' && node !== undefined && node.op === 'id') {
+    return `rule reads variable "${String(node.args)}", which Portcullis does not provide (rules read ${CEL_VARIABLES.join(', ')})`;
+  }
+  return `invalid CEL expression: ${firstLine(error.message)}`;
 }

@@ -1,7 +1,7 @@
 // `authorization.rules` and `mcpAuthorization.rules`: each a CEL string (an allow rule) or
-// exactly one of `{allow}`, `{deny}`, `{require}`. The CEL syntax is checked here.
+// exactly one of `{allow}`, `{deny}`, `{require}`. Each rule is checked here (cel-check.ts).
 
-import { celSyntaxError } from './cel-check.js';
+import { celRuleProblem } from './cel-check.js';
 import { type IssueList, type Item, MapReader, isPlainObject } from './schema-reader.js';
 import type { RuleConfig, RuleKind, RuleSetConfig } from './types.js';
 
@@ -33,9 +33,9 @@ function readRule(issues: IssueList, item: Item): RuleConfig | undefined {
 }
 
 function checked(issues: IssueList, kind: RuleKind, expr: string, path: string, exprPath: string): RuleConfig | undefined {
-  const error = celSyntaxError(expr);
-  if (error !== null) {
-    issues.add(exprPath, `invalid CEL expression: ${error}`);
+  const problem = celRuleProblem(expr);
+  if (problem !== null) {
+    issues.add(exprPath, problem);
     return undefined;
   }
   return { kind, expr, path };

@@ -1,7 +1,8 @@
 // mcpAuthorization rules compiled once per generation with @marcbachmann/cel-js
 // (10× faster than `cel-js`, CEL's commutative &&/|| error absorption, and error messages
 // that do not echo the context: reference/component-costs.md §2).
-import { parse, type ParseResult } from '@marcbachmann/cel-js';
+import type { ParseResult } from '@marcbachmann/cel-js';
+import { compileCel } from '../../protocol/cel-environment.js';
 import type { RuleSetInit } from '../../protocol/worker-contract.js';
 import { readsVariable } from './item-invariance.js';
 
@@ -24,9 +25,10 @@ export interface CompiledRuleSet {
   readonly size: number;
 }
 
-/** Throws the library's ParseError on a syntax error; the config loader can call it to validate. */
+/** Compiled in the environment the config loader checks rules against (protocol/cel-environment.ts);
+ * throws the library's ParseError on a syntax error. */
 export function compileRule(expr: string): CelProgram {
-  return parse(expr);
+  return compileCel(expr);
 }
 
 /**
