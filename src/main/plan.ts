@@ -45,6 +45,7 @@ export interface RoutePlan {
   readonly mcpAuthentication: McpAuthenticationPolicy | null;
   readonly authorization: RuleSetRef | null;
   readonly mcpAuthorization: RuleSetRef | null;
+  /** `backendAuth: passthrough`: the verified token goes upstream as `Authorization: Bearer` */
   readonly passthrough: boolean;
   readonly backend: McpBackendConfig | null;
 }
@@ -190,7 +191,7 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
       mcpAuthentication: p.jwtAuth === null ? p.mcpAuthentication : null,
       authorization: ruleSet(p.authorization),
       mcpAuthorization: ruleSet(p.mcpAuthorization),
-      passthrough: p.backendAuthPassthrough,
+      passthrough: p.backendAuth?.kind === 'passthrough',
       backend,
     };
   }

@@ -61,7 +61,7 @@ describe('lab configs', () => {
       },
       authorization: null,
       mcpAuthorization,
-      backendAuthPassthrough: false,
+      backendAuth: null,
     },
     backends: [
       {
@@ -213,13 +213,13 @@ describe('schema errors name the path', () => {
   });
 
   it('policies agentgateway has but Portcullis does not', () => {
-    const text = withRoute('policies:\n  extAuthz: {}\n  timeout: {requestTimeout: 1s}\n  backendAuth: {key: abc}');
+    const text = withRoute('policies:\n  extAuthz: {}\n  timeout: {requestTimeout: 1s}\n  backendAuth: {gcp: {}}');
     // Issues come in document order; `backends` is absent, so its issue sorts at the route.
     assert.deepEqual(lines(load(text)), [
       `${ROUTE}.backends: backend policies currently only work with exactly 1 backend`,
       `${ROUTE}.policies.extAuthz: not supported by Portcullis`,
       `${ROUTE}.policies.timeout: not supported by Portcullis`,
-      `${ROUTE}.policies.backendAuth.key: not supported by Portcullis`,
+      `${ROUTE}.policies.backendAuth.gcp: not supported by Portcullis`,
     ]);
   });
 
@@ -542,7 +542,7 @@ describe('routes, matches and backends', () => {
 
   it('backendAuth passthrough', () => {
     const r = route(withRoute('policies:\n  backendAuth: {passthrough: {}}\nbackends:\n- mcp: {targets: [{name: t, mcp: {host: "http://x/mcp"}}]}'));
-    assert.equal(r?.policies.backendAuthPassthrough, true);
+    assert.deepEqual(r?.policies.backendAuth, { kind: 'passthrough', location: { kind: 'header', name: 'authorization', prefix: 'Bearer ' }, credentials: [] });
   });
 
   it('cors: a wildcard origin (agentgateway HEAD matches it against hosts) is not supported rather than compared as text', () => {

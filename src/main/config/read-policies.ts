@@ -2,6 +2,7 @@
 // SSO setup needs; every other policy agentgateway knows is reported as not supported rather than
 // as an unknown key, so the user can tell a typo from a missing feature.
 
+import { readBackendAuth } from './read-backend-auth.js';
 import { readCors } from './read-cors.js';
 import { readJwtAuth } from './read-jwt-auth.js';
 import { readMcpAuthentication } from './read-mcp-authentication.js';
@@ -47,7 +48,7 @@ export const NO_POLICIES: RoutePolicies = {
   authorization: null,
   mcpAuthorization: null,
   mcpAuthentication: null,
-  backendAuthPassthrough: false,
+  backendAuth: null,
 };
 
 export interface PoliciesRead {
@@ -87,18 +88,8 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
       authorization: optional('authorization', (p, v) => readRuleSet(issues, p, v)),
       mcpAuthorization: optional('mcpAuthorization', (p, v) => readRuleSet(issues, p, v)),
       mcpAuthentication: optional('mcpAuthentication', (p, v) => readMcpAuthentication(issues, p, v, cwd)),
-      backendAuthPassthrough: readBackendAuth(m),
+      backendAuth: optional('backendAuth', (p, v) => readBackendAuth(issues, p, v, cwd)),
     },
     needsSingleBackend: BACKEND_POLICIES.some((k) => m.has(k)),
   };
-}
-
-/** `backendAuth: {passthrough: {}}`; the other agentgateway kinds are not implemented. */
-function readBackendAuth(m: MapReader): boolean {
-  const unsupported = ['key', 'gcp', 'aws', 'azure'];
-  const b = m.map('backendAuth', { known: ['passthrough'], unsupported });
-  if (b === undefined || b.choice(['passthrough'], unsupported) === undefined) return false;
-  // `passthrough: {}` carries no settings; `passthrough:` (null) is read the same way.
-  if (b.has('passthrough')) b.map('passthrough', { known: [] });
-  return true;
 }

@@ -2,8 +2,10 @@
 // that works as a credential. The config holds secrets in a few shapes: the session key, the
 // environment given to stdio servers (API keys, mostly), and URLs with a user, a password or a
 // query (a token in a JWKS or upstream URL), and a stdio server's arguments; inline JWKS hold
-// public keys, but a private member pasted by mistake must not be served either. CEL rules and
-// route match values are shown: they are what an operator reads the dump for.
+// public keys, but a private member pasted by mistake must not be served either. backendAuth
+// credentials (keys, client secrets, signing keys) are all `{secret, file}` values: the file
+// name is shown, the secret never. CEL rules and route match values are shown: they are what an
+// operator reads the dump for.
 
 import { redacted, redactUrl } from '../log/redact.js';
 
@@ -27,6 +29,7 @@ function redactValue(value: unknown, key: string | null): unknown {
       // A stdio server's arguments carry keys as often as its environment does (`--api-key=…`).
       out.set(k, v.map(() => redacted));
     } else if (k === 'sessionKey') out.set(k, v === null ? null : redacted);
+    else if (k === 'secret' && typeof v === 'string') out.set(k, redacted);
     else out.set(k, redactValue(v, k));
   }
   return Object.fromEntries(out);
