@@ -1,0 +1,109 @@
+// Exchanged tokens, per backendAuth policy instance, as agentgateway's `cache.rs`: keyed by a
+// SHA-256 of the length-prefixed exchange inputs (the raw token is never a key), kept for
+// `expires_in` (else the default TTL) but never past the subject token's `exp`, and neither
+// served nor stored with 15 s or less to go. Bounded by `maxEntries`, least recently used first
+// out. Concurrent misses for one key share one fetch and its outcome, failure included.
+
+import { createHash } from 'node:crypto';
+import type { CacheCounts } from '../../protocol/worker-contract.js';
+import { unverifiedPayload } from './jwt-payload.js';
+
+/** agentgateway's CACHE_SAFETY_MARGIN. */
+export const SAFETY_MARGIN_MS = 15_000;
+
+export interface ExchangeInputs {
+  readonly subjectToken: string;
+  readonly subjectTokenType: string;
+  readonly actor: { readonly token: string; readonly tokenType: string } | null;
+  /** evaluated additionalParams, sorted by name */
+  readonly params: ReadonlyArray<readonly [string, string]>;
+}
+
+/** The digest agentgateway's TokenCacheKey takes: each field as u64-LE length + bytes. */
+export function cacheKey(inputs: ExchangeInputs): string {
+  const hash = createHash('sha256');
+  const field = (bytes: Buffer): void => {
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(bytes.length));
+    hash.update(length).update(bytes);
+  };
+  const text = (s: string): void => field(Buffer.from(s, 'utf8'));
+  text(inputs.subjectToken);
+  text(inputs.subjectTokenType);
+  if (inputs.actor === null) field(Buffer.of(0));
+  else {
+    field(Buffer.of(1));
+    text(inputs.actor.token);
+    text(inputs.actor.tokenType);
+  }
+  for (const [name, value] of inputs.params) {
+    text(name);
+    text(value);
+  }
+  return hash.digest('base64url');
+}
+
+/** When a token fetched now stops being usable: its lifetime, capped at the subject's `exp`. */
+export function expiryOf(nowMs: number, expiresIn: number | null, defaultTtlSeconds: number, subjectToken: string): number {
+  const ttlMs = (expiresIn ?? defaultTtlSeconds) * 1000;
+  const exp = unverifiedPayload(subjectToken)?.['exp'];
+  const subjectEnd = typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : Infinity;
+  return Math.min(nowMs + ttlMs, subjectEnd);
+}
+
+export class ExchangeCache<T> {
+  readonly #max: number;
+  readonly #now: () => number;
+  readonly #counts: CacheCounts;
+  /** insertion order is recency: a hit moves its entry to the end */
+  readonly #entries = new Map<string, { readonly value: string; readonly expiresAtMs: number }>();
+  readonly #flights = new Map<string, Promise<T>>();
+
+  constructor(maxEntries: number, now: () => number, counts: CacheCounts = { hits: 0, misses: 0 }) {
+    this.#max = maxEntries;
+    this.#now = now;
+    this.#counts = counts;
+  }
+
+  get counts(): CacheCounts {
+    return this.#counts;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The token cached under `key` with more than the safety margin to go. */
+  get(key: string): string | undefined {
+    const entry = this.#entries.get(key);
+    this.#entries.delete(key);
+    if (entry === undefined || entry.expiresAtMs - this.#now() <= SAFETY_MARGIN_MS) {
+      this.#counts.misses++;
+      return undefined;
+    }
+    this.#counts.hits++;
+    this.#entries.set(key, entry);
+    return entry.value;
+  }
+
+  /** Kept only with more than the safety margin to go; the least recently used leave first. */
+  set(key: string, value: string, expiresAtMs: number): void {
+    this.#entries.delete(key);
+    if (expiresAtMs - this.#now() <= SAFETY_MARGIN_MS) return;
+    this.#entries.set(key, { value, expiresAtMs });
+    while (this.#entries.size > this.#max) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done === true) break;
+      this.#entries.delete(oldest.value);
+    }
+  }
+
+  /** `fetch` once for concurrent callers of one key; they all get its outcome. */
+  shared(key: string, fetch: () => Promise<T>): Promise<T> {
+    const running = this.#flights.get(key);
+    if (running !== undefined) return running;
+    const flight = fetch().finally(() => this.#flights.delete(key));
+    this.#flights.set(key, flight);
+    return flight;
+  }
+}
