@@ -1,5 +1,6 @@
 // The part of oidc-provider 9 (an untyped ESM package) the integration tests use: a Provider
-// built from an issuer and a configuration, served through its Node request listener.
+// built from an issuer and a configuration, served through its Node request listener, with
+// grant types of the test's own (registerGrantType) raising OAuth errors.
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -39,10 +40,43 @@ declare module 'oidc-provider' {
     readonly [member: string]: unknown;
   }
 
+  /** What a registered grant's handler sees: the token endpoint's Koa context after the body
+   * was parsed, the parameters allow-listed and the client authenticated. */
+  export interface GrantContext {
+    readonly oidc: {
+      /** allow-listed parameters; one registered as a dupe is a list when repeated */
+      readonly params: Readonly<Record<string, string | readonly string[] | undefined>>;
+      readonly client: { readonly clientId: string };
+    };
+    body: unknown;
+  }
+
   export default class Provider {
     constructor(issuer: string, configuration?: Configuration);
     readonly issuer: string;
     /** a Node `http` request listener */
     callback(): (req: IncomingMessage, res: ServerResponse) => unknown;
+    /** Adds a grant type: `params` the parameters it reads, `dupes` those that may repeat. */
+    registerGrantType(name: string, handler: (ctx: GrantContext) => Promise<void>, params?: readonly string[], dupes?: readonly string[]): void;
+  }
+
+  /** OAuth errors a grant handler throws; the argument becomes `error_detail`. */
+  export namespace errors {
+    class OIDCProviderError extends Error {
+      readonly status: number;
+      readonly error: string;
+    }
+    class InvalidGrant extends OIDCProviderError {
+      constructor(detail?: string);
+    }
+    class InvalidRequest extends OIDCProviderError {
+      constructor(detail?: string);
+    }
+    class InvalidTarget extends OIDCProviderError {
+      constructor(detail?: string);
+    }
+    class InvalidScope extends OIDCProviderError {
+      constructor(detail?: string, scope?: string);
+    }
   }
 }
