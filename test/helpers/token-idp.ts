@@ -8,7 +8,7 @@
 //   actor token) against the trusted issuers' keys and issues either an access token JWT (`aud`
 //   the requested audiences and resources, `sub` the subject's, `client_id`, `act` for an actor,
 //   `scope`) or, for requested_token_type id-jag, an ID-JAG (`typ: oauth-id-jag+jwt`, `aud` the
-//   one audience, `resource`, `client_id`, `scope`, `jti`). jwt-bearer takes a trusted JWT as the
+//   one audience, `resource`, `client_id` the client's id at that audience, `scope`, `jti`). jwt-bearer takes a trusted JWT as the
 //   assertion (the on-behalf-of shape) and issues an access token likewise.
 // * `resource-as` (a resource authorization server): jwt-bearer only, with an ID-JAG as the
 //   assertion: signed by a trusted issuer, `typ` oauth-id-jag+jwt, `aud` this server's issuer,
@@ -102,6 +102,9 @@ export interface TokenIdp {
   };
   /** POSTs to /token so far, answered or not */
   readonly calls: readonly TokenCall[];
+  /** ID-JAGs for `audience` name `clientId` (the client's registration there) instead of the
+   * requesting client's id here. */
+  setIdJagClient(audience: string, clientId: string): void;
   /** Answer /token with this from now on (null: the grants again). */
   answerWith(answer: Answer | null): void;
   /** Holds the next /token request until released. */
@@ -130,6 +133,7 @@ export async function startTokenIdp(opts: TokenIdpOptions): Promise<TokenIdp> {
   };
 
   const calls: TokenCall[] = [];
+  const idJagClients = new Map<string, string>();
   let answer: Answer | null = null;
   const holds: Array<{ arrive: () => void; released: Promise<void> }> = [];
   let endlessBytes = 0;
@@ -214,7 +218,7 @@ export async function startTokenIdp(opts: TokenIdpOptions): Promise<TokenIdp> {
       const [aud] = audiences;
       if (aud === undefined || audiences.length !== 1) throw new errors.InvalidTarget('an ID-JAG needs exactly one audience');
       const idJag = await accessToken(
-        { sub: subjectOf(subject.payload), aud, client_id: clientId, ...(resources.length > 0 ? { resource: resources.length === 1 ? resources[0] : resources } : {}), ...(scope === undefined ? {} : { scope }) },
+        { sub: subjectOf(subject.payload), aud, client_id: idJagClients.get(aud) ?? clientId, ...(resources.length > 0 ? { resource: resources.length === 1 ? resources[0] : resources } : {}), ...(scope === undefined ? {} : { scope }) },
         ID_JAG_TYP,
       );
       ctx.body = { access_token: idJag, issued_token_type: TT_ID_JAG, token_type: 'N_A', expires_in: expiresIn, ...(scope === undefined ? {} : { scope }) };
@@ -301,6 +305,9 @@ export async function startTokenIdp(opts: TokenIdpOptions): Promise<TokenIdp> {
     jwks: signer.jwks,
     clients,
     calls,
+    setIdJagClient: (audience, clientId) => {
+      idJagClients.set(audience, clientId);
+    },
     answerWith: (a) => {
       answer = a;
     },

@@ -88,6 +88,14 @@ describe('token exchange failures', () => {
     }
   });
 
+  it('a token bound for a cookie must not end the Cookie header', async () => {
+    const r = await refusedWith(
+      { status: 200, json: { access_token: 'abc;admin=1', token_type: 'Bearer' } },
+      '  authorizationLocation: {cookie: {name: upstream_session}}\n  cache: {maxEntries: 0}',
+    );
+    assert.deepEqual([r.status, r.message], [500, 'backend authentication failed: token exchange response contained an access_token that cannot be sent']);
+  });
+
   it('issued_token_type: checked only when a type was requested, and must be that type', async () => {
     const requested = `  requestedTokenType: ${TT_JWT}\n  cache: {maxEntries: 0}`;
     const other = await refusedWith({ status: 200, json: { access_token: 'x', token_type: 'Bearer', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } }, requested);

@@ -89,9 +89,18 @@ export function exchangeSource(plan: ExchangePlan, deps: SourceDeps): BackendCre
   };
 }
 
-/** The plan's fetch, whose failures are all answers: a throw (a bug) refuses the call too. */
-function fetchSafely(plan: ExchangePlan, inputs: ExchangeInputs): Promise<Fetched> {
-  return plan.fetch(inputs).catch((err: unknown) => backendAuthFailed('internal', 'token exchange failed', err instanceof Error ? err.message : String(err)));
+/** The plan's fetch, whose failures are all answers: a throw (a bug) refuses the call too, and
+ * so does a token that would end the Cookie header it goes into. */
+async function fetchSafely(plan: ExchangePlan, inputs: ExchangeInputs): Promise<Fetched> {
+  try {
+    const fetched = await plan.fetch(inputs);
+    if (fetched.ok && plan.insert.kind === 'cookie' && fetched.accessToken.includes(';')) {
+      return backendAuthFailed('bad_response', 'token exchange response contained an access_token that cannot be sent', 'access_token holds ";" and goes into a cookie');
+    }
+    return fetched;
+  } catch (err: unknown) {
+    return backendAuthFailed('internal', 'token exchange failed', err instanceof Error ? err.message : String(err));
+  }
 }
 
 /** The exchange's inputs from the caller's request, or why the call is refused. */
