@@ -1,6 +1,10 @@
 // A real JWKS endpoint on 127.0.0.1 for jwtAuth `jwks.url` tests: key rotation (setKeys), outages
 // (stop/restart on the same port, failWith), caching (Cache-Control) and fetch counting.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenLocal } from './ports.js';
+import { type HeldRequest, RequestHolds, restartable } from './server-control.js';
+
+export type { HeldRequest } from './server-control.js';
 
 export interface JwksServer {
   /** http://127.0.0.1:<port> */
@@ -26,13 +30,6 @@ export interface JwksServer {
   close(): Promise<void>;
 }
 
-export interface HeldRequest {
-  /** Settles once the request has arrived. */
-  readonly arrived: Promise<void>;
-  /** Answers it with the keys served at that moment. */
-  release(): void;
-}
-
 export interface JwksServerOptions {
   readonly keys?: readonly object[];
   readonly cacheControl?: string;
@@ -49,7 +46,7 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
   let failure: number | null = null;
   const counts = new Map<string, number>();
   let base = '';
-  const holds: Array<{ arrive: () => void; released: Promise<void> }> = [];
+  const holds = new RequestHolds();
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const { pathname: path, search } = new URL(req.url ?? '/', 'http://jwks.invalid');
@@ -63,13 +60,8 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
     if (path === '/jwks.json' && opts.requireQuery !== undefined && !search.slice(1).split('&').includes(opts.requireQuery)) {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('key required');
     } else if (path === '/jwks.json') {
-      const hold = holds.shift();
-      if (hold === undefined) {
-        res.writeHead(200, headers).end(JSON.stringify({ keys }));
-        return;
-      }
-      hold.arrive();
-      void hold.released.then(() => res.writeHead(200, headers).end(JSON.stringify({ keys })));
+      // Answered with the keys served when it is released.
+      void holds.wait().then(() => res.writeHead(200, headers).end(JSON.stringify({ keys })));
     } else if (path === '/.well-known/openid-configuration') {
       res.writeHead(200, headers).end(JSON.stringify({ issuer: opts.issuer ?? base, jwks_uri: `${base}/jwks.json${opts.requireQuery === undefined ? '' : `?${opts.requireQuery}`}` }));
     } else {
@@ -77,18 +69,9 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
     }
   });
 
-  const port = await listen(server, 0);
+  const port = await listenLocal(server, 0);
   base = `http://127.0.0.1:${port}`;
-  let listening = true;
-
-  const stop = async (): Promise<void> => {
-    if (!listening) return;
-    listening = false;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections(); // keep-alive sockets from the gateway's HTTP client
-    });
-  };
+  const { stop, restart } = restartable(server, port);
 
   return {
     url: base,
@@ -103,33 +86,11 @@ export async function startJwksServer(opts: JwksServerOptions = {}): Promise<Jwk
     failWith: (status) => {
       failure = status;
     },
-    holdNext: () => {
-      let arrive = (): void => undefined;
-      let release = (): void => undefined;
-      const arrived = new Promise<void>((resolve) => (arrive = resolve));
-      const released = new Promise<void>((resolve) => (release = resolve));
-      holds.push({ arrive, released });
-      return { arrived, release };
-    },
+    holdNext: () => holds.hold(),
     requestCount: (path = '/jwks.json') => counts.get(path) ?? 0,
     stop,
-    restart: async () => {
-      if (listening) return;
-      await listen(server, port);
-      listening = true;
-    },
+    restart,
     close: stop,
   };
 }
 
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      const address = server.address();
-      if (address === null || typeof address === 'string') reject(new Error('not a TCP address'));
-      else resolve(address.port);
-    });
-  });
-}

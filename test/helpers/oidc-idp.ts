@@ -5,10 +5,11 @@
 // with the new key list; oidc-provider signs with the first key that fits the algorithm.
 // oidc-provider 9 prints a runtime warning on Node 20 ("Unsupported runtime") and a few
 // development notices; they are expected.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { JWK } from 'jose';
 import Provider from 'oidc-provider';
 import { makeIssuer } from './keys.js';
+import { listenLocal } from './ports.js';
 
 export interface IdpSigningKey {
   readonly kid: string;
@@ -61,7 +62,7 @@ export async function startOidcIdp(opts: OidcIdpOptions): Promise<OidcIdp> {
     counts.set(path, (counts.get(path) ?? 0) + 1);
     handler(req, res);
   });
-  const port = await listen(server);
+  const port = await listenLocal(server);
   const issuer = `http://127.0.0.1:${port}`;
 
   const build = (keys: readonly IdpSigningKey[]): void => {
@@ -132,14 +133,3 @@ export function peekJwt(token: string): { readonly header: Record<string, unknow
   return { header: decode(h), payload: decode(p) };
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      const a = server.address();
-      if (a === null || typeof a === 'string') reject(new Error('not a TCP address'));
-      else resolve(a.port);
-    });
-  });
-}

@@ -1,7 +1,7 @@
 // A TCP port nothing listens on right now, for servers that must be told their port (a child
 // process, or gateways that share one port): the kernel does not let a second socket join a port
 // it picked for the first one.
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -11,6 +11,19 @@ export function freePort(): Promise<number> {
     server.listen(0, () => {
       const address = server.address();
       server.close(() => (address === null || typeof address === 'string' ? reject(new Error('no TCP port')) : resolve(address.port)));
+    });
+  });
+}
+
+/** Listens on 127.0.0.1 (`port` 0: one the kernel picks) and gives the port. */
+export function listenLocal(server: Server, port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      const address = server.address();
+      if (address === null || typeof address === 'string') reject(new Error('not a TCP address'));
+      else resolve(address.port);
     });
   });
 }

@@ -1,6 +1,7 @@
 // Upstreams that show what the gateway sent: a tiny JSON-RPC responder that records every
 // request (headers included), and a recording reverse proxy to put in front of a real MCP server.
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { listenLocal } from './ports.js';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -50,7 +51,7 @@ export async function startRecordingUpstream(opts: { readonly sessionId?: string
       res.writeHead(200, { 'content-type': 'application/json', ...session }).end(JSON.stringify({ jsonrpc: '2.0', id: parsed['id'], result }));
     });
   });
-  const port = await listen(server);
+  const port = await listenLocal(server);
   return { url: `http://127.0.0.1:${port}/mcp`, requests, close: () => closeServer(server) };
 }
 
@@ -108,7 +109,7 @@ export async function startRecordingProxy(targetUrl: string): Promise<RecordingP
       upstream.end(body === '' ? undefined : body);
     });
   });
-  const port = await listen(server);
+  const port = await listenLocal(server);
   return { url: `http://127.0.0.1:${port}${target.pathname}`, exchanges, close: () => closeServer(server) };
 }
 
@@ -130,16 +131,6 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   }
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const a = server.address();
-      if (a === null || typeof a === 'string') reject(new Error('not a TCP address'));
-      else resolve(a.port);
-    });
-  });
-}
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {

@@ -4,10 +4,11 @@
 // acting for the user, not the user's own login token). Anything else gets 401. It records the
 // tokens and claims it let in, and its `whoami` tool answers the caller's `sub` and `aud`, so a
 // test can show each target got its own token for the same user.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { type JWK, type JWTPayload, createLocalJWKSet, jwtVerify } from 'jose';
+import { listenLocal } from './ports.js';
 
 export interface TokenCheckingUpstreamOptions {
   /** the authorization server whose tokens it takes */
@@ -83,7 +84,7 @@ export async function startTokenCheckingUpstream(opts: TokenCheckingUpstreamOpti
       res.end(err instanceof Error ? err.message : String(err));
     });
   });
-  const port = await listen(http);
+  const port = await listenLocal(http);
   return {
     url: `http://127.0.0.1:${port}/mcp`,
     audience: opts.audience,
@@ -97,14 +98,3 @@ export async function startTokenCheckingUpstream(opts: TokenCheckingUpstreamOpti
   };
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      const a = server.address();
-      if (a === null || typeof a === 'string') reject(new Error('not a TCP address'));
-      else resolve(a.port);
-    });
-  });
-}

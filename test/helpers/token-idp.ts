@@ -19,12 +19,14 @@
 // body, garbage, or an endless body).
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type JWK, type JWTPayload, SignJWT, createLocalJWKSet, importJWK, jwtVerify } from 'jose';
 import Provider, { type GrantContext, errors } from 'oidc-provider';
 import { makeIssuer } from './keys.js';
+import { listenLocal } from './ports.js';
+import { type HeldRequest, RequestHolds, restartable } from './server-control.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -79,13 +81,6 @@ export type Answer =
   | { readonly status: number; readonly text: string; readonly contentType?: string }
   | { readonly endless: true };
 
-export interface HeldCall {
-  /** Settles when the held request has arrived. */
-  readonly arrived: Promise<void>;
-  /** Lets it through to the grant. */
-  release(): void;
-}
-
 export interface TokenIdp {
   /** http://127.0.0.1:<port>: the issuer, also in its tokens and metadata */
   readonly issuer: string;
@@ -108,7 +103,7 @@ export interface TokenIdp {
   /** Answer /token with this from now on (null: the grants again). */
   answerWith(answer: Answer | null): void;
   /** Holds the next /token request until released. */
-  holdNext(): HeldCall;
+  holdNext(): HeldRequest;
   /** Bytes written by endless answers so far. */
   readonly endlessBytes: number;
   /** Closes the port (connections dropped); restart() listens again on it. */
@@ -135,7 +130,7 @@ export async function startTokenIdp(opts: TokenIdpOptions): Promise<TokenIdp> {
   const calls: TokenCall[] = [];
   const idJagClients = new Map<string, string>();
   let answer: Answer | null = null;
-  const holds: Array<{ arrive: () => void; released: Promise<void> }> = [];
+  const holds = new RequestHolds();
   let endlessBytes = 0;
   let handler: ((req: IncomingMessage, res: ServerResponse) => unknown) | null = null;
   let base = '';
@@ -158,11 +153,7 @@ export async function startTokenIdp(opts: TokenIdpOptions): Promise<TokenIdp> {
       param: (name) => form.find(([k]) => k === name)?.[1],
       params: (name) => form.filter(([k]) => k === name).map(([, v]) => v),
     });
-    const hold = holds.shift();
-    if (hold !== undefined) {
-      hold.arrive();
-      await hold.released;
-    }
+    await holds.wait();
     if (answer !== null) {
       respond(res, answer);
       return;
@@ -172,7 +163,7 @@ export async function startTokenIdp(opts: TokenIdpOptions): Promise<TokenIdp> {
     handler?.(req, res);
   }
 
-  const port = await listen(server, 0);
+  const port = await listenLocal(server, 0);
   base = `http://127.0.0.1:${port}`;
 
   const accessToken = async (claims: JWTPayload, typ = 'at+jwt'): Promise<string> =>
@@ -287,16 +278,7 @@ export async function startTokenIdp(opts: TokenIdpOptions): Promise<TokenIdp> {
   };
   handler = build().callback();
 
-  let listening = true;
-  const stop = async (): Promise<void> => {
-    if (!listening) return;
-    listening = false;
-    for (const h of holds.splice(0)) h.arrive();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  };
+  const { stop, restart } = restartable(server, port);
 
   return {
     issuer: base,
@@ -311,23 +293,12 @@ export async function startTokenIdp(opts: TokenIdpOptions): Promise<TokenIdp> {
     answerWith: (a) => {
       answer = a;
     },
-    holdNext: () => {
-      let arrive = (): void => undefined;
-      let release = (): void => undefined;
-      const arrived = new Promise<void>((resolve) => (arrive = resolve));
-      const released = new Promise<void>((resolve) => (release = resolve));
-      holds.push({ arrive, released });
-      return { arrived, release };
-    },
+    holdNext: () => holds.hold(),
     get endlessBytes() {
       return endlessBytes;
     },
     stop,
-    restart: async () => {
-      if (listening) return;
-      await listen(server, port);
-      listening = true;
-    },
+    restart,
     close: stop,
   };
 
@@ -373,14 +344,3 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      const a = server.address();
-      if (a === null || typeof a === 'string') reject(new Error('not a TCP address'));
-      else resolve(a.port);
-    });
-  });
-}
