@@ -2,7 +2,6 @@
 // token exchange or an RFC 7523 jwt-bearer grant at a token endpoint, with the cross-field rules
 // agentgateway checks at load (`validate_load`).
 
-import { celSyntaxError } from './cel-check.js';
 import { parseDurationMs } from './duration.js';
 import { readClientAuth } from './read-client-auth.js';
 import { ENDPOINT_KEYS, readTokenEndpoint } from './read-token-endpoint.js';
@@ -12,6 +11,7 @@ import type { TokenCacheConfig, TokenExchangeConfig, TokenSpecConfig } from './t
 import {
   RESERVED_PARAMS, TOKEN_TYPE_ACCESS, TOKEN_TYPE_ID, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_JWT, isAbsoluteUriWithoutFragment,
 } from '../upstream-auth/oauth-uris.js';
+import { celCompileError } from '../upstream-auth/cel-params.js';
 
 const FIELDS = [
   'grantType', 'subjectToken', 'actorToken', 'audiences', 'scopes', 'resources', 'requestedTokenType', 'clientAuth',
@@ -125,7 +125,7 @@ function paramProblem(name: string, expr: unknown): string | null {
   if (name === '') return 'expected a non-empty parameter name';
   if (RESERVED_PARAMS.includes(name.toLowerCase())) return 'overrides a reserved OAuth parameter';
   if (typeof expr !== 'string' || expr === '') return "expected a CEL expression returning a string (a literal needs inner quotes: '\"value\"')";
-  const error = celSyntaxError(expr);
+  const error = celCompileError(expr);
   return error === null ? null : `CEL does not parse: ${error}`;
 }
 

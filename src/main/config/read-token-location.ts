@@ -3,10 +3,10 @@
 // `{expression: <CEL>}` (read only). jwtAuth's `location` does not take `expression`; backendAuth
 // reads subject and actor tokens through it, and refuses it where a credential is inserted.
 
-import { celSyntaxError } from './cel-check.js';
 import { isHttpToken } from './http-syntax.js';
 import type { MapReader } from './schema-reader.js';
 import type { SourceLocation, TokenLocation } from './types.js';
+import { celCompileError } from '../upstream-auth/cel-params.js';
 
 /** Header names are lower case: header lookups on the uWS side take lower-case names. */
 export const DEFAULT_LOCATION: TokenLocation = { kind: 'header', name: 'authorization', prefix: 'Bearer ' };
@@ -102,7 +102,7 @@ function readLocation(parent: MapReader, key: string, rules: LocationRules): Sou
       }
       const expr = m.string('expression', { required: true, nonEmpty: true });
       if (expr === undefined) return undefined;
-      const error = celSyntaxError(expr);
+      const error = celCompileError(expr);
       if (error !== null) {
         m.issues.add(m.at('expression'), `CEL does not parse: ${error}`);
         return undefined;

@@ -25,6 +25,17 @@ const environment = new Environment({ unlistedVariablesAreDyn: true })
 
 export type StringProgram = (caller: CallerIdentity) => string | null;
 
+/** null when `expr` compiles here; else the parser's first line (the config loader's check). */
+export function celCompileError(expr: string): string | null {
+  try {
+    environment.parse(expr);
+    return null;
+  } catch (err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    return message.split('\n', 1)[0] ?? message;
+  }
+}
+
 /** Throws the library's ParseError when `expr` does not parse (the config loader refused those). */
 export function compileString(expr: string): StringProgram {
   const program = environment.parse(expr);
