@@ -45,6 +45,17 @@ describe('token exchange failures', () => {
     }
   });
 
+  it('an error answer echoing the request has every credential of it taken out of the log detail', async () => {
+    const post = idp.clients.post;
+    const source = sourceFromYaml(
+      `oauthTokenExchange:\n  host: "${idp.issuer}"\n  path: /token\n  audiences: ["${AUD}"]\n  clientAuth: {method: clientSecretPost, clientId: ${post.clientId}, clientSecret: "${post.clientSecret}"}`,
+    );
+    idp.answerWith({ status: 400, text: `bad request: subject_token=${subject}&client_secret=${post.clientSecret}` });
+    const refusal = expectRefused(await credentialFor(source, verifiedCaller(subject)));
+    assertNoSecrets(refusal, [subject, post.clientSecret]);
+    assert.match(refusal.detail, /subject_token=<redacted>&client_secret=<redacted>/);
+  });
+
   it('401, 403, 5xx: the gateway side: 500 backend authentication failed', async () => {
     for (const [status, text] of [
       [401, '401 Unauthorized'],

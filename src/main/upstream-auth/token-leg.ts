@@ -61,7 +61,7 @@ export async function requestToken(spec: LegSpec, input: ExchangeInputs): Promis
   if (!answer.ok) return { ok: false, rejected: false, status: null, reason: `token exchange request failed: ${answer.reason}`, detail: answer.detail };
   if (answer.status < 200 || answer.status > 299) {
     const status = `${answer.status} ${STATUS_CODES[answer.status] ?? ''}`.trim();
-    const secrets = [input.subjectToken, ...(input.actor === null ? [] : [input.actor.token])];
+    const secrets = SECRET_PARAMS.flatMap((name) => form.getAll(name));
     return {
       ok: false,
       rejected: answer.status >= 400 && answer.status < 500 && answer.status !== 401 && answer.status !== 403,
@@ -74,8 +74,11 @@ export async function requestToken(spec: LegSpec, input: ExchangeInputs): Promis
   return token.ok ? token : { ok: false, rejected: false, status: null, reason: token.reason, detail: `${endpoint.url}: ${token.detail}` };
 }
 
+/** The form parameters that are credentials: an error answer echoing one must not log it. */
+const SECRET_PARAMS = ['subject_token', 'actor_token', 'assertion', 'client_secret', 'client_assertion'];
+
 /** An error answer for the log: 256 characters at most, control characters as spaces, and any
- * token this request sent (some servers echo it) replaced. */
+ * credential this request sent (some servers echo the request) replaced. */
 function errorBody(body: Buffer, secrets: readonly string[]): string {
   let text = body.toString('utf8');
   for (const s of secrets) if (s !== '') text = text.split(s).join('<redacted>');
