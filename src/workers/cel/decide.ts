@@ -4,7 +4,7 @@
 // returns exactly `true`; an error or any other value is false and counted in ruleErrors.
 // Evaluation stops as soon as the outcome is fixed, so ruleErrors counts the rules evaluated.
 import type { CelContext, DecideResult } from '../../protocol/worker-contract.js';
-import { celVars, type CelVars } from './cel-values.js';
+import { celVars, type CelVars } from '../../protocol/cel-values.js';
 import type { CelProgram, CompiledRule, CompiledRuleSet } from './compile.js';
 
 /** Per-decision error tally; reused across the items of one filter pass. */

@@ -6,7 +6,7 @@
 // bench's 20 rules (19 on the token alone), judging a 20-tool list took 0.26× the time.
 import type { CelContext } from '../../protocol/worker-contract.js';
 import type { CompiledRule, CompiledRuleSet } from './compile.js';
-import { celVars, type CelVars } from './cel-values.js';
+import { celVars, type CelVars } from '../../protocol/cel-values.js';
 import { combine, counted, outcomeOf, type ErrorTally, type Outcome } from './decide.js';
 
 export class ListJudge {

@@ -1,9 +1,11 @@
+// Pure data conversion (no I/O), so the main thread can evaluate CEL over the same context values
+// the workers do (header transformations, access-log fields).
 // Context values as cel-js can read them. cel-js tells a map from other objects by its
 // `constructor` property, so an object holding a member of that name (a header a client sends,
 // a claim) is an "Unsupported type" to it, and every rule reading it fails: a deny rule then
 // denies nothing. Such objects, at any depth, are handed to it as Maps, which it reads as maps
 // the same way.
-import type { CelContext, Claims, RequestCelContext } from '../../protocol/worker-contract.js';
+import type { CelContext, Claims, RequestCelContext } from './worker-contract.js';
 
 function hasConstructorMember(value: object): boolean {
   return Object.hasOwn(value, 'constructor');
