@@ -18,6 +18,7 @@ import { CallerSlots } from './upstream/caller-slots.js';
 import { ChannelTransport } from './upstream/channel-transport.js';
 import { HttpPools } from './upstream/http-transport.js';
 import { UpstreamTarget } from './upstream/target.js';
+import { buildTargetPolicies, mergePolicies, type TargetPolicyHooks } from './upstream/target-policies.js';
 import { LegacySessions } from './mcp/legacy-sse.js';
 import { StreamGate } from './mcp/stream-gate.js';
 import { ByteBudget } from './http/byte-budget.js';
@@ -185,6 +186,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     keysLoadedOnce ||= keys.neverLoaded() === 0;
   }
 
+  /** What a target's policies report to: metrics, and the log for refusals (never a token). */
+  function targetHooks(route: string, target: string): TargetPolicyHooks {
+    return {
+      sourceDeps: { cacheCounts: metrics.backendTokenCache },
+      onCredential: (outcome) => metrics.backendAuth.inc({ route, target, outcome }),
+      onRefusal: (refusal) => {
+        metrics.backendAuth.inc({ route, target, outcome: refusal.outcome });
+        logger.warn('upstream', 'backend authentication failed', [['route', route], ['target', target], ['outcome', refusal.outcome], ['detail', refusal.detail]]);
+      },
+      onTransformError: (header) => metrics.transformErrors.inc({ route, target, header }),
+    };
+  }
+
   async function buildGeneration(cfg: GatewayConfig, reloading: boolean): Promise<Generation> {
     // Readiness waits for the key sets of the start only: note whether they have loaded before
     // a reload adds sets of its own (a probe may not have come by since).
@@ -215,14 +229,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
             }));
           }
           if (route.backend !== null) {
-            targets.set(route, route.backend.targets.map((t) => {
+            const backend = route.backend;
+            targets.set(route, backend.targets.map((t) => {
               const transport =
                 t.kind === 'stdio'
                   ? new ChannelTransport(t.name, { kind: 'stdio', cmd: t.cmd, args: t.args, env: t.env }, channels)
                   : t.kind === 'sse'
                     ? new ChannelTransport(t.name, { kind: 'sse', url: new URL(t.url) }, channels)
                     : upstreams.transport(t.url);
-              return new UpstreamTarget(t.name, transport, callerSlots);
+              const merged = mergePolicies(route.upstreamPolicies, backend.policies, t.kind === 'stdio' ? null : t.policies);
+              return new UpstreamTarget(t.name, transport, callerSlots, buildTargetPolicies(merged, targetHooks(route.name, t.name)));
             }));
           }
         }

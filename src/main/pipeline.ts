@@ -213,6 +213,7 @@ async function runPolicies(
   let claims: Claims | null = null;
   let upstreamAuthorization = headerValue(snap, 'authorization');
   let forwardHeaders: HeaderPairs = snap.headers;
+  let token: string | null = null;
   const authenticator = gen.authenticators.get(route);
   if (route.jwt !== null && authenticator !== undefined) {
     const extracted = extractToken(snap, route.jwt.location);
@@ -227,10 +228,13 @@ async function runPolicies(
     claims = outcome.claims;
     const sub = claims?.['sub'];
     if (typeof sub === 'string') record.jwtSub = sub;
+    // A verified token is consumed here: it reaches an upstream only as a target's backendAuth
+    // (passthrough) puts it back.
     if (outcome.stripAuthorization) {
-      upstreamAuthorization = route.passthrough && outcome.token !== null ? `Bearer ${outcome.token}` : undefined;
+      upstreamAuthorization = undefined;
       if (outcome.token !== null) forwardHeaders = extracted.withoutToken();
     }
+    token = outcome.token;
   }
   if (route.authorization !== null) {
     const ref = route.authorization;
@@ -259,7 +263,7 @@ async function runPolicies(
     return;
   }
   await handleMcp(
-    { req: snap, headers: forwardHeaders, reply, body, held, route, targets, claims, upstreamAuthorization, record, corsHeaders },
+    { req: snap, headers: forwardHeaders, reply, body, held, route, targets, claims, token, upstreamAuthorization, record, corsHeaders },
     mcpDepsOf(gen, deps),
   );
   if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: methodLabel(record.mcpMethod) });

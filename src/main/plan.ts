@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type {
-  GatewayConfig, JwtAuthPolicy, JwtProviderConfig, ListenerConfig, McpAuthenticationPolicy, McpBackendConfig, PathMatch,
+  BackendPolicies, GatewayConfig, JwtAuthPolicy, JwtProviderConfig, ListenerConfig, McpAuthenticationPolicy, McpBackendConfig, PathMatch,
   RouteConfig, RouteMatch, RuleSetConfig, TokenLocation, ValueMatch,
 } from './config/types.js';
 import type { ProviderSetInit, PublicJwk, RuleSetInit, WorkerInit } from '../protocol/worker-contract.js';
@@ -45,9 +45,9 @@ export interface RoutePlan {
   readonly mcpAuthentication: McpAuthenticationPolicy | null;
   readonly authorization: RuleSetRef | null;
   readonly mcpAuthorization: RuleSetRef | null;
-  /** `backendAuth: passthrough`: the verified token goes upstream as `Authorization: Bearer` */
-  readonly passthrough: boolean;
   readonly backend: McpBackendConfig | null;
+  /** the route's own policies for its upstream requests (its targets may override them) */
+  readonly upstreamPolicies: BackendPolicies;
 }
 
 export interface ListenerPlan {
@@ -191,8 +191,13 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
       mcpAuthentication: p.jwtAuth === null ? p.mcpAuthentication : null,
       authorization: ruleSet(p.authorization),
       mcpAuthorization: ruleSet(p.mcpAuthorization),
-      passthrough: p.backendAuth?.kind === 'passthrough',
       backend,
+      upstreamPolicies: {
+        backendAuth: p.backendAuth,
+        requestHeaderModifier: p.requestHeaderModifier,
+        responseHeaderModifier: p.responseHeaderModifier,
+        transformations: p.transformations,
+      },
     };
   }
 

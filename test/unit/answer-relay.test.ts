@@ -71,7 +71,7 @@ test('a filter that fails before anything is sent gets the client an error answe
     onFilterFailure: (err) => sink.send(503, [], `refused: ${err instanceof Error ? err.message : String(err)}`),
   });
   const body = Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}');
-  transport.send({ method: 'POST', sessionId: undefined, headers: { 'content-type': 'application/json' }, body, message: null, owner: () => '' }, relay.handler);
+  transport.send({ method: 'POST', sessionId: undefined, headers: { 'content-type': 'application/json' }, query: [], body, message: null, owner: () => '' }, relay.handler);
   await relay.done;
   assert.deepEqual(sink.sent, { status: 503, body: 'refused: the pool is overloaded' });
   assert.equal(sink.destroyed, false);

@@ -8,7 +8,6 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { loadConfigText } from '../../src/main/config/load.js';
 import type { BackendAuthPolicy, ClientAuthConfig, CrossAppAccessConfig, TokenExchangeConfig } from '../../src/main/config/types.js';
 import { redactedConfig } from '../../src/main/ops/redact.js';
-import { buildPlan } from '../../src/main/plan.js';
 import { ONE_BACKEND, ROUTE, type TempCwd, expectOk, lines, tempCwd, withRoute } from './config-fixtures.js';
 
 const AUTH = `${ROUTE}.policies.backendAuth`;
@@ -137,13 +136,6 @@ describe('backendAuth', () => {
         credentials: [],
       });
       assert.deepEqual(policy('passthrough: {location: {queryParameter: {name: access_token}}}')?.kind, 'passthrough');
-    });
-
-    it("the plan's passthrough flag follows the kind, so the request path is unchanged", () => {
-      const planned = (body: string) => buildPlan(expectOk(load(body)), 1).binds[0]?.listeners[0]?.routes[0]?.passthrough;
-      assert.equal(planned('passthrough: {}'), true);
-      assert.equal(planned('key: k'), false);
-      assert.equal(planned('credentials: [{location: {header: {name: x-key}}, key: k}]'), false);
     });
 
     it('errors: no kind, two kinds, unknown keys, kinds Portcullis does not implement', () => {

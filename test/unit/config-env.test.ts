@@ -1,3 +1,4 @@
+import { NO_BACKEND_POLICIES } from '../../src/main/config/read-backend-policies.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expandEnv } from '../../src/main/config/env-expand.js';
@@ -51,7 +52,7 @@ describe('env expansion', () => {
     const config = expectOk(loadConfigText(text, { cwd: '/', env: { UPSTREAM: 'localhost:8000' } }));
     assert.equal(config.binds[0]?.port, 9000);
     const target = config.binds[0]?.listeners[0]?.routes[0]?.backends[0]?.targets[0];
-    assert.deepEqual(target, { name: 't', kind: 'mcp', url: 'http://localhost:8000/mcp' });
+    assert.deepEqual(target, { name: 't', kind: 'mcp', url: 'http://localhost:8000/mcp', policies: NO_BACKEND_POLICIES });
 
     assert.deepEqual(lines(loadConfigText(text, { cwd: '/', env: {} })), [
       'line 6: environment variable "UPSTREAM" is not set (use ${UPSTREAM:-default} for a default)',

@@ -1,3 +1,4 @@
+import { NO_BACKEND_POLICIES } from '../../src/main/config/read-backend-policies.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
@@ -62,12 +63,16 @@ describe('lab configs', () => {
       authorization: null,
       mcpAuthorization,
       backendAuth: null,
+      requestHeaderModifier: null,
+      responseHeaderModifier: null,
+      transformations: null,
     },
     backends: [
       {
         kind: 'mcp',
         weight: 1,
-        targets: [{ name: 'mcp', kind: 'mcp', url: 'http://localhost:8000/mcp' }],
+        policies: NO_BACKEND_POLICIES,
+        targets: [{ name: 'mcp', kind: 'mcp', url: 'http://localhost:8000/mcp', policies: NO_BACKEND_POLICIES }],
         statefulMode: 'stateful',
         prefixMode: 'conditional',
       },
@@ -472,12 +477,13 @@ describe('routes, matches and backends', () => {
       {
         kind: 'mcp',
         weight: 3,
+        policies: NO_BACKEND_POLICIES,
         statefulMode: 'stateless',
         prefixMode: 'always',
         targets: [
-          { name: 'a', kind: 'mcp', url: 'http://localhost:3000/mcp' },
-          { name: 'b', kind: 'sse', url: 'http://[::1]:3001/sse' },
-          { name: 'c', kind: 'sse', url: 'https://up.example.com/events' },
+          { name: 'a', kind: 'mcp', url: 'http://localhost:3000/mcp', policies: NO_BACKEND_POLICIES },
+          { name: 'b', kind: 'sse', url: 'http://[::1]:3001/sse', policies: NO_BACKEND_POLICIES },
+          { name: 'c', kind: 'sse', url: 'https://up.example.com/events', policies: NO_BACKEND_POLICIES },
           { name: 'd', kind: 'stdio', cmd: 'npx', args: ['-y', 'server'], env: { TOKEN: 'x' } },
         ],
       },

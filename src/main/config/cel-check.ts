@@ -55,20 +55,29 @@ function firstLine(text: string): string {
 
 /** null when the rule can run; otherwise what is wrong with it, for `<path>: <message>`. */
 export function celRuleProblem(expr: string): string | null {
+  return celProblem(expr, 'bool', 'rule', (type) => `the rule's value is of type ${type}, never a bool: the rule can never be true`);
+}
+
+/** null when the expression can give a header value (a string); otherwise what is wrong. */
+export function celValueProblem(expr: string): string | null {
+  return celProblem(expr, 'string', 'expression', (type) => `the expression's value is of type ${type}, never a string (wrap it in string(…))`);
+}
+
+function celProblem(expr: string, want: 'bool' | 'string', what: string, wrongType: (type: string) => string): string | null {
   const result = checkCel(expr);
   if (result.valid) {
     const type = result.type ?? 'dyn';
-    return type === 'bool' || type === 'dyn' ? null : `the rule's value is of type ${type}, never a bool: the rule can never be true`;
+    return type === want || type === 'dyn' ? null : wrongType(type);
   }
   const error = result.error;
   if (error === undefined) return 'invalid CEL expression';
   if (error.name === 'ParseError') return `invalid CEL expression: ${firstLine(error.message)}`;
   // Named first: a call's arguments are checked before the call (`x.with(y, y.sub)` fails on `y`).
   const missing = missingFunction(compileCel(expr).ast);
-  if (missing !== null) return `rule uses ${missing}, which Portcullis does not provide`;
+  if (missing !== null) return `${what} uses ${missing}, which Portcullis does not provide`;
   const node = error.node;
   if (error.code === 'unknown_variable' && node !== undefined && node.op === 'id') {
-    return `rule reads variable "${String(node.args)}", which Portcullis does not provide (rules read ${CEL_VARIABLES.join(', ')})`;
+    return `${what} reads variable "${String(node.args)}", which Portcullis does not provide (${what === 'rule' ? 'rules read' : 'it can read'} ${CEL_VARIABLES.join(', ')})`;
   }
   return `invalid CEL expression: ${firstLine(error.message)}`;
 }

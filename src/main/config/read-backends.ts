@@ -2,25 +2,27 @@
 // `LocalMcpBackend`). Other backend kinds agentgateway knows are reported as not supported.
 
 import { isHttpUrl } from './http-syntax.js';
+import { readBackendPolicies } from './read-backend-policies.js';
 import { type IssueList, type Item, MapReader, NOT_SUPPORTED, asList, indexPath, isPlainObject, keyPath } from './schema-reader.js';
-import type { McpBackendConfig, McpTargetConfig } from './types.js';
+import type { BackendPolicies, McpBackendConfig, McpTargetConfig } from './types.js';
 
 const OTHER_KINDS = ['host', 'service', 'ai', 'dynamic'];
 
-export function readBackends(issues: IssueList, path: string, value: unknown): McpBackendConfig[] {
+export function readBackends(issues: IssueList, path: string, value: unknown, cwd: string): McpBackendConfig[] {
   const out: McpBackendConfig[] = [];
   for (const item of asList(issues, path, value) ?? []) {
-    const m = MapReader.open(issues, item.path, item.value, { known: ['weight', 'mcp'], unsupported: OTHER_KINDS });
+    const m = MapReader.open(issues, item.path, item.value, { known: ['weight', 'mcp', 'policies'], unsupported: OTHER_KINDS });
     if (m === undefined || m.choice(['mcp'], OTHER_KINDS) === undefined) continue;
     const weight = m.integer('weight', { min: 0, max: 0x7fffffff }) ?? 1;
+    const policies = readBackendPolicies(issues, m.at('policies'), m.value('policies'), cwd, 'backend');
     const mcp = m.map('mcp', { known: ['targets', 'statefulMode', 'prefixMode'], unsupported: ['failureMode', 'dnsRebindingProtection'] }, true);
-    const backend = mcp === undefined ? undefined : readMcpBackend(mcp, weight);
+    const backend = mcp === undefined ? undefined : readMcpBackend(mcp, weight, policies, cwd);
     if (backend !== undefined) out.push(backend);
   }
   return out;
 }
 
-function readMcpBackend(m: MapReader, weight: number): McpBackendConfig | undefined {
+function readMcpBackend(m: MapReader, weight: number, policies: BackendPolicies, cwd: string): McpBackendConfig | undefined {
   const statefulMode = m.oneOf('statefulMode', ['stateful', 'stateless'] as const) ?? 'stateful';
   let prefixMode: 'conditional' | 'always' = 'conditional';
   if (m.raw('prefixMode') === 'never') m.issues.add(m.at('prefixMode'), NOT_SUPPORTED); // agentgateway HEAD only
@@ -34,7 +36,7 @@ function readMcpBackend(m: MapReader, weight: number): McpBackendConfig | undefi
   const names = new Map<string, number>();
   const prefixed = items.length > 1 || prefixMode === 'always';
   items.forEach((item, i) => {
-    const target = readTarget(m.issues, item);
+    const target = readTarget(m.issues, item, cwd);
     if (target === undefined) return;
     const namePath = keyPath(item.path, 'name');
     const first = names.get(target.name);
@@ -50,13 +52,13 @@ function readMcpBackend(m: MapReader, weight: number): McpBackendConfig | undefi
     }
     targets.push(target);
   });
-  return { kind: 'mcp', weight, targets, statefulMode, prefixMode };
+  return { kind: 'mcp', weight, policies, targets, statefulMode, prefixMode };
 }
 
-function readTarget(issues: IssueList, item: Item): McpTargetConfig | undefined {
+function readTarget(issues: IssueList, item: Item, cwd: string): McpTargetConfig | undefined {
   const m = MapReader.open(issues, item.path, item.value, {
-    known: ['name', 'mcp', 'sse', 'stdio'],
-    unsupported: ['openapi', 'policies'],
+    known: ['name', 'mcp', 'sse', 'stdio', 'policies'],
+    unsupported: ['openapi'],
   });
   if (m === undefined) return undefined;
   const name = m.string('name', { required: true, nonEmpty: true });
@@ -66,12 +68,15 @@ function readTarget(issues: IssueList, item: Item): McpTargetConfig | undefined 
   if (kind === 'stdio') {
     const s = m.map('stdio', { known: ['cmd', 'args', 'env'], unsupported: ['clearEnv'] }, true);
     const cmd = s?.string('cmd', { required: true, nonEmpty: true });
+    // agentgateway: "stdio has no backend connection".
+    if (m.hasKey('policies')) issues.add(m.at('policies'), 'not allowed on a stdio target: it has no connection for them to apply to');
     if (s === undefined || cmd === undefined) return undefined;
     return { name, kind, cmd, args: s.stringList('args') ?? [], env: readEnv(s) };
   }
   const h = m.map(kind, { known: ['host', 'port', 'path'] }, true);
   const url = h === undefined ? undefined : readHttpTarget(h, kind === 'mcp' ? '/mcp' : '/sse');
-  return url === undefined ? undefined : { name, kind, url };
+  const policies = readBackendPolicies(issues, m.at('policies'), m.value('policies'), cwd, 'target');
+  return url === undefined ? undefined : { name, kind, url, policies };
 }
 
 /** `{host: <url>}`, or `{host, port, path}` where host is a host name and an empty path takes the default. */

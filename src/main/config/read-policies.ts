@@ -3,6 +3,7 @@
 // as an unknown key, so the user can tell a typo from a missing feature.
 
 import { readBackendAuth } from './read-backend-auth.js';
+import { readHeaderModifier, readTransformations } from './read-backend-policies.js';
 import { readCors } from './read-cors.js';
 import { readJwtAuth } from './read-jwt-auth.js';
 import { readMcpAuthentication } from './read-mcp-authentication.js';
@@ -12,8 +13,6 @@ import type { RoutePolicies } from './types.js';
 
 const AGENTGATEWAY_ONLY = [
   // v0.10.5
-  'requestHeaderModifier',
-  'responseHeaderModifier',
   'requestRedirect',
   'urlRewrite',
   'requestMirror',
@@ -25,7 +24,6 @@ const AGENTGATEWAY_ONLY = [
   'remoteRateLimit',
   'extAuthz',
   'extProc',
-  'transformations',
   'csrf',
   'timeout',
   'retry',
@@ -49,6 +47,9 @@ export const NO_POLICIES: RoutePolicies = {
   mcpAuthorization: null,
   mcpAuthentication: null,
   backendAuth: null,
+  requestHeaderModifier: null,
+  responseHeaderModifier: null,
+  transformations: null,
 };
 
 export interface PoliciesRead {
@@ -60,7 +61,10 @@ export interface PoliciesRead {
 export function readPolicies(issues: IssueList, path: string, value: unknown, cwd: string): PoliciesRead {
   if (value === undefined || value === null) return { policies: NO_POLICIES, needsSingleBackend: false };
   const m = MapReader.open(issues, path, value, {
-    known: ['cors', 'jwtAuth', 'authorization', 'mcpAuthorization', 'mcpAuthentication', 'backendAuth'],
+    known: [
+      'cors', 'jwtAuth', 'authorization', 'mcpAuthorization', 'mcpAuthentication', 'backendAuth', 'requestHeaderModifier',
+      'responseHeaderModifier', 'transformations',
+    ],
     unsupported: AGENTGATEWAY_ONLY,
   });
   if (m === undefined) return { policies: NO_POLICIES, needsSingleBackend: false };
@@ -89,6 +93,9 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
       mcpAuthorization: optional('mcpAuthorization', (p, v) => readRuleSet(issues, p, v)),
       mcpAuthentication: optional('mcpAuthentication', (p, v) => readMcpAuthentication(issues, p, v, cwd)),
       backendAuth: optional('backendAuth', (p, v) => readBackendAuth(issues, p, v, cwd)),
+      requestHeaderModifier: optional('requestHeaderModifier', (p, v) => readHeaderModifier(issues, p, v)),
+      responseHeaderModifier: optional('responseHeaderModifier', (p, v) => readHeaderModifier(issues, p, v)),
+      transformations: optional('transformations', (p, v) => readTransformations(issues, p, v)),
     },
     needsSingleBackend: BACKEND_POLICIES.some((k) => m.has(k)),
   };

@@ -17,7 +17,7 @@ export function readRoute(issues: IssueList, item: Item, index: number, cwd: str
 
   const { policies, needsSingleBackend } = readPolicies(issues, m.at('policies'), m.raw('policies'), cwd);
   const rawBackends = m.value('backends');
-  const backends = rawBackends === undefined ? [] : readBackends(issues, m.at('backends'), rawBackends);
+  const backends = rawBackends === undefined ? [] : readBackends(issues, m.at('backends'), rawBackends, cwd);
   const backendCount = Array.isArray(rawBackends) ? rawBackends.length : 0;
   if (needsSingleBackend && backendCount !== 1) {
     issues.add(m.at('backends'), 'backend policies currently only work with exactly 1 backend');

@@ -94,6 +94,43 @@ export interface RoutePolicies {
   readonly mcpAuthentication: McpAuthenticationPolicy | null;
   /** How upstream calls authenticate (`backendAuth`); null: nothing added. */
   readonly backendAuth: BackendAuthPolicy | null;
+  /** Header fields changed on every upstream request / on every answer relayed. */
+  readonly requestHeaderModifier: HeaderModifier | null;
+  readonly responseHeaderModifier: HeaderModifier | null;
+  readonly transformations: Transformations | null;
+}
+
+/** `requestHeaderModifier` / `responseHeaderModifier`: static values, applied add → set → remove.
+ * Names are lower case. */
+export interface HeaderModifier {
+  /** appended beside any copies already there */
+  readonly add: ReadonlyArray<readonly [string, string]>;
+  /** replacing every copy */
+  readonly set: ReadonlyArray<readonly [string, string]>;
+  readonly remove: readonly string[];
+}
+
+/** One side of `transformations`: header values computed by CEL (`x-user: jwt.sub`), applied
+ * add → set → remove. A header whose expression fails is removed, never left as the client sent it. */
+export interface HeaderTransform {
+  readonly add: ReadonlyArray<readonly [string, string]>;
+  readonly set: ReadonlyArray<readonly [string, string]>;
+  readonly remove: readonly string[];
+}
+
+export interface Transformations {
+  readonly request: HeaderTransform | null;
+  readonly response: HeaderTransform | null;
+}
+
+/** What an MCP target's upstream requests carry, where agentgateway HEAD attaches it: on the
+ * route, on a route's backend (`backends[].policies`), on one target (`mcp.targets[].policies`).
+ * Per policy type, the target's replaces the backend's, which replaces the route's. */
+export interface BackendPolicies {
+  readonly backendAuth: BackendAuthPolicy | null;
+  readonly requestHeaderModifier: HeaderModifier | null;
+  readonly responseHeaderModifier: HeaderModifier | null;
+  readonly transformations: Transformations | null;
 }
 
 /** `"*"` in a list becomes the wildcard. */
@@ -288,14 +325,16 @@ export type BackendConfig = McpBackendConfig;
 export interface McpBackendConfig {
   readonly kind: 'mcp';
   readonly weight: number;
+  /** `backends[].policies` */
+  readonly policies: BackendPolicies;
   readonly targets: readonly McpTargetConfig[];
   readonly statefulMode: 'stateful' | 'stateless';
   readonly prefixMode: 'conditional' | 'always';
 }
 
 export type McpTargetConfig =
-  | { readonly name: string; readonly kind: 'mcp'; readonly url: string }
-  | { readonly name: string; readonly kind: 'sse'; readonly url: string }
+  | { readonly name: string; readonly kind: 'mcp'; readonly url: string; readonly policies: BackendPolicies }
+  | { readonly name: string; readonly kind: 'sse'; readonly url: string; readonly policies: BackendPolicies }
   | {
       readonly name: string;
       readonly kind: 'stdio';

@@ -26,7 +26,10 @@ export interface McpRequest {
   readonly route: RoutePlan;
   readonly targets: readonly UpstreamTarget[];
   readonly claims: Claims | null;
-  /** `Authorization` value to send upstream, if any (passthrough, or permissive mode's untouched header) */
+  /** the token jwtAuth verified (for backendAuth), null when none was */
+  readonly token: string | null;
+  /** the client's `Authorization` field when the gateway did not consume it (no jwtAuth, or a
+   * permissive route's unverified token) */
   readonly upstreamAuthorization: string | undefined;
   readonly record: AccessRecord;
   readonly corsHeaders: HeaderList;
@@ -85,7 +88,19 @@ export function callerContext(m: McpRequest): CallerContext {
       ? `address\u0000${m.req.remoteAddress}`
       : `token\u0000${typeof claims['iss'] === 'string' ? claims['iss'] : ''}\u0000${typeof claims['sub'] === 'string' ? claims['sub'] : ''}`;
   let owner: string | undefined;
-  return { headers: m.headers, authorization: m.upstreamAuthorization, caller, owner: () => (owner ??= sessionOwner(claims, m.route.sessionScope)) };
+  return {
+    headers: m.headers,
+    authorization: m.upstreamAuthorization,
+    identity: { token: m.token, claims, headers: m.req.headers, query: m.req.query },
+    celContext: () => ({
+      jwt: claims,
+      mcp: null,
+      request: { method: m.req.method, path: m.req.path, host: m.req.host, headers: joinedHeaders(m.req.headers) },
+      source: { address: m.req.remoteAddress, port: 0 },
+    }),
+    caller,
+    owner: () => (owner ??= sessionOwner(claims, m.route.sessionScope)),
+  };
 }
 
 /** The client's answer when a target gave none: the refusal's own status and text, or 502. */

@@ -90,6 +90,8 @@ export class Metrics {
   readonly mcpDenied = new Counter('portcullis_mcp_denied_total', 'Calls refused by mcpAuthorization, by resource type');
   readonly ruleErrors = new Counter('portcullis_cel_rule_errors_total', 'CEL rule evaluations that failed (counted as false)');
   readonly upstreamErrors = new Counter('portcullis_upstream_errors_total', 'Upstream calls that failed before a response');
+  readonly backendAuth = new Counter('portcullis_backend_auth_total', 'Upstream calls by how their backendAuth credential was had (static, passthrough, cache_hit, exchanged) or why it was refused');
+  readonly transformErrors = new Counter('portcullis_transformation_errors_total', 'Transformation expressions that failed (the header was removed), by header');
   readonly callerLimited = new Counter('portcullis_upstream_caller_limited_total', 'Requests refused because their caller held the most calls or streams it may of one upstream, by kind');
   readonly reloads = new Counter('portcullis_config_reloads_total', 'Config reloads by result');
   readonly jwksRefreshes = new Counter('portcullis_jwks_refreshes_total', 'Remote JWKS fetches by result and reason');
@@ -97,6 +99,7 @@ export class Metrics {
   /** Cache lookups: plain numbers the caches bump themselves (no label work on the hot path). */
   readonly tokenCache: CacheCounts = { hits: 0, misses: 0 };
   readonly listCache: CacheCounts = { hits: 0, misses: 0 };
+  readonly backendTokenCache: CacheCounts = { hits: 0, misses: 0 };
   readonly #read = new Map<string, { type: 'gauge' | 'counter'; help: string; read: () => number }>();
 
   /** A value read when the metrics are rendered. */
@@ -111,9 +114,10 @@ export class Metrics {
 
   render(): string {
     let out = '';
-    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.callerLimited, this.reloads, this.jwksRefreshes]) out += c.render();
+    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.callerLimited, this.backendAuth, this.transformErrors, this.reloads, this.jwksRefreshes]) out += c.render();
     out += this.duration.render();
     out += cacheCounter('portcullis_token_cache_lookups_total', 'Verified-token cache lookups by result (a miss is a signature check)', this.tokenCache);
+    out += cacheCounter('portcullis_backend_token_cache_lookups_total', 'Exchanged-token cache lookups by result (a miss is a call to a token endpoint)', this.backendTokenCache);
     out += cacheCounter('portcullis_list_cache_lookups_total', 'Filtered-list cache lookups by result (a miss is a full scan and a CEL decision per item)', this.listCache);
     for (const [name, g] of this.#read) out += `# HELP ${name} ${g.help}\n# TYPE ${name} ${g.type}\n${name} ${g.read()}\n`;
     return out;

@@ -4,8 +4,9 @@
 // no promise, no AbortController per request (the relay's hot path).
 
 import { Pool } from 'undici';
+import { applyCredential } from '../upstream-auth/apply-credential.js';
 import type { AnswerHandler } from './answer.js';
-import type { Transport, TransportRequest } from './transport.js';
+import type { QueryEdit, Transport, TransportRequest } from './transport.js';
 
 interface Pools {
   readonly calls: Pool;
@@ -29,12 +30,20 @@ export class HttpTransport implements Transport {
   send(req: TransportRequest, answer: AnswerHandler): void {
     const pool = req.method === 'GET' ? this.#pools.streams : this.#pools.calls;
     try {
-      pool.dispatch({ origin: this.#origin, path: this.#path, method: req.method, headers: req.headers, body: req.body }, answer);
+      const path = req.query.length === 0 ? this.#path : withQuery(this.#path, req.query);
+      pool.dispatch({ origin: this.#origin, path, method: req.method, headers: req.headers, body: req.body }, answer);
     } catch (err) {
       // a closed pool (the gateway is closing) throws instead of calling onError
       answer.onError(err instanceof Error ? err : new Error(String(err)));
     }
   }
+}
+
+/** The target's path with a credential's query parameters replaced or removed. */
+function withQuery(pathAndQuery: string, edits: readonly QueryEdit[]): string {
+  const removes = edits.map((e) => ({ kind: 'queryParameter' as const, name: e.name }));
+  const inserts = edits.flatMap((e) => (e.value === null ? [] : [{ kind: 'queryParameter' as const, name: e.name, value: e.value }]));
+  return applyCredential({ headers: [], pathAndQuery }, { removes, inserts }).pathAndQuery;
 }
 
 /** The pools of every origin the config names, shared by the targets that reach it. */

@@ -1,20 +1,31 @@
 // One MCP target of a route: its name, its transport, and the one place where what applies to
 // every request it gets is applied — initialize, calls, list fan-out, GET streams, DELETE and
-// the sessions the gateway ends itself: the header fields sent (the client's, minus hop-by-hop
-// and the gateway's own; the session; credentials), and what one caller may hold of it.
+// the sessions the gateway ends itself: what one caller may hold of it, the header fields sent
+// (the client's, minus hop-by-hop and the gateway's own; the session; the target's header edits
+// and credential), and the edits to the answer's header fields.
 
 import type { ParsedMessage } from '../../protocol/jsonrpc.js';
+import type { CelContext } from '../../protocol/worker-contract.js';
+import { latin1OfUtf8 } from '../http/header-text.js';
+import { applyCredential } from '../upstream-auth/apply-credential.js';
+import type { CallerIdentity, Credential, CredentialInsert, CredentialRemove } from '../upstream-auth/credential.js';
 import { UpstreamFailure, type AnswerHandler, type RawHeaders } from './answer.js';
 import type { CallerSlots } from './caller-slots.js';
 import { upstreamRequestHeaders } from './headers.js';
-import type { Transport } from './transport.js';
+import { NO_TARGET_POLICIES, type TargetPolicies } from './target-policies.js';
+import type { QueryEdit, Transport } from './transport.js';
 
 /** Who asks, and what of their request goes upstream. */
 export interface CallerContext {
   /** the client's request header fields that may be forwarded (a consumed token's field removed) */
   readonly headers: ReadonlyArray<readonly [string, string]>;
-  /** `Authorization` to send, if any (passthrough, or a permissive route's untouched field) */
+  /** the client's `Authorization` field, when the gateway did not consume it (no jwtAuth, or a
+   * permissive route's unverified one) */
   readonly authorization: string | undefined;
+  /** for credential sources: the verified token and claims, the request as sent */
+  readonly identity: CallerIdentity;
+  /** for transformations: what rules see (built only when one runs) */
+  readonly celContext: () => CelContext;
   /** whom the per-caller limits count: the token's issuer and subject, or the client's address */
   readonly caller: string;
   /** who owns the sessions opened (sessionOwner; a hash, so computed only when a session opens) */
@@ -34,64 +45,160 @@ export class UpstreamTarget {
   readonly name: string;
   readonly transport: Transport;
   readonly #slots: CallerSlots;
+  readonly #policies: TargetPolicies;
 
-  constructor(name: string, transport: Transport, slots: CallerSlots) {
+  constructor(name: string, transport: Transport, slots: CallerSlots, policies: TargetPolicies = NO_TARGET_POLICIES) {
     this.name = name;
     this.transport = transport;
     this.#slots = slots;
+    this.#policies = policies;
   }
 
   /** Sends the request; its answer, or why there is none, goes to `answer`. Never throws. */
   send(ctx: CallerContext, req: TargetRequest, answer: AnswerHandler): void {
     const lease = this.#slots.acquire(this.transport.key, req.method === 'GET' ? 'streams' : 'calls', ctx.caller);
     if (lease instanceof UpstreamFailure) {
-      refuse(answer, lease);
+      answer.onConnect(() => {});
+      answer.onError(lease);
       return;
     }
-    this.transport.send(
-      { method: req.method, sessionId: req.sessionId, headers: this.#headers(ctx, req), body: req.body, message: req.message, owner: ctx.owner },
-      releasing(answer, lease),
-    );
+    const call = new TargetCall(answer, lease, this.#policies.response, ctx);
+    const source = this.#policies.credential;
+    if (source === null) {
+      this.#dispatch(ctx, req, call, null);
+      return;
+    }
+    const credential = source.credential(ctx.identity, call.signal);
+    if (credential instanceof Promise) void credential.then((c) => this.#withCredential(ctx, req, call, c));
+    else this.#withCredential(ctx, req, call, credential);
   }
 
   /** Ends an upstream session the client will not use (or no longer can): best effort, not
    * counted against the caller, whose own requests it must not be refused for. Resolves once
    * the upstream has answered, or failed to. */
   endSession(ctx: CallerContext, sessionId: string): Promise<void> {
-    const req: TargetRequest = { method: 'DELETE', sessionId, body: null, message: null };
     return new Promise((resolve) => {
-      this.transport.send({ ...req, headers: this.#headers(ctx, req), owner: ctx.owner }, discarding(resolve));
+      const req: TargetRequest = { method: 'DELETE', sessionId, body: null, message: null };
+      const ended = discarding(resolve);
+      const source = this.#policies.credential;
+      const credential = source === null ? null : source.credential(ctx.identity, new AbortController().signal);
+      const go = (c: Credential | null): void => {
+        if (c !== null && !c.ok) resolve();
+        else this.#dispatch(ctx, req, ended, c);
+      };
+      if (credential instanceof Promise) void credential.then(go);
+      else go(credential);
     });
   }
 
-  #headers(ctx: CallerContext, req: TargetRequest): Record<string, string> {
-    const headers = upstreamRequestHeaders(ctx.headers, { sessionId: req.sessionId, authorization: ctx.authorization });
+  #withCredential(ctx: CallerContext, req: TargetRequest, call: TargetCall, credential: Credential): void {
+    if (call.aborted !== null) {
+      call.onError(call.aborted);
+      return;
+    }
+    if (!credential.ok) {
+      // Never a fallback: the request goes nowhere, the client gets the refusal.
+      this.#policies.onRefusal(credential);
+      call.onError(new UpstreamFailure('GW_BACKEND_AUTH', credential.status, credential.message));
+      return;
+    }
+    this.#policies.onCredential(credential.outcome);
+    this.#dispatch(ctx, req, call, credential);
+  }
+
+  #dispatch(ctx: CallerContext, req: TargetRequest, answer: AnswerHandler, credential: Credential | null): void {
+    const p = this.#policies;
+    const headers = upstreamRequestHeaders(ctx.headers, {
+      sessionId: req.sessionId,
+      authorization: p.forwardsClientAuthorization ? ctx.authorization : undefined,
+    });
     if (req.lastEventId === null) delete headers['last-event-id'];
     else if (req.lastEventId !== undefined) headers['last-event-id'] = req.lastEventId;
-    return headers;
+    p.request?.applyToRequest(headers, ctx.celContext);
+    const query = credential !== null && credential.ok ? applyToHeaders(headers, credential.removes, credential.inserts) : [];
+    this.transport.send({ method: req.method, sessionId: req.sessionId, headers, query, body: req.body, message: req.message, owner: ctx.owner }, answer);
   }
 }
 
-function refuse(answer: AnswerHandler, refusal: UpstreamFailure): void {
-  answer.onConnect(() => {});
-  answer.onError(refusal);
+/** Writes a credential's header and cookie parts into `headers`; returns its query parts. */
+function applyToHeaders(headers: Record<string, string>, removes: readonly CredentialRemove[], inserts: readonly CredentialInsert[]): QueryEdit[] {
+  const query: QueryEdit[] = [];
+  const cookieRemoves = removes.filter((r) => r.kind === 'cookie');
+  const cookieInserts = inserts.filter((i) => i.kind === 'cookie');
+  for (const r of removes) {
+    if (r.kind === 'header') delete headers[r.name];
+    else if (r.kind === 'queryParameter') query.push({ name: r.name, value: null });
+  }
+  for (const i of inserts) {
+    if (i.kind === 'header') headers[i.name] = latin1OfUtf8(i.value);
+    else if (i.kind === 'queryParameter') query.push({ name: i.name, value: i.value });
+  }
+  if (cookieRemoves.length > 0 || cookieInserts.length > 0) {
+    const current = headers['cookie'];
+    const edited = applyCredential({ headers: current === undefined ? [] : [['cookie', current]], pathAndQuery: '' }, { removes: cookieRemoves, inserts: cookieInserts });
+    const cookie = edited.headers.find(([k]) => k === 'cookie')?.[1];
+    if (cookie === undefined) delete headers['cookie'];
+    else headers['cookie'] = latin1OfUtf8(cookie);
+  }
+  return query;
 }
 
-/** `answer`, giving the caller's slot back once the request is over, whichever way it ends. */
-function releasing(answer: AnswerHandler, release: () => void): AnswerHandler {
-  return {
-    onConnect: (abort) => answer.onConnect(abort),
-    onHeaders: (status: number, headers: RawHeaders, resume: () => void) => answer.onHeaders(status, headers, resume),
-    onData: (chunk) => answer.onData(chunk),
-    onComplete: () => {
-      release();
-      answer.onComplete();
-    },
-    onError: (err) => {
-      release();
-      answer.onError(err);
-    },
-  };
+/**
+ * One request's handler between the target and whoever reads its answer: gives the caller's slot
+ * back once the request is over, whichever way it ends; edits the answer's header fields; and
+ * takes the reader's abort before the transport is reached (while a credential is fetched).
+ */
+class TargetCall implements AnswerHandler {
+  readonly #answer: AnswerHandler;
+  readonly #release: () => void;
+  readonly #edits: TargetPolicies['response'];
+  readonly #ctx: CallerContext;
+  #abortUpstream: ((err: Error) => void) | null = null;
+  #controller: AbortController | null = null;
+  aborted: Error | null = null;
+
+  constructor(answer: AnswerHandler, release: () => void, edits: TargetPolicies['response'], ctx: CallerContext) {
+    this.#answer = answer;
+    this.#release = release;
+    this.#edits = edits;
+    this.#ctx = ctx;
+    answer.onConnect((err) => {
+      this.aborted ??= err;
+      if (this.#abortUpstream !== null) this.#abortUpstream(err);
+      else this.#controller?.abort(err);
+    });
+  }
+
+  /** Aborted when the reader leaves before the transport has the request. */
+  get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    if (this.aborted !== null && !this.#controller.signal.aborted) this.#controller.abort(this.aborted);
+    return this.#controller.signal;
+  }
+
+  onConnect(abort: (err: Error) => void): void {
+    this.#abortUpstream = abort;
+    if (this.aborted !== null) abort(this.aborted);
+  }
+
+  onHeaders(status: number, headers: RawHeaders, resume: () => void): boolean {
+    const edited = this.#edits === null ? headers : this.#edits.applyToAnswer(headers, this.#ctx.celContext);
+    return this.#answer.onHeaders(status, edited, resume);
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#answer.onData(chunk);
+  }
+
+  onComplete(): void {
+    this.#release();
+    this.#answer.onComplete();
+  }
+
+  onError(err: Error): void {
+    this.#release();
+    this.#answer.onError(err);
+  }
 }
 
 /** Reads an answer nobody waits for to its end, so its connection can serve the next request. */

@@ -11,11 +11,18 @@ export interface TransportRequest {
   /** request header fields to send, every policy of the target applied (HTTP transports send
    * them with every request; a legacy SSE channel when it connects) */
   readonly headers: Readonly<Record<string, string>>;
+  /** query parameters a credential replaces (value) or removes (null) in the target's URL */
+  readonly query: readonly QueryEdit[];
   readonly body: Buffer | null;
   /** what `body` is: a channel needs the request id, and whether it opens a session */
   readonly message: ParsedMessage | null;
   /** who opens a channel session (sessionOwner), for its per-caller session limit */
   readonly owner: () => string;
+}
+
+export interface QueryEdit {
+  readonly name: string;
+  readonly value: string | null;
 }
 
 export interface Transport {
