@@ -18,6 +18,7 @@ import { CallerSlots } from './upstream/caller-slots.js';
 import { ChannelTransport } from './upstream/channel-transport.js';
 import { HttpPools } from './upstream/http-transport.js';
 import { UpstreamTarget } from './upstream/target.js';
+import { limiterFor, type RateLimiter } from './policy/rate-limit.js';
 import { buildTargetPolicies, mergePolicies, type TargetPolicyHooks } from './upstream/target-policies.js';
 import { LegacySessions } from './mcp/legacy-sse.js';
 import { StreamGate } from './mcp/stream-gate.js';
@@ -209,6 +210,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const deciderRef = { current: await deciders.create(plan.init) };
     const authenticators = new Map<RoutePlan, JwtAuthenticator>();
     const targets = new Map<RoutePlan, readonly UpstreamTarget[]>();
+    const limiters = new Map<string, RateLimiter>();
+    // A reload keeps the buckets of a rate limit whose spec it does not change.
+    const previousLimiters = reloading ? current.limiters : undefined;
     for (const bind of plan.binds) {
       for (const listener of bind.listeners) {
         for (const route of listener.routes) {
@@ -228,6 +232,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
               keysProblem: () => keys.problem(jwt.providers),
             }));
           }
+          if (route.localRateLimit !== null) limiters.set(route.sessionScope, limiterFor(previousLimiters, route.sessionScope, route.localRateLimit));
           if (route.backend !== null) {
             const backend = route.backend;
             targets.set(route, backend.targets.map((t) => {
@@ -238,7 +243,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
                     ? new ChannelTransport(t.name, { kind: 'sse', url: new URL(t.url) }, channels)
                     : upstreams.transport(t.url);
               const merged = mergePolicies(route.upstreamPolicies, backend.policies, t.kind === 'stdio' ? null : t.policies);
-              return new UpstreamTarget(t.name, transport, callerSlots, buildTargetPolicies(merged, targetHooks(route.name, t.name)));
+              return new UpstreamTarget(t.name, transport, callerSlots, buildTargetPolicies(merged, route.retry, targetHooks(route.name, t.name)));
             }));
           }
         }
@@ -253,6 +258,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       binds: new Map(plan.binds.map((b) => [b.name, b])),
       authenticators,
       targets,
+      limiters,
       allowAllRuleSet: plan.allowAllRuleSet,
       // A reload keeps the start's `config:` block (applyReload), so this stays within the buffer
       // budget sized against it at start.
@@ -377,6 +383,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   });
   metrics.gauge('portcullis_buffered_bytes', 'Bytes held for requests in flight: bodies, answers held whole (config.bufferBudgetBytes bounds them)', () => buffers.held);
   metrics.counterOf('portcullis_buffer_budget_refusals_total', 'Requests refused (503) or answers relayed unheld because config.bufferBudgetBytes was reached', () => buffers.refused);
+  metrics.gauge('portcullis_rate_limit_keys', 'Buckets localRateLimit keeps (one per key of a keyed spec; bounded per spec)', () => {
+    let n = 0;
+    for (const l of current.limiters.values()) n += l.keys;
+    return n;
+  });
   metrics.gauge('portcullis_list_cache_chars', 'Characters of filtered list results held (config.listCacheBytes bounds them)', () => current.decider.listCacheChars());
 
   function reloadFailed(issues: readonly ConfigIssue[]): ReloadResult {

@@ -16,6 +16,7 @@ import type { McpDeps } from './mcp/context.js';
 import type { LegacySessions } from './mcp/legacy-sse.js';
 import type { StreamGate } from './mcp/stream-gate.js';
 import { handleMcp } from './mcp/relay.js';
+import type { RateLimiter } from './policy/rate-limit.js';
 import { methodLabel } from '../protocol/mcp.js';
 import type { SessionCodec } from './mcp/session-id.js';
 import type { UpstreamTarget } from './upstream/target.js';
@@ -35,6 +36,8 @@ export interface Generation {
   readonly binds: ReadonlyMap<string, BindPlan>;
   readonly authenticators: ReadonlyMap<RoutePlan, JwtAuthenticator>;
   readonly targets: ReadonlyMap<RoutePlan, readonly UpstreamTarget[]>;
+  /** each route's `localRateLimit`, by its session scope (kept across reloads that keep it) */
+  readonly limiters: ReadonlyMap<string, RateLimiter>;
   readonly allowAllRuleSet: number;
   readonly maxBodyBytes: number;
 }
@@ -194,6 +197,7 @@ function mcpDepsOf(gen: Generation, deps: PipelineDeps): McpDeps {
     inflight: deps.inflight,
     onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
     onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
+    onRateLimited: (route) => deps.metrics.rateLimited.inc({ route }),
   };
   mcpDepsCache.set(deps, { gen, mcp });
   return mcp;
@@ -263,7 +267,22 @@ async function runPolicies(
     return;
   }
   await handleMcp(
-    { req: snap, headers: forwardHeaders, reply, body, held, route, targets, claims, token, upstreamAuthorization, record, corsHeaders },
+    {
+      req: snap,
+      headers: forwardHeaders,
+      reply,
+      body,
+      held,
+      route,
+      targets,
+      claims,
+      token,
+      upstreamAuthorization,
+      deadline: route.requestTimeoutMs === null ? null : snap.startedAt + route.requestTimeoutMs,
+      rateLimiter: gen.limiters.get(route.sessionScope) ?? null,
+      record,
+      corsHeaders,
+    },
     mcpDepsOf(gen, deps),
   );
   if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: methodLabel(record.mcpMethod) });

@@ -4,11 +4,12 @@
 
 import { createHash } from 'node:crypto';
 import type {
-  BackendPolicies, GatewayConfig, JwtAuthPolicy, JwtProviderConfig, ListenerConfig, McpAuthenticationPolicy, McpBackendConfig, PathMatch,
+  BackendPolicies, GatewayConfig, LocalRateLimitPolicy, RetryPolicy, JwtAuthPolicy, JwtProviderConfig, ListenerConfig, McpAuthenticationPolicy, McpBackendConfig, PathMatch,
   RouteConfig, RouteMatch, RuleSetConfig, TokenLocation, ValueMatch,
 } from './config/types.js';
 import type { ProviderSetInit, PublicJwk, RuleSetInit, WorkerInit } from '../protocol/worker-contract.js';
 import { compileCors, type CompiledCors } from './policy/cors.js';
+import { routeUpstreamPolicies } from './upstream/target-policies.js';
 
 export interface CompiledMatch {
   readonly path: PathMatch;
@@ -48,6 +49,10 @@ export interface RoutePlan {
   readonly backend: McpBackendConfig | null;
   /** the route's own policies for its upstream requests (its targets may override them) */
   readonly upstreamPolicies: BackendPolicies;
+  /** `timeout.requestTimeout`, ms */
+  readonly requestTimeoutMs: number | null;
+  readonly retry: RetryPolicy | null;
+  readonly localRateLimit: LocalRateLimitPolicy | null;
 }
 
 export interface ListenerPlan {
@@ -192,12 +197,10 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
       authorization: ruleSet(p.authorization),
       mcpAuthorization: ruleSet(p.mcpAuthorization),
       backend,
-      upstreamPolicies: {
-        backendAuth: p.backendAuth,
-        requestHeaderModifier: p.requestHeaderModifier,
-        responseHeaderModifier: p.responseHeaderModifier,
-        transformations: p.transformations,
-      },
+      upstreamPolicies: routeUpstreamPolicies(p),
+      requestTimeoutMs: p.timeout?.requestTimeoutMs ?? null,
+      retry: p.retry,
+      localRateLimit: p.localRateLimit,
     };
   }
 

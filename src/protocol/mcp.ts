@@ -78,3 +78,15 @@ const knownMethods: ReadonlySet<string> = new Set([
 export function methodLabel(method: string): string {
   return knownMethods.has(method) ? method : 'other';
 }
+
+/** Requests that read and change nothing: sent twice, they do no harm, so a retry may resend
+ * them after the upstream received them. Everything else (tools/call, initialize, notifications,
+ * answers to a server) is resent only when the upstream never got it. */
+const idempotentMethods: ReadonlySet<string> = new Set([
+  'ping', 'tools/list', 'prompts/list', 'prompts/get', 'resources/list', 'resources/templates/list', 'resources/read',
+  'completion/complete',
+]);
+
+export function isIdempotent(method: string): boolean {
+  return idempotentMethods.has(method);
+}

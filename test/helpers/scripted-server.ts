@@ -2,7 +2,8 @@
 // It offers two tools, `echo` and `secret_admin`. A tools/list with cursor `held` is held (and
 // noted with the id it came under) until a `ping` arrives: then the held answers go out, the
 // ping's answer after them, and last a log notification `released`. A notifications/cancelled
-// is noted with the id it names, and drops that held answer. Calling echo with message `stray`
+// is noted with the id it names, and drops that held answer, unless its cursor was `stubborn`
+// (a server that ignores cancellations, as MCP lets it). Calling echo with message `stray`
 // first makes it send, unasked, a tools/list-shaped response to no request and a notification
 // carrying a full tools list in a `result`, then a log notification `stray sent`. Notes are
 // lines on stderr over stdio.
@@ -26,11 +27,12 @@ function log(data: string): Message {
 /** The server's behaviour: feed it each message the client sends. */
 export function scriptedServer(send: (message: Message) => void, note: (line: string) => void): (message: unknown) => void {
   const held: unknown[] = [];
+  const stubborn = new Set<unknown>();
   return (message) => {
     if (!isRecord(message)) return;
     const params = isRecord(message['params']) ? message['params'] : {};
     if (message['method'] === 'notifications/cancelled') {
-      const at = held.indexOf(params['requestId']);
+      const at = stubborn.has(params['requestId']) ? -1 : held.indexOf(params['requestId']);
       if (at >= 0) held.splice(at, 1);
       note(`cancelled ${JSON.stringify(params['requestId'])}${at >= 0 ? ' (held)' : ''}`);
       return;
@@ -43,11 +45,12 @@ export function scriptedServer(send: (message: Message) => void, note: (line: st
         answer({ protocolVersion: params['protocolVersion'] ?? '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'scripted', version: '0.0.0' } });
         return;
       case 'tools/list':
-        if (params['cursor'] !== 'held') {
+        if (params['cursor'] !== 'held' && params['cursor'] !== 'stubborn') {
           answer({ tools });
           return;
         }
         held.push(id);
+        if (params['cursor'] === 'stubborn') stubborn.add(id);
         note(`holding tools/list ${JSON.stringify(id)}`);
         return;
       case 'ping':

@@ -110,10 +110,12 @@ for (const transport of transports) {
       const noted = notes.lines.length;
       const logged = gw.log.lines.length;
       const abort = new AbortController();
-      const listing = abortablePost(gw, sessionId, rpc(9, 'tools/list', { cursor: 'held' }), abort.signal);
+      // A server that ignores the gateway's cancellation answers anyway, late.
+      const listing = abortablePost(gw, sessionId, rpc(9, 'tools/list', { cursor: 'stubborn' }), abort.signal);
       await notes.waitFor(/holding tools\/list/, { fromLine: noted });
       abort.abort();
       await assert.rejects(listing);
+      await notes.waitFor(/cancelled \d+/, { fromLine: noted });
       // The access line is written when the gateway sees the client leave.
       await gw.log.waitFor(/mcp\.method=tools\/list .*client closed the connection/, { fromLine: logged });
 

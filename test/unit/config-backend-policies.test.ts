@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfigText } from '../../src/main/config/load.js';
 import { NO_BACKEND_POLICIES } from '../../src/main/config/read-backend-policies.js';
-import { mergePolicies } from '../../src/main/upstream/target-policies.js';
+import { mergePolicies, routeUpstreamPolicies } from '../../src/main/upstream/target-policies.js';
 import { ROUTE, expectOk, lines, withRoute } from './config-fixtures.js';
 
 const load = (route: string) => loadConfigText(withRoute(route), { cwd: '/', env: {} });
@@ -40,8 +40,8 @@ describe('backend and target policies', () => {
     assert.ok(route !== undefined && backend !== undefined && a !== undefined && b !== undefined && a.kind === 'mcp' && b.kind === 'mcp');
     assert.deepEqual(backend.policies.requestHeaderModifier, { add: [['x-layer', 'backend']], set: [], remove: [] });
     assert.deepEqual(b.policies, NO_BACKEND_POLICIES);
-    const forA = mergePolicies(route.policies, backend.policies, a.policies);
-    const forB = mergePolicies(route.policies, backend.policies, b.policies);
+    const forA = mergePolicies(routeUpstreamPolicies(route.policies), backend.policies, a.policies);
+    const forB = mergePolicies(routeUpstreamPolicies(route.policies), backend.policies, b.policies);
     assert.equal(forA.backendAuth?.kind === 'key' ? forA.backendAuth.value.secret : null, 'target-key');
     assert.equal(forB.backendAuth?.kind === 'key' ? forB.backendAuth.value.secret : null, 'route-key');
     // the backend's modifier replaces the route's, whole
@@ -67,7 +67,7 @@ describe('backend and target policies', () => {
             '      policies: {backendAuth: {key: k}}',
             '    - name: m',
             '      mcp: {host: "http://localhost:1/mcp"}',
-            '      policies: {responseHeaderModifier: {}, http: {}}',
+            '      policies: {responseHeaderModifier: {}, tcp: {}}',
           ].join('\n'),
         ),
       ),
@@ -80,7 +80,7 @@ describe('backend and target policies', () => {
         `${BACKEND}.policies.transformations.conditional: not supported by Portcullis`,
         `${TARGET}.policies: not allowed on a stdio target: it has no connection for them to apply to`,
         `${BACKEND}.mcp.targets[1].policies.responseHeaderModifier: unknown key`,
-        `${BACKEND}.mcp.targets[1].policies.http: not supported by Portcullis`,
+        `${BACKEND}.mcp.targets[1].policies.tcp: not supported by Portcullis`,
       ],
     );
     assert.deepEqual(

@@ -66,6 +66,9 @@ describe('lab configs', () => {
       requestHeaderModifier: null,
       responseHeaderModifier: null,
       transformations: null,
+      timeout: null,
+      retry: null,
+      localRateLimit: null,
     },
     backends: [
       {
@@ -218,12 +221,12 @@ describe('schema errors name the path', () => {
   });
 
   it('policies agentgateway has but Portcullis does not', () => {
-    const text = withRoute('policies:\n  extAuthz: {}\n  timeout: {requestTimeout: 1s}\n  backendAuth: {gcp: {}}');
+    const text = withRoute('policies:\n  extAuthz: {}\n  csrf: {}\n  backendAuth: {gcp: {}}');
     // Issues come in document order; `backends` is absent, so its issue sorts at the route.
     assert.deepEqual(lines(load(text)), [
       `${ROUTE}.backends: backend policies currently only work with exactly 1 backend`,
       `${ROUTE}.policies.extAuthz: not supported by Portcullis`,
-      `${ROUTE}.policies.timeout: not supported by Portcullis`,
+      `${ROUTE}.policies.csrf: not supported by Portcullis`,
       `${ROUTE}.policies.backendAuth.gcp: not supported by Portcullis`,
     ]);
   });

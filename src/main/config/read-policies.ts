@@ -5,6 +5,7 @@
 import { readBackendAuth } from './read-backend-auth.js';
 import { readHeaderModifier, readTransformations } from './read-backend-policies.js';
 import { readCors } from './read-cors.js';
+import { readLocalRateLimit, readRetry, readTimeout } from './read-traffic.js';
 import { readJwtAuth } from './read-jwt-auth.js';
 import { readMcpAuthentication } from './read-mcp-authentication.js';
 import { readRuleSet } from './read-rules.js';
@@ -20,13 +21,10 @@ const AGENTGATEWAY_ONLY = [
   'a2a',
   'ai',
   'backendTLS',
-  'localRateLimit',
   'remoteRateLimit',
   'extAuthz',
   'extProc',
   'csrf',
-  'timeout',
-  'retry',
   // HEAD
   'mcpGuardrails',
   'backendTunnel',
@@ -50,6 +48,9 @@ export const NO_POLICIES: RoutePolicies = {
   requestHeaderModifier: null,
   responseHeaderModifier: null,
   transformations: null,
+  timeout: null,
+  retry: null,
+  localRateLimit: null,
 };
 
 export interface PoliciesRead {
@@ -63,7 +64,7 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
   const m = MapReader.open(issues, path, value, {
     known: [
       'cors', 'jwtAuth', 'authorization', 'mcpAuthorization', 'mcpAuthentication', 'backendAuth', 'requestHeaderModifier',
-      'responseHeaderModifier', 'transformations',
+      'responseHeaderModifier', 'transformations', 'timeout', 'retry', 'localRateLimit',
     ],
     unsupported: AGENTGATEWAY_ONLY,
   });
@@ -96,6 +97,9 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
       requestHeaderModifier: optional('requestHeaderModifier', (p, v) => readHeaderModifier(issues, p, v)),
       responseHeaderModifier: optional('responseHeaderModifier', (p, v) => readHeaderModifier(issues, p, v)),
       transformations: optional('transformations', (p, v) => readTransformations(issues, p, v)),
+      timeout: optional('timeout', (p, v) => readTimeout(issues, p, v)),
+      retry: optional('retry', (p, v) => readRetry(issues, p, v)),
+      localRateLimit: optional('localRateLimit', (p, v) => readLocalRateLimit(issues, p, v)),
     },
     needsSingleBackend: BACKEND_POLICIES.some((k) => m.has(k)),
   };

@@ -98,6 +98,47 @@ export interface RoutePolicies {
   readonly requestHeaderModifier: HeaderModifier | null;
   readonly responseHeaderModifier: HeaderModifier | null;
   readonly transformations: Transformations | null;
+  readonly timeout: TimeoutPolicy | null;
+  readonly retry: RetryPolicy | null;
+  readonly localRateLimit: LocalRateLimitPolicy | null;
+}
+
+/** `timeout`: the whole request until the answer's head (504 `request timeout`), and each
+ * upstream attempt (504 `upstream call timeout`, which a retry may try again). */
+export interface TimeoutPolicy {
+  readonly requestTimeoutMs: number | null;
+  readonly backendRequestTimeoutMs: number | null;
+}
+
+/** `retry`. `attempts` counts every try, the first included (agentgateway's documented meaning;
+ * its code makes one try more). */
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly backoffMs: number | null;
+  readonly codes: readonly number[];
+}
+
+/** One token bucket of `localRateLimit`. */
+export interface RateLimitSpec {
+  readonly maxTokens: number;
+  readonly tokensPerFill: number;
+  readonly fillIntervalMs: number;
+  /** CEL giving the bucket's key (Portcullis): each key its own bucket; null: one bucket for all */
+  readonly key: string | null;
+  /** CEL: this spec applies when true (the conditional form); null: always */
+  readonly condition: string | null;
+}
+
+/** `all`: every spec is charged (a list); `first`: the first whose condition holds (conditional). */
+export interface LocalRateLimitPolicy {
+  readonly mode: 'all' | 'first';
+  readonly specs: readonly RateLimitSpec[];
+}
+
+/** A backend's or target's `http`. */
+export interface BackendHttpPolicy {
+  /** each request to this upstream (an attempt), until the answer's head */
+  readonly requestTimeoutMs: number | null;
 }
 
 /** `requestHeaderModifier` / `responseHeaderModifier`: static values, applied add → set → remove.
@@ -131,6 +172,7 @@ export interface BackendPolicies {
   readonly requestHeaderModifier: HeaderModifier | null;
   readonly responseHeaderModifier: HeaderModifier | null;
   readonly transformations: Transformations | null;
+  readonly http: BackendHttpPolicy | null;
 }
 
 /** `"*"` in a list becomes the wildcard. */

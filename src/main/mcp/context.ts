@@ -11,6 +11,7 @@ import type { AccessRecord } from '../log/access-record.js';
 import type { RoutePlan, RuleSetRef } from '../plan.js';
 import type { LegacySessions } from './legacy-sse.js';
 import type { StreamGate } from './stream-gate.js';
+import type { RateLimiter } from '../policy/rate-limit.js';
 import { UpstreamFailure } from '../upstream/answer.js';
 import type { CallerContext, UpstreamTarget } from '../upstream/target.js';
 import { sessionOwner, type SessionCodec, type SessionRecord } from './session-id.js';
@@ -28,6 +29,10 @@ export interface McpRequest {
   readonly claims: Claims | null;
   /** the token jwtAuth verified (for backendAuth), null when none was */
   readonly token: string | null;
+  /** when the whole request times out (`timeout.requestTimeout`; performance.now() ms), if ever */
+  readonly deadline: number | null;
+  /** the route's `localRateLimit`, null when it has none */
+  readonly rateLimiter: RateLimiter | null;
   /** the client's `Authorization` field when the gateway did not consume it (no jwtAuth, or a
    * permissive route's unverified token) */
   readonly upstreamAuthorization: string | undefined;
@@ -46,6 +51,8 @@ export interface McpDeps {
   readonly sessions: SessionCodec;
   readonly onRuleErrors: (count: number) => void;
   readonly onDenied: (kind: string) => void;
+  /** a request refused by the route's localRateLimit */
+  readonly onRateLimited: (route: string) => void;
   readonly allowAllRuleSet: number;
   /** reported as serverInfo.version when several targets are merged */
   readonly gatewayVersion: string;
@@ -99,6 +106,7 @@ export function callerContext(m: McpRequest): CallerContext {
       source: { address: m.req.remoteAddress, port: 0 },
     }),
     caller,
+    deadline: m.deadline,
     owner: () => (owner ??= sessionOwner(claims, m.route.sessionScope)),
   };
 }

@@ -105,6 +105,8 @@ function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, u
           });
     headers.push(['mcp-session-id', sid]);
   }
-  for (const h of m.corsHeaders) headers.push(h);
+  // The upstream's own rate limit state, when it sends one, is what the client sees (agentgateway).
+  const upstreamLimits = upstreamHeaders.some(([k]) => k.startsWith('x-ratelimit-'));
+  for (const h of m.corsHeaders) if (!(upstreamLimits && h[0].startsWith('x-ratelimit-'))) headers.push(h);
   return headers;
 }

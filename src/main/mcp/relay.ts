@@ -7,6 +7,7 @@ import { JsonRpcError, parseMessage, type JsonRpcId } from '../../protocol/jsonr
 import { callTargetOf, listKindOf, unknownTargetMessage } from '../../protocol/mcp.js';
 import { decodeComponent, headerValue } from '../http/request.js';
 import { allowCall, resolveTarget, rewriteCallName } from './calls.js';
+import { chargeRateLimit } from './rate-limit-charge.js';
 import { send, sendRpcError, type McpDeps, type McpRequest } from './context.js';
 import { endOtherSessions, fanOut } from './fanout.js';
 import { forward } from './forward.js';
@@ -119,7 +120,8 @@ function openSession(m: McpRequest, deps: McpDeps, id: JsonRpcId | null): { ok: 
   return { ok: true, session, header };
 }
 
-async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
+async function handlePost(request: McpRequest, deps: McpDeps): Promise<void> {
+  let m = request;
   const contentType = headerValue(m.req, 'content-type') ?? '';
   if (!contentType.toLowerCase().startsWith('application/json')) {
     send(m, 415, [['content-type', 'text/plain']], 'Unsupported Media Type: Client must send application/json');
@@ -145,15 +147,18 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
     sendRpcError(m, 400, null, JsonRpcError.invalidRequest, `${message.method} must be a request (with an id)`);
     return;
   }
+  const call = message.kind === 'request' ? callTargetOf(message.method, message.params) : null;
+  const resolved = call === null ? null : resolveTarget(m, call);
+  const charged = chargeRateLimit(m, deps, id, message.kind === 'response' ? null : { method: message.method, ...(call !== null && resolved !== null ? { [call.kind]: { name: resolved.name, target: resolved.target.name } } : {}) });
+  if (charged === null) return;
+  m = charged;
   // A GET of this session still being opened upstream goes first, as the client sent it.
   const gate = deps.streamGate.opened(opened.header);
   if (gate !== null) await gate;
   let target = m.targets[0];
   if (message.kind === 'request') {
-    const call = callTargetOf(message.method, message.params);
     if (call !== null) {
       m.record.mcpResourceType = call.kind;
-      const resolved = resolveTarget(m, call);
       if (resolved === null) {
         m.record.mcpResourceName = call.name;
         sendRpcError(m, 200, id, JsonRpcError.invalidParams, unknownTargetMessage(call));
@@ -201,10 +206,12 @@ async function handlePost(m: McpRequest, deps: McpDeps): Promise<void> {
   await forward(m, deps, target, body, opened, message);
 }
 
-async function handleSessionRequest(m: McpRequest, deps: McpDeps): Promise<void> {
-  m.record.mcpMethod = m.req.method === 'GET' ? 'stream' : 'session/delete';
-  const opened = openSession(m, deps, null);
+async function handleSessionRequest(request: McpRequest, deps: McpDeps): Promise<void> {
+  request.record.mcpMethod = request.req.method === 'GET' ? 'stream' : 'session/delete';
+  const opened = openSession(request, deps, null);
   if (!opened.ok) return;
+  const m = chargeRateLimit(request, deps, null, null);
+  if (m === null) return;
   const target = m.targets[0];
   if (target === undefined) {
     send(m, 502, [['content-type', 'text/plain']], 'no upstream target');

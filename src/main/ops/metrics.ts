@@ -92,6 +92,7 @@ export class Metrics {
   readonly upstreamErrors = new Counter('portcullis_upstream_errors_total', 'Upstream calls that failed before a response');
   readonly backendAuth = new Counter('portcullis_backend_auth_total', 'Upstream calls by how their backendAuth credential was had (static, passthrough, cache_hit, exchanged) or why it was refused');
   readonly transformErrors = new Counter('portcullis_transformation_errors_total', 'Transformation expressions that failed (the header was removed), by header');
+  readonly rateLimited = new Counter('portcullis_rate_limited_total', 'Requests refused (429) by a route\'s localRateLimit');
   readonly callerLimited = new Counter('portcullis_upstream_caller_limited_total', 'Requests refused because their caller held the most calls or streams it may of one upstream, by kind');
   readonly reloads = new Counter('portcullis_config_reloads_total', 'Config reloads by result');
   readonly jwksRefreshes = new Counter('portcullis_jwks_refreshes_total', 'Remote JWKS fetches by result and reason');
@@ -114,7 +115,7 @@ export class Metrics {
 
   render(): string {
     let out = '';
-    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.callerLimited, this.backendAuth, this.transformErrors, this.reloads, this.jwksRefreshes]) out += c.render();
+    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.rateLimited, this.callerLimited, this.backendAuth, this.transformErrors, this.reloads, this.jwksRefreshes]) out += c.render();
     out += this.duration.render();
     out += cacheCounter('portcullis_token_cache_lookups_total', 'Verified-token cache lookups by result (a miss is a signature check)', this.tokenCache);
     out += cacheCounter('portcullis_backend_token_cache_lookups_total', 'Exchanged-token cache lookups by result (a miss is a call to a token endpoint)', this.backendTokenCache);

@@ -3,7 +3,7 @@
 // backend's, which replaces the route's): the credential source of its backendAuth (whose
 // exchanged-token cache lives as long as the generation), and its header edits.
 
-import type { BackendPolicies, RoutePolicies } from '../config/types.js';
+import type { BackendPolicies, RetryPolicy, RoutePolicies } from '../config/types.js';
 import { credentialSource, type SourceDeps } from '../upstream-auth/credential-source.js';
 import type { BackendCredentialSource, CredentialOutcome, CredentialRefusal } from '../upstream-auth/credential.js';
 import { HeaderEdits } from './header-edits.js';
@@ -15,6 +15,11 @@ export interface TargetPolicies {
   readonly forwardsClientAuthorization: boolean;
   readonly request: HeaderEdits | null;
   readonly response: HeaderEdits | null;
+  /** each attempt, until the answer's head (a backend's `http.requestTimeout`, or the route's
+   * `timeout.backendRequestTimeout`) */
+  readonly attemptTimeoutMs: number | null;
+  /** the route's `retry` */
+  readonly retry: RetryPolicy | null;
   /** a credential was had (for the metric) */
   readonly onCredential: (outcome: CredentialOutcome) => void;
   /** the call was refused for want of one (metric and log) */
@@ -26,6 +31,8 @@ export const NO_TARGET_POLICIES: TargetPolicies = {
   forwardsClientAuthorization: true,
   request: null,
   response: null,
+  attemptTimeoutMs: null,
+  retry: null,
   onCredential: () => {},
   onRefusal: () => {},
 };
@@ -38,29 +45,44 @@ export interface TargetPolicyHooks {
   readonly onTransformError: (header: string) => void;
 }
 
-type PolicyLayer = Pick<RoutePolicies, keyof BackendPolicies>;
+/** What of the route's policies its upstream requests carry, as a backend's would: the route's
+ * `timeout.backendRequestTimeout` is the backends' `http.requestTimeout`. */
+export function routeUpstreamPolicies(p: RoutePolicies): BackendPolicies {
+  const perAttempt = p.timeout?.backendRequestTimeoutMs ?? null;
+  return {
+    backendAuth: p.backendAuth,
+    requestHeaderModifier: p.requestHeaderModifier,
+    responseHeaderModifier: p.responseHeaderModifier,
+    transformations: p.transformations,
+    http: perAttempt === null ? null : { requestTimeoutMs: perAttempt },
+  };
+}
 
 /** Per policy type, the most specific layer that sets it. */
-export function mergePolicies(route: PolicyLayer, backend: BackendPolicies, target: BackendPolicies | null): BackendPolicies {
+export function mergePolicies(route: BackendPolicies, backend: BackendPolicies, target: BackendPolicies | null): BackendPolicies {
   const pick = <K extends keyof BackendPolicies>(key: K): BackendPolicies[K] => target?.[key] ?? backend[key] ?? route[key];
   return {
     backendAuth: pick('backendAuth'),
     requestHeaderModifier: pick('requestHeaderModifier'),
     responseHeaderModifier: pick('responseHeaderModifier'),
     transformations: pick('transformations'),
+    http: pick('http'),
   };
 }
 
-export function buildTargetPolicies(p: BackendPolicies, hooks: TargetPolicyHooks): TargetPolicies {
+export function buildTargetPolicies(p: BackendPolicies, retry: RetryPolicy | null, hooks: TargetPolicyHooks): TargetPolicies {
   const auth = p.backendAuth;
   const request = HeaderEdits.compile(p.requestHeaderModifier, p.transformations?.request ?? null, hooks.onTransformError);
   const response = HeaderEdits.compile(p.responseHeaderModifier, p.transformations?.response ?? null, hooks.onTransformError);
-  if (auth === null && request === null && response === null) return NO_TARGET_POLICIES;
+  const attemptTimeoutMs = p.http?.requestTimeoutMs ?? null;
+  if (auth === null && request === null && response === null && attemptTimeoutMs === null && retry === null) return NO_TARGET_POLICIES;
   return {
     credential: auth === null ? null : credentialSource(auth, hooks.sourceDeps),
     forwardsClientAuthorization: auth === null || auth.kind === 'passthrough',
     request,
     response,
+    attemptTimeoutMs,
+    retry: retry !== null && retry.attempts > 1 ? retry : null,
     onCredential: hooks.onCredential,
     onRefusal: hooks.onRefusal,
   };

@@ -2,18 +2,20 @@
 // every request it gets is applied — initialize, calls, list fan-out, GET streams, DELETE and
 // the sessions the gateway ends itself: what one caller may hold of it, the header fields sent
 // (the client's, minus hop-by-hop and the gateway's own; the session; the target's header edits
-// and credential), and the edits to the answer's header fields.
+// and credential), timeouts and retries (target-call.ts), and the edits to the answer's header
+// fields.
 
 import type { ParsedMessage } from '../../protocol/jsonrpc.js';
 import type { CelContext } from '../../protocol/worker-contract.js';
 import { latin1OfUtf8 } from '../http/header-text.js';
 import { applyCredential } from '../upstream-auth/apply-credential.js';
 import type { CallerIdentity, Credential, CredentialInsert, CredentialRemove } from '../upstream-auth/credential.js';
-import { UpstreamFailure, type AnswerHandler, type RawHeaders } from './answer.js';
+import { UpstreamFailure, type AnswerHandler } from './answer.js';
 import type { CallerSlots } from './caller-slots.js';
 import { upstreamRequestHeaders } from './headers.js';
+import { TargetCall } from './target-call.js';
 import { NO_TARGET_POLICIES, type TargetPolicies } from './target-policies.js';
-import type { QueryEdit, Transport } from './transport.js';
+import type { QueryEdit, Transport, TransportRequest } from './transport.js';
 
 /** Who asks, and what of their request goes upstream. */
 export interface CallerContext {
@@ -28,6 +30,8 @@ export interface CallerContext {
   readonly celContext: () => CelContext;
   /** whom the per-caller limits count: the token's issuer and subject, or the client's address */
   readonly caller: string;
+  /** when the whole request times out (`timeout.requestTimeout`; performance.now() ms), if ever */
+  readonly deadline: number | null;
   /** who owns the sessions opened (sessionOwner; a hash, so computed only when a session opens) */
   readonly owner: () => string;
 }
@@ -62,15 +66,15 @@ export class UpstreamTarget {
       answer.onError(lease);
       return;
     }
-    const call = new TargetCall(answer, lease, this.#policies.response, ctx);
-    const source = this.#policies.credential;
-    if (source === null) {
-      this.#dispatch(ctx, req, call, null);
-      return;
-    }
-    const credential = source.credential(ctx.identity, call.signal);
-    if (credential instanceof Promise) void credential.then((c) => this.#withCredential(ctx, req, call, c));
-    else this.#withCredential(ctx, req, call, credential);
+    new TargetCall({
+      answer,
+      release: lease,
+      policies: this.#policies,
+      ctx,
+      req,
+      transport: this.transport,
+      request: (credential, attempt) => this.#request(ctx, req, credential, attempt),
+    }).start();
   }
 
   /** Ends an upstream session the client will not use (or no longer can): best effort, not
@@ -79,34 +83,20 @@ export class UpstreamTarget {
   endSession(ctx: CallerContext, sessionId: string): Promise<void> {
     return new Promise((resolve) => {
       const req: TargetRequest = { method: 'DELETE', sessionId, body: null, message: null };
-      const ended = discarding(resolve);
       const source = this.#policies.credential;
       const credential = source === null ? null : source.credential(ctx.identity, new AbortController().signal);
       const go = (c: Credential | null): void => {
         if (c !== null && !c.ok) resolve();
-        else this.#dispatch(ctx, req, ended, c);
+        else this.transport.send(this.#request(ctx, req, c, 1), discarding(resolve));
       };
       if (credential instanceof Promise) void credential.then(go);
       else go(credential);
     });
   }
 
-  #withCredential(ctx: CallerContext, req: TargetRequest, call: TargetCall, credential: Credential): void {
-    if (call.aborted !== null) {
-      call.onError(call.aborted);
-      return;
-    }
-    if (!credential.ok) {
-      // Never a fallback: the request goes nowhere, the client gets the refusal.
-      this.#policies.onRefusal(credential);
-      call.onError(new UpstreamFailure('GW_BACKEND_AUTH', credential.status, credential.message));
-      return;
-    }
-    this.#policies.onCredential(credential.outcome);
-    this.#dispatch(ctx, req, call, credential);
-  }
-
-  #dispatch(ctx: CallerContext, req: TargetRequest, answer: AnswerHandler, credential: Credential | null): void {
+  /** The request as the transport sends it: the client's forwardable fields, the target's header
+   * edits, then its credential (which wins where both write). */
+  #request(ctx: CallerContext, req: TargetRequest, credential: Credential | null, attempt: number): TransportRequest {
     const p = this.#policies;
     const headers = upstreamRequestHeaders(ctx.headers, {
       sessionId: req.sessionId,
@@ -116,7 +106,8 @@ export class UpstreamTarget {
     else if (req.lastEventId !== undefined) headers['last-event-id'] = req.lastEventId;
     p.request?.applyToRequest(headers, ctx.celContext);
     const query = credential !== null && credential.ok ? applyToHeaders(headers, credential.removes, credential.inserts) : [];
-    this.transport.send({ method: req.method, sessionId: req.sessionId, headers, query, body: req.body, message: req.message, owner: ctx.owner }, answer);
+    if (attempt > 1) headers['x-retry-attempt'] = String(attempt - 1);
+    return { method: req.method, sessionId: req.sessionId, headers, query, body: req.body, message: req.message, owner: ctx.owner };
   }
 }
 
@@ -141,64 +132,6 @@ function applyToHeaders(headers: Record<string, string>, removes: readonly Crede
     else headers['cookie'] = latin1OfUtf8(cookie);
   }
   return query;
-}
-
-/**
- * One request's handler between the target and whoever reads its answer: gives the caller's slot
- * back once the request is over, whichever way it ends; edits the answer's header fields; and
- * takes the reader's abort before the transport is reached (while a credential is fetched).
- */
-class TargetCall implements AnswerHandler {
-  readonly #answer: AnswerHandler;
-  readonly #release: () => void;
-  readonly #edits: TargetPolicies['response'];
-  readonly #ctx: CallerContext;
-  #abortUpstream: ((err: Error) => void) | null = null;
-  #controller: AbortController | null = null;
-  aborted: Error | null = null;
-
-  constructor(answer: AnswerHandler, release: () => void, edits: TargetPolicies['response'], ctx: CallerContext) {
-    this.#answer = answer;
-    this.#release = release;
-    this.#edits = edits;
-    this.#ctx = ctx;
-    answer.onConnect((err) => {
-      this.aborted ??= err;
-      if (this.#abortUpstream !== null) this.#abortUpstream(err);
-      else this.#controller?.abort(err);
-    });
-  }
-
-  /** Aborted when the reader leaves before the transport has the request. */
-  get signal(): AbortSignal {
-    this.#controller ??= new AbortController();
-    if (this.aborted !== null && !this.#controller.signal.aborted) this.#controller.abort(this.aborted);
-    return this.#controller.signal;
-  }
-
-  onConnect(abort: (err: Error) => void): void {
-    this.#abortUpstream = abort;
-    if (this.aborted !== null) abort(this.aborted);
-  }
-
-  onHeaders(status: number, headers: RawHeaders, resume: () => void): boolean {
-    const edited = this.#edits === null ? headers : this.#edits.applyToAnswer(headers, this.#ctx.celContext);
-    return this.#answer.onHeaders(status, edited, resume);
-  }
-
-  onData(chunk: Buffer): boolean {
-    return this.#answer.onData(chunk);
-  }
-
-  onComplete(): void {
-    this.#release();
-    this.#answer.onComplete();
-  }
-
-  onError(err: Error): void {
-    this.#release();
-    this.#answer.onError(err);
-  }
 }
 
 /** Reads an answer nobody waits for to its end, so its connection can serve the next request. */

@@ -158,7 +158,11 @@ export class ChannelSession {
       signal.addEventListener('abort', () => {
         if (this.#pending.delete(key)) {
           clearTimeout(timer);
-          reject(new Error('client went away'));
+          // The server may stop working on it (the MCP cancellation notice), and its other
+          // requests go on: a late answer to this one finds no pending request and is dropped.
+          this.#channel.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: key, reason: 'the gateway stopped waiting' } }));
+          const reason: unknown = signal.reason;
+          reject(reason instanceof Error ? reason : new Error('client went away'));
         }
       });
     });
