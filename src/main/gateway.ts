@@ -15,7 +15,7 @@ import { createLogger, type LogSink, type Logger } from './log/logger.js';
 import { createSessionCodec } from './mcp/session-id.js';
 import { ChannelHub } from './upstream/channels/channel-hub.js';
 import { CallerSlots } from './upstream/caller-slots.js';
-import { ChannelTransport } from './upstream/channel-transport.js';
+import { ChannelTransport, sseChannelSpec } from './upstream/channel-transport.js';
 import { HttpPools } from './upstream/http-transport.js';
 import { UpstreamTarget } from './upstream/target.js';
 import { limiterFor, type RateLimiter } from './policy/rate-limit.js';
@@ -236,13 +236,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
           if (route.backend !== null) {
             const backend = route.backend;
             targets.set(route, backend.targets.map((t) => {
+              const merged = mergePolicies(route.upstreamPolicies, backend.policies, t.kind === 'stdio' ? null : t.policies);
+              const tls = merged.backendTls;
+              if (tls !== null && (tls.insecure || tls.insecureHost)) {
+                logger.warn('upstream', `backendTLS ${tls.insecure ? 'insecure: certificates are not verified' : 'insecureHost: the name in the certificate is not verified'}`, [['route', route.name], ['target', t.name]]);
+              }
               const transport =
                 t.kind === 'stdio'
                   ? new ChannelTransport(t.name, { kind: 'stdio', cmd: t.cmd, args: t.args, env: t.env }, channels)
                   : t.kind === 'sse'
-                    ? new ChannelTransport(t.name, { kind: 'sse', url: new URL(t.url) }, channels)
-                    : upstreams.transport(t.url);
-              const merged = mergePolicies(route.upstreamPolicies, backend.policies, t.kind === 'stdio' ? null : t.policies);
+                    ? new ChannelTransport(t.name, sseChannelSpec(t.url, merged.backendTls), channels)
+                    : upstreams.transport(t.url, merged.backendTls);
               return new UpstreamTarget(t.name, transport, callerSlots, buildTargetPolicies(merged, route.retry, targetHooks(route.name, t.name)));
             }));
           }

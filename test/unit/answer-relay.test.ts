@@ -60,7 +60,7 @@ test('a filter that fails before anything is sent gets the client an error answe
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   const pools = new HttpPools();
   t.after(() => pools.close());
-  const transport = pools.transport(`http://127.0.0.1:${port}/mcp`);
+  const transport = pools.transport(`http://127.0.0.1:${port}/mcp`, null);
   const sink = new RecordingSink();
   const failures: unknown[] = [];
   const relay = answerRelay({

@@ -57,7 +57,7 @@ describe('backend and target policies', () => {
           [
             'backends:',
             '- policies:',
-            '    backendTLS: {}',
+            '    health: {}',
             '    requestHeaderModifier: {set: {"bad name": x, content-length: "1", x-ok: "a\\nb"}, remove: [mcp-session-id]}',
             '    transformations: {request: {set: {x-n: "jwt.sub.size()", x-f: "json(jwt)", x-q: "jwt.sub ==", x-v: "llm.model"}, body: "x"}, conditional: []}',
             '  mcp:',
@@ -72,7 +72,7 @@ describe('backend and target policies', () => {
         ),
       ),
       [
-        `${BACKEND}.policies.backendTLS: not supported by Portcullis`,
+        `${BACKEND}.policies.health: not supported by Portcullis`,
         `${BACKEND}.policies.requestHeaderModifier.set["bad name"]: not a valid header name`,
         `${BACKEND}.policies.requestHeaderModifier.set.content-length: the gateway owns content-length: it cannot be changed by a policy`,
         `${BACKEND}.policies.requestHeaderModifier.set.x-ok: a header value cannot hold control characters (CR, LF, NUL…)`,

@@ -69,6 +69,7 @@ describe('lab configs', () => {
       timeout: null,
       retry: null,
       localRateLimit: null,
+      backendTls: null,
     },
     backends: [
       {

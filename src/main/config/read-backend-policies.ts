@@ -2,12 +2,13 @@
 // a route's backend (`backends[].policies`, LocalBackendPolicies) and one MCP target
 // (`mcp.targets[].policies`, SimpleLocalBackendPolicies), besides the route. Portcullis reads
 // `backendAuth`, `requestHeaderModifier`, `responseHeaderModifier` (backend only, as agentgateway),
-// `transformations` and `http` (its requestTimeout); the other kinds agentgateway knows there are
-// reported as not supported.
+// `transformations`, `http` (its requestTimeout) and `backendTLS`; the other kinds agentgateway
+// knows there are reported as not supported.
 
 import { celValueProblem } from './cel-check.js';
 import { readBackendAuth } from './read-backend-auth.js';
 import { readBackendHttp } from './read-traffic.js';
+import { readBackendTls } from './read-backend-tls.js';
 import { isHeaderValueText } from './read-token-location.js';
 import { isHttpToken } from './http-syntax.js';
 import { type IssueList, MapReader, isPlainObject, keyPath } from './schema-reader.js';
@@ -19,6 +20,7 @@ export const NO_BACKEND_POLICIES: BackendPolicies = {
   responseHeaderModifier: null,
   transformations: null,
   http: null,
+  backendTls: null,
 };
 
 /** Header fields that frame or route the request, or carry the MCP session: the gateway owns them. */
@@ -28,15 +30,15 @@ const OWN_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 const BACKEND_UNSUPPORTED = [
-  'backendTLS', 'tcp', 'backendTunnel', 'requestRedirect', 'health', 'extAuthz', 'authorization', 'mcpAuthorization',
+  'tcp', 'backendTunnel', 'requestRedirect', 'health', 'extAuthz', 'authorization', 'mcpAuthorization',
   'mcpGuardrails', 'a2a', 'inferenceRouting', 'sessionAffinity', 'ai',
 ];
-const TARGET_UNSUPPORTED = ['backendTLS', 'tcp', 'backendTunnel'];
+const TARGET_UNSUPPORTED = ['tcp', 'backendTunnel'];
 
 /** `backends[].policies` (`where: 'backend'`) or `mcp.targets[].policies` (`'target'`). */
 export function readBackendPolicies(issues: IssueList, path: string, value: unknown, cwd: string, where: 'backend' | 'target'): BackendPolicies {
   if (value === undefined || value === null) return NO_BACKEND_POLICIES;
-  const known = ['backendAuth', 'requestHeaderModifier', 'transformations', 'http', ...(where === 'backend' ? ['responseHeaderModifier'] : [])];
+  const known = ['backendAuth', 'requestHeaderModifier', 'transformations', 'http', 'backendTLS', ...(where === 'backend' ? ['responseHeaderModifier'] : [])];
   const m = MapReader.open(issues, path, value, { known, unsupported: where === 'backend' ? BACKEND_UNSUPPORTED : TARGET_UNSUPPORTED });
   if (m === undefined) return NO_BACKEND_POLICIES;
   const optional = <T>(key: string, read: (p: string, v: unknown) => T | undefined): T | null => {
@@ -49,6 +51,8 @@ export function readBackendPolicies(issues: IssueList, path: string, value: unkn
     responseHeaderModifier: optional('responseHeaderModifier', (p, v) => readHeaderModifier(issues, p, v)),
     transformations: optional('transformations', (p, v) => readTransformations(issues, p, v)),
     http: optional('http', (p, v) => readBackendHttp(issues, p, v)),
+    // `backendTLS: {}` (or null) is a policy too: the system roots, the URL's host.
+    backendTls: m.hasKey('backendTLS') ? (readBackendTls(issues, m.at('backendTLS'), m.raw('backendTLS'), cwd) ?? null) : null,
   };
 }
 

@@ -4,6 +4,7 @@
 
 import { readBackendAuth } from './read-backend-auth.js';
 import { readHeaderModifier, readTransformations } from './read-backend-policies.js';
+import { readBackendTls } from './read-backend-tls.js';
 import { readCors } from './read-cors.js';
 import { readLocalRateLimit, readRetry, readTimeout } from './read-traffic.js';
 import { readJwtAuth } from './read-jwt-auth.js';
@@ -20,7 +21,6 @@ const AGENTGATEWAY_ONLY = [
   'directResponse',
   'a2a',
   'ai',
-  'backendTLS',
   'remoteRateLimit',
   'extAuthz',
   'extProc',
@@ -51,6 +51,7 @@ export const NO_POLICIES: RoutePolicies = {
   timeout: null,
   retry: null,
   localRateLimit: null,
+  backendTls: null,
 };
 
 export interface PoliciesRead {
@@ -64,7 +65,7 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
   const m = MapReader.open(issues, path, value, {
     known: [
       'cors', 'jwtAuth', 'authorization', 'mcpAuthorization', 'mcpAuthentication', 'backendAuth', 'requestHeaderModifier',
-      'responseHeaderModifier', 'transformations', 'timeout', 'retry', 'localRateLimit',
+      'responseHeaderModifier', 'transformations', 'timeout', 'retry', 'localRateLimit', 'backendTLS',
     ],
     unsupported: AGENTGATEWAY_ONLY,
   });
@@ -100,6 +101,7 @@ export function readPolicies(issues: IssueList, path: string, value: unknown, cw
       timeout: optional('timeout', (p, v) => readTimeout(issues, p, v)),
       retry: optional('retry', (p, v) => readRetry(issues, p, v)),
       localRateLimit: optional('localRateLimit', (p, v) => readLocalRateLimit(issues, p, v)),
+      backendTls: m.hasKey('backendTLS') ? (readBackendTls(issues, m.at('backendTLS'), m.raw('backendTLS'), cwd) ?? null) : null,
     },
     needsSingleBackend: BACKEND_POLICIES.some((k) => m.has(k)),
   };

@@ -101,6 +101,7 @@ export interface RoutePolicies {
   readonly timeout: TimeoutPolicy | null;
   readonly retry: RetryPolicy | null;
   readonly localRateLimit: LocalRateLimitPolicy | null;
+  readonly backendTls: BackendTlsPolicy | null;
 }
 
 /** `timeout`: the whole request until the answer's head (504 `request timeout`), and each
@@ -173,6 +174,23 @@ export interface BackendPolicies {
   readonly responseHeaderModifier: HeaderModifier | null;
   readonly transformations: Transformations | null;
   readonly http: BackendHttpPolicy | null;
+  readonly backendTls: BackendTlsPolicy | null;
+}
+
+/** `backendTLS`: how an https upstream is verified and what the gateway presents to it. PEM
+ * contents are read at load (`file` says from where). */
+export interface BackendTlsPolicy {
+  /** CA bundle trusted instead of the system roots */
+  readonly root: SecretValue | null;
+  /** client certificate and key (mutual TLS) */
+  readonly cert: SecretValue | null;
+  readonly key: SecretValue | null;
+  /** SNI and the name verified, instead of the URL's host */
+  readonly hostname: string | null;
+  /** no verification at all */
+  readonly insecure: boolean;
+  /** the chain is verified, the name is not */
+  readonly insecureHost: boolean;
 }
 
 /** `"*"` in a list becomes the wildcard. */

@@ -5,6 +5,8 @@
 // reads HTTP ones; what is particular to channels stays here.
 
 import { formatEvent } from '../../protocol/sse.js';
+import type { BackendTlsPolicy } from '../config/types.js';
+import { tlsDispatcher } from '../http/tls-client.js';
 import { answerWith, UpstreamFailure, type AnswerHandler, type RawHeaders } from './answer.js';
 import { ChannelLimitError, type ChannelHub, type ChannelSession } from './channels/channel-hub.js';
 import type { ChannelSpec } from './channels/channel.js';
@@ -39,6 +41,12 @@ const json = 'application/json';
 
 function sessionNotFound(): UpstreamFailure {
   return new UpstreamFailure('GW_SESSION_NOT_FOUND', 404, 'Session not found', [], -32001);
+}
+
+/** A legacy SSE target's channel, connecting as its backendTLS says. */
+export function sseChannelSpec(url: string, tls: BackendTlsPolicy | null): ChannelSpec {
+  const dispatcher = tlsDispatcher(tls);
+  return dispatcher === undefined ? { kind: 'sse', url: new URL(url) } : { kind: 'sse', url: new URL(url), dispatcher };
 }
 
 export class ChannelTransport implements Transport {

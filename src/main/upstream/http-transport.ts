@@ -4,6 +4,8 @@
 // no promise, no AbortController per request (the relay's hot path).
 
 import { Pool } from 'undici';
+import type { BackendTlsPolicy } from '../config/types.js';
+import { tlsConnectOptions, tlsIdentity } from '../http/tls-client.js';
 import { applyCredential } from '../upstream-auth/apply-credential.js';
 import type { AnswerHandler } from './answer.js';
 import type { QueryEdit, Transport, TransportRequest } from './transport.js';
@@ -46,21 +48,24 @@ function withQuery(pathAndQuery: string, edits: readonly QueryEdit[]): string {
   return applyCredential({ headers: [], pathAndQuery }, { removes, inserts }).pathAndQuery;
 }
 
-/** The pools of every origin the config names, shared by the targets that reach it. */
+/** The pools of every origin the config names, shared by the targets that reach it the same
+ * way (the same origin and backendTLS). */
 export class HttpPools {
   readonly #byOrigin = new Map<string, Pools>();
 
-  transport(rawUrl: string): HttpTransport {
+  transport(rawUrl: string, tls: BackendTlsPolicy | null): HttpTransport {
     const url = new URL(rawUrl);
-    let pools = this.#byOrigin.get(url.origin);
+    const key = `${url.origin} ${tlsIdentity(tls)}`;
+    let pools = this.#byOrigin.get(key);
     if (pools === undefined) {
+      const connect = tls === null ? {} : { connect: tlsConnectOptions(tls) };
       pools = {
         // No pipelining: a slow tool call would hold up every call queued behind it.
-        calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 }),
+        calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, ...connect }),
         // No body timeout: an event stream may stay quiet for a long time.
-        streams: new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0 }),
+        streams: new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0, ...connect }),
       };
-      this.#byOrigin.set(url.origin, pools);
+      this.#byOrigin.set(key, pools);
     }
     return new HttpTransport(url, pools);
   }

@@ -55,6 +55,7 @@ export function routeUpstreamPolicies(p: RoutePolicies): BackendPolicies {
     responseHeaderModifier: p.responseHeaderModifier,
     transformations: p.transformations,
     http: perAttempt === null ? null : { requestTimeoutMs: perAttempt },
+    backendTls: p.backendTls,
   };
 }
 
@@ -67,6 +68,7 @@ export function mergePolicies(route: BackendPolicies, backend: BackendPolicies, 
     responseHeaderModifier: pick('responseHeaderModifier'),
     transformations: pick('transformations'),
     http: pick('http'),
+    backendTls: pick('backendTls'),
   };
 }
 

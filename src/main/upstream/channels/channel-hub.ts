@@ -273,7 +273,7 @@ export class ChannelHub {
     try {
       channel = spec.kind === 'stdio'
         ? openStdioChannel(spec, (line) => this.#log(`${spec.cmd}: ${line}`))
-        : await openSseChannel(spec.url, headers, 10_000, this.#log);
+        : await openSseChannel(spec.url, headers, 10_000, this.#log, spec.dispatcher);
     } finally {
       const left = (this.#opening.get(owner) ?? 1) - 1;
       if (left === 0) this.#opening.delete(owner);

@@ -1,6 +1,8 @@
 // A message channel to an upstream that is not Streamable HTTP: a stdio process or a legacy
 // HTTP+SSE server. Both carry one JSON-RPC message per unit (a line, an event).
 
+import type { Dispatcher } from 'undici';
+
 export interface Channel {
   /** Sends one JSON-RPC message; false when the channel is closed. */
   send(text: string): boolean;
@@ -15,4 +17,5 @@ export interface Channel {
 
 export type ChannelSpec =
   | { readonly kind: 'stdio'; readonly cmd: string; readonly args: readonly string[]; readonly env: Readonly<Record<string, string>> }
-  | { readonly kind: 'sse'; readonly url: URL };
+  /** `dispatcher`: how to connect (a backendTLS policy's); the global one when absent */
+  | { readonly kind: 'sse'; readonly url: URL; readonly dispatcher?: Dispatcher };

@@ -1,7 +1,7 @@
 // A legacy HTTP+SSE MCP server (2024-11-05): GET the SSE URL, wait for the `endpoint` event,
 // then POST each message there; every answer arrives as an `event: message` on the GET stream.
 
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { SseSplitter } from '../../../protocol/sse.js';
 import { redactUrl } from '../../log/redact.js';
 import type { Channel } from './channel.js';
@@ -27,7 +27,9 @@ export async function openSseChannel(
   headers: Readonly<Record<string, string>>,
   timeoutMs: number,
   log: (line: string) => void,
+  dispatcher?: Dispatcher,
 ): Promise<Channel> {
+  const via = dispatcher === undefined ? {} : { dispatcher };
   const abort = new AbortController();
   // What the log and errors name: the URL as configured may carry a key.
   const shown = redactUrl(url.href);
@@ -36,6 +38,7 @@ export async function openSseChannel(
     headers: { ...headers, accept: 'text/event-stream' },
     signal: abort.signal,
     bodyTimeout: 0,
+    ...via,
   });
   if (res.statusCode !== 200) {
     await res.body.dump();
@@ -64,7 +67,7 @@ export async function openSseChannel(
         return false;
       }
       posting++;
-      request(endpoint, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: text })
+      request(endpoint, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: text, ...via })
         .then((r) => r.body.dump())
         .catch(() => channel.close())
         .finally(() => posting--);
