@@ -2,11 +2,18 @@
 // more kinds of item so gateway tests can filter tools, prompts and resources alike.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { registerWhoami, type TokenCheck } from './whoami.js';
 
 export const ECHO_SERVER_INFO = { name: 'echo-server', version: '0.1.0' } as const;
 
+/** `whoami` is offered only when asked for (the lab's first steps list exactly echo and add). */
+export interface WhoamiTool {
+  readonly check: TokenCheck;
+  readonly jwksUrl: string | null;
+}
+
 /** A fresh server; Streamable HTTP needs one per session (stateful) or per request (stateless). */
-export function createEchoMcpServer(): McpServer {
+export function createEchoMcpServer(whoami: WhoamiTool | null = null): McpServer {
   const server = new McpServer(ECHO_SERVER_INFO);
 
   server.registerTool(
@@ -20,6 +27,8 @@ export function createEchoMcpServer(): McpServer {
     { description: 'Add two numbers', inputSchema: { a: z.number(), b: z.number() } },
     ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
   );
+
+  if (whoami !== null) registerWhoami(server, whoami.check, whoami.jwksUrl);
 
   server.registerPrompt(
     'greeting',

@@ -1,14 +1,17 @@
 // Example upstream for Portcullis: the lab's echo MCP server, over Streamable HTTP at /mcp.
 // Run: node dist/examples/echo-server/server.js [--port 8000] [--host localhost] [--mode stateful]
+//        [--whoami [--jwks <url>]]
 // Tests import startEchoServer() and use port 0.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { createEchoMcpServer } from './echo-mcp.js';
+import { closeHttpServer, closeOnSignal, errorMessage, listenAll, originOf, parsePort, portOf } from '../shared/loopback.js';
+import { createEchoMcpServer, type WhoamiTool } from './echo-mcp.js';
+import { tokenCheck, type WhoamiOptions } from './whoami.js';
 
 export type EchoServerMode = 'stateful' | 'stateless-sse' | 'stateless-json';
 export const ECHO_SERVER_MODES: readonly EchoServerMode[] = ['stateful', 'stateless-sse', 'stateless-json'];
@@ -20,6 +23,8 @@ export interface EchoServerOptions {
   readonly host?: string;
   /** default stateful */
   readonly mode?: EchoServerMode;
+  /** offer the `whoami` tool (default: not offered) */
+  readonly whoami?: WhoamiOptions;
 }
 
 export interface EchoServer {
@@ -43,9 +48,11 @@ export async function startEchoServer(opts: EchoServerOptions = {}): Promise<Ech
   const mode = opts.mode ?? 'stateful';
   const host = opts.host ?? '127.0.0.1';
   const sessions = new Map<string, Session>();
+  const whoami: WhoamiTool | null = opts.whoami === undefined ? null : { check: tokenCheck(opts.whoami), jwksUrl: opts.whoami.jwksUrl };
+  const create = (): McpServer => createEchoMcpServer(whoami);
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res, mode, sessions).catch((err: unknown) => {
+    handle(req, res, mode, sessions, create).catch((err: unknown) => {
       sendJsonRpcError(res, 500, -32603, `Internal error: ${errorMessage(err)}`);
     });
   };
@@ -55,7 +62,7 @@ export async function startEchoServer(opts: EchoServerOptions = {}): Promise<Ech
   let closing: Promise<void> | undefined;
 
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}${MCP_PATH}`,
+    url: `${originOf(host, port)}${MCP_PATH}`,
     port,
     close() {
       closing ??= (async () => {
@@ -75,16 +82,17 @@ async function handle(
   res: ServerResponse,
   mode: EchoServerMode,
   sessions: Map<string, Session>,
+  create: () => McpServer,
 ): Promise<void> {
   if (new URL(req.url ?? '/', 'http://echo.invalid').pathname !== MCP_PATH) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
     return;
   }
-  if (mode === 'stateful') await handleStateful(req, res, sessions);
-  else await handleStateless(req, res, mode === 'stateless-json');
+  if (mode === 'stateful') await handleStateful(req, res, sessions, create);
+  else await handleStateless(req, res, mode === 'stateless-json', create);
 }
 
-async function handleStateful(req: IncomingMessage, res: ServerResponse, sessions: Map<string, Session>): Promise<void> {
+async function handleStateful(req: IncomingMessage, res: ServerResponse, sessions: Map<string, Session>, create: () => McpServer): Promise<void> {
   const sid = sessionIdOf(req);
   if (req.method === 'POST') {
     const body = await readJsonBody(req);
@@ -97,7 +105,7 @@ async function handleStateful(req: IncomingMessage, res: ServerResponse, session
     if (!isInitializeRequest(body.value)) {
       return sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     }
-    const session = await openSession(sessions);
+    const session = await openSession(sessions, create());
     return session.transport.handleRequest(req, res, body.value);
   }
   if (req.method === 'GET' || req.method === 'DELETE') {
@@ -110,8 +118,7 @@ async function handleStateful(req: IncomingMessage, res: ServerResponse, session
 }
 
 /** A session enters the table only once `initialize` succeeded, and leaves it when its transport closes (DELETE or shutdown). */
-async function openSession(sessions: Map<string, Session>): Promise<Session> {
-  const server = createEchoMcpServer();
+async function openSession(sessions: Map<string, Session>, server: McpServer): Promise<Session> {
   const transport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     onsessioninitialized: (id) => {
@@ -126,11 +133,11 @@ async function openSession(sessions: Map<string, Session>): Promise<Session> {
   return { server, transport };
 }
 
-async function handleStateless(req: IncomingMessage, res: ServerResponse, json: boolean): Promise<void> {
+async function handleStateless(req: IncomingMessage, res: ServerResponse, json: boolean, create: () => McpServer): Promise<void> {
   if (req.method !== 'POST') return sendJsonRpcError(res, 405, -32000, 'Method not allowed.', { allow: 'POST' });
   const body = await readJsonBody(req);
   if (!body.ok) return sendJsonRpcError(res, body.status, body.code, body.message);
-  const server = createEchoMcpServer();
+  const server = create();
   // No sessionIdGenerator: the SDK's stateless mode, one server+transport per POST.
   const transport = new StreamableHTTPServerTransport({ enableJsonResponse: json });
   res.on('close', () => {
@@ -177,90 +184,34 @@ function sendJsonRpcError(
   res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }));
 }
 
-/**
- * `localhost` means both loopback addresses: the lab's gateway dials http://localhost:8000/mcp,
- * and a client may resolve that to ::1 or 127.0.0.1. Binding `::` would reach beyond loopback.
- */
-async function listenAll(onRequest: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<Server[]> {
-  if (host !== 'localhost') return [await listenOne(onRequest, host, port)];
-  // With port 0 the v4 port may be taken on ::1; try a few ephemeral ports before giving up.
-  for (let attempt = 0; ; attempt++) {
-    const v4 = await listenOne(onRequest, '127.0.0.1', port);
-    try {
-      return [v4, await listenOne(onRequest, '::1', portOf(v4))];
-    } catch (err) {
-      const code = errorCode(err);
-      if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') return [v4]; // no IPv6 loopback here
-      await closeHttpServer(v4);
-      if (code !== 'EADDRINUSE' || port !== 0 || attempt >= 4) throw err;
-    }
-  }
-}
-
-function listenOne(onRequest: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<Server> {
-  const server = createServer(onRequest);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port }, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
-}
-
-function portOf(server: Server | undefined): number {
-  const address = server?.address();
-  if (address === null || address === undefined || typeof address === 'string') throw new Error('server is not listening on TCP');
-  return address.port;
-}
-
-function closeHttpServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    // GET streams and keep-alive sockets would otherwise hold close() open.
-    server.closeAllConnections();
-  });
-}
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
-  return undefined;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 // ---- run as a script ----
 
 function parseCliOptions(argv: readonly string[]): EchoServerOptions {
   const { values } = parseArgs({
     args: [...argv],
-    options: { port: { type: 'string' }, host: { type: 'string' }, mode: { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      mode: { type: 'string' },
+      whoami: { type: 'boolean' },
+      jwks: { type: 'string' },
+    },
     strict: true,
     allowPositionals: false,
   });
-  const portText = values.port ?? process.env['PORT'] ?? '8000';
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new Error(`invalid port: ${portText}`);
+  const port = parsePort(values.port ?? process.env['PORT'] ?? '8000');
   const mode = ECHO_SERVER_MODES.find((m) => m === (values.mode ?? 'stateful'));
   if (mode === undefined) throw new Error(`invalid mode: ${values.mode ?? ''} (expected ${ECHO_SERVER_MODES.join(', ')})`);
-  return { port: Number(portText), host: values.host ?? 'localhost', mode };
+  if (values.jwks !== undefined && values.whoami !== true) throw new Error('--jwks is for the whoami tool: give --whoami too');
+  if (values.jwks !== undefined && !URL.canParse(values.jwks)) throw new Error(`invalid --jwks URL: ${values.jwks}`);
+  const base = { port, host: values.host ?? 'localhost', mode };
+  return values.whoami === true ? { ...base, whoami: { jwksUrl: values.jwks ?? null } } : base;
 }
 
 async function main(argv: readonly string[]): Promise<void> {
   const server = await startEchoServer(parseCliOptions(argv));
   console.log(`echo MCP server listening on ${server.url}`);
-  const stop = (): void => {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-    // Once the servers are closed nothing is left on the event loop and the process exits 0.
-    server.close().catch((err: unknown) => {
-      console.error(`echo-server: ${errorMessage(err)}`);
-      process.exitCode = 1;
-    });
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  closeOnSignal('echo-server', () => server.close());
 }
 
 const scriptPath = process.argv[1];

@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import { ECHO_SERVER_MODES, startEchoServer } from '../../examples/echo-server/server.js';
 import { repoRoot } from '../helpers/files.js';
 import { runInspector } from '../helpers/inspector.js';
+import { startJwksServer } from '../helpers/jwks-server.js';
+import { inSeconds, makeIssuer } from '../helpers/keys.js';
 import { spawnAndWait } from '../helpers/process.js';
 import { connectClient } from '../helpers/sdk-client.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -136,4 +138,40 @@ test('run as a script: a bad option is an error, not a server', async () => {
     spawnAndWait(process.execPath, [script, '--mode', 'sideways'], { readyLine: /listening/ }),
     /exited \(code 1[^)]*\).*\n.*invalid mode: sideways/,
   );
+});
+
+test('echo server --whoami: the claims of the bearer token it got, checked against the JWKS it was given', async (t) => {
+  const [signer, stranger] = await Promise.all([makeIssuer(), makeIssuer()]);
+  const jwks = await startJwksServer({ keys: signer.jwks.keys });
+  t.after(() => jwks.close());
+  const checked = await startEchoServer({ port: 0, whoami: { jwksUrl: jwks.jwksUrl } });
+  const unchecked = await startEchoServer({ port: 0, whoami: { jwksUrl: null } });
+  t.after(() => Promise.all([checked.close(), unchecked.close()]));
+  const claims = { iss: 'https://idp.example.com', sub: 'ada', aud: 'echo-server', exp: inSeconds(60) };
+
+  const whoami = async (url: string, token?: string): Promise<Record<string, unknown>> => {
+    const { client, close } = await connectClient(url, token);
+    t.after(close);
+    return { ...(await client.callTool({ name: 'whoami' })) };
+  };
+  const own = await whoami(checked.url, await signer.sign(claims));
+  assert.deepEqual(own['structuredContent'], { verified: true, jwks: jwks.jwksUrl, claims });
+  assert.equal(textOf(own), 'sub ada, issued by https://idp.example.com for echo-server, signature verified');
+  const foreign = await whoami(checked.url, await stranger.sign(claims));
+  assert.deepEqual(foreign['structuredContent'], { verified: false, jwks: jwks.jwksUrl, error: 'no applicable key found in the JSON Web Key Set', claims });
+  assert.deepEqual((await whoami(unchecked.url, await signer.sign(claims)))['structuredContent'], { verified: false, jwks: null, error: 'not checked: no --jwks given', claims });
+  assert.deepEqual((await whoami(checked.url, 'opaque'))['structuredContent'], { verified: false, jwks: jwks.jwksUrl, error: 'not a JWT', claims: null });
+  const none = await whoami(checked.url);
+  assert.equal(none['isError'], true);
+  assert.equal(textOf(none), 'no bearer token in the request');
+  // Only asked for: the lab's first steps list exactly echo and add.
+  const plain = await startEchoServer({ port: 0 });
+  t.after(() => plain.close());
+  const toolsOf = async (url: string): Promise<string[]> => {
+    const { client, close } = await connectClient(url);
+    t.after(close);
+    return (await client.listTools()).tools.map((tool) => tool.name);
+  };
+  assert.deepEqual(await toolsOf(plain.url), ['echo', 'add']);
+  assert.deepEqual(await toolsOf(checked.url), ['echo', 'add', 'whoami']);
 });

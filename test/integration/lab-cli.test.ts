@@ -1,10 +1,11 @@
 // The enterprise-SSO lab verbatim, through the real CLI (`portcullis` in place of `step` and
 // `./agentgateway`) and the real MCP Inspector CLI, on the lab's fixed ports: the echo server on
-// 8000 and the gateway on 9000 (the lab's configs name them). This is the only test file that uses
-// those ports, so it is the only one that may collide with a hand-run lab or demo.
+// 8000, the gateway on 9000 and, for the token-exchange step, the example IdP on 7080 (the lab's
+// configs name them). This is the only test file that uses those ports (one file, so its steps
+// never run beside each other), so it is the only one that may collide with a hand-run lab or demo.
 import assert from 'node:assert/strict';
 import { copyFile, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repoRoot, tempDir } from '../helpers/files.js';
 import { runInspector } from '../helpers/inspector.js';
@@ -25,7 +26,8 @@ const transcripts: string[] = [];
 async function sh(script: string): Promise<RunResult> {
   const r = await run('/bin/sh', ['-c', `portcullis() { "$NODE" "$PORTCULLIS" "$@"; }\nset -e\n${script}`], {
     cwd: dir,
-    env: { NODE: process.execPath, PORTCULLIS },
+    // `node` in a lab command is this Node.
+    env: { NODE: process.execPath, PORTCULLIS, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
     timeoutMs: 20_000,
   });
   transcripts.push(r.stdout, r.stderr);
@@ -33,9 +35,9 @@ async function sh(script: string): Promise<RunResult> {
   return r;
 }
 
-async function startGateway(config: string): Promise<SpawnedProcess> {
+async function startGateway(config: string, env: Readonly<Record<string, string>> = {}): Promise<SpawnedProcess> {
   await copyFile(join(ROOT, 'examples', 'lab', config), join(dir, config));
-  const gw = await spawnAndWait(process.execPath, [PORTCULLIS, '-f', config], { cwd: dir, env: OPS_OFF, readyLine: /started bind/ });
+  const gw = await spawnAndWait(process.execPath, [PORTCULLIS, '-f', config], { cwd: dir, env: { ...OPS_OFF, ...env }, readyLine: /started bind/ });
   processes.push(gw);
   return gw;
 }
@@ -60,8 +62,21 @@ function toolNames(r: RunResult): string[] {
   return v.tools.map((t: unknown) => (typeof t === 'object' && t !== null && 'name' in t ? String(t.name) : '?'));
 }
 
+/** A long-running lab process: `node <example> args…` in the lab directory. */
+async function startExample(script: string, args: readonly string[]): Promise<SpawnedProcess> {
+  const p = await spawnAndWait(process.execPath, [join(ROOT, 'dist', 'examples', script), ...args], { cwd: dir, readyLine: /listening on/ });
+  processes.push(p);
+  return p;
+}
+
+function record(v: unknown, what: string): Record<string, unknown> {
+  assert.ok(typeof v === 'object' && v !== null && !Array.isArray(v), `not an object: ${what}`);
+  return { ...v };
+}
+
 let jwt: string;
 let adminJwt: string;
+let echo: SpawnedProcess;
 
 before(async () => {
   dir = await tempDir();
@@ -82,11 +97,7 @@ before(async () => {
   jwt = (await readFile(join(dir, 'jsmith.token'), 'utf8')).trim();
   adminJwt = (await readFile(join(dir, 'boss.token'), 'utf8')).trim();
   // The basic MCP server, in the lab's top panel (`uv run main.py`).
-  const echo = await spawnAndWait(process.execPath, [join(ROOT, 'dist', 'examples', 'echo-server', 'server.js'), '--port', '8000'], {
-    cwd: dir,
-    readyLine: /listening on/,
-  });
-  processes.push(echo);
+  echo = await startExample('echo-server/server.js', ['--port', '8000']);
 });
 
 after(async () => {
@@ -171,6 +182,65 @@ describe('MCP Authorization: ag-mcp-authorization.yaml', () => {
     const r = await inspector(['--method', 'tools/call', '--tool-name', 'echo', '--tool-arg', 'message=hi'], adminJwt);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { content: [{ type: 'text', text: 'Echo: hi' }] });
+  });
+});
+
+// README: "A token exchange": the upstream gets a token the example IdP issued for it, on
+// behalf of jsmith, in place of jsmith's own.
+describe('Token exchange: ag-token-exchange.yaml', () => {
+  const IDP = 'http://localhost:7080';
+  let idp: SpawnedProcess;
+  let gw: SpawnedProcess;
+  before(async () => {
+    const secret = (await sh(`node -p 'require("crypto").randomBytes(16).toString("hex")'`)).stdout.trim();
+    assert.match(secret, /^[0-9a-f]{32}$/);
+    idp = await startExample('token-exchange/idp.js', ['--trust-jwks', 'jwks-keyset', '--client-secret', secret]);
+    await stop(echo);
+    echo = await startExample('echo-server/server.js', ['--whoami', '--jwks', `${IDP}/jwks`]);
+    gw = await startGateway('ag-token-exchange.yaml', { IDP_CLIENT_SECRET: secret });
+  });
+  after(() => stop(gw));
+
+  const exchanges = (): string[] => idp.lines().filter((l) => l.startsWith('exchanged:'));
+
+  test('the config is valid as written', async () => {
+    const r = await sh('IDP_CLIENT_SECRET=x portcullis -f ag-token-exchange.yaml --validate-only');
+    assert.equal(r.stdout, 'Configuration is valid!\n');
+  });
+
+  test('jsmith: whoami shows a token the IdP issued for echo-server, on behalf of jsmith', async () => {
+    const r = await inspector(['--method', 'tools/call', '--tool-name', 'whoami'], jwt);
+    assert.equal(r.code, 0, r.stderr);
+    const result = record(JSON.parse(r.stdout), r.stdout);
+    const { claims: rawClaims, ...check } = record(result['structuredContent'], r.stdout);
+    const claims = record(rawClaims, r.stdout);
+    // Verified against the IdP's keys: signed by the IdP, so not jsmith's own token.
+    assert.deepEqual(check, { verified: true, jwks: `${IDP}/jwks` });
+    assert.deepEqual({ ...claims, iat: 0, exp: 0, jti: '' }, {
+      iss: IDP, sub: 'jsmith', aud: 'echo-server', client_id: 'portcullis', act: { sub: 'portcullis' }, iat: 0, exp: 0, jti: '',
+    });
+    assert.equal(Number(claims['exp']) - Number(claims['iat']), 300);
+    assert.match(JSON.stringify(result), /"text":"sub jsmith, issued by http:\/\/localhost:7080 for echo-server, signature verified"/);
+    assert.deepEqual(exchanges(), ['exchanged: a token of jsmith (acme@example.com) for one for echo-server, to client portcullis, valid 300 s']);
+  });
+
+  test('jsmith again: the exchanged token comes from the cache, the IdP is not asked', async () => {
+    const r = await inspector(['--method', 'tools/list'], jwt);
+    assert.deepEqual(toolNames(r).sort(), ['add', 'echo', 'whoami']);
+    assert.equal(exchanges().length, 1);
+  });
+
+  test('with the IdP stopped: a new caller gets 500 backend authentication failed, jsmith is still served', async () => {
+    assert.deepEqual(await idp.stop('SIGTERM'), { code: 0, signal: null });
+    const from = gw.lines().length;
+    const boss = await inspector(['--method', 'tools/call', '--tool-name', 'whoami'], adminJwt);
+    assert.equal(boss.code, 1, boss.stdout);
+    assert.match(boss.stderr, /"error":\{"code":-32603,"message":"backend authentication failed: token exchange request failed: connection refused"\}/);
+    const line = await gw.waitFor(/\bwarn\s+upstream\s+backend authentication failed/, { fromLine: from });
+    assert.match(line, /route=route0 target=mcp outcome=endpoint_unreachable detail="POST http:\/\/localhost:7080\/token: connect ECONNREFUSED/);
+    const again = await inspector(['--method', 'tools/call', '--tool-name', 'whoami'], jwt);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /"sub": "jsmith"/);
   });
 });
 

@@ -1,6 +1,6 @@
-// The part of oidc-provider 9 (an untyped ESM package) the integration tests use: a Provider
-// built from an issuer and a configuration, served through its Node request listener, with
-// grant types of the test's own (registerGrantType) raising OAuth errors.
+// The part of oidc-provider 9 (an untyped ESM package) the integration tests and the token
+// exchange example use: a Provider built from an issuer and a configuration, served through its
+// Node request listener, with grant types of their own (registerGrantType) raising OAuth errors.
 declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -58,6 +58,10 @@ declare module 'oidc-provider' {
     callback(): (req: IncomingMessage, res: ServerResponse) => unknown;
     /** Adds a grant type: `params` the parameters it reads, `dupes` those that may repeat. */
     registerGrantType(name: string, handler: (ctx: GrantContext) => Promise<void>, params?: readonly string[], dupes?: readonly string[]): void;
+    /** An OAuth error answered by the token endpoint (`error`, `error_description`). */
+    on(event: 'grant.error', listener: (ctx: unknown, err: errors.OIDCProviderError) => void): this;
+    /** An error the provider answered with `server_error`. */
+    on(event: 'server_error', listener: (ctx: unknown, err: Error) => void): this;
   }
 
   /** OAuth errors a grant handler throws; the argument becomes `error_detail`. */
@@ -65,6 +69,10 @@ declare module 'oidc-provider' {
     class OIDCProviderError extends Error {
       readonly status: number;
       readonly error: string;
+      /** what the client is told, when anything */
+      readonly error_description?: string;
+      /** the detail given to the constructor (not sent to the client) */
+      readonly error_detail?: string;
     }
     class InvalidGrant extends OIDCProviderError {
       constructor(detail?: string);
