@@ -65,13 +65,34 @@ export const ISSUER = 'bench-issuer';
 export const AUDIENCE = 'portcullis-bench';
 
 /** A gateway config (JSON, which is YAML): strict jwtAuth against a JWKS file, `rules` rules
- * (0: no mcpAuthorization), the stub as the one target; `listCache: false` turns the list cache off. */
-export function gatewayConfig(o: { readonly port: number; readonly stubPort: number; readonly jwksFile: string; readonly rules: number; readonly listCache?: boolean }): string {
+ * (0: no mcpAuthorization), the stub as the one target; `listCache: false` turns the list cache
+ * off; `exchangePort` gives the target a token exchange at that loopback port's /token. */
+export function gatewayConfig(o: {
+  readonly port: number;
+  readonly stubPort: number;
+  readonly jwksFile: string;
+  readonly rules: number;
+  readonly listCache?: boolean;
+  readonly exchangePort?: number;
+}): string {
   const policies: Record<string, unknown> = {
     jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: o.jwksFile } },
   };
   if (o.rules > 0) policies['mcpAuthorization'] = { rules: ruleSet(o.rules) };
-  const route = { policies, backends: [{ mcp: { targets: [{ name: 'stub', mcp: { host: `http://127.0.0.1:${o.stubPort}/mcp` } }] } }] };
+  const target: Record<string, unknown> = { name: 'stub', mcp: { host: `http://127.0.0.1:${o.stubPort}/mcp` } };
+  if (o.exchangePort !== undefined) {
+    target['policies'] = {
+      backendAuth: {
+        oauthTokenExchange: {
+          host: `127.0.0.1:${o.exchangePort}`,
+          path: '/token',
+          clientAuth: { clientId: 'portcullis-bench', clientSecret: 'bench-secret' },
+          audiences: ['bench-stub'],
+        },
+      },
+    };
+  }
+  const route = { policies, backends: [{ mcp: { targets: [target] } }] };
   return JSON.stringify({
     ...(o.listCache === false ? { config: { listCacheBytes: 0 } } : {}),
     binds: [{ port: o.port, listeners: [{ routes: [route] }] }],
