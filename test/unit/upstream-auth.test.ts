@@ -1,6 +1,7 @@
 // The pure parts of src/main/upstream-auth: the cache key and lifetime, the LRU bound, where
 // credentials are read from and written to, and where an issuer's metadata is looked for.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { applyCredential } from '../../src/main/upstream-auth/apply-credential.js';
 import { ExchangeCache, type ExchangeInputs, cacheKey, expiryOf } from '../../src/main/upstream-auth/exchange-cache.js';
@@ -25,6 +26,37 @@ describe('upstream-auth', () => {
       inputs({ params: [['a', 'b'], ['c', '']] }),
     ].map(cacheKey);
     assert.equal(new Set(distinct).size, distinct.length);
+  });
+
+  it("cache key: agentgateway's digest, SHA-256 over each field as u64-LE byte length + UTF-8 bytes", () => {
+    const reference = (i: ExchangeInputs): string => {
+      const h = createHash('sha256');
+      const field = (bytes: Buffer): void => {
+        const length = Buffer.alloc(8);
+        length.writeBigUInt64LE(BigInt(bytes.length));
+        h.update(length).update(bytes);
+      };
+      const text = (t: string): void => field(Buffer.from(t, 'utf8'));
+      text(i.subjectToken);
+      text(i.subjectTokenType);
+      field(Buffer.of(i.actor === null ? 0 : 1));
+      if (i.actor !== null) {
+        text(i.actor.token);
+        text(i.actor.tokenType);
+      }
+      for (const [name, value] of i.params) {
+        text(name);
+        text(value);
+      }
+      return h.digest('base64url');
+    };
+    for (const i of [
+      inputs(),
+      inputs({ subjectToken: 'ünïcödé €', actor: { token: 'actor ✓', tokenType: 'urn:a' }, params: [['é', '∞'], ['b', '']] }),
+      inputs({ subjectToken: '', subjectTokenType: '', params: [['', '']] }),
+    ]) {
+      assert.equal(cacheKey(i), reference(i));
+    }
   });
 
   it("lifetime: expires_in or the default, capped at the subject JWT's exp", () => {
