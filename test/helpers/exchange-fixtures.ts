@@ -62,7 +62,7 @@ function claimsOf(token: string): Claims {
 }
 
 export async function credentialFor(source: BackendCredentialSource, caller: CallerIdentity): Promise<Credential> {
-  return source.credential(caller, new AbortController().signal);
+  return source.credential(caller, () => new AbortController().signal);
 }
 
 export function expectGranted(c: Credential): Extract<Credential, { ok: true }> {

@@ -83,7 +83,7 @@ describe('exchanged-token cache', () => {
     const start = idp.calls.length;
     const held = idp.holdNext();
     const gone = new AbortController();
-    const leaving = source.credential(caller, gone.signal);
+    const leaving = source.credential(caller, () => gone.signal);
     const staying = credentialFor(source, caller);
     await held.arrived;
     gone.abort();

@@ -47,8 +47,8 @@ function withExtras(source: BackendCredentialSource, extras: readonly Credential
   const add = (c: Credential): Credential => (c.ok ? { ...c, inserts: [...c.inserts, ...extras] } : c);
   return {
     cacheCounts: source.cacheCounts,
-    credential: (caller, signal) => {
-      const c = source.credential(caller, signal);
+    credential: (caller, waiting) => {
+      const c = source.credential(caller, waiting);
       return c instanceof Promise ? c.then(add) : add(c);
     },
   };

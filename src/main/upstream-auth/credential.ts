@@ -62,8 +62,10 @@ export interface CredentialRefusal {
 }
 
 export interface BackendCredentialSource {
-  /** `signal` ends this caller's wait; an exchange other callers share goes on without it. */
-  credential(caller: CallerIdentity, signal: AbortSignal): Credential | Promise<Credential>;
+  /** `waiting` gives the signal that ends this caller's wait (an exchange other callers share
+   * goes on without it); asked for only when there is a wait, since an AbortController costs
+   * more than serving a cached token. */
+  credential(caller: CallerIdentity, waiting: () => AbortSignal): Credential | Promise<Credential>;
   /** lookups of the exchanged-token cache, null for sources without one */
   readonly cacheCounts: CacheCounts | null;
 }

@@ -73,7 +73,7 @@ export function exchangeSource(plan: ExchangePlan, deps: SourceDeps): BackendCre
 
   return {
     cacheCounts: cache?.counts ?? null,
-    credential(caller, signal) {
+    credential(caller, waiting) {
       const inputs = inputsOf(plan, caller);
       if ('ok' in inputs) return inputs;
       let fetched: Promise<Fetched>;
@@ -84,7 +84,7 @@ export function exchangeSource(plan: ExchangePlan, deps: SourceDeps): BackendCre
         if (hit !== undefined) return answer(hit, 'cache_hit');
         fetched = cache.shared(key, () => fetchAndKeep(key, inputs));
       }
-      return untilAborted(fetched, signal).then((f) => (f.ok ? answer(f.accessToken, 'exchanged') : f));
+      return untilAborted(fetched, waiting()).then((f) => (f.ok ? answer(f.accessToken, 'exchanged') : f));
     },
   };
 }

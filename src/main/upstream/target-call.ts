@@ -82,10 +82,16 @@ export class TargetCall implements AnswerHandler {
       this.#send();
       return;
     }
-    this.#controller = new AbortController();
-    const credential = source.credential(this.#p.ctx.identity, this.#controller.signal);
+    const credential = source.credential(this.#p.ctx.identity, () => this.#waitSignal());
     if (credential instanceof Promise) void credential.then((c) => this.#withCredential(c));
     else this.#withCredential(credential);
+  }
+
+  /** The signal a credential fetch waits on, made only when there is a wait. */
+  #waitSignal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    if (this.#stopped !== null && !this.#controller.signal.aborted) this.#controller.abort(this.#stopped);
+    return this.#controller.signal;
   }
 
   #withCredential(credential: Credential): void {

@@ -84,7 +84,7 @@ export class UpstreamTarget {
     return new Promise((resolve) => {
       const req: TargetRequest = { method: 'DELETE', sessionId, body: null, message: null };
       const source = this.#policies.credential;
-      const credential = source === null ? null : source.credential(ctx.identity, new AbortController().signal);
+      const credential = source === null ? null : source.credential(ctx.identity, () => new AbortController().signal);
       const go = (c: Credential | null): void => {
         if (c !== null && !c.ok) resolve();
         else this.transport.send(this.#request(ctx, req, c, 1), discarding(resolve));
