@@ -4,7 +4,6 @@
 
 import type { FrontRequest, FrontResponse } from './http/front.js';
 import type { Claims } from '../protocol/worker-contract.js';
-import type { Decider } from './decider/decider.js';
 import { DeciderOverloadedError } from './decider/decider.js';
 import type { ByteAccount, ByteBudget } from './http/byte-budget.js';
 import { Reply, type HeaderList } from './http/reply.js';
@@ -16,31 +15,14 @@ import type { McpDeps } from './mcp/context.js';
 import type { LegacySessions } from './mcp/legacy-sse.js';
 import type { StreamGate } from './mcp/stream-gate.js';
 import { handleMcp } from './mcp/relay.js';
-import type { RateLimiter } from './policy/rate-limit.js';
 import { methodLabel } from '../protocol/mcp.js';
 import type { SessionCodec } from './mcp/session-id.js';
-import type { UpstreamTarget } from './upstream/target.js';
 import type { Metrics } from './ops/metrics.js';
 import type { BindPlan, RoutePlan } from './plan.js';
+import type { Generation } from './generation.js';
 import { extractToken, type HeaderPairs } from './policy/bearer.js';
 import { bearerChallenge, isMetadataPath, metadataResponse, preflightHeaders } from './policy/protected-resource.js';
-import type { JwtAuthenticator } from './policy/jwt-auth.js';
 import { selectListener, selectRoute } from './router.js';
-
-/** Everything built from one config generation. Swapped as a whole on reload. */
-export interface Generation {
-  readonly number: number;
-  /** the current decider; replaced (same generation) when a remote key set changes */
-  readonly deciderRef: { current: Decider };
-  readonly decider: Decider;
-  readonly binds: ReadonlyMap<string, BindPlan>;
-  readonly authenticators: ReadonlyMap<RoutePlan, JwtAuthenticator>;
-  readonly targets: ReadonlyMap<RoutePlan, readonly UpstreamTarget[]>;
-  /** each route's `localRateLimit`, by its session scope (kept across reloads that keep it) */
-  readonly limiters: ReadonlyMap<string, RateLimiter>;
-  readonly allowAllRuleSet: number;
-  readonly maxBodyBytes: number;
-}
 
 export interface PipelineDeps {
   readonly current: () => Generation;
