@@ -1,5 +1,5 @@
 // startGateway: the embeddable entry. No global state: every gateway owns its uWS apps, its
-// decider (worker pool or inline), its upstream pools and its logger, so several can run in one
+// policy engines (worker pool or inline), its upstream pools and its logger, so several can run in one
 // process, and uWS listens with SO_REUSEPORT so several processes can share a port. It wires the
 // parts: the config generations (generation.ts), the binds (binds.ts), reloads (reload.ts) and
 // the ops listeners (ops/).
@@ -241,7 +241,7 @@ function gatewayOf(parts: Parts, ops: OpsServers): Gateway {
     opsPorts: ops.ports,
     logger: parts.logger,
     metrics: parts.metrics,
-    workerMode: generations.current.decider.mode,
+    workerMode: generations.current.engine.mode,
     reload: parts.reloader.reload,
     close: (closeOptions) => (closed ??= closeGateway(parts, ops, closeOptions?.drainMs ?? 10_000)),
   };
@@ -258,7 +258,7 @@ async function closeGateway(parts: Parts, ops: OpsServers, drainMs: number): Pro
   generations.stopKeys();
   await upstream.channels.closeAll();
   // A reload in flight (maybe waiting on an IdP, up to its fetch timeout) gives up at its next
-  // step; waited for so that its decider is closed below and nothing of it outlives close().
+  // step; waited for so that its engine is closed below and nothing of it outlives close().
   await reloader.idle();
   await generations.close();
   await upstream.pools.close();

@@ -1,16 +1,18 @@
-// Config generations: everything built from one config (plan, decider, authenticators, upstream
-// targets), swapped as a whole on reload. Generations holds the live one, builds the next, and
-// rekeys the live one when a remote key set changes (a new decider for the same generation).
+// Config generations: everything built from one config (plan, policy engine, authenticators,
+// upstream targets), swapped as a whole on reload. Generations holds the live one, builds the
+// next, and rekeys the live one when a remote key set changes (a new engine for the same
+// generation).
 
 import type { GatewayConfig } from './config/types.js';
-import type { Decider } from './decider/decider.js';
-import { DeciderSet } from './decider/decider-set.js';
 import { KeyRegistry } from './jwks/key-registry.js';
 import type { Logger } from './log/logger.js';
 import type { Metrics } from './ops/metrics.js';
 import { buildPlan, type BindPlan, type RoutePlan } from './plan.js';
+import { Authorization } from './policy/authorization.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from './policy/jwt-auth.js';
 import { limiterFor, type RateLimiter } from './policy/rate-limit.js';
+import type { EngineRunner } from './policy-engine/runner.js';
+import { EngineRunners } from './policy-engine/runners.js';
 import type { CallerSlots } from './upstream/caller-slots.js';
 import { ChannelTransport, sseChannelSpec } from './upstream/channel-transport.js';
 import type { ChannelHub } from './upstream/channels/channel-hub.js';
@@ -21,15 +23,15 @@ import { buildTargetPolicies, mergePolicies, type TargetPolicyHooks } from './up
 /** Everything built from one config generation. Swapped as a whole on reload. */
 export interface Generation {
   readonly number: number;
-  /** the current decider; replaced (same generation) when a remote key set changes */
-  readonly deciderRef: { current: Decider };
-  readonly decider: Decider;
+  /** the current policy engine; replaced (same generation) when a remote key set changes */
+  readonly engineRef: { current: EngineRunner };
+  readonly engine: EngineRunner;
+  readonly authorization: Authorization;
   readonly binds: ReadonlyMap<string, BindPlan>;
   readonly authenticators: ReadonlyMap<RoutePlan, JwtAuthenticator>;
   readonly targets: ReadonlyMap<RoutePlan, readonly UpstreamTarget[]>;
   /** each route's `localRateLimit`, by its session scope (kept across reloads that keep it) */
   readonly limiters: ReadonlyMap<string, RateLimiter>;
-  readonly allowAllRuleSet: number;
   readonly maxBodyBytes: number;
 }
 
@@ -57,7 +59,7 @@ interface Live {
 export class Generations {
   readonly #o: GenerationsOptions;
   readonly #keys: KeyRegistry;
-  readonly #deciders: DeciderSet;
+  readonly #engines: EngineRunners;
   #number = 0;
   #live: Live | null = null;
   /** the rekey under way, if any (never rejects) */
@@ -68,7 +70,7 @@ export class Generations {
   constructor(o: GenerationsOptions) {
     this.#o = o;
     const { logger, metrics } = o;
-    this.#deciders = new DeciderSet(o.workers, metrics.listCache, (err) =>
+    this.#engines = new EngineRunners(o.workers, metrics.listCache, (err) =>
       logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]),
     );
     this.#keys = new KeyRegistry({
@@ -111,7 +113,7 @@ export class Generations {
     await this.#keys.sync(cfg, reloading);
     this.#number++;
     const plan = buildPlan(cfg, this.#number, this.#keys.keysOf);
-    const deciderRef = { current: await this.#deciders.create(plan.init) };
+    const engineRef = { current: await this.#engines.create(plan.init) };
     const authenticators = new Map<RoutePlan, JwtAuthenticator>();
     const targets = new Map<RoutePlan, readonly UpstreamTarget[]>();
     const limiters = new Map<string, RateLimiter>();
@@ -120,7 +122,7 @@ export class Generations {
     for (const bind of plan.binds) {
       for (const listener of bind.listeners) {
         for (const route of listener.routes) {
-          const authenticator = this.#authenticator(route, deciderRef);
+          const authenticator = this.#authenticator(route, engineRef);
           if (authenticator !== null) authenticators.set(route, authenticator);
           if (route.localRateLimit !== null) limiters.set(route.sessionScope, limiterFor(previousLimiters, route.sessionScope, route.localRateLimit));
           if (route.backend !== null) targets.set(route, this.#targets(route, route.backend));
@@ -129,29 +131,29 @@ export class Generations {
     }
     return {
       number: this.#number,
-      deciderRef,
-      get decider() {
-        return deciderRef.current;
+      engineRef,
+      get engine() {
+        return engineRef.current;
       },
+      authorization: new Authorization(() => engineRef.current, plan.allowAllRuleSet, (n) => this.#o.metrics.ruleErrors.inc({}, n)),
       binds: new Map(plan.binds.map((b) => [b.name, b])),
       authenticators,
       targets,
       limiters,
-      allowAllRuleSet: plan.allowAllRuleSet,
       // A reload keeps the start's `config:` block, so this stays within the buffer budget sized
       // against it at start.
       maxBodyBytes: cfg.runtime.maxBodyBytes,
     };
   }
 
-  #authenticator(route: RoutePlan, deciderRef: { readonly current: Decider }): JwtAuthenticator | null {
+  #authenticator(route: RoutePlan, engineRef: { readonly current: EngineRunner }): JwtAuthenticator | null {
     const jwt = route.jwt;
     if (jwt === null) return null;
     const { metrics } = this.#o;
     return createJwtAuthenticator({
       mode: jwt.mode,
       providerSet: jwt.providerSet,
-      decider: () => deciderRef.current,
+      engine: () => engineRef.current,
       counters: { count: (outcome) => metrics.jwt.inc({ outcome }) },
       cacheCounts: metrics.tokenCache,
       onUnknownKid: async () => {
@@ -201,12 +203,12 @@ export class Generations {
   install(built: Generation, cfg: GatewayConfig): void {
     const previous = this.#live;
     this.#live = { generation: built, config: cfg };
-    if (previous !== null) void this.#deciders.retire(previous.generation.decider);
+    if (previous !== null) void this.#engines.retire(previous.generation.engine);
   }
 
   /** A generation built and never installed. */
   discard(built: Generation): void {
-    void this.#deciders.retire(built.decider);
+    void this.#engines.retire(built.engine);
   }
 
   /** The key registry back on the live config's remote sets (after a build that was not
@@ -219,25 +221,25 @@ export class Generations {
     await this.#rekeying;
   }
 
-  /** A remote key set changed: the workers get the next key data (a new decider for the same
+  /** A remote key set changed: the engine gets the next key data (a new one for the same
    * generation), and cached tokens signed by keys that left are dropped. */
   async #rekey(): Promise<void> {
     let live = this.#liveOne();
     let init = buildPlan(live.config, live.generation.number, this.#keys.keysOf).init;
-    let next = await this.#deciders.create(init);
+    let next = await this.#engines.create(init);
     while (live !== this.#live) {
       // A reload replaced the generation meanwhile, maybe built before the keys changed: the new
-      // keys go to the new generation, and this decider is never used.
-      void this.#deciders.retire(next);
+      // keys go to the new generation, and this engine is never used.
+      void this.#engines.retire(next);
       live = this.#liveOne();
       init = buildPlan(live.config, live.generation.number, this.#keys.keysOf).init;
-      next = await this.#deciders.create(init);
+      next = await this.#engines.create(init);
     }
     const gen = live.generation;
-    const old = gen.deciderRef.current;
-    gen.deciderRef.current = next;
+    const old = gen.engineRef.current;
+    gen.engineRef.current = next;
     // Requests holding the old one finish on it; its pool stops once its running tasks have.
-    void this.#deciders.retire(old);
+    void this.#engines.retire(old);
     for (const a of gen.authenticators.values()) a.keysChanged(init);
   }
 
@@ -260,10 +262,10 @@ export class Generations {
     this.#keys.close();
   }
 
-  /** Waits for a rekey under way, then closes every decider, current and retired: no worker
+  /** Waits for a rekey under way, then closes every engine, current and retired: no worker
    * thread outlives this. */
   async close(): Promise<void> {
     await this.#rekeying;
-    await this.#deciders.closeAll();
+    await this.#engines.closeAll();
   }
 }

@@ -4,10 +4,9 @@
 
 import type { FrontRequest, FrontResponse } from './http/front.js';
 import type { Claims } from '../protocol/worker-contract.js';
-import { DeciderOverloadedError } from './decider/decider.js';
 import type { ByteAccount, ByteBudget } from './http/byte-budget.js';
 import { Reply, type HeaderList } from './http/reply.js';
-import { ambiguousFraming, headerValue, joinedHeaders, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
+import { ambiguousFraming, headerValue, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
 import { AccessRecord } from './log/access-record.js';
 import type { Logger } from './log/logger.js';
 import { redactQuery } from './log/redact.js';
@@ -22,6 +21,7 @@ import type { BindPlan, RoutePlan } from './plan.js';
 import type { Generation } from './generation.js';
 import { extractToken, type HeaderPairs } from './policy/bearer.js';
 import { bearerChallenge, isMetadataPath, metadataResponse, preflightHeaders } from './policy/protected-resource.js';
+import { EngineOverloadedError } from './policy-engine/runner.js';
 import { selectListener, selectRoute } from './router.js';
 
 export interface PipelineDeps {
@@ -64,7 +64,7 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
       if (deps.inflight.count === 0) deps.inflight.onIdle?.();
     });
     const failed = (err: unknown, corsHeaders: HeaderList): void => {
-      const overloaded = err instanceof DeciderOverloadedError;
+      const overloaded = err instanceof EngineOverloadedError;
       record.error = overloaded ? 'overloaded' : `internal error: ${err instanceof Error ? err.message : String(err)}`;
       if (!overloaded) deps.logger.error('gateway', 'request failed', [['error', record.error]]);
       if (!reply.open) return;
@@ -170,14 +170,12 @@ function mcpDepsOf(gen: Generation, deps: PipelineDeps): McpDeps {
   const cached = mcpDepsCache.get(deps);
   if (cached !== undefined && cached.gen === gen) return cached.mcp;
   const mcp: McpDeps = {
-    decider: () => gen.decider,
+    authorization: gen.authorization,
     sessions: deps.sessions,
-    allowAllRuleSet: gen.allowAllRuleSet,
     gatewayVersion: deps.version,
     legacy: deps.legacy,
     streamGate: deps.streamGate,
     inflight: deps.inflight,
-    onRuleErrors: (n) => deps.metrics.ruleErrors.inc({}, n),
     onDenied: (kind) => deps.metrics.mcpDenied.inc({ type: kind }),
     onRateLimited: (route) => deps.metrics.rateLimited.inc({ route }),
   };
@@ -223,19 +221,7 @@ async function runPolicies(
     token = outcome.token;
   }
   if (route.authorization !== null) {
-    const ref = route.authorization;
-    const decision = await gen.decider.decide({
-      op: 'decide',
-      ruleSet: ref.id,
-      ctx: {
-        jwt: claims,
-        mcp: null,
-        request: { method: snap.method, path: snap.path, host: snap.host, headers: joinedHeaders(snap.headers) },
-        source: { address: snap.remoteAddress, port: 0 },
-      },
-    });
-    if (decision.ruleErrors > 0) deps.metrics.ruleErrors.inc({}, decision.ruleErrors);
-    if (!decision.allow) {
+    if (!(await gen.authorization.allowRequest(route.authorization, { req: snap, claims }))) {
       record.error = 'authorization failed';
       const challenge = bearerChallenge(route.mcpAuthentication, snap, 'insufficient_scope');
       reply.send(403, [...textPlain, ['www-authenticate', challenge], ...corsHeaders], 'authorization failed');

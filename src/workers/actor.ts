@@ -1,22 +1,24 @@
-// Piscina worker entry: one engine per worker (an actor owning its keys and compiled rules
-// for one generation), msgpackr frames in and out. The main thread may also import this
-// module for inline mode (`workers: 0`): it then uses `createEngine` or `createActor` and the
-// default export stays unused. Must not import from src/main.
+// Piscina worker entry: one policy engine per worker (an actor owning its keys and compiled
+// rules for one generation), msgpackr frames in and out. The main thread also loads this module
+// for the engine it runs inline (every `verify` and `decide`, and every list with `workers: 0`):
+// it then takes `createPolicyEngine` (its type is the protocol's) and the default export stays
+// unused. Must not import from src/main.
 import { isWorkerThread, workerData } from 'piscina';
 import { decodeFrame, encodeFrame } from '../protocol/frame-codec.js';
-import { createEngine, type Engine } from './engine.js';
+import type { PolicyEngine } from '../protocol/policy-engine.js';
+import { createPolicyEngine } from './engine.js';
 import { isWorkerInit, isWorkerTask } from './task-shape.js';
 
-export { createEngine } from './engine.js';
-export type { Engine, FilterRequest } from './engine.js';
+/** Exported under the protocol's `policyEngineFactoryName`. */
+export { createPolicyEngine } from './engine.js';
 
-function engineFromFrame(initFrame: Uint8Array): Engine {
+function engineFromFrame(initFrame: Uint8Array): PolicyEngine {
   const init = decodeFrame(initFrame);
   if (!isWorkerInit(init)) throw new TypeError('actor: init frame is not a WorkerInit');
-  return createEngine(init);
+  return createPolicyEngine(init);
 }
 
-function answer(engine: Engine, frame: Uint8Array): Uint8Array {
+function answer(engine: PolicyEngine, frame: Uint8Array): Uint8Array {
   const task = decodeFrame(frame);
   // Outcomes are data; a frame of the wrong shape is a bug on the sending side, so throw.
   if (!isWorkerTask(task)) throw new TypeError('actor: frame is not a WorkerTask');
@@ -38,7 +40,7 @@ function initFrameOf(data: unknown): Uint8Array | null {
 // Built once when Piscina loads the module, so a bad init fails the pool at start-up rather
 // than every task. Never built on the main thread (inline mode imports this module too).
 const workerInit = isWorkerThread ? initFrameOf(workerData) : null;
-const engine: Engine | null = workerInit === null ? null : engineFromFrame(workerInit);
+const engine: PolicyEngine | null = workerInit === null ? null : engineFromFrame(workerInit);
 
 export default function handleFrame(frame: Uint8Array): Uint8Array {
   if (engine === null) {

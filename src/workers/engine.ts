@@ -1,47 +1,13 @@
-// One config generation's CPU side: imported keys and compiled CEL, answering tasks
-// synchronously with plain data. Runs in a Piscina actor or inline on the main thread.
-import type {
-  CacheCounts,
-  CelContext,
-  DecideResult,
-  FilterResult,
-  VerifyResult,
-  WorkerInit,
-  WorkerResult,
-  WorkerTask,
-} from '../protocol/worker-contract.js';
+// The policy engine of one config generation: imported keys and compiled CEL, answering tasks
+// synchronously with plain data. Runs in a Piscina actor, or inline on the main thread.
+import type { DecideTask, FilterRequest, FilterTask, PolicyEngine, PolicyEngineFactory, VerifyTask } from '../protocol/policy-engine.js';
+import type { CelContext, DecideResult, FilterResult, VerifyResult, WorkerResult, WorkerTask } from '../protocol/worker-contract.js';
 import { compileRuleSet, type CompiledRuleSet } from './cel/compile.js';
 import { decide } from './cel/decide.js';
-import { cachedFilterList, filterList, rememberFilterList, type FilterRequest } from './filter-list.js';
+import { cachedFilterList, filterList, rememberFilterList } from './filter-list.js';
 import { FilteredListCache } from './list-cache.js';
 import { prepareProviderSet, type PreparedProviderSet } from './jwt/provider-set.js';
 import { verifyToken, verifyTokenAsync } from './jwt/verify-token.js';
-import type { DecideTask, FilterTask, VerifyTask } from './task-shape.js';
-
-export type { FilterRequest } from './filter-list.js';
-
-export interface Engine {
-  readonly generation: number;
-  /** unusable JWKS keys that were left out (one line each), for the config log */
-  readonly warnings: readonly string[];
-  run(task: VerifyTask): VerifyResult;
-  run(task: DecideTask): DecideResult;
-  run(task: FilterTask): FilterResult;
-  run(task: WorkerTask): WorkerResult;
-  /** `now` in seconds since the epoch */
-  verify(providerSet: number, token: string, now: number): VerifyResult;
-  /** `verify` with the signature math on the libuv pool (for the main thread) */
-  verifyAsync(task: VerifyTask): Promise<VerifyResult>;
-  decide(ruleSet: number, ctx: CelContext): DecideResult;
-  /** takes a filter task as is (its `op` is ignored) */
-  filter(ruleSet: number, req: FilterRequest): FilterResult;
-  /** The remembered answer to a filter task, or null (list-cache.ts; always null with the cache off). */
-  cachedFilter(ruleSet: number, req: FilterRequest): FilterResult | null;
-  /** Remembers another engine's answer to a filter task (a pool worker's, on the main thread). */
-  rememberFilter(ruleSet: number, req: FilterRequest, result: FilterResult): void;
-  /** characters the list cache holds now */
-  listCacheChars(): number;
-}
 
 function indexById<T extends { readonly id: number }>(items: readonly T[], what: string): ReadonlyMap<number, T> {
   const map = new Map<number, T>();
@@ -53,12 +19,11 @@ function indexById<T extends { readonly id: number }>(items: readonly T[], what:
 }
 
 /**
- * Imports every key and compiles every rule once. Throws on a CEL rule that does not
- * compile or a duplicate id (the config loader should have refused both); unusable keys
- * are only reported in `warnings`.
+ * The policy engine (src/protocol/policy-engine.ts). Throws on a CEL rule that does not compile
+ * or a duplicate id (the config loader should have refused both); unusable keys are only
+ * reported in `warnings`.
  */
-/** `listCounts`: where the list cache counts its lookups (the main thread passes its metrics'). */
-export function createEngine(init: WorkerInit, listCounts?: CacheCounts): Engine {
+export const createPolicyEngine: PolicyEngineFactory = (init, listCounts): PolicyEngine => {
   const warnings: string[] = [];
   const providerSets = indexById(
     init.providerSets.map((s) => prepareProviderSet(s, (w) => warnings.push(w))),
@@ -104,4 +69,4 @@ export function createEngine(init: WorkerInit, listCounts?: CacheCounts): Engine
   }
 
   return { generation: init.generation, warnings, run, verify, verifyAsync, decide: decideWith, filter, cachedFilter, rememberFilter, listCacheChars: () => listCache?.chars ?? 0 };
-}
+};

@@ -3,6 +3,7 @@
 // without parsing or re-serialising it (that was ~28 % of the main thread under tools/list): a
 // strict scan finds the list, and the answer is the original text with the dropped items cut out.
 import { JsonRpcError, errorMessage, type JsonRpcId } from '../protocol/jsonrpc.js';
+import type { FilterRequest } from '../protocol/policy-engine.js';
 import type { CelContext, FilterResult, ListKind, McpCelContext } from '../protocol/worker-contract.js';
 import { hasNoRules, type CompiledRuleSet } from './cel/compile.js';
 import { withoutStackTraces, type ErrorTally } from './cel/decide.js';
@@ -10,13 +11,7 @@ import { ListJudge } from './cel/list-judge.js';
 import { FAIL, JsonScanner } from './json-scan.js';
 import type { CachedList, FilteredListCache } from './list-cache.js';
 
-export interface FilterRequest {
-  readonly ctx: CelContext;
-  readonly list: ListKind;
-  readonly target: string;
-  readonly prefix: boolean;
-  readonly body: string;
-}
+export type { FilterRequest } from '../protocol/policy-engine.js';
 
 export interface ListShape {
   /** the member holding the item's name */

@@ -1,9 +1,5 @@
-// Task aliases and cheap runtime shape checks for frames decoded off the wire.
+// Cheap runtime shape checks for frames decoded off the wire.
 import type { CelContext, ListKind, WorkerInit, WorkerTask } from '../protocol/worker-contract.js';
-
-export type VerifyTask = Extract<WorkerTask, { op: 'verify' }>;
-export type DecideTask = Extract<WorkerTask, { op: 'decide' }>;
-export type FilterTask = Extract<WorkerTask, { op: 'filter' }>;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

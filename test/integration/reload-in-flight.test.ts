@@ -1,11 +1,11 @@
-// A request in flight when its decider is replaced — by a config reload, or by new keys from a
-// remote JWKS — with a worker pool (`workers: 1`). The upstream holds a tools/list answer until
+// A request in flight when its policy engine is replaced — by a config reload, or by new keys from
+// a remote JWKS — with a worker pool (`workers: 1`). The upstream holds a tools/list answer until
 // the replacement has happened: the client still gets the list filtered by the rules it started
-// under (not a broken connection), and once the gateway has closed no worker thread is left in
-// the process (a retired pool must not start a fresh worker for a late task). Threads are
-// counted in /proc/self/task: Node joins a worker's thread before the pool's close resolves, so
-// the count is exact without waiting. (After new keys the relay asks the generation's current
-// decider at each call, so the held list lands on the new one; that test guards the path.)
+// under (not a broken connection), and once the gateway has closed no worker thread is left in the
+// process (a retired pool must not start a fresh worker for a late task). Threads are counted in
+// /proc/self/task: Node joins a worker's thread before the pool's close resolves, so the count is
+// exact without waiting. (After new keys the relay asks the generation's current engine at each
+// call, so the held list lands on the new one; that test guards the path.)
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -62,7 +62,7 @@ test('a list in flight across a reload is filtered by the rules it started under
   assert.equal(threads(), before, 'worker threads left after close');
 });
 
-test('a list in flight when new keys replace the decider is still filtered; no worker thread outlives close', { skip }, async (t) => {
+test('a list in flight when new keys replace the policy engine is still filtered; no worker thread outlives close', { skip }, async (t) => {
   const first = await makeIssuer({ kid: 'key-0' });
   const jwks = await startJwksServer({ keys: first.jwks.keys });
   t.after(() => jwks.close());
@@ -87,7 +87,7 @@ test('a list in flight when new keys replace the decider is still filtered; no w
     const issuer = await makeIssuer({ kid: `key-${round}` });
     const inFlight = await listInFlight(upstream, gw, token, sessionId);
     // A token signed by a key the gateway has not seen: it refetches the JWKS and, the key set
-    // having changed, replaces the decider before answering.
+    // having changed, replaces the engine before answering.
     published.push(...issuer.jwks.keys);
     jwks.setKeys(published);
     const rekeyed = await mcpFetch(gw.url, initializeRequest(), { token: await issuer.sign(claims) });

@@ -1,10 +1,11 @@
-// The authenticator across a key change (what the gateway's rekey does: the decider swapped for
-// one with the new keys, then keysChanged): a verification already running against the old keys
-// still answers the request that started it, but neither caches its result nor answers a request
-// that arrives after the change. Real inline deciders, real keys.
+// The authenticator across a key change (what the gateway's rekey does: the policy engine swapped
+// for one with the new keys, then keysChanged): a verification already running against the old
+// keys still answers the request that started it, but neither caches its result nor answers a
+// request that arrives after the change. Real inline engines, real keys.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createDecider, type Decider } from '../../src/main/decider/decider.js';
+import type { EngineRunner } from '../../src/main/policy-engine/runner.js';
+import { createEngineRunner } from '../../src/main/policy-engine/runners.js';
 import { createJwtAuthenticator } from '../../src/main/policy/jwt-auth.js';
 import type { WorkerInit } from '../../src/protocol/worker-contract.js';
 import { PROVIDER_SET, claims, init, joseToken, keys } from './workers-fixtures.js';
@@ -19,14 +20,14 @@ const withoutEc256: WorkerInit = {
 };
 
 test('a verification in flight when its key is withdrawn is not cached, and later requests do not join it', async (t) => {
-  const before = await createDecider(init, 0);
-  const after = await createDecider(withoutEc256, 0);
+  const before = await createEngineRunner(init, 0);
+  const after = await createEngineRunner(withoutEc256, 0);
   t.after(() => Promise.all([before.close(), after.close()]));
-  let current: Decider = before;
+  let current: EngineRunner = before;
   const auth = createJwtAuthenticator({
     mode: 'strict',
     providerSet: PROVIDER_SET,
-    decider: () => current,
+    engine: () => current,
     counters: { count: () => undefined },
     onUnknownKid: () => Promise.resolve(false),
     keysProblem: () => null,
@@ -47,12 +48,12 @@ test('a verification in flight when its key is withdrawn is not cached, and late
 });
 
 test('keysChanged keeps the tokens of keys still published', async (t) => {
-  const decider = await createDecider(init, 0);
-  t.after(() => decider.close());
+  const engine = await createEngineRunner(init, 0);
+  t.after(() => engine.close());
   const auth = createJwtAuthenticator({
     mode: 'strict',
     providerSet: PROVIDER_SET,
-    decider: () => decider,
+    engine: () => engine,
     counters: { count: () => undefined },
     onUnknownKid: () => Promise.resolve(false),
     keysProblem: () => null,

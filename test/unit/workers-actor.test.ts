@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Piscina } from 'piscina';
 import { decodeFrame, encodeFrame } from '../../src/protocol/frame-codec.js';
 import type { WorkerTask } from '../../src/protocol/worker-contract.js';
-import { createActor, createEngine } from '../../src/workers/actor.js';
+import { createActor, createPolicyEngine } from '../../src/workers/actor.js';
+import { loadPolicyEngineFactory } from '../../src/main/policy-engine/engine-module.js';
 import { NOW, PROVIDER_SET, RULES_LAB, RULES_NONE, claims, init, joseToken, keys, rawToken } from './workers-fixtures.js';
 
 const initFrame = encodeFrame(init);
@@ -52,8 +53,12 @@ test('frames round-trip as self-describing plain data in exact-size buffers', ()
   assert.deepEqual(decodeFrame(new Uint8Array(a)), value);
 });
 
+test('the main thread takes the actor module\'s engine factory under the protocol\'s name', async () => {
+  assert.equal(await loadPolicyEngineFactory(), createPolicyEngine);
+});
+
 test('pool, inline frame actor and engine give identical results', async () => {
-  const engine = createEngine(init);
+  const engine = createPolicyEngine(init);
   const actor = createActor(initFrame);
   const table = await tasks();
   const pooled = await Promise.all(table.map(async (t) => decodeFrame(await pool.run(encodeFrame(t)))));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine } from '../../src/workers/engine.js';
+import { createPolicyEngine } from '../../src/workers/engine.js';
 import type { CelContext, Claims, RuleInit } from '../../src/protocol/worker-contract.js';
 import { compileRule } from '../../src/workers/cel/compile.js';
 
@@ -17,7 +17,7 @@ function ctx(jwt: Claims | null, tool = 'echo', method = 'tools/call'): CelConte
 
 /** An engine holding one rule set (id 1). */
 function decider(rules: readonly RuleInit[]): (c: CelContext) => { allow: boolean; ruleErrors: number } {
-  const engine = createEngine({ generation: 1, providerSets: [], ruleSets: [{ id: 1, rules }], listCacheChars: 0 });
+  const engine = createPolicyEngine({ generation: 1, providerSets: [], ruleSets: [{ id: 1, rules }], listCacheChars: 0 });
   return (c) => engine.decide(1, c);
 }
 
@@ -145,6 +145,6 @@ test('a rule that does not compile fails engine creation; compileRule exposes th
 });
 
 test('an unknown rule set id is a programmer error', () => {
-  const engine = createEngine({ generation: 1, providerSets: [], ruleSets: [], listCacheChars: 0 });
+  const engine = createPolicyEngine({ generation: 1, providerSets: [], ruleSets: [], listCacheChars: 0 });
   assert.throws(() => engine.decide(3, ctx(null)), RangeError);
 });

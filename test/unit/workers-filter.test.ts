@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine } from '../../src/workers/engine.js';
+import { createPolicyEngine } from '../../src/workers/engine.js';
 import type { CelContext, FilterResult, ListKind, RuleInit } from '../../src/protocol/worker-contract.js';
 
 const ctx: CelContext = {
@@ -11,7 +11,7 @@ const ctx: CelContext = {
 };
 
 function filterer(rules: readonly RuleInit[]) {
-  const engine = createEngine({ generation: 1, providerSets: [], ruleSets: [{ id: 1, rules }], listCacheChars: 1 << 20 });
+  const engine = createPolicyEngine({ generation: 1, providerSets: [], ruleSets: [{ id: 1, rules }], listCacheChars: 1 << 20 });
   return (list: ListKind, body: string, prefix = false, c: CelContext = ctx): FilterResult => {
     const { resultSpan, ...result } = engine.run({ op: 'filter', ruleSet: 1, ctx: c, list, target: 'mcp', prefix, body });
     // the span the main thread remembers a filtered list by is the message's `result` object

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createEngine } from '../../src/workers/engine.js';
+import { createPolicyEngine } from '../../src/workers/engine.js';
 import type { ReasonCode, VerifyResult } from '../../src/protocol/worker-contract.js';
 import {
   AUDIENCE,
@@ -17,7 +17,7 @@ import {
   rawToken,
 } from './workers-fixtures.js';
 
-const engine = createEngine(init);
+const engine = createPolicyEngine(init);
 /** Every token verified below, with its answer: the main thread's path (signature math on the
  * libuv pool) must give the same answers, checked at the end. */
 const answered: Array<{ readonly token: string; readonly now: number; readonly result: VerifyResult }> = [];
@@ -256,13 +256,13 @@ test('programmer errors throw: unknown provider set, `now` in ms or NaN, bad lee
   assert.throws(() => engine.verify(PROVIDER_SET, 'a.b.c', NOW * 1000), RangeError);
   assert.throws(() => engine.verify(PROVIDER_SET, 'a.b.c', Number.NaN), RangeError);
   assert.throws(
-    () => createEngine({ generation: 1, listCacheChars: 0, ruleSets: [], providerSets: [{ id: 1, requiredClaims: [], leewaySeconds: Number.NaN, providers: [] }] }),
+    () => createPolicyEngine({ generation: 1, listCacheChars: 0, ruleSets: [], providerSets: [{ id: 1, requiredClaims: [], leewaySeconds: Number.NaN, providers: [] }] }),
     RangeError,
   );
 });
 
 test('a required claim is one the token carries itself: names of Object.prototype members are not satisfied by it', async () => {
-  const withRequired = createEngine({ ...init, providerSets: init.providerSets.map((s) => ({ ...s, requiredClaims: ['constructor', 'toString'] })) });
+  const withRequired = createPolicyEngine({ ...init, providerSets: init.providerSets.map((s) => ({ ...s, requiredClaims: ['constructor', 'toString'] })) });
   const token = await joseToken(keys.rsa, 'RS256');
   const result = withRequired.verify(PROVIDER_SET, token, NOW);
   assert.equal(result.ok, false);

@@ -6,7 +6,7 @@ import type { McpCelContext } from '../../protocol/worker-contract.js';
 import type { ParsedMessage } from '../../protocol/jsonrpc.js';
 import type { CallTarget } from '../../protocol/mcp.js';
 import type { UpstreamTarget } from '../upstream/target.js';
-import { celContext, prefixed, type McpDeps, type McpRequest } from './context.js';
+import { prefixed, type McpDeps, type McpRequest } from './context.js';
 
 /** The target a call is for and the name that target knows it by; null when none matches. */
 export function resolveTarget(m: McpRequest, call: CallTarget): { target: UpstreamTarget; name: string } | null {
@@ -35,10 +35,6 @@ export function rewriteCallName(message: ParsedMessage, call: CallTarget, name: 
 
 /** Whether the route's mcpAuthorization rules allow the call. */
 export async function allowCall(m: McpRequest, deps: McpDeps, method: string, call: CallTarget, target: string, name: string): Promise<boolean> {
-  const ref = m.route.mcpAuthorization;
-  if (ref === null) return true;
   const mcp: McpCelContext = { method, [call.kind]: { name, target } };
-  const decision = await deps.decider().decide({ op: 'decide', ruleSet: ref.id, ctx: celContext(m, ref, mcp) });
-  if (decision.ruleErrors > 0) deps.onRuleErrors(decision.ruleErrors);
-  return decision.allow;
+  return deps.authorization.allowCall(m.route.mcpAuthorization, m, mcp);
 }

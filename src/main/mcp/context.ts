@@ -1,14 +1,14 @@
 // What one MCP request carries through the relay, and the small answers both the single-target
 // relay and the fan-out use.
 
-import type { CelContext, Claims, McpCelContext } from '../../protocol/worker-contract.js';
+import type { Claims } from '../../protocol/worker-contract.js';
 import { JsonRpcError, errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
-import type { Decider } from '../decider/decider.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { ByteAccount } from '../http/byte-budget.js';
-import { joinedHeaders, type BodyResult, type RequestSnapshot } from '../http/request.js';
+import type { BodyResult, RequestSnapshot } from '../http/request.js';
 import type { AccessRecord } from '../log/access-record.js';
-import type { RoutePlan, RuleSetRef } from '../plan.js';
+import type { RoutePlan } from '../plan.js';
+import { allRoots, celContext, type Authorization } from '../policy/authorization.js';
 import type { LegacySessions } from './legacy-sse.js';
 import type { StreamGate } from './stream-gate.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
@@ -47,13 +47,12 @@ export interface InflightCount {
 }
 
 export interface McpDeps {
-  readonly decider: () => Decider;
+  /** the generation's mcpAuthorization questions (calls, lists) */
+  readonly authorization: Authorization;
   readonly sessions: SessionCodec;
-  readonly onRuleErrors: (count: number) => void;
   readonly onDenied: (kind: string) => void;
   /** a request refused by the route's localRateLimit */
   readonly onRateLimited: (route: string) => void;
-  readonly allowAllRuleSet: number;
   /** reported as serverInfo.version when several targets are merged */
   readonly gatewayVersion: string;
   /** clients on the deprecated HTTP+SSE transport */
@@ -74,18 +73,6 @@ export function sendRpcError(m: McpRequest, status: number, id: JsonRpcId | null
   send(m, status, jsonHeaders, errorMessage(id, code, message));
 }
 
-export function celContext(m: McpRequest, ref: RuleSetRef, mcp: McpCelContext | null): CelContext {
-  return {
-    jwt: m.claims,
-    mcp,
-    request: ref.usesRequest
-      ? { method: m.req.method, path: m.req.path, host: m.req.host, headers: joinedHeaders(m.req.headers) }
-      : null,
-    // uWS v20.30 does not expose the peer port.
-    source: ref.usesSource ? { address: m.req.remoteAddress, port: 0 } : null,
-  };
-}
-
 /** Who asks, as the targets see it: what of the request goes upstream, and whom its limits count
  * (the token's issuer and subject, or the client's address when there is no token). */
 export function callerContext(m: McpRequest): CallerContext {
@@ -99,12 +86,7 @@ export function callerContext(m: McpRequest): CallerContext {
     headers: m.headers,
     authorization: m.upstreamAuthorization,
     identity: { token: m.token, claims, headers: m.req.headers, query: m.req.query },
-    celContext: () => ({
-      jwt: claims,
-      mcp: null,
-      request: { method: m.req.method, path: m.req.path, host: m.req.host, headers: joinedHeaders(m.req.headers) },
-      source: { address: m.req.remoteAddress, port: 0 },
-    }),
+    celContext: () => celContext(m, allRoots, null),
     caller,
     deadline: m.deadline,
     owner: () => (owner ??= sessionOwner(claims, m.route.sessionScope)),

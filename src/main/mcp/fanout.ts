@@ -14,7 +14,7 @@ import { UpstreamFailure } from '../upstream/answer.js';
 import { AnswerFailedError, wholeAnswer, type WholeAnswer } from '../upstream/answer-readers.js';
 import { firstHeader } from '../upstream/headers.js';
 import type { UpstreamTarget } from '../upstream/target.js';
-import { callerContext, celContext, jsonHeaders, send, sendRpcError, answerFailure, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { callerContext, jsonHeaders, send, sendRpcError, answerFailure, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { sessionOwner } from './session-id.js';
 
 interface Answer {
@@ -196,21 +196,11 @@ export async function fanOut(m: McpRequest, deps: McpDeps, message: ParsedMessag
 }
 
 async function mergedList(m: McpRequest, deps: McpDeps, list: ListKind, answers: readonly Answer[]): Promise<unknown[]> {
-  const ref = m.route.mcpAuthorization;
   const parts = await Promise.all(
     answers.map(async (a) => {
       const text = JSON.stringify(a.message);
-      const filtered = await deps.decider().filter({
-        op: 'filter',
-        ruleSet: ref?.id ?? deps.allowAllRuleSet,
-        ctx: ref === null ? { jwt: m.claims, mcp: null, request: null, source: null } : celContext(m, ref, null),
-        list,
-        target: a.target.name,
-        prefix: true,
-        body: text,
-      });
-      if (filtered.ruleErrors > 0) deps.onRuleErrors(filtered.ruleErrors);
-      const parsed: unknown = JSON.parse(filtered.body ?? text);
+      const filtered = await deps.authorization.filterList(m.route.mcpAuthorization, m, { list, target: a.target.name, prefix: true, body: text });
+      const parsed: unknown = JSON.parse(filtered ?? text);
       const items = isRecord(parsed) && isRecord(parsed['result']) ? parsed['result'][listKeys[list]] : undefined;
       return Array.isArray(items) ? items : [];
     }),

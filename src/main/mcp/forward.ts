@@ -8,7 +8,7 @@ import { listKindOf } from '../../protocol/mcp.js';
 import { SseEventTooLargeError } from '../../protocol/sse.js';
 import { BufferBudgetError } from '../http/byte-budget.js';
 import type { HeaderField, HeaderList } from '../http/reply.js';
-import { DeciderOverloadedError } from '../decider/decider.js';
+import { EngineOverloadedError } from '../policy-engine/runner.js';
 import { StreamOverrunError } from '../upstream/channel-transport.js';
 import { firstHeader, relayResponseHeaders } from '../upstream/headers.js';
 import type { UpstreamTarget } from '../upstream/target.js';
@@ -50,7 +50,7 @@ export async function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarg
       if (err instanceof StreamOverrunError) m.record.error = `GET stream closed: ${err.message}`;
     },
     onFilterFailure: (err) => {
-      if (err instanceof DeciderOverloadedError || err instanceof BufferBudgetError) {
+      if (err instanceof EngineOverloadedError || err instanceof BufferBudgetError) {
         m.record.error = err instanceof BufferBudgetError ? 'buffer budget exhausted' : 'overloaded';
         send(m, 503, [...jsonHeaders, ['retry-after', '1']], errorMessage(id, JsonRpcError.internalError, 'overloaded'));
         return;

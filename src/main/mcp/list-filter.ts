@@ -3,7 +3,7 @@
 // cannot read safely.
 
 import type { ListKind } from '../../protocol/worker-contract.js';
-import { celContext, prefixed, type McpDeps, type McpRequest } from './context.js';
+import { prefixed, type McpDeps, type McpRequest } from './context.js';
 
 const listKinds: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
 
@@ -47,19 +47,7 @@ export function listsFiltered(m: McpRequest): boolean {
 /** The list result in `text` filtered for `target` (renamed when prefixed); null when unchanged. */
 export async function filterList(m: McpRequest, deps: McpDeps, target: string, list: ListKind, text: string): Promise<string | null> {
   if (!listsFiltered(m)) return null;
-  const ref = m.route.mcpAuthorization;
-  const result = await deps.decider().filter({
-    op: 'filter',
-    // No rules but prefixed names: the allow-all rule set still renames the items.
-    ruleSet: ref?.id ?? deps.allowAllRuleSet,
-    ctx: ref === null ? { jwt: m.claims, mcp: null, request: null, source: null } : celContext(m, ref, null),
-    list,
-    target,
-    prefix: prefixed(m),
-    body: text,
-  });
-  if (result.ruleErrors > 0) deps.onRuleErrors(result.ruleErrors);
-  return result.body;
+  return deps.authorization.filterList(m.route.mcpAuthorization, m, { list, target, prefix: prefixed(m), body: text });
 }
 
 /** A message the server sent on its own, as the client may see it: a list in its result

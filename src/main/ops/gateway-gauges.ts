@@ -13,7 +13,7 @@ export interface GaugeSources {
 
 export function registerGatewayGauges(metrics: Metrics, s: GaugeSources): void {
   metrics.gauge('portcullis_inflight_requests', 'Requests being served', () => s.inflight.count);
-  metrics.gauge('portcullis_worker_queue', 'Tasks waiting for a worker thread', () => s.current().decider.queueSize());
+  metrics.gauge('portcullis_worker_queue', 'Tasks waiting for a worker thread', () => s.current().engine.queueSize());
   metrics.gauge('portcullis_token_cache_entries', 'Verified tokens held (every route, current config)', () => {
     let n = 0;
     for (const a of s.current().authenticators.values()) n += a.cache.size;
@@ -26,5 +26,5 @@ export function registerGatewayGauges(metrics: Metrics, s: GaugeSources): void {
     for (const l of s.current().limiters.values()) n += l.keys;
     return n;
   });
-  metrics.gauge('portcullis_list_cache_chars', 'Characters of filtered list results held (config.listCacheBytes bounds them)', () => s.current().decider.listCacheChars());
+  metrics.gauge('portcullis_list_cache_chars', 'Characters of filtered list results held (config.listCacheBytes bounds them)', () => s.current().engine.listCacheChars());
 }

@@ -1,9 +1,9 @@
 // jwtAuth: modes as agentgateway (strict / optional / permissive), the token from the bearer
-// header, verification in the decider behind a verified-token cache.
+// header, verification by the policy engine behind a verified-token cache.
 
 import type { JwtMode } from '../config/types.js';
 import type { CacheCounts, Claims, ReasonCode, WorkerInit } from '../../protocol/worker-contract.js';
-import type { Decider } from '../decider/decider.js';
+import type { EngineRunner } from '../policy-engine/runner.js';
 import { VerifiedTokenCache, keyIdentity, liveKeys } from './token-cache.js';
 
 export type AuthOutcome =
@@ -20,7 +20,7 @@ export type AuthOutcome =
 
 export interface JwtAuthenticator {
   authenticate(token: string | null): Promise<AuthOutcome>;
-  /** The decider now runs with `init`'s keys (a remote key set changed): cached tokens whose
+  /** The engine now runs with `init`'s keys (a remote key set changed): cached tokens whose
    * exact key is gone are dropped, and so is any verification still running on the old keys. */
   keysChanged(init: WorkerInit): void;
   readonly cache: VerifiedTokenCache;
@@ -33,8 +33,8 @@ export interface AuthCounters {
 export interface JwtAuthenticatorOptions {
   readonly mode: JwtMode;
   readonly providerSet: number;
-  /** the current decider (replaced when a remote key set changes) */
-  readonly decider: () => Decider;
+  /** the current policy engine (replaced when a remote key set changes) */
+  readonly engine: () => EngineRunner;
   readonly counters: AuthCounters;
   /** Refetches remote keys after an unknown `kid`; true when the key set changed (then verify once more). */
   readonly onUnknownKid: () => Promise<boolean>;
@@ -52,15 +52,15 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
   // Concurrent first requests with the same token share one verification.
   const inflight = new Map<string, Promise<AuthOutcome>>();
   // The keys (keyIdentity) a result may be cached for; null until keys first change: every key
-  // the decider started with.
+  // the engine started with.
   let live: ReadonlySet<string> | null = null;
 
   async function verify(token: string): Promise<AuthOutcome> {
     const task = { op: 'verify', providerSet, token, now: Math.floor(Date.now() / 1000) } as const;
-    let result = await o.decider().verify(task);
+    let result = await o.engine().verify(task);
     if (!result.ok && result.reason === 'unknown_kid' && (await o.onUnknownKid())) {
       // A key rotation at the provider: picked up within this one request.
-      result = await o.decider().verify(task);
+      result = await o.engine().verify(task);
     }
     if (result.ok) {
       // Frozen: every request with this token shares the object, and what is derived from it

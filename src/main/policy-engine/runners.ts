@@ -1,14 +1,23 @@
-// The gateway's deciders: each generation's current one, and retired ones (replaced by a reload
-// or by new keys) whose pool tasks are still finishing. closeAll() waits for every one, so no
-// worker thread outlives the gateway.
+// The gateway's engine runners: each generation's current one, and retired ones (replaced by a
+// reload or by new keys) whose pool tasks are still finishing. closeAll() waits for every one, so
+// no worker thread outlives the gateway.
 
 import type { CacheCounts, WorkerInit } from '../../protocol/worker-contract.js';
-import { createDecider, type Decider } from './decider.js';
+import { loadPolicyEngineFactory } from './engine-module.js';
+import { createPoolRunner } from './pool-runner.js';
+import { inlineRunner, type EngineRunner } from './runner.js';
 
-export class DeciderSet {
-  readonly #live = new Set<Decider>();
-  readonly #retiring = new Map<Decider, Promise<void>>();
-  readonly #creating = new Set<Promise<Decider>>();
+/** `listCounts`: where the main thread's list cache counts its lookups (the gateway's metrics). */
+export async function createEngineRunner(init: WorkerInit, workers: number, listCounts?: CacheCounts): Promise<EngineRunner> {
+  const createPolicyEngine = await loadPolicyEngineFactory();
+  const engine = createPolicyEngine(init, listCounts);
+  return workers > 0 ? createPoolRunner(init, workers, engine) : inlineRunner(engine);
+}
+
+export class EngineRunners {
+  readonly #live = new Set<EngineRunner>();
+  readonly #retiring = new Map<EngineRunner, Promise<void>>();
+  readonly #creating = new Set<Promise<EngineRunner>>();
   readonly #workers: number;
   readonly #listCounts: CacheCounts | undefined;
   readonly #onCloseError: (err: unknown) => void;
@@ -20,9 +29,9 @@ export class DeciderSet {
     this.#onCloseError = onCloseError;
   }
 
-  create(init: WorkerInit): Promise<Decider> {
+  create(init: WorkerInit): Promise<EngineRunner> {
     const made = (async () => {
-      const d = await createDecider(init, this.#workers, this.#listCounts);
+      const d = await createEngineRunner(init, this.#workers, this.#listCounts);
       this.#live.add(d);
       // Built while the gateway was closing (a reload or new keys racing close): no threads for it.
       if (this.#closing) void this.retire(d);
@@ -35,7 +44,7 @@ export class DeciderSet {
   }
 
   /** Its pool stops once the tasks it is running finish; it still answers anyone holding it. */
-  retire(d: Decider): Promise<void> {
+  retire(d: EngineRunner): Promise<void> {
     let done = this.#retiring.get(d);
     if (done === undefined) {
       done = d
@@ -50,7 +59,7 @@ export class DeciderSet {
     return done;
   }
 
-  /** Every decider, current and retired, closed and its threads exited. */
+  /** Every runner, current and retired, closed and its threads exited. */
   async closeAll(): Promise<void> {
     this.#closing = true;
     await Promise.allSettled([...this.#creating]);

@@ -1,0 +1,44 @@
+// A generation's policy engine as the main thread uses it: the engine run inline, or with lists
+// not seen before sent to a pool of actors running the same engine (pool-runner.ts). Inline mode
+// (`workers: 0`) is also the benchmark baseline for the pool.
+
+import type { DecideTask, FilterTask, PolicyEngine, VerifyTask } from '../../protocol/policy-engine.js';
+import type { DecideResult, FilterResult, VerifyResult } from '../../protocol/worker-contract.js';
+
+export interface EngineRunner {
+  readonly mode: 'pool' | 'inline';
+  readonly generation: number;
+  verify(task: VerifyTask): Promise<VerifyResult>;
+  decide(task: DecideTask): Promise<DecideResult>;
+  filter(task: FilterTask): Promise<FilterResult>;
+  /** Tasks waiting for a worker (0 inline). */
+  queueSize(): number;
+  /** Characters the main thread's list cache holds (the pool's workers keep none). */
+  listCacheChars(): number;
+  /** Retires the runner: tasks already on the pool finish, then its threads stop. It keeps
+   * answering (later tasks run on the main thread): requests that began under it may still
+   * need it. Idempotent; resolves once the threads have exited. */
+  close(): Promise<void>;
+}
+
+export class EngineOverloadedError extends Error {
+  readonly code = 'GW_OVERLOADED';
+  constructor() {
+    super('the worker pool queue is full');
+    this.name = 'EngineOverloadedError';
+  }
+}
+
+/** Every task on the main thread. */
+export function inlineRunner(engine: PolicyEngine): EngineRunner {
+  return {
+    mode: 'inline',
+    generation: engine.generation,
+    verify: async (task) => engine.verifyAsync(task),
+    decide: async (task) => engine.decide(task.ruleSet, task.ctx),
+    filter: async (task) => engine.filter(task.ruleSet, task),
+    queueSize: () => 0,
+    listCacheChars: () => engine.listCacheChars(),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,64 @@
+// The policy engine: one config generation's keys and rules, imported and compiled once, that
+// verifies tokens, decides CEL rules and filters lists, answering plain data. src/workers
+// implements it (engine.ts) and runs it in the pool's actors, frames in and out (actor.ts); the
+// main thread runs the same implementation inline through this interface. The main thread
+// never imports src/workers: it loads the actor module by URL and takes its factory, exported
+// under `policyEngineFactoryName`, as a PolicyEngineFactory (src/main/policy-engine/engine-module.ts).
+
+import type {
+  CacheCounts,
+  CelContext,
+  DecideResult,
+  FilterResult,
+  ListKind,
+  VerifyResult,
+  WorkerInit,
+  WorkerResult,
+  WorkerTask,
+} from './worker-contract.js';
+
+export type VerifyTask = Extract<WorkerTask, { op: 'verify' }>;
+export type DecideTask = Extract<WorkerTask, { op: 'decide' }>;
+export type FilterTask = Extract<WorkerTask, { op: 'filter' }>;
+
+/** A list to filter: a filter task without its op and rule set (a filter task will do). */
+export interface FilterRequest {
+  /** the context without `mcp`; the engine sets mcp.<kind> per item */
+  readonly ctx: CelContext;
+  readonly list: ListKind;
+  readonly target: string;
+  /** rename items `<target>_<name>` (tools, prompts) / `<target>+<uri>` (resources) */
+  readonly prefix: boolean;
+  /** the JSON text of one JSON-RPC response message whose result holds the list */
+  readonly body: string;
+}
+
+export interface PolicyEngine {
+  readonly generation: number;
+  /** unusable JWKS keys that were left out (one line each), for the config log */
+  readonly warnings: readonly string[];
+  /** Any task, as an actor answers a frame. */
+  run(task: VerifyTask): VerifyResult;
+  run(task: DecideTask): DecideResult;
+  run(task: FilterTask): FilterResult;
+  run(task: WorkerTask): WorkerResult;
+  /** `now` in seconds since the epoch */
+  verify(providerSet: number, token: string, now: number): VerifyResult;
+  /** `verify` with the signature math on the libuv pool (for the main thread) */
+  verifyAsync(task: VerifyTask): Promise<VerifyResult>;
+  decide(ruleSet: number, ctx: CelContext): DecideResult;
+  filter(ruleSet: number, req: FilterRequest): FilterResult;
+  /** The remembered answer to a filter task, or null (always null with the list cache off). */
+  cachedFilter(ruleSet: number, req: FilterRequest): FilterResult | null;
+  /** Remembers another engine's answer to a filter task (a pool actor's, on the main thread). */
+  rememberFilter(ruleSet: number, req: FilterRequest, result: FilterResult): void;
+  /** characters the list cache holds now */
+  listCacheChars(): number;
+}
+
+/** Imports every key and compiles every rule of `init` once. `listCounts`: where the engine's
+ * list cache counts its lookups (the main thread passes its metrics'). */
+export type PolicyEngineFactory = (init: WorkerInit, listCounts?: CacheCounts) => PolicyEngine;
+
+/** The name the actor module exports its PolicyEngineFactory under. */
+export const policyEngineFactoryName = 'createPolicyEngine';
