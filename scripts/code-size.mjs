@@ -6,7 +6,7 @@
 // With a limit given, exits 1 when something exceeds it (and lists what does).
 import { relative, dirname, resolve } from 'node:path';
 import { API } from 'typescript/unstable/sync';
-import { isArrowFunction, isConstructorDeclaration, isFunctionDeclaration, isFunctionExpression, isGetAccessorDeclaration, isSetAccessorDeclaration, isMethodDeclaration, isImportDeclaration, isExportDeclaration, isCallExpression, isStringLiteral, isVariableDeclaration, isPropertyAssignment, isPropertyDeclaration, isClassDeclaration, isIdentifier, isPrivateIdentifier } from 'typescript/unstable/ast/is';
+import { isArrowFunction, isConstructorDeclaration, isFunctionDeclaration, isFunctionExpression, isGetAccessorDeclaration, isSetAccessorDeclaration, isMethodDeclaration, isImportDeclaration, isExportDeclaration, isCallExpression, isStringLiteral, isVariableDeclaration, isPropertyAssignment, isPropertyDeclaration, isClassDeclaration, isIdentifier, isPrivateIdentifier, isNewExpression } from 'typescript/unstable/ast/is';
 import { SyntaxKind } from 'typescript/unstable/ast';
 
 const args = process.argv.slice(2);
@@ -47,13 +47,13 @@ function folderOf(file) {
 const functions = [];
 const files = [];
 const edges = new Map();
-const addEdge = (from, spec) => {
+const addEdge = (from, spec, how = '') => {
   if (!spec.startsWith('.')) return;
   const target = resolve(dirname(from), spec);
   const a = folderOf(from);
   const b = folderOf(target);
-  if (a === b) return;
-  const key = `${a} -> ${b}`;
+  if (a === b || !b.startsWith('src/')) return;
+  const key = `${a} -> ${b}${how}`;
   edges.set(key, (edges.get(key) ?? 0) + 1);
 };
 
@@ -73,6 +73,10 @@ for (const file of sources) {
     if (isCallExpression(n) && n.expression.kind === SyntaxKind.ImportKeyword && n.arguments[0] !== undefined && isStringLiteral(n.arguments[0])) {
       addEdge(file, n.arguments[0].text);
     }
+    // A module loaded at run time: `new URL('../x.js', import.meta.url)`.
+    if (isNewExpression(n) && isIdentifier(n.expression) && n.expression.text === 'URL' && n.arguments?.length === 2 && isStringLiteral(n.arguments[0]) && n.arguments[1].getText(sf) === 'import.meta.url') {
+      addEdge(file, n.arguments[0].text, ' (by URL)');
+    }
     n.forEachChild(visit);
   };
   sf.forEachChild(visit);
@@ -85,7 +89,7 @@ console.log(`functions (${functions.length}), longest:`);
 for (const f of functions.slice(0, top)) console.log(`  ${String(f.lines).padStart(4)}  ${f.rel}:${f.at}  ${f.name}`);
 console.log(`files (${files.length}), longest:`);
 for (const f of files.slice(0, top)) console.log(`  ${String(f.lines).padStart(4)}  ${f.rel}`);
-console.log('imports between folders (count of import statements):');
+console.log('imports between folders (count of import statements; by URL: a module loaded at run time):');
 for (const [k, v] of [...edges].sort(([a], [b]) => a.localeCompare(b))) console.log(`  ${k}  ${v}`);
 
 let over = false;
