@@ -11,6 +11,7 @@ import { runKeysCommand } from './cli/keys.js';
 import { runTokenCommand } from './cli/token.js';
 import { runDemo } from './cli/demo.js';
 import { runProcesses } from './cli/processes.js';
+import { ProcessSignals } from './cli/signals.js';
 import { version } from './version.js';
 
 const usage = `Usage:
@@ -130,62 +131,66 @@ function frontForProcesses(allowFallback: boolean): string | null {
 }
 
 async function runGateway(args: RunArgs): Promise<number> {
+  if (args.validateOnly || args.processes > 1) return validateOrFork(args);
+  const signals = new ProcessSignals();
+  const gateway = await startFromArgs(args);
+  if (gateway === null) return 1;
+  gateway.logger.info('portcullis', `ready: ${[...gateway.ports].map(([n, p]) => `${n} on port ${p}`).join(', ') || 'no binds'}`, [
+    ['workers', gateway.workerMode],
+  ]);
+  return new Promise((resolve) => {
+    let draining = false;
+    signals.serve({
+      hangup: () => {
+        if (draining) gateway.logger.info('portcullis', 'received SIGHUP while draining: nothing to reload');
+        else if (args.file === undefined) gateway.logger.info('portcullis', 'received SIGHUP: the config was given inline (-c), nothing to reload');
+        else {
+          gateway.logger.info('portcullis', `received SIGHUP, reloading ${args.file}`);
+          // reload() logs its outcome and never rejects; a bad file leaves the running config.
+          void gateway.reload();
+        }
+      },
+      stop: (why) => {
+        if (draining) return;
+        draining = true;
+        gateway.logger.info('portcullis', `${why}, draining`);
+        gateway.close().then(() => resolve(0), () => resolve(1));
+      },
+    });
+  });
+}
+
+/** --validate-only, or --processes n: the config checked here, then the processes forked. */
+function validateOrFork(args: RunArgs): Promise<number> | number {
   const cwd = process.cwd();
-  if (args.validateOnly || args.processes > 1) {
-    const result = args.file !== undefined
-      ? loadConfigFile(args.file, { cwd, env: process.env })
-      : loadConfigText(args.text ?? '{}', { cwd, env: process.env });
-    if (!result.ok) {
-      process.stderr.write(`${formatIssues(result.issues)}\n`);
-      return 1;
-    }
-    if (args.validateOnly) {
-      process.stdout.write('Configuration is valid!\n');
-      return 0;
-    }
-    // Checked once here, not by each process in a restart loop: without the native binary a
-    // process cannot start, or (on the opt-in node:http fallback) cannot share the port.
-    const front = frontForProcesses(args.allowFallback || process.env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1');
-    if (front !== null) {
-      process.stderr.write(`portcullis: ${front}\n`);
-      return 1;
-    }
-    // The processes' shared key: the explicit one, else the configured one, else a random one.
-    const sessionKey = envSessionKey() ?? result.config.runtime.sessionKey;
-    return runProcesses({ count: args.processes, argv: args.childArgs, sessionKey, log: (line) => process.stderr.write(`${line}\n`) });
+  const result = args.file !== undefined
+    ? loadConfigFile(args.file, { cwd, env: process.env })
+    : loadConfigText(args.text ?? '{}', { cwd, env: process.env });
+  if (!result.ok) {
+    process.stderr.write(`${formatIssues(result.issues)}\n`);
+    return 1;
   }
-  // Signals are taken from the start: one that arrives while the gateway is still starting
-  // stops it as soon as it is up, instead of killing the process half-way.
-  let signalled: string | null = null;
-  let onSignal: (why: string) => void = (why) => {
-    signalled ??= why;
-  };
-  // Forked by --processes, a signal can come twice: from the supervisor and to the whole group
-  // (Ctrl-C, systemd's KillMode=control-group); the second must not kill it half-way through its
-  // drain. Run alone, a second signal keeps its default: stop at once.
-  const supervised = process.send !== undefined;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    const handler = (): void => onSignal(`received ${signal}`);
-    if (supervised) process.on(signal, handler);
-    else process.once(signal, handler);
+  if (args.validateOnly) {
+    process.stdout.write('Configuration is valid!\n');
+    return 0;
   }
-  // SIGHUP asks a daemon to reload; its default action would end the process. One that arrives
-  // while the gateway starts is answered once it is up (the file may have changed since it was read).
-  let hangupWhileStarting = false;
-  let onHangup: () => void = () => {
-    hangupWhileStarting = true;
-  };
-  process.on('SIGHUP', () => onHangup());
-  // Forked by --processes: the IPC channel closes when the supervisor is gone, even by SIGKILL.
-  // Nothing would stop or restart this process any more, so it drains and exits too.
-  if (supervised) {
-    process.once('disconnect', () => onSignal('supervisor gone'));
-    if (!process.connected) onSignal('supervisor gone');
+  // Checked once here, not by each process in a restart loop: without the native binary a
+  // process cannot start, or (on the opt-in node:http fallback) cannot share the port.
+  const front = frontForProcesses(args.allowFallback || process.env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1');
+  if (front !== null) {
+    process.stderr.write(`portcullis: ${front}\n`);
+    return 1;
   }
+  // The processes' shared key: the explicit one, else the configured one, else a random one.
+  const sessionKey = envSessionKey() ?? result.config.runtime.sessionKey;
+  return runProcesses({ count: args.processes, argv: args.childArgs, sessionKey, log: (line) => process.stderr.write(`${line}\n`) });
+}
+
+/** The gateway started, or null once the reason it could not start is printed. */
+async function startFromArgs(args: RunArgs): Promise<Gateway | null> {
   const sessionKey = envSessionKey();
-  let gateway: Gateway;
   try {
-    gateway = await startGateway({
+    return await startGateway({
       ...(args.file !== undefined ? { configFile: args.file } : {}),
       ...(args.text !== undefined ? { configText: args.text } : {}),
       ...(args.workers !== undefined ? { workers: args.workers } : {}),
@@ -196,32 +201,8 @@ async function runGateway(args: RunArgs): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`${formatIssues([...err.issues])}\n`);
     else process.stderr.write(`portcullis: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    return null;
   }
-  gateway.logger.info('portcullis', `ready: ${[...gateway.ports].map(([n, p]) => `${n} on port ${p}`).join(', ') || 'no binds'}`, [
-    ['workers', gateway.workerMode],
-  ]);
-  const running = gateway;
-  return new Promise((resolve) => {
-    let draining = false;
-    onHangup = () => {
-      if (draining) running.logger.info('portcullis', 'received SIGHUP while draining: nothing to reload');
-      else if (args.file === undefined) running.logger.info('portcullis', 'received SIGHUP: the config was given inline (-c), nothing to reload');
-      else {
-        running.logger.info('portcullis', `received SIGHUP, reloading ${args.file}`);
-        // reload() logs its outcome and never rejects; a bad file leaves the running config.
-        void running.reload();
-      }
-    };
-    if (hangupWhileStarting) onHangup();
-    onSignal = (why) => {
-      if (draining) return;
-      draining = true;
-      running.logger.info('portcullis', `${why}, draining`);
-      running.close().then(() => resolve(0), () => resolve(1));
-    };
-    if (signalled !== null) onSignal(signalled);
-  });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
