@@ -309,9 +309,17 @@ function filterText(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
   const counts = { kept: kept.length, removed, ruleErrors: tally.count, resultSpan: [walk.resultStart, walk.resultEnd] as const };
   if (removed === 0 && !req.prefix) return { body: null, ...counts };
   if (walk.items === 0) return { body: text, ...counts };
-  // The original text around the elements and the kept elements' own text: what the client
-  // reads is byte for byte what the upstream sent, but for the separators and the new names.
-  let body = text.slice(0, walk.first);
+  return { body: keptText(req, shape, kept, walk.first, walk.last), ...counts };
+}
+
+/**
+ * The original text around the list's elements (which lie from `first` to `last`) and the kept
+ * elements' own text: what the client reads is byte for byte what the upstream sent, but for
+ * the separators and the new names.
+ */
+function keptText(req: FilterRequest, shape: ListShape, kept: readonly KeptItem[], first: number, last: number): string {
+  const text = req.body;
+  let body = text.slice(0, first);
   let separator = '';
   for (const k of kept) {
     body += separator;
@@ -320,6 +328,6 @@ function filterText(rules: CompiledRuleSet, req: FilterRequest): FilterResult {
       ? text.slice(k.start, k.nameStart) + JSON.stringify(`${req.target}${shape.separator}${k.name}`) + text.slice(k.nameEnd, k.end)
       : text.slice(k.start, k.end);
   }
-  body += text.slice(walk.last);
-  return { body, ...counts };
+  body += text.slice(last);
+  return body;
 }
