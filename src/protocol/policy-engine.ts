@@ -1,16 +1,15 @@
 // The policy engine: one config generation's keys and rules, imported and compiled once, that
 // verifies tokens, decides CEL rules and filters lists, answering plain data. src/workers
 // implements it (engine.ts) and runs it in the pool's actors, frames in and out (actor.ts); the
-// main thread runs the same implementation inline through this interface. The main thread
-// never imports src/workers: it loads the actor module by URL and takes its factory, exported
-// under `policyEngineFactoryName`, as a PolicyEngineFactory (src/main/policy-engine/engine-module.ts).
+// main thread runs the same implementation inline through this interface. The main thread never
+// imports src/workers: it loads the actor module by URL and takes its factory, exported under
+// `policyEngineFactoryName`, as a PolicyEngineFactory (src/main/policy-engine/engine-module.ts).
 
 import type {
   CacheCounts,
   CelContext,
   DecideResult,
   FilterResult,
-  ListKind,
   VerifyResult,
   WorkerInit,
   WorkerResult,
@@ -22,16 +21,7 @@ export type DecideTask = Extract<WorkerTask, { op: 'decide' }>;
 export type FilterTask = Extract<WorkerTask, { op: 'filter' }>;
 
 /** A list to filter: a filter task without its op and rule set (a filter task will do). */
-export interface FilterRequest {
-  /** the context without `mcp`; the engine sets mcp.<kind> per item */
-  readonly ctx: CelContext;
-  readonly list: ListKind;
-  readonly target: string;
-  /** rename items `<target>_<name>` (tools, prompts) / `<target>+<uri>` (resources) */
-  readonly prefix: boolean;
-  /** the JSON text of one JSON-RPC response message whose result holds the list */
-  readonly body: string;
-}
+export type FilterRequest = Omit<FilterTask, 'op' | 'ruleSet'>;
 
 export interface PolicyEngine {
   readonly generation: number;

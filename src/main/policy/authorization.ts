@@ -3,7 +3,8 @@
 // MCP call be made (`mcpAuthorization`), which items of a list may the caller see. A rule that
 // fails to evaluate counts as false and is counted here.
 
-import type { CelContext, Claims, ListKind, McpCelContext } from '../../protocol/worker-contract.js';
+import type { FilterRequest } from '../../protocol/policy-engine.js';
+import type { CelContext, Claims, McpCelContext } from '../../protocol/worker-contract.js';
 import { joinedHeaders, type RequestSnapshot } from '../http/request.js';
 import type { RuleSetRef } from '../plan.js';
 import type { EngineRunner } from '../policy-engine/runner.js';
@@ -35,13 +36,7 @@ export function celContext(who: Asker, roots: ContextRoots, mcp: McpCelContext |
 
 /** A list result to filter for `target`; `prefix`: its items renamed `<target>_<name>`
  * (`<target>+<uri>`), as where a route has several targets. */
-export interface ListToFilter {
-  readonly list: ListKind;
-  readonly target: string;
-  readonly prefix: boolean;
-  /** the JSON text of the JSON-RPC response holding the list */
-  readonly body: string;
-}
+export type ListToFilter = Omit<FilterRequest, 'ctx'>;
 
 /** One generation's authorization: its engine (current one: new keys replace it), and where
  * rule errors are counted. */
