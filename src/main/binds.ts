@@ -7,12 +7,11 @@ import type { FrontApp, FrontHandler, FrontModule, ListenSocket } from './http/f
 import type { GatewayConfig } from './config/types.js';
 import { closeApp } from './http/uws.js';
 import type { Logger } from './log/logger.js';
+import { GatewayError } from '../protocol/errors.js';
 
-export class ListenError extends Error {
-  readonly code = 'GW_LISTEN_FAILED';
+export class ListenError extends GatewayError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ListenError';
+    super('GW_LISTEN_FAILED', message);
   }
 }
 

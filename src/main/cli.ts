@@ -13,6 +13,7 @@ import { runDemo } from './cli/demo.js';
 import { runProcesses } from './cli/processes.js';
 import { ProcessSignals } from './cli/signals.js';
 import { version } from './version.js';
+import { errorText } from '../protocol/errors.js';
 
 const usage = `Usage:
   portcullis -f <config.yaml> [options]     run the gateway (the file is watched and reloaded)
@@ -200,7 +201,7 @@ async function startFromArgs(args: RunArgs): Promise<Gateway | null> {
     });
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`${formatIssues([...err.issues])}\n`);
-    else process.stderr.write(`portcullis: ${err instanceof Error ? err.message : String(err)}\n`);
+    else process.stderr.write(`portcullis: ${errorText(err)}\n`);
     return null;
   }
 }

@@ -25,6 +25,7 @@ import { CallerSlots } from './upstream/caller-slots.js';
 import { ChannelHub } from './upstream/channels/channel-hub.js';
 import { HttpPools } from './upstream/http-transport.js';
 import { version } from './version.js';
+import { GatewayError } from '../protocol/errors.js';
 
 export { ListenError } from './binds.js';
 export type { ReloadResult } from './reload.js';
@@ -73,12 +74,10 @@ export interface Gateway {
   close(options?: { drainMs?: number }): Promise<void>;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'GW_CONFIG_INVALID';
+export class ConfigError extends GatewayError {
   readonly issues: readonly ConfigIssue[];
   constructor(issues: readonly ConfigIssue[]) {
-    super(`invalid configuration:\n${formatIssues([...issues])}`);
-    this.name = 'ConfigError';
+    super('GW_CONFIG_INVALID', `invalid configuration:\n${formatIssues([...issues])}`);
     this.issues = issues;
   }
 }

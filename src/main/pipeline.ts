@@ -8,6 +8,8 @@ import type { ByteAccount, ByteBudget } from './http/byte-budget.js';
 import { Reply, type HeaderList } from './http/reply.js';
 import { ambiguousFraming, headerValue, readBody, snapshotRequest, type RequestSnapshot } from './http/request.js';
 import { AccessRecord } from './log/access-record.js';
+import { Refusal, toHttp } from './refusals.js';
+import { errorText } from '../protocol/errors.js';
 import type { Logger } from './log/logger.js';
 import { redactQuery } from './log/redact.js';
 import type { McpDeps } from './mcp/context.js';
@@ -39,7 +41,6 @@ export interface PipelineDeps {
   readonly buffers: ByteBudget;
 }
 
-const textPlain: HeaderList = [['content-type', 'text/plain']];
 const bodyMethods = new Set(['POST', 'PUT', 'PATCH']);
 
 /** The uWS handler for every request on a bind. */
@@ -64,18 +65,20 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
       if (deps.inflight.count === 0) deps.inflight.onIdle?.();
     });
     const failed = (err: unknown, corsHeaders: HeaderList): void => {
-      const overloaded = err instanceof EngineOverloadedError;
-      record.error = overloaded ? 'overloaded' : `internal error: ${err instanceof Error ? err.message : String(err)}`;
-      if (!overloaded) deps.logger.error('gateway', 'request failed', [['error', record.error]]);
+      const refusal =
+        err instanceof EngineOverloadedError
+          ? new Refusal('GW_BUSY', 'overloaded', { headers: [['retry-after', '1']] })
+          : new Refusal('GW_INTERNAL', 'internal error', { log: `internal error: ${errorText(err)}` });
+      if (refusal.code === 'GW_INTERNAL') deps.logger.error('gateway', 'request failed', [['error', refusal.log]]);
+      record.error = refusal.log;
       if (!reply.open) return;
       // The answer to a failure must not fail in turn: thrown here, it would leave the uWS
       // handler (or reject with no handler) and take the process down.
       try {
         if (reply.headSent) reply.destroy();
-        else if (overloaded) reply.send(503, [...textPlain, ['retry-after', '1'], ...corsHeaders], 'overloaded');
-        else reply.send(500, [...textPlain, ...corsHeaders], 'internal error');
+        else refuse(reply, record, corsHeaders, refusal);
       } catch (again) {
-        deps.logger.error('gateway', 'could not answer a failed request', [['error', again instanceof Error ? again.message : String(again)]]);
+        deps.logger.error('gateway', 'could not answer a failed request', [['error', errorText(again)]]);
       }
     };
     // Nothing may throw out of a uWS handler: it would take the process down.
@@ -102,6 +105,13 @@ function loggedPath(snap: RequestSnapshot, bind: BindPlan | undefined): string {
   return `${snap.path}?${redactQuery(snap.query, bind?.tokenQueryNames)}`;
 }
 
+/** Answers the request with a refusal (text: nothing is parsed yet), its reason in the access log. */
+function refuse(reply: Reply, record: AccessRecord, corsHeaders: HeaderList, r: Refusal): void {
+  record.error = r.log;
+  const a = toHttp(r);
+  reply.send(a.status, [...a.headers, ...corsHeaders], a.body);
+}
+
 /** Listener and route selection, the answers that need no policy, then the policies. */
 function routeRequest(
   snap: RequestSnapshot,
@@ -116,16 +126,14 @@ function routeRequest(
   const bind = gen.binds.get(bindName);
   const listener = bind === undefined ? null : selectListener(bind.listeners, snap.host);
   if (listener === null) {
-    record.error = 'listener not found';
-    reply.send(404, textPlain, 'listener not found');
+    refuse(reply, record, [], new Refusal('GW_LISTENER_NOT_FOUND', 'listener not found'));
     return;
   }
   record.gateway = listener.gatewayName;
   record.listener = listener.name;
   const route = selectRoute(listener, snap);
   if (route === null) {
-    record.error = 'route not found';
-    reply.send(404, textPlain, 'route not found');
+    refuse(reply, record, [], new Refusal('GW_ROUTE_NOT_FOUND', 'route not found'));
     return;
   }
   record.routeRule = route.ruleKey;
@@ -137,7 +145,7 @@ function routeRequest(
       const doc = metadataResponse(route.mcpAuthentication, snap);
       reply.send(200, doc.headers, doc.body);
     } else if (snap.method === 'OPTIONS') reply.send(200, preflightHeaders(), '');
-    else reply.send(405, [['allow', 'GET, OPTIONS'], ...textPlain], 'Method Not Allowed');
+    else refuse(reply, record, [], new Refusal('GW_METHOD_NOT_ALLOWED', 'Method Not Allowed', { headers: [['allow', 'GET, OPTIONS']] }));
     return;
   }
   if (route.cors !== null && snap.method === 'OPTIONS') {
@@ -149,8 +157,7 @@ function routeRequest(
   }
   const corsHeaders = route.cors === null ? [] : route.cors.responseHeaders(snap);
   if (!deps.accepting()) {
-    record.error = 'gateway is shutting down';
-    reply.send(503, [...textPlain, ['connection', 'close'], ...corsHeaders], 'gateway is shutting down');
+    refuse(reply, record, corsHeaders, new Refusal('GW_SHUTTING_DOWN', 'gateway is shutting down', { headers: [['connection', 'close']] }));
     return;
   }
   // What the request holds (its body, answers held whole) counts until it is done.
@@ -203,10 +210,9 @@ async function runPolicies(
     const extracted = extractToken(snap, route.jwt.location);
     const outcome = await authenticator.authenticate(extracted.token);
     if (outcome.kind === 'reject') {
-      record.error = `authentication failure: ${outcome.message}`;
       // RFC 6750 §3.1: no error code when the request had no credentials at all.
       const challenge = bearerChallenge(route.mcpAuthentication, snap, outcome.reason === 'missing' ? null : 'invalid_token');
-      reply.send(401, [...textPlain, ['www-authenticate', challenge], ...corsHeaders], record.error);
+      refuse(reply, record, corsHeaders, new Refusal('GW_UNAUTHENTICATED', `authentication failure: ${outcome.message}`, { headers: [['www-authenticate', challenge]] }));
       return;
     }
     claims = outcome.claims;
@@ -222,16 +228,14 @@ async function runPolicies(
   }
   if (route.authorization !== null) {
     if (!(await gen.authorization.allowRequest(route.authorization, { req: snap, claims }))) {
-      record.error = 'authorization failed';
       const challenge = bearerChallenge(route.mcpAuthentication, snap, 'insufficient_scope');
-      reply.send(403, [...textPlain, ['www-authenticate', challenge], ...corsHeaders], 'authorization failed');
+      refuse(reply, record, corsHeaders, new Refusal('GW_FORBIDDEN', 'authorization failed', { headers: [['www-authenticate', challenge]] }));
       return;
     }
   }
   const targets = gen.targets.get(route);
   if (route.backend === null || targets === undefined || targets.length === 0) {
-    record.error = 'no valid backends';
-    reply.send(500, [...textPlain, ...corsHeaders], 'no valid backends');
+    refuse(reply, record, corsHeaders, new Refusal('GW_NO_BACKEND', 'no valid backends'));
     return;
   }
   await handleMcp(

@@ -13,6 +13,7 @@ import { watchConfigFile, type ConfigWatch } from './config/watch.js';
 import type { Generation, Generations } from './generation.js';
 import type { Logger } from './log/logger.js';
 import type { Metrics } from './ops/metrics.js';
+import { errorText } from '../protocol/errors.js';
 
 export type ReloadResult = { ok: true } | { ok: false; issues: readonly ConfigIssue[] };
 
@@ -25,8 +26,6 @@ export interface ReloaderDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
-
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 const closedResult: ReloadResult = { ok: false, issues: [{ path: '<gateway>', message: 'the gateway is closing' }] };
 

@@ -1,6 +1,8 @@
 // Server-Sent Events framing, enough to rewrite one event's data while passing every other
 // field (`id:`, `event:`, `retry:`, comments) through unchanged.
 
+import { GatewayError } from './errors.js';
+
 export interface SseEvent {
   /** the raw lines of the event, without the terminating blank line */
   readonly lines: readonly string[];
@@ -12,11 +14,9 @@ export interface SseEvent {
  * and an upstream that never ends its event must not take the gateway's memory with it. */
 export const maxEventChars = 64 * 1024 * 1024;
 
-export class SseEventTooLargeError extends Error {
-  readonly code = 'GW_SSE_EVENT_TOO_LARGE';
+export class SseEventTooLargeError extends GatewayError {
   constructor(limit: number) {
-    super(`an event stream event is longer than ${limit} characters`);
-    this.name = 'SseEventTooLargeError';
+    super('GW_SSE_EVENT_TOO_LARGE', `an event stream event is longer than ${limit} characters`);
   }
 }
 

@@ -34,7 +34,7 @@ test('a message with a duplicate member anywhere is refused with 400 -32600 and 
     });
     assert.equal(res.status, 400, what);
     const answer = await res.text();
-    assert.match(answer, /^\{"jsonrpc":"2\.0","id":null,"error":\{"code":-32600,"message":"duplicate member [^}]*"\}\}$/, what);
+    assert.match(answer, /^\{"jsonrpc":"2\.0","id":null,"error":\{"code":-32600,"message":"duplicate member [^}]*","data":\{"code":"GW_INVALID_MESSAGE"\}\}\}$/, what);
   }
   assert.deepEqual(up.requests, [], 'nothing reached the upstream');
   const logged = gw.log.accessLines();
@@ -91,7 +91,7 @@ test('a request nested deeper than 128 levels is refused with 400 -32600 and nev
     });
   const refused = await send(100_000);
   assert.equal(refused.status, 400);
-  assert.equal(await refused.text(), '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"nested deeper than 128 levels"}}');
+  assert.equal(await refused.text(), '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"nested deeper than 128 levels","data":{"code":"GW_INVALID_MESSAGE"}}}');
   assert.deepEqual(up.requests, []);
   const fine = await send(120);
   assert.equal(fine.status, 200);

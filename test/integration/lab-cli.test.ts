@@ -235,7 +235,7 @@ describe('Token exchange: ag-token-exchange.yaml', () => {
     const from = gw.lines().length;
     const boss = await inspector(['--method', 'tools/call', '--tool-name', 'whoami'], adminJwt);
     assert.equal(boss.code, 1, boss.stdout);
-    assert.match(boss.stderr, /"error":\{"code":-32603,"message":"backend authentication failed: token exchange request failed: connection refused"\}/);
+    assert.match(boss.stderr, /"error":\{"code":-32603,"message":"backend authentication failed: token exchange request failed: connection refused","data":\{"code":"GW_BACKEND_AUTH"\}\}/);
     const line = await gw.waitFor(/\bwarn\s+upstream\s+backend authentication failed/, { fromLine: from });
     assert.match(line, /route=route0 target=mcp outcome=endpoint_unreachable detail="POST http:\/\/localhost:7080\/token: connect ECONNREFUSED/);
     const again = await inspector(['--method', 'tools/call', '--tool-name', 'whoami'], jwt);

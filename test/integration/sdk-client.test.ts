@@ -146,8 +146,10 @@ for (const mode of ECHO_SERVER_MODES) {
       assert.deepEqual(JSON.parse(denied.text), {
         jsonrpc: '2.0',
         id: 8,
-        error: { code: -32602, message: 'Unknown resource: info://server' },
+        error: { code: -32602, message: 'Unknown resource: info://server', data: { code: 'GW_UNKNOWN_TARGET' } },
       });
+      // the gateway's answer says so, with the same code a resource no target has would get
+      assert.equal(denied.headers.get('x-portcullis-error'), 'GW_UNKNOWN_TARGET');
     });
 
     test('a made-up session id is 404', async () => {

@@ -91,7 +91,7 @@ describe('timeout', () => {
     const reply = await mcpFetch(gw.url, rpc(7, 'tools/call', { name: 'slow', arguments: {} }));
     const took = performance.now() - started;
     assert.equal(reply.status, 504);
-    assert.deepEqual(JSON.parse(reply.text), { jsonrpc: '2.0', id: 7, error: { code: -32603, message: 'request timeout' } });
+    assert.deepEqual(JSON.parse(reply.text), { jsonrpc: '2.0', id: 7, error: { code: -32603, message: 'request timeout', data: { code: 'GW_REQUEST_TIMEOUT' } } });
     assert.ok(took >= 290 && took < 3000, `answered after ${took.toFixed(0)} ms`);
     assert.match(await gw.log.waitFor(/http\.status=504/), /error="request timeout"/);
   });
@@ -200,7 +200,8 @@ describe('localRateLimit', () => {
     assert.equal((await mcpFetch(gw.url, rpc(2, 'ping'))).status, 200);
     const refused = await mcpFetch(gw.url, rpc(3, 'ping'));
     assert.equal(refused.status, 429);
-    assert.deepEqual(JSON.parse(refused.text), { jsonrpc: '2.0', id: 3, error: { code: -32000, message: 'rate limit exceeded' } });
+    assert.deepEqual(JSON.parse(refused.text), { jsonrpc: '2.0', id: 3, error: { code: -32000, message: 'rate limit exceeded', data: { code: 'GW_RATE_LIMITED' } } });
+    assert.equal(refused.headers.get('x-portcullis-error'), 'GW_RATE_LIMITED');
     assert.deepEqual([refused.headers.get('x-ratelimit-limit'), refused.headers.get('x-ratelimit-remaining'), refused.headers.get('x-ratelimit-reset')], ['2', '0', '3600']);
     assert.equal(up.seen.length, 2, 'a refused request never reaches the upstream');
     assert.match(gw.gateway.metrics.render(), /portcullis_rate_limited_total\{route="route0"\} 1/);

@@ -86,7 +86,7 @@ test('on the fallback: the lab rule filters the list and refuses the call, per t
     assert.deepEqual(result.tools.map((t: { name?: unknown }) => t.name), tools);
     const call = await mcpFetch(url, rpc(3, 'tools/call', { name: 'echo', arguments: { message: 'hi' } }), opts);
     if (called) assert.deepEqual(call.messages[0]?.['result'], { content: [{ type: 'text', text: 'Echo: hi' }] });
-    else assert.deepEqual(call.messages[0]?.['error'], { code: -32602, message: 'Unknown tool: echo' });
+    else assert.deepEqual(call.messages[0]?.['error'], { code: -32602, message: 'Unknown tool: echo', data: { code: 'GW_UNKNOWN_TARGET' } });
   }
 });
 

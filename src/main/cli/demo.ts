@@ -13,6 +13,7 @@ import { startGateway } from '../gateway.js';
 import type { CliIo } from './io.js';
 import { addToKeyset, createKeyPair } from './keys.js';
 import { signToken } from './token.js';
+import { errorText } from '../../protocol/errors.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const labConfig = join(root, 'examples', 'lab', 'ag-mcp-authorization.yaml');
@@ -42,7 +43,7 @@ export async function runDemo(_argv: readonly string[], io: CliIo): Promise<numb
   try {
     echo = await startEchoServer();
   } catch (err) {
-    io.stderr(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`demo: ${errorText(err)}\n`);
     return 1;
   }
   const { privateJwk, publicJwk } = await createKeyPair({ alg: 'ES256' });
@@ -61,7 +62,7 @@ export async function runDemo(_argv: readonly string[], io: CliIo): Promise<numb
     gateway = await startGateway({ configFile: labConfig, cwd: dir, watch: false });
   } catch (err) {
     echo.kill();
-    io.stderr(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`demo: ${errorText(err)}\n`);
     return 1;
   }
   const inspector = 'npx mcp-inspector --cli http://localhost:9000/mcp --transport http';

@@ -7,6 +7,7 @@ import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import type { CliIo } from './io.js';
 import { newKeyPair, type KeySpec } from './key-pairs.js';
 import { hasPrivateMembers, isRecord, parseJwk, toJwk } from './jwk.js';
+import { errorText } from '../../protocol/errors.js';
 
 export type KeyAlg = 'ES256' | 'RS256' | 'EdDSA' | 'PS256' | 'ES384';
 export const KEY_ALGS: readonly KeyAlg[] = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
@@ -124,7 +125,7 @@ export async function runKeysCommand(argv: readonly string[], io: CliIo): Promis
         return 1;
     }
   } catch (err) {
-    io.stderr(`keys ${sub ?? ''}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`keys ${sub ?? ''}: ${errorText(err)}\n`);
     return 1;
   }
 }

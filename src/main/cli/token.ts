@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { CliIo } from './io.js';
 import { hasPrivateMembers, isRecord, parseJwk, signingAlg } from './jwk.js';
+import { errorText } from '../../protocol/errors.js';
 
 export interface SignTokenOptions {
   /** An asymmetric private JWK; its `alg` (else the default for its type) and `kid` go in the header. */
@@ -64,7 +65,7 @@ export async function runTokenCommand(argv: readonly string[], io: CliIo): Promi
     io.stdout(`${await tokenSign(rest, io)}\n`);
     return 0;
   } catch (err) {
-    io.stderr(`token sign: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`token sign: ${errorText(err)}\n`);
     return 1;
   }
 }

@@ -6,6 +6,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { PublicJwk } from '../../protocol/worker-contract.js';
 import { type IssueList, indexPath, isPlainObject } from './schema-reader.js';
+import { errorText } from '../../protocol/errors.js';
 
 const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const;
 const SUPPORTED_ALGS: readonly string[] = [...RSA_ALGS, 'ES256', 'ES384', 'EdDSA'];
@@ -40,7 +41,7 @@ export function loadJwksFile(issues: IssueList, filePath: string, absPath: strin
   try {
     text = readFileSync(absPath, 'utf8');
   } catch (err: unknown) {
-    issues.add(filePath, `failed to load JWKS: ${err instanceof Error ? err.message : String(err)}`);
+    issues.add(filePath, `failed to load JWKS: ${errorText(err)}`);
     return [];
   }
   return parseJwks(issues, text, filePath, keysPath);
@@ -165,7 +166,7 @@ function importError(jwk: PublicJwk): string | null {
     }
     return null;
   } catch (err: unknown) {
-    return err instanceof Error ? err.message : String(err);
+    return errorText(err);
   }
 }
 

@@ -11,6 +11,7 @@ import { readBinds } from './read-binds.js';
 import { defaultRuntime, readRuntime } from './read-runtime.js';
 import { IssueList, MapReader } from './schema-reader.js';
 import type { ConfigIssue, GatewayConfig } from './types.js';
+import { errorText } from '../../protocol/errors.js';
 
 export type LoadResult = { readonly ok: true; readonly config: GatewayConfig } | { readonly ok: false; readonly issues: ConfigIssue[] };
 
@@ -42,7 +43,7 @@ export function loadConfigText(text: string, opts: LoadOptions): LoadResult {
     return load(text, opts);
   } catch (err: unknown) {
     // The readers do not throw on bad input; this is a last guard so callers never have to catch.
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     return { ok: false, issues: [{ path: '<config>', message: `could not load config: ${message}` }] };
   }
 }
@@ -52,7 +53,7 @@ export function loadConfigFile(path: string, opts: LoadOptions): LoadResult {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err: unknown) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     return { ok: false, issues: [{ path: '<file>', message: `could not read config file: ${message}` }] };
   }
   return loadConfigText(text, opts);

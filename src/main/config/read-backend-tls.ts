@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { type IssueList, MapReader } from './schema-reader.js';
 import type { BackendTlsPolicy, SecretValue } from './types.js';
+import { errorText } from '../../protocol/errors.js';
 
 const UNSUPPORTED = ['alpn', 'subjectAltNames', 'keyExchangeGroups', 'spiffe'];
 const MAX_PEM_BYTES = 1024 * 1024;
@@ -47,7 +48,7 @@ function pemFile(m: MapReader, key: string, cwd: string): SecretValue | null | u
     }
     return { secret: bytes.toString('utf8'), file: abs };
   } catch (err: unknown) {
-    m.issues.add(m.at(key), `could not read the file: ${err instanceof Error ? err.message : String(err)}`);
+    m.issues.add(m.at(key), `could not read the file: ${errorText(err)}`);
     return undefined;
   }
 }
@@ -62,7 +63,7 @@ function checkCertificates(m: MapReader, key: string, pem: SecretValue): void {
     try {
       new X509Certificate(block);
     } catch (err: unknown) {
-      m.issues.add(m.at(key), `${pem.file ?? key}: a certificate does not parse (${err instanceof Error ? err.message : String(err)})`);
+      m.issues.add(m.at(key), `${pem.file ?? key}: a certificate does not parse (${errorText(err)})`);
       return;
     }
   }
@@ -79,6 +80,6 @@ function checkPair(m: MapReader, cert: SecretValue, key: SecretValue): void {
   try {
     createSecureContext({ cert: cert.secret, key: key.secret });
   } catch (err: unknown) {
-    m.issues.add(m.at('key'), `the key is not the certificate's (${err instanceof Error ? err.message : String(err)})`);
+    m.issues.add(m.at('key'), `the key is not the certificate's (${errorText(err)})`);
   }
 }

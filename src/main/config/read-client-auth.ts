@@ -7,6 +7,7 @@ import { X509Certificate, createHash, createPrivateKey, createPublicKey, type Ke
 import { readSecret } from './read-secret.js';
 import { type KeySpec, type MapReader, asOneOf, isPlainObject } from './schema-reader.js';
 import type { ClientAuthConfig, SigningAlg } from './types.js';
+import { errorText } from '../../protocol/errors.js';
 
 const METHODS = ['clientSecretBasic', 'clientSecretPost', 'privateKeyJwt'] as const;
 type Method = (typeof METHODS)[number];
@@ -82,7 +83,7 @@ function signingKeyFor(m: MapReader, pem: string, alg: SigningAlg): KeyObject | 
   try {
     key = createPrivateKey(pem);
   } catch (err: unknown) {
-    m.issues.add(m.at('signingKey'), `not a PEM private key (${err instanceof Error ? err.message : String(err)})`);
+    m.issues.add(m.at('signingKey'), `not a PEM private key (${errorText(err)})`);
     return undefined;
   }
   const type = key.asymmetricKeyType;
@@ -120,7 +121,7 @@ function certificateChain(m: MapReader, pem: string, key: KeyObject | undefined)
         return undefined;
       }
     } catch (err: unknown) {
-      m.issues.add(path, `not an X.509 certificate (${err instanceof Error ? err.message : String(err)})`);
+      m.issues.add(path, `not an X.509 certificate (${errorText(err)})`);
       return undefined;
     }
     ders.push(der);

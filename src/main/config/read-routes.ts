@@ -5,6 +5,7 @@ import { readBackends } from './read-backends.js';
 import { readPolicies } from './read-policies.js';
 import { type IssueList, type Item, MapReader, indexPath } from './schema-reader.js';
 import type { PathMatch, RouteConfig, RouteMatch, ValueMatch } from './types.js';
+import { errorText } from '../../protocol/errors.js';
 
 const DEFAULT_PATH: PathMatch = { kind: 'prefix', value: '/' };
 const DEFAULT_MATCHES: readonly RouteMatch[] = [{ path: DEFAULT_PATH, method: null, headers: [], query: [] }];
@@ -101,7 +102,7 @@ function checkRegex(issues: IssueList, path: string, pattern: string): boolean {
     new RegExp(pattern);
     return true;
   } catch (err: unknown) {
-    issues.add(path, `invalid regular expression: ${err instanceof Error ? err.message : String(err)}`);
+    issues.add(path, `invalid regular expression: ${errorText(err)}`);
     return false;
   }
 }

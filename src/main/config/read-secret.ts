@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isPlainObject, type MapReader } from './schema-reader.js';
 import type { SecretValue } from './types.js';
+import { errorText } from '../../protocol/errors.js';
 
 /** Larger than any key, certificate chain or client secret; a path to a wrong file is caught. */
 const MAX_SECRET_BYTES = 1024 * 1024;
@@ -35,7 +36,7 @@ export function readSecret(m: MapReader, key: string, cwd: string, required = tr
     text = bytes.toString('utf8');
   } catch (err: unknown) {
     // The system message names the path and the cause (ENOENT, EACCES, EISDIR), never content.
-    m.issues.add(f.at('file'), `could not read the file: ${err instanceof Error ? err.message : String(err)}`);
+    m.issues.add(f.at('file'), `could not read the file: ${errorText(err)}`);
     return undefined;
   }
   return nonEmpty(m, path, { secret: text.trim(), file: abs });

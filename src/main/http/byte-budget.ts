@@ -3,6 +3,8 @@
 // caps (`maxBufferSize`, 64 MiB per answer) bound one request; only this bounds them all, so
 // that many large ones at once get 503s instead of taking the process down with them.
 
+import { GatewayError } from '../../protocol/errors.js';
+
 /** What one request holds against the budget. */
 export interface ByteAccount {
   /** the budget's limit, for messages */
@@ -70,10 +72,8 @@ export class ByteBudget {
   }
 }
 
-export class BufferBudgetError extends Error {
-  readonly code = 'GW_BUFFER_BUDGET';
+export class BufferBudgetError extends GatewayError {
   constructor(limit: number) {
-    super(`the gateway already holds ${limit} bytes for requests in flight (config.bufferBudgetBytes)`);
-    this.name = 'BufferBudgetError';
+    super('GW_BUFFER_BUDGET', `the gateway already holds ${limit} bytes for requests in flight (config.bufferBudgetBytes)`);
   }
 }

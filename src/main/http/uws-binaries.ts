@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { errorText } from '../../protocol/errors.js';
 
 export interface UwsPackage {
   /** the name code resolves (an alias for the trufflesuite build) */
@@ -109,7 +110,7 @@ function attempt<M extends object>(pkg: UwsPackage, runtime: Runtime, load: (pat
   try {
     return { attempt: { pkg, label, path, error: null, abis }, module: load(path) };
   } catch (err) {
-    return { attempt: { pkg, label, path, error: err instanceof Error ? err.message : String(err), abis }, module: null };
+    return { attempt: { pkg, label, path, error: errorText(err), abis }, module: null };
   } finally {
     // read once by then: kept from the processes the gateway starts
     for (const [name] of set) delete process.env[name];

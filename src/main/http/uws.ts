@@ -9,6 +9,7 @@ import type * as Uws from 'uWebSockets.js';
 import type { FrontApp, FrontModule } from './front.js';
 import { nodeFront } from './node-front.js';
 import { currentRuntime, findNative, glibcOlderThan, glibcVersion, UWS_PACKAGES, type Attempt, type Runtime } from './uws-binaries.js';
+import { GatewayError } from '../../protocol/errors.js';
 
 type UwsModule = typeof Uws;
 
@@ -20,11 +21,9 @@ declare module 'uWebSockets.js' {
   }
 }
 
-export class UwsLoadError extends Error {
-  readonly code = 'GW_UWS_NATIVE_MISSING';
+export class UwsLoadError extends GatewayError {
   constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'UwsLoadError';
+    super('GW_UWS_NATIVE_MISSING', message, options);
   }
 }
 

@@ -4,6 +4,8 @@
 import { request } from 'undici';
 import { redactUrl } from '../log/redact.js';
 import { timerDelay } from './timer-delay.js';
+import { errorText } from '../../protocol/errors.js';
+import { GatewayError } from '../../protocol/errors.js';
 
 export interface FetchedDocument {
   readonly text: string;
@@ -14,11 +16,9 @@ export interface FetchedDocument {
 
 const maxBytes = 1024 * 1024;
 
-export class FetchError extends Error {
-  readonly code = 'GW_IDP_FETCH_FAILED';
+export class FetchError extends GatewayError {
   constructor(message: string) {
-    super(message);
-    this.name = 'FetchError';
+    super('GW_IDP_FETCH_FAILED', message);
   }
 }
 
@@ -50,7 +50,7 @@ export async function getDocument(url: string, timeoutMs: number): Promise<Fetch
       signal: AbortSignal.timeout(timerDelay(timeoutMs)),
     });
   } catch (err) {
-    throw new FetchError(`GET ${shown} failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new FetchError(`GET ${shown} failed: ${errorText(err)}`);
   }
   if (res.statusCode !== 200) {
     await res.body.dump();

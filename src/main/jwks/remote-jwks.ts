@@ -10,6 +10,7 @@ import { parseJwks } from '../config/jwks-load.js';
 import { IssueList } from '../config/schema-reader.js';
 import { getDocument } from './http-get.js';
 import { timerDelay } from './timer-delay.js';
+import { errorText } from '../../protocol/errors.js';
 
 export interface RemoteJwksOptions {
   /** where the JWKS is, or how to find it (OIDC discovery from the issuer) */
@@ -132,7 +133,7 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
         o.onRefresh({ ok: true, url, changed, reason, keys: next.length, fingerprint: nextPrint, nextRefreshMs });
         return changed;
       } catch (err) {
-        error = err instanceof Error ? err.message : String(err);
+        error = errorText(err);
         o.onRefresh({ ok: false, url: label(), reason, error, nextRefreshMs: schedule(retryMs) });
         return false;
       } finally {

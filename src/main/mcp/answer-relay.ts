@@ -13,6 +13,7 @@ import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { AnswerHandler } from '../upstream/answer.js';
 import { UpstreamSessionEndedError } from '../upstream/channel-transport.js';
 import { rawFields } from '../upstream/headers.js';
+import { GatewayError } from '../../protocol/errors.js';
 
 /** How the answer must be handled, decided once its headers are known. */
 export type AnswerMode =
@@ -56,11 +57,9 @@ const wholeBodyLimit = 1024 * 1024;
  * one is refused rather than held: an upstream must not take the gateway's memory with it. */
 export const maxCollectBytes = 64 * 1024 * 1024;
 
-export class AnswerTooLargeError extends Error {
-  readonly code = 'GW_ANSWER_TOO_LARGE';
+export class AnswerTooLargeError extends GatewayError {
   constructor() {
-    super(`the upstream answer is larger than ${maxCollectBytes} bytes, too large to filter`);
-    this.name = 'AnswerTooLargeError';
+    super('GW_ANSWER_TOO_LARGE', `the upstream answer is larger than ${maxCollectBytes} bytes, too large to filter`);
   }
 }
 

@@ -2,7 +2,7 @@
 // relay and the fan-out use.
 
 import type { Claims } from '../../protocol/worker-contract.js';
-import { JsonRpcError, errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
+import type { JsonRpcId } from '../../protocol/jsonrpc.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { ByteAccount } from '../http/byte-budget.js';
 import type { BodyResult, RequestSnapshot } from '../http/request.js';
@@ -12,7 +12,7 @@ import { allRoots, celContext, type Authorization } from '../policy/authorizatio
 import type { LegacySessions } from './legacy-sse.js';
 import type { StreamGate } from './stream-gate.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
-import { UpstreamFailure } from '../upstream/answer.js';
+import { answerOf, Refusal } from '../refusals.js';
 import type { CallerContext, UpstreamTarget } from '../upstream/target.js';
 import { sessionOwner, type SessionCodec, type SessionRecord } from './session-id.js';
 
@@ -69,8 +69,11 @@ export function send(m: McpRequest, status: number, headers: HeaderList, body: s
   m.reply.send(status, [...headers, ...m.corsHeaders], body);
 }
 
-export function sendRpcError(m: McpRequest, status: number, id: JsonRpcId | null, code: number, message: string): void {
-  send(m, status, jsonHeaders, errorMessage(id, code, message));
+/** Answers the request with a refusal, its reason in the access log. */
+export function refuse(m: McpRequest, r: Refusal, id: JsonRpcId | null): void {
+  m.record.error = r.log;
+  const a = answerOf(r, id);
+  m.reply.send(a.status, [...a.headers, ...m.corsHeaders], a.body);
 }
 
 /** Who asks, as the targets see it: what of the request goes upstream, and whom its limits count
@@ -93,16 +96,10 @@ export function callerContext(m: McpRequest): CallerContext {
   };
 }
 
-/** The client's answer when a target gave none: the refusal's own status and text, or 502. */
+/** The client's answer when a target gave none: the refusal's own, or 502. */
 export function answerFailure(m: McpRequest, id: JsonRpcId | null, target: UpstreamTarget, err: Error): void {
   if (!m.reply.open) return;
-  if (err instanceof UpstreamFailure) {
-    m.record.error = `${err.message.charAt(0).toLowerCase()}${err.message.slice(1)}`;
-    send(m, err.status, [...jsonHeaders, ...err.headers], errorMessage(id, err.rpcCode, err.message));
-    return;
-  }
-  m.record.error = `upstream call failed: ${err.message}`;
-  sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${target.name} unavailable`);
+  refuse(m, err instanceof Refusal ? err : new Refusal('GW_UPSTREAM_UNAVAILABLE', `upstream ${target.name} unavailable`, { log: `upstream call failed: ${err.message}` }), id);
 }
 
 export function prefixed(m: McpRequest): boolean {

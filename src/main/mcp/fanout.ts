@@ -7,14 +7,14 @@
 // that silently drops a target would show a partial, misleading tool list.
 
 import type { ListKind } from '../../protocol/worker-contract.js';
-import { JsonRpcError, type JsonRpcId, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import type { JsonRpcId, ParsedMessage } from '../../protocol/jsonrpc.js';
 import { listKindOf } from '../../protocol/mcp.js';
 import { parseEventBlock } from '../../protocol/sse.js';
-import { UpstreamFailure } from '../upstream/answer.js';
+import { Refusal } from '../refusals.js';
 import { AnswerFailedError, wholeAnswer, type WholeAnswer } from '../upstream/answer-readers.js';
 import { firstHeader } from '../upstream/headers.js';
 import type { UpstreamTarget } from '../upstream/target.js';
-import { callerContext, jsonHeaders, send, sendRpcError, answerFailure, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { callerContext, jsonHeaders, refuse, send, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { sessionOwner } from './session-id.js';
 
 interface Answer {
@@ -66,7 +66,7 @@ async function ask(m: McpRequest, target: UpstreamTarget, body: Buffer, message:
     // session it opened, which releaseNewSessions must end.
     const fields = err instanceof AnswerFailedError ? err.fields : null;
     const cause = err instanceof AnswerFailedError && err.cause instanceof Error ? err.cause : err instanceof Error ? err : new Error(String(err));
-    const gone = cause instanceof UpstreamFailure && cause.status === 404 && sessionId !== undefined;
+    const gone = cause instanceof Refusal && cause.status === 404 && sessionId !== undefined;
     return { target, sessionId: (fields === null ? undefined : firstHeader(fields, 'mcp-session-id')) ?? sessionId, message: null, error: cause, sessionGone: gone };
   }
   const sid = firstHeader(answer.fields, 'mcp-session-id') ?? sessionId;
@@ -140,7 +140,7 @@ export async function fanOut(m: McpRequest, deps: McpDeps, message: ParsedMessag
   const method = message.kind === 'response' ? null : message.method;
   const list = method === null ? null : listKindOf(method);
   if (message.kind === 'request' && method !== 'initialize' && method !== 'ping' && method !== 'logging/setLevel' && list === null) {
-    sendRpcError(m, 200, id, JsonRpcError.methodNotFound, `Method not found: ${method} is not supported across several targets`);
+    refuse(m, new Refusal('GW_METHOD_NOT_FOUND', `Method not found: ${method} is not supported across several targets`), id);
     return;
   }
   const abort = new AbortController();
@@ -155,21 +155,26 @@ export async function fanOut(m: McpRequest, deps: McpDeps, message: ParsedMessag
     // so the session's other upstream sessions are ended too rather than left to the reaper.
     releaseNewSessions(m, opened, answers);
     endSession(m, opened, new Set(answers.flatMap((a) => (a.sessionGone === true ? [a.target.name] : []))));
-    m.record.error = 'session not found';
-    sendRpcError(m, 404, id, -32001, 'Session not found');
+    refuse(m, new Refusal('GW_SESSION_NOT_FOUND', 'Session not found'), id);
     return;
   }
   const failed = answers.find((a) => a.error !== null);
   if (failed !== undefined) {
     releaseNewSessions(m, opened, answers);
     m.record.mcpTarget = failed.target.name;
-    if (failed.error instanceof UpstreamFailure) {
-      answerFailure(m, id, failed.target, failed.error);
+    const err = failed.error;
+    if (err instanceof Refusal) {
+      refuse(m, err, id);
       return;
     }
-    m.record.error = `upstream ${failed.target.name} failed: ${failed.error?.message ?? ''}`;
-    if (id === null) send(m, 502, [['content-type', 'text/plain']], `upstream ${failed.target.name} failed`);
-    else sendRpcError(m, 502, id, JsonRpcError.internalError, `upstream ${failed.target.name} failed`);
+    refuse(
+      m,
+      new Refusal('GW_UPSTREAM_UNAVAILABLE', `upstream ${failed.target.name} failed`, {
+        log: `upstream ${failed.target.name} failed: ${err?.message ?? ''}`,
+        ...(id === null ? { form: 'text' } : {}),
+      }),
+      id,
+    );
     return;
   }
   const upstreamError = id === null ? undefined : answers.find((a) => a.message !== null && 'error' in a.message);

@@ -3,7 +3,8 @@
 // never learns of (the answer failed, was refused, or the client left) ended at once instead of
 // being left to the upstream's own expiry.
 
-import { isErrorAnswer, JsonRpcError, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { errorText } from '../../protocol/errors.js';
+import { isErrorAnswer, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { listKindOf } from '../../protocol/mcp.js';
 import { SseEventTooLargeError } from '../../protocol/sse.js';
 import { BufferBudgetError } from '../http/byte-budget.js';
@@ -14,9 +15,9 @@ import { firstHeader, relayResponseHeaders } from '../upstream/headers.js';
 import type { UpstreamTarget } from '../upstream/target.js';
 import { AnswerTooLargeError, answerRelay, type AnswerMode } from './answer-relay.js';
 import { answerMode } from './answer-mode.js';
-import { callerContext, jsonHeaders, send, sendRpcError, answerFailure, withUpstream, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { Refusal } from '../refusals.js';
+import { answerFailure, callerContext, refuse, withUpstream, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { sessionOwner } from './session-id.js';
-import { errorMessage } from '../../protocol/jsonrpc.js';
 
 export async function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: Buffer | null, opened: OpenedSession, message: ParsedMessage | null): Promise<void> {
   const method = m.req.method === 'DELETE' ? 'DELETE' : m.req.method === 'GET' ? 'GET' : 'POST';
@@ -50,14 +51,7 @@ export async function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarg
       if (err instanceof StreamOverrunError) m.record.error = `GET stream closed: ${err.message}`;
     },
     onFilterFailure: (err) => {
-      if (err instanceof EngineOverloadedError || err instanceof BufferBudgetError) {
-        m.record.error = err instanceof BufferBudgetError ? 'buffer budget exhausted' : 'overloaded';
-        send(m, 503, [...jsonHeaders, ['retry-after', '1']], errorMessage(id, JsonRpcError.internalError, 'overloaded'));
-        return;
-      }
-      m.record.error = `filtering the answer failed: ${err instanceof Error ? err.message : String(err)}`;
-      const tooLarge = err instanceof AnswerTooLargeError || err instanceof SseEventTooLargeError;
-      sendRpcError(m, tooLarge ? 502 : 500, id, JsonRpcError.internalError, tooLarge ? 'upstream answer too large to filter' : 'upstream answer could not be filtered');
+      refuse(m, filterFailure(err), id);
     },
   });
   target.send(ctx, { method, sessionId: known, body, message }, relay.handler);
@@ -67,6 +61,16 @@ export async function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarg
     opening?.();
   }
   if (opens !== undefined && (refusedInit || !relay.sentHead())) target.endSession(ctx, opens);
+}
+
+/** What the client is answered when its answer could not be filtered: never the unfiltered one. */
+function filterFailure(err: unknown): Refusal {
+  if (err instanceof EngineOverloadedError || err instanceof BufferBudgetError) {
+    return new Refusal('GW_BUSY', 'overloaded', { form: 'json-rpc', headers: [['retry-after', '1']], log: err instanceof BufferBudgetError ? 'buffer budget exhausted' : 'overloaded' });
+  }
+  const log = `filtering the answer failed: ${errorText(err)}`;
+  if (err instanceof AnswerTooLargeError || err instanceof SseEventTooLargeError) return new Refusal('GW_UPSTREAM_ANSWER', 'upstream answer too large to filter', { log });
+  return new Refusal('GW_INTERNAL', 'upstream answer could not be filtered', { form: 'json-rpc', log });
 }
 
 function isEventStream(fields: HeaderList): boolean {

@@ -7,12 +7,12 @@ import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { SseSplitter, replaceEventData } from '../../protocol/sse.js';
 import { headerValue } from '../http/request.js';
-import { UpstreamFailure } from '../upstream/answer.js';
+import { Refusal } from '../refusals.js';
 import { streamedAnswer, type StreamedAnswer } from '../upstream/answer-readers.js';
 import { StreamOverrunError, UpstreamSessionEndedError } from '../upstream/channel-transport.js';
 import { relayResponseHeaders } from '../upstream/headers.js';
 import type { UpstreamTarget } from '../upstream/target.js';
-import { callerContext, send, sendRpcError, answerFailure, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { callerContext, refuse, send, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { discard } from './discard-body.js';
 import { DrainGate } from './drain-gate.js';
 import { endSession } from './fanout.js';
@@ -51,7 +51,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
       return { target, answer: await reading.answer };
     }),
   ).finally(opening);
-  const streams = await chooseStreams(m, opened, targets, opens, abort);
+  const streams = chooseStreams(m, opened, opens, abort);
   if (streams === null) return;
 
   m.reply.headStream(200, [['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ...m.corsHeaders]);
@@ -71,7 +71,7 @@ export async function mergeStreams(m: McpRequest, deps: McpDeps, opened: OpenedS
 }
 
 /** The streams to merge; null when the client has had another answer instead. */
-async function chooseStreams(m: McpRequest, opened: OpenedSession, targets: readonly UpstreamTarget[], opens: ReadonlyArray<PromiseSettledResult<Opened>>, abort: AbortController): Promise<Opened[] | null> {
+function chooseStreams(m: McpRequest, opened: OpenedSession, opens: ReadonlyArray<PromiseSettledResult<Opened>>, abort: AbortController): Opened[] | null {
   const fulfilled = opens.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   const failures = opens.flatMap((o) => (o.status === 'rejected' ? [o.reason instanceof Error ? o.reason : new Error(String(o.reason))] : []));
   const giveUp = (): null => {
@@ -79,16 +79,15 @@ async function chooseStreams(m: McpRequest, opened: OpenedSession, targets: read
     for (const s of fulfilled) discard(s.answer.body);
     return null;
   };
-  if (failures.some((e) => e instanceof UpstreamFailure && e.code === 'GW_SESSION_NOT_FOUND')) {
+  if (failures.some((e) => e instanceof Refusal && e.code === 'GW_SESSION_NOT_FOUND')) {
     // One of its sessions ended: the client must initialize again (as a POST in it learns).
     endSession(m, opened, new Set());
-    m.record.error = 'session not found';
-    sendRpcError(m, 404, null, -32001, 'Session not found');
+    refuse(m, new Refusal('GW_SESSION_NOT_FOUND', 'Session not found'), null);
     return giveUp();
   }
   // A target with no session of the client's has no stream to give: left out.
-  const failed = failures.find((e) => !(e instanceof UpstreamFailure && e.code === 'GW_SESSION_REQUIRED'));
-  const refusal = failures.find((e) => e instanceof UpstreamFailure);
+  const failed = failures.find((e) => !(e instanceof Refusal && e.code === 'GW_SESSION_REQUIRED'));
+  const refusal = failures.find((e) => e instanceof Refusal);
   // A target without server-initiated messages (stateless) answers 405: left out too (405 to the
   // client only when no target has a stream).
   const live = fulfilled.filter((s) => s.answer.status !== 405);
@@ -97,17 +96,14 @@ async function chooseStreams(m: McpRequest, opened: OpenedSession, targets: read
   if (failed !== undefined || bad !== undefined || live.length === 0) {
     giveUp();
     if (!m.reply.open) return null;
-    const first = targets[0];
-    if (failed instanceof UpstreamFailure && first !== undefined) answerFailure(m, null, first, failed);
-    else if (failed !== undefined) {
-      m.record.error = 'upstream stream failed';
-      send(m, 502, [['content-type', 'text/plain']], 'upstream stream failed');
-    } else {
+    if (failed instanceof Refusal) refuse(m, failed, null);
+    else if (failed !== undefined) refuse(m, new Refusal('GW_UPSTREAM_UNAVAILABLE', 'upstream stream failed', { form: 'text' }), null);
+    else {
       const shown = bad ?? fulfilled[0];
       if (shown !== undefined) {
         m.record.mcpTarget = shown.target.name;
         send(m, shown.answer.status, relayResponseHeaders(shown.answer.fields).filter(([k]) => k === 'content-type' || k === 'allow'), '');
-      } else if (refusal instanceof UpstreamFailure && first !== undefined) answerFailure(m, null, first, refusal);
+      } else if (refusal instanceof Refusal) refuse(m, refusal, null);
     }
     return null;
   }

@@ -2,14 +2,12 @@
 // `condition` read: the caller's claims, the request, and for a call the tool, prompt or resource
 // it names (so `key: mcp.tool.name` limits each tool apart).
 
-import { errorMessage, type JsonRpcId } from '../../protocol/jsonrpc.js';
+import type { JsonRpcId } from '../../protocol/jsonrpc.js';
 import type { McpCelContext } from '../../protocol/worker-contract.js';
 import { joinedHeaders } from '../http/request.js';
 import { rateLimitHeaders } from '../policy/rate-limit.js';
-import { jsonHeaders, send, type McpDeps, type McpRequest } from './context.js';
-
-/** JSON-RPC's implementation-defined server error range. */
-const rateLimitedCode = -32000;
+import { Refusal } from '../refusals.js';
+import { refuse, type McpDeps, type McpRequest } from './context.js';
 
 /** The request, with the limit's header fields to add to its answer; null when it was refused
  * (the client has had its 429). */
@@ -23,9 +21,8 @@ export function chargeRateLimit(m: McpRequest, deps: McpDeps, id: JsonRpcId | nu
     source: { address: m.req.remoteAddress, port: 0 },
   }));
   if (!decision.allowed) {
-    m.record.error = 'rate limit exceeded';
     deps.onRateLimited(m.route.name);
-    send(m, 429, [...jsonHeaders, ...rateLimitHeaders(decision.state)], errorMessage(id, rateLimitedCode, 'rate limit exceeded'));
+    refuse(m, new Refusal('GW_RATE_LIMITED', 'rate limit exceeded', { headers: rateLimitHeaders(decision.state) }), id);
     return null;
   }
   return decision.state === null ? m : { ...m, corsHeaders: [...m.corsHeaders, ...rateLimitHeaders(decision.state)] };

@@ -11,6 +11,7 @@ import { closeApp } from '../http/uws.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from './metrics.js';
 import { redactedConfig } from './redact.js';
+import { GatewayError } from '../../protocol/errors.js';
 
 export interface OpsOptions {
   readonly admin: string | null;
@@ -28,11 +29,9 @@ export interface OpsServers {
   close(): Promise<void>;
 }
 
-export class OpsAddressError extends Error {
-  readonly code = 'GW_OPS_ADDRESS';
+export class OpsAddressError extends GatewayError {
   constructor(message: string) {
-    super(message);
-    this.name = 'OpsAddressError';
+    super('GW_OPS_ADDRESS', message);
   }
 }
 

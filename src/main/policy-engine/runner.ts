@@ -4,6 +4,7 @@
 
 import type { DecideTask, FilterTask, PolicyEngine, VerifyTask } from '../../protocol/policy-engine.js';
 import type { DecideResult, FilterResult, VerifyResult } from '../../protocol/worker-contract.js';
+import { GatewayError } from '../../protocol/errors.js';
 
 export interface EngineRunner {
   readonly mode: 'pool' | 'inline';
@@ -21,11 +22,9 @@ export interface EngineRunner {
   close(): Promise<void>;
 }
 
-export class EngineOverloadedError extends Error {
-  readonly code = 'GW_OVERLOADED';
+export class EngineOverloadedError extends GatewayError {
   constructor() {
-    super('the worker pool queue is full');
-    this.name = 'EngineOverloadedError';
+    super('GW_OVERLOADED', 'the worker pool queue is full');
   }
 }
 

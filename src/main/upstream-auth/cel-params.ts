@@ -7,6 +7,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { joinedHeaders } from '../http/request.js';
 import type { CallerIdentity } from './credential.js';
+import { errorText } from '../../protocol/errors.js';
 
 /** The caller's token as a CEL value: redacted unless asked for with `unredacted()`. */
 class RawToken {
@@ -31,7 +32,7 @@ export function celCompileError(expr: string): string | null {
     environment.parse(expr);
     return null;
   } catch (err: unknown) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorText(err);
     return message.split('\n', 1)[0] ?? message;
   }
 }

@@ -16,6 +16,7 @@ import { ExchangeCache, type ExchangeInputs, cacheKey, expiryOf } from './exchan
 import { insertAt } from './locations.js';
 import { type TokenSource, mayAct } from './subject.js';
 import type { HttpSettings } from './token-http.js';
+import { errorText } from '../../protocol/errors.js';
 
 /** What the gateway hands every source it builds; all optional. */
 export interface SourceDeps {
@@ -99,7 +100,7 @@ async function fetchSafely(plan: ExchangePlan, inputs: ExchangeInputs): Promise<
     }
     return fetched;
   } catch (err: unknown) {
-    return backendAuthFailed('internal', 'token exchange failed', err instanceof Error ? err.message : String(err));
+    return backendAuthFailed('internal', 'token exchange failed', errorText(err));
   }
 }
 

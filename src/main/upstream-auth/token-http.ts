@@ -6,6 +6,7 @@
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import { timerDelay } from '../jwks/timer-delay.js';
+import { errorText } from '../../protocol/errors.js';
 
 export interface HttpSettings {
   /** undici dispatcher for these calls (the connection policies of the endpoint); default global */
@@ -62,7 +63,7 @@ export async function exchange(call: HttpCall, settings: HttpSettings): Promise<
 }
 
 function failure(where: string, err: unknown, signal: AbortSignal): HttpAnswer {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : '';
   const reason = signal.aborted ? 'timed out' : code === 'ECONNREFUSED' ? 'connection refused' : 'connection failed';
   return { ok: false, reason, detail: `${where}: ${signal.aborted ? 'no answer in time' : message}` };

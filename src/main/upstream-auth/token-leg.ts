@@ -11,6 +11,7 @@ import type { ExchangeInputs } from './exchange-cache.js';
 import { GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE } from './oauth-uris.js';
 import { type HttpSettings, exchange } from './token-http.js';
 import { readTokenResponse } from './token-response.js';
+import { errorText } from '../../protocol/errors.js';
 
 export interface LegSpec {
   readonly endpoint: () => Promise<EndpointUrl>;
@@ -54,7 +55,7 @@ export async function requestToken(spec: LegSpec, input: ExchangeInputs): Promis
   try {
     await spec.authenticate(form, headers);
   } catch (err: unknown) {
-    return { ok: false, rejected: false, status: null, reason: 'client assertion could not be signed', detail: err instanceof Error ? err.message : String(err) };
+    return { ok: false, rejected: false, status: null, reason: 'client assertion could not be signed', detail: errorText(err) };
   }
 
   const answer = await exchange({ method: 'POST', url: endpoint.url, headers, body: form.toString() }, spec.http);

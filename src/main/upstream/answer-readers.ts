@@ -7,6 +7,7 @@ import { BufferBudgetError, type ByteAccount } from '../http/byte-budget.js';
 import type { HeaderList } from '../http/reply.js';
 import type { AnswerHandler } from './answer.js';
 import { rawFields } from './headers.js';
+import { GatewayError } from '../../protocol/errors.js';
 
 export interface WholeAnswer {
   readonly status: number;
@@ -15,13 +16,11 @@ export interface WholeAnswer {
 }
 
 /** An answer (from its head on, when it failed after one) with the failure. */
-export class AnswerFailedError extends Error {
-  readonly code = 'GW_ANSWER_FAILED';
+export class AnswerFailedError extends GatewayError {
   /** the head, when it came before the failure */
   readonly fields: HeaderList | null;
   constructor(cause: Error, fields: HeaderList | null) {
-    super(cause.message, { cause });
-    this.name = 'AnswerFailedError';
+    super('GW_ANSWER_FAILED', cause.message, { cause });
     this.fields = fields;
   }
 }

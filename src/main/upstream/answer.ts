@@ -39,21 +39,3 @@ export function answerWith(handler: AnswerHandler, status: number, headers: RawH
   if (aborted !== null) handler.onError(aborted);
   else handler.onComplete();
 }
-
-/** A failure whose status, header fields, JSON-RPC error code and text the client gets, instead
- * of the relay's 502 naming no reason: a policy's refusal, a limit, or what a channel target
- * reports of its own session. */
-export class UpstreamFailure extends Error {
-  readonly code: string;
-  readonly status: number;
-  readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly rpcCode: number;
-  constructor(code: string, status: number, message: string, headers: ReadonlyArray<readonly [string, string]> = [], rpcCode = -32603) {
-    super(message);
-    this.name = 'UpstreamFailure';
-    this.code = code;
-    this.status = status;
-    this.headers = headers;
-    this.rpcCode = rpcCode;
-  }
-}

@@ -4,7 +4,7 @@
 // there is no token) gets a bounded number of calls, and of open event streams, per upstream;
 // past it the request is refused at once, and others keep flowing.
 
-import { UpstreamFailure } from './answer.js';
+import { Refusal } from '../refusals.js';
 
 export interface CallerLimits {
   /** calls (POST, DELETE) one caller may have in flight to one upstream */
@@ -29,7 +29,7 @@ export class CallerSlots {
   }
 
   /** Takes a slot: the function that gives it back (once, however often called), or the refusal. */
-  acquire(upstream: string, kind: SlotKind, caller: string): (() => void) | UpstreamFailure {
+  acquire(upstream: string, kind: SlotKind, caller: string): (() => void) | Refusal {
     // The caller's text is the sender's: kept apart from the other parts by a separator no
     // upstream key or kind contains.
     const key = `${upstream}\u0000${kind}\u0000${caller}`;
@@ -38,7 +38,7 @@ export class CallerSlots {
     if (n >= limit) {
       this.#onRefused(upstream, kind);
       const what = kind === 'calls' ? `${limit} calls in flight` : `${limit} event streams open`;
-      return new UpstreamFailure('GW_CALLER_LIMIT', 429, `Too many requests: this caller already has ${what} to this upstream`, [['retry-after', '1']]);
+      return new Refusal('GW_CALLER_LIMIT', `Too many requests: this caller already has ${what} to this upstream`, { headers: [['retry-after', '1']] });
     }
     this.#held.set(key, n + 1);
     let held = true;

@@ -7,7 +7,9 @@
 import { formatEvent } from '../../protocol/sse.js';
 import type { BackendTlsPolicy } from '../config/types.js';
 import { tlsDispatcher } from '../http/tls-client.js';
-import { answerWith, UpstreamFailure, type AnswerHandler, type RawHeaders } from './answer.js';
+import { errorText, GatewayError } from '../../protocol/errors.js';
+import { Refusal } from '../refusals.js';
+import { answerWith, type AnswerHandler, type RawHeaders } from './answer.js';
 import { ChannelLimitError, type ChannelHub, type ChannelSession } from './channels/channel-hub.js';
 import type { ChannelSpec } from './channels/channel.js';
 import type { Transport, TransportRequest } from './transport.js';
@@ -19,28 +21,24 @@ import type { Transport, TransportRequest } from './transport.js';
 export const maxPendingStreamBytes = 16 * 1024 * 1024;
 
 /** A GET stream closed because its client fell too far behind. */
-export class StreamOverrunError extends Error {
-  readonly code = 'GW_STREAM_OVERRUN';
+export class StreamOverrunError extends GatewayError {
   constructor(target: string) {
-    super(`the client fell more than ${maxPendingStreamBytes / 1024 / 1024} MiB behind ${target}'s messages`);
-    this.name = 'StreamOverrunError';
+    super('GW_STREAM_OVERRUN', `the client fell more than ${maxPendingStreamBytes / 1024 / 1024} MiB behind ${target}'s messages`);
   }
 }
 
 /** The upstream session a stream belonged to is over (its process exited): the stream ends, and
  * the client learns it must initialize again. */
-export class UpstreamSessionEndedError extends Error {
-  readonly code = 'GW_UPSTREAM_SESSION_ENDED';
+export class UpstreamSessionEndedError extends GatewayError {
   constructor(reason: string) {
-    super(`upstream session ended: ${reason}`);
-    this.name = 'UpstreamSessionEndedError';
+    super('GW_UPSTREAM_SESSION_ENDED', `upstream session ended: ${reason}`);
   }
 }
 
 const json = 'application/json';
 
-function sessionNotFound(): UpstreamFailure {
-  return new UpstreamFailure('GW_SESSION_NOT_FOUND', 404, 'Session not found', [], -32001);
+function sessionNotFound(): Refusal {
+  return new Refusal('GW_SESSION_NOT_FOUND', 'Session not found');
 }
 
 /** A legacy SSE target's channel, connecting as its backendTLS says. */
@@ -101,10 +99,9 @@ export class ChannelTransport implements Transport {
 
   /** What the client is told of a channel's failure: it names the target and the reason, which
    * is the gateway's own (a process that exited, a line too long), never an upstream's text. */
-  #failure(status: number, err: unknown): UpstreamFailure {
-    if (err instanceof UpstreamFailure) return err;
-    const reason = err instanceof Error ? err.message : String(err);
-    return new UpstreamFailure('GW_CHANNEL_FAILED', status, `upstream ${this.#name}: ${reason}`);
+  #failure(status: number, err: unknown): Refusal {
+    if (err instanceof Refusal) return err;
+    return new Refusal('GW_CHANNEL_FAILED', `upstream ${this.#name}: ${errorText(err)}`, { status });
   }
 
   /** The request's session: named by its id, or opened by an initialize. */
@@ -116,13 +113,13 @@ export class ChannelTransport implements Transport {
     }
     const m = req.message;
     if (m === null || m.kind !== 'request' || m.method !== 'initialize') {
-      throw new UpstreamFailure('GW_SESSION_REQUIRED', 400, `${this.#name} needs a session: send initialize first`);
+      throw new Refusal('GW_SESSION_REQUIRED', `${this.#name} needs a session: send initialize first`);
     }
     try {
       return await this.#hub.open(this.#spec, req.headers, req.owner());
     } catch (err) {
       // A limit: the caller may retry later.
-      if (err instanceof ChannelLimitError) throw new UpstreamFailure(err.code, 503, `upstream ${this.#name}: ${err.message}`, [['retry-after', '5']]);
+      if (err instanceof ChannelLimitError) throw new Refusal('GW_SESSION_LIMIT', `upstream ${this.#name}: ${err.message}`, { headers: [['retry-after', '5']] });
       throw err;
     }
   }
@@ -132,7 +129,7 @@ export class ChannelTransport implements Transport {
     const session = req.sessionId === undefined ? undefined : this.#hub.get(req.sessionId);
     if (session === undefined) {
       answer.onConnect(() => {});
-      answer.onError(req.sessionId === undefined ? new UpstreamFailure('GW_SESSION_REQUIRED', 400, 'Mcp-Session-Id required', [], -32001) : sessionNotFound());
+      answer.onError(req.sessionId === undefined ? new Refusal('GW_SESSION_REQUIRED', 'Mcp-Session-Id required', { rpcCode: -32001 }) : sessionNotFound());
       return;
     }
     new ChannelStream(this.#name, session, answer).start();

@@ -7,7 +7,8 @@
 
 import { isIdempotent } from '../../protocol/mcp.js';
 import type { Credential } from '../upstream-auth/credential.js';
-import { UpstreamFailure, type AnswerHandler, type RawHeaders } from './answer.js';
+import { Refusal } from '../refusals.js';
+import type { AnswerHandler, RawHeaders } from './answer.js';
 import type { CallerContext, TargetRequest } from './target.js';
 import type { TargetPolicies } from './target-policies.js';
 import type { Transport, TransportRequest } from './transport.js';
@@ -23,12 +24,12 @@ function isConnectFailure(err: Error): boolean {
   return typeof code === 'string' && connectFailures.has(code);
 }
 
-export function requestTimeout(): UpstreamFailure {
-  return new UpstreamFailure('GW_REQUEST_TIMEOUT', 504, 'request timeout');
+export function requestTimeout(): Refusal {
+  return new Refusal('GW_REQUEST_TIMEOUT', 'request timeout');
 }
 
-function attemptTimeout(): UpstreamFailure {
-  return new UpstreamFailure('GW_UPSTREAM_TIMEOUT', 504, 'upstream call timeout');
+function attemptTimeout(): Refusal {
+  return new Refusal('GW_UPSTREAM_TIMEOUT', 'upstream call timeout');
 }
 
 export interface TargetCallParts {
@@ -99,7 +100,7 @@ export class TargetCall implements AnswerHandler {
     if (!credential.ok) {
       // Never a fallback: the request goes nowhere, the client gets the refusal.
       this.#p.policies.onRefusal(credential);
-      this.#fail(new UpstreamFailure('GW_BACKEND_AUTH', credential.status, credential.message));
+      this.#fail(new Refusal('GW_BACKEND_AUTH', credential.message, { status: credential.status }));
       return;
     }
     this.#p.policies.onCredential(credential.outcome);
@@ -176,7 +177,7 @@ export class TargetCall implements AnswerHandler {
   #retriesError(err: Error): boolean {
     if (this.#p.policies.retry === null) return false;
     if (isConnectFailure(err)) return this.#mayResend(false);
-    return err instanceof UpstreamFailure && err.code === 'GW_UPSTREAM_TIMEOUT' && this.#mayResend(true);
+    return err instanceof Refusal && err.code === 'GW_UPSTREAM_TIMEOUT' && this.#mayResend(true);
   }
 
   #mayResend(received: boolean): boolean {

@@ -10,7 +10,8 @@ import type { CelContext } from '../../protocol/worker-contract.js';
 import { latin1OfUtf8 } from '../http/header-text.js';
 import { applyCredential } from '../upstream-auth/apply-credential.js';
 import type { CallerIdentity, Credential, CredentialInsert, CredentialRemove } from '../upstream-auth/credential.js';
-import { UpstreamFailure, type AnswerHandler } from './answer.js';
+import { Refusal } from '../refusals.js';
+import type { AnswerHandler } from './answer.js';
 import type { CallerSlots } from './caller-slots.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { TargetCall } from './target-call.js';
@@ -61,7 +62,7 @@ export class UpstreamTarget {
   /** Sends the request; its answer, or why there is none, goes to `answer`. Never throws. */
   send(ctx: CallerContext, req: TargetRequest, answer: AnswerHandler): void {
     const lease = this.#slots.acquire(this.transport.key, req.method === 'GET' ? 'streams' : 'calls', ctx.caller);
-    if (lease instanceof UpstreamFailure) {
+    if (lease instanceof Refusal) {
       answer.onConnect(() => {});
       answer.onError(lease);
       return;

@@ -5,6 +5,7 @@ import type { ParseResult } from '@marcbachmann/cel-js';
 import { compileCel } from '../../protocol/cel-environment.js';
 import type { RuleSetInit } from '../../protocol/worker-contract.js';
 import { readsVariable } from './item-invariance.js';
+import { errorText } from '../../protocol/errors.js';
 
 export type CelProgram = ParseResult;
 
@@ -44,7 +45,7 @@ export function compileRuleSet(init: RuleSetInit): CompiledRuleSet {
     try {
       program = compileRule(rule.expr);
     } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
+      const why = errorText(err);
       throw new Error(`rule set ${init.id}, rule ${index}: CEL does not compile: ${why}`, { cause: err });
     }
     const compiled: CompiledRule = { program, index, readsMcp: readsVariable(program.ast, 'mcp') };

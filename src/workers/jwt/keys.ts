@@ -5,6 +5,7 @@ import { jwkThumbprint } from '../../protocol/jwk-thumbprint.js';
 import type { PublicJwk } from '../../protocol/worker-contract.js';
 import { ALGORITHMS, RSA_ALGS, isForbiddenAlg, type AlgSpec, type JwsAlg } from './algorithms.js';
 import { quote } from './text.js';
+import { errorText } from '../../protocol/errors.js';
 
 /** One signature check bound to a key: what `crypto.verify` needs, run synchronously (workers)
  * or on the libuv pool (the main thread, see `checkSignatureAsync`). */
@@ -124,7 +125,7 @@ export function importJwk(jwk: PublicJwk): KeyImport {
     // Only the public members are passed on: a private JWK must not make us hold a private key.
     keyObject = createPublicKey({ key: publicMembers(jwk), format: 'jwk' });
   } catch (err) {
-    return { ok: false, problem: `${name} could not be imported: ${err instanceof Error ? err.message : String(err)}` };
+    return { ok: false, problem: `${name} could not be imported: ${errorText(err)}` };
   }
   if (keyObject.asymmetricKeyType !== shape.keyType) {
     return { ok: false, problem: `${name} imported as ${String(keyObject.asymmetricKeyType)}, expected ${shape.keyType}` };

@@ -13,6 +13,7 @@ import { replaceMessageId } from '../../../protocol/message-id.js';
 import type { Channel, ChannelSpec } from './channel.js';
 import { openSseChannel } from './sse-channel.js';
 import { openStdioChannel } from './stdio-channel.js';
+import { GatewayError } from '../../../protocol/errors.js';
 
 const backlogLimit = 256;
 /** The backlog's size (UTF-16 units) kept besides its count, as a message may be 64 MiB; under
@@ -28,11 +29,9 @@ export const sessionsPerCaller = 32;
 export const maxSessions = 512;
 
 /** A session refused for a limit: a 503 to the client, who may retry later. */
-export class ChannelLimitError extends Error {
-  readonly code = 'GW_CHANNEL_LIMIT';
+export class ChannelLimitError extends GatewayError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ChannelLimitError';
+    super('GW_CHANNEL_LIMIT', message);
   }
 }
 /** A request the server never answers fails after this (HTTP upstreams: undici's 300 s headers timeout). */

@@ -5,6 +5,7 @@ import { request, type Dispatcher } from 'undici';
 import { SseSplitter } from '../../../protocol/sse.js';
 import { redactUrl } from '../../log/redact.js';
 import type { Channel } from './channel.js';
+import { errorText } from '../../../protocol/errors.js';
 
 /** Where an `endpoint` event says to POST (absolute, or relative to the SSE URL), or why it
  * cannot be used: undici refuses other schemes by throwing, and another origin would receive
@@ -112,7 +113,7 @@ export async function openSseChannel(
           } else if (type === 'message') channel.onMessage(event.data);
         }
       } catch (err) {
-        broken(`event stream failed: ${err instanceof Error ? err.message : String(err)}`);
+        broken(`event stream failed: ${errorText(err)}`);
       }
     });
     const end = (): void => {

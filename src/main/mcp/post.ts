@@ -1,0 +1,112 @@
+// A POST: one JSON-RPC message, read whole, checked (framing, duplicate members, depth, a call
+// sent as a notification), charged to the route's rate limit, then routed — a call to the target
+// its name is prefixed with, once the rules allow it; a client's answer to the server that asked;
+// anything else to every target (fanout.ts) or to the one.
+
+import { JsonRpcError, parseMessage, type ParsedMessage } from '../../protocol/jsonrpc.js';
+import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
+import { headerValue } from '../http/request.js';
+import { Refusal } from '../refusals.js';
+import type { UpstreamTarget } from '../upstream/target.js';
+import { allowCall, resolveTarget, rewriteCallName } from './calls.js';
+import { refuse, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
+import { fanOut } from './fanout.js';
+import { forward } from './forward.js';
+import { openSession } from './open-session.js';
+import { chargeRateLimit } from './rate-limit-charge.js';
+import { wholeBody } from './request-body.js';
+import { untagAnswer } from './server-requests.js';
+
+type Message = Exclude<ParsedMessage, { readonly kind: 'invalid' }>;
+type Request = Extract<ParsedMessage, { readonly kind: 'request' }>;
+
+export async function handlePost(request: McpRequest, deps: McpDeps): Promise<void> {
+  const read = await readMessage(request);
+  if (read === null) return;
+  const { message, body } = read;
+  const id = message.kind === 'request' ? message.id : null;
+  if (message.kind !== 'response') request.record.mcpMethod = message.method;
+  const opened = openSession(request, deps, id);
+  if (opened === null) return;
+  if (message.kind === 'notification' && callTargetOf(message.method, message.params) !== null) {
+    // A call without an id is no MCP message, but a server that dispatches on the method alone
+    // would run it, unauthorised: refused, whatever the rules say.
+    refuse(request, new Refusal('GW_INVALID_MESSAGE', `${message.method} must be a request (with an id)`, { log: `${message.method} sent as a notification` }), null);
+    return;
+  }
+  const call = message.kind === 'request' ? callTargetOf(message.method, message.params) : null;
+  const resolved = call === null ? null : resolveTarget(request, call);
+  const mcp = message.kind === 'response' ? null : { method: message.method, ...(call !== null && resolved !== null ? { [call.kind]: { name: resolved.name, target: resolved.target.name } } : {}) };
+  const m = chargeRateLimit(request, deps, id, mcp);
+  if (m === null) return;
+  // A GET of this session still being opened upstream goes first, as the client sent it.
+  const gate = deps.streamGate.opened(opened.header);
+  if (gate !== null) await gate;
+  if (message.kind === 'request' && call !== null) return routeCall(m, deps, { message, body }, call, resolved, opened);
+  if (message.kind === 'request') {
+    const kind = listKindOf(message.method);
+    if (kind !== null) m.record.mcpResourceType = kind === 'tools' ? 'tool' : kind === 'prompts' ? 'prompt' : kind === 'resources' ? 'resource' : 'templates';
+  }
+  if (message.kind === 'response' && m.targets.length > 1) return routeAnswer(m, deps, message, body, opened);
+  if (m.targets.length > 1) return fanOut(m, deps, message, body, opened);
+  const only = m.targets[0];
+  if (only === undefined) refuse(m, new Refusal('GW_NO_BACKEND', 'no upstream target', { status: 502, form: 'json-rpc' }), id);
+  else await forward(m, deps, only, body, opened, message);
+}
+
+/** The body as one JSON-RPC message; null when the client has had its refusal. */
+async function readMessage(m: McpRequest): Promise<{ readonly message: Message; readonly body: Buffer } | null> {
+  const contentType = headerValue(m.req, 'content-type') ?? '';
+  if (!contentType.toLowerCase().startsWith('application/json')) {
+    refuse(m, new Refusal('GW_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type: Client must send application/json'), null);
+    return null;
+  }
+  const body = await wholeBody(m);
+  if (body === null) return null;
+  const message = parseMessage(body.toString('utf8'));
+  if (message.kind === 'invalid') {
+    const rpcCode = message.reason === 'body is not valid JSON' ? JsonRpcError.parseError : JsonRpcError.invalidRequest;
+    refuse(m, new Refusal('GW_INVALID_MESSAGE', message.reason, { rpcCode, log: message.reason }), null);
+    return null;
+  }
+  return { message, body };
+}
+
+/** A call of a named tool, prompt or resource: to its target, once the rules allow it. */
+async function routeCall(
+  m: McpRequest,
+  deps: McpDeps,
+  { message, body }: { readonly message: Request; readonly body: Buffer },
+  call: CallTarget,
+  resolved: { target: UpstreamTarget; name: string } | null,
+  opened: OpenedSession,
+): Promise<void> {
+  m.record.mcpResourceType = call.kind;
+  // A name no target has, and one the rules deny, get the same answer: a denied tool stays hidden.
+  const unknown = (log: string): Refusal => new Refusal('GW_UNKNOWN_TARGET', unknownTargetMessage(call), { log });
+  if (resolved === null) {
+    m.record.mcpResourceName = call.name;
+    refuse(m, unknown(`unknown ${call.kind} ${call.name}`), message.id);
+    return;
+  }
+  m.record.mcpTarget = resolved.target.name;
+  m.record.mcpResourceName = resolved.name;
+  if (!(await allowCall(m, deps, message.method, call, resolved.target.name, resolved.name))) {
+    deps.onDenied(call.kind);
+    refuse(m, unknown(`mcp authorization denied: ${call.kind} ${resolved.name}`), message.id);
+    return;
+  }
+  const sent = resolved.name === call.name ? body : rewriteCallName(message, call, resolved.name);
+  await forward(m, deps, resolved.target, sent, opened, message);
+}
+
+/** A client's answer to a server's own request, on a route with several targets: to that target alone. */
+async function routeAnswer(m: McpRequest, deps: McpDeps, message: Extract<ParsedMessage, { readonly kind: 'response' }>, body: Buffer, opened: OpenedSession): Promise<void> {
+  const routed = untagAnswer(m.targets, message.id, body.toString('utf8'));
+  if (routed === null) {
+    refuse(m, new Refusal('GW_INVALID_MESSAGE', 'the answer names no request of a target', { log: 'an answer to no request of a target' }), null);
+    return;
+  }
+  m.record.mcpTarget = routed.target.name;
+  await forward(m, deps, routed.target, routed.body, opened, message);
+}
