@@ -106,8 +106,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const first = source.load();
   if (!first.ok) throw new ConfigError(first.issues);
   const config = first.config;
-  const { uws, logger } = openFront(options, env, config);
-  const metrics = new Metrics();
+  const metrics = new Metrics(version);
+  const { uws, logger } = openFront(options, env, config, metrics);
   const upstream = upstreamParts(config, metrics, logger);
   const sessions = createSessionCodec(options.sessionKey ?? config.runtime.sessionKey);
   const generations = new Generations({
@@ -157,12 +157,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       }
     }
   }
+  // Last: a start that failed before would leave its sampling running.
+  metrics.watchProcess();
   return gatewayOf(parts, ops);
 }
 
-function openFront(options: GatewayOptions, env: Env, config: GatewayConfig): { uws: FrontModule; logger: Logger } {
+function openFront(options: GatewayOptions, env: Env, config: GatewayConfig, metrics: Metrics): { uws: FrontModule; logger: Logger } {
   const loaded = loadUws(options.allowUwsFallback ?? env['PORTCULLIS_ALLOW_UWS_FALLBACK'] === '1');
-  const logger = createLogger(options.logFormat ?? config.runtime.logFormat, options.logSink);
+  const logger = createLogger(options.logFormat ?? config.runtime.logFormat, options.logSink, {
+    logging: config.runtime.logging,
+    onCelError: (field) => metrics.accessLogErrors.inc({ field }),
+  });
   if (loaded.native) logger.info('gateway', 'uWebSockets.js native front', [['from', loaded.source]]);
   else logger.warn('gateway', 'uWebSockets.js native binary did not load: running on its slow pure-JS fallback (opted in)');
   return { uws: loaded.module, logger };
@@ -261,6 +266,7 @@ async function closeGateway(parts: Parts, ops: OpsServers, drainMs: number): Pro
   await reloader.idle();
   await generations.close();
   await upstream.pools.close();
+  parts.metrics.close();
   parts.logger.flush();
 }
 

@@ -6,7 +6,7 @@
 import type { GatewayConfig } from './config/types.js';
 import { KeyRegistry } from './jwks/key-registry.js';
 import type { Logger } from './log/logger.js';
-import type { Metrics } from './ops/metrics.js';
+import { routeLabelsOf, type Metrics } from './ops/metrics.js';
 import { buildPlan, type BindPlan, type RoutePlan } from './plan.js';
 import { Authorization } from './policy/authorization.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from './policy/jwt-auth.js';
@@ -87,7 +87,14 @@ export class Generations {
 
   /** Builds the first generation and makes it live. */
   async start(config: GatewayConfig): Promise<void> {
-    this.#live = { generation: await this.build(config, false), config };
+    this.#goLive(await this.build(config, false), config);
+  }
+
+  /** The live one, and the metrics' labels following its routes. */
+  #goLive(generation: Generation, config: GatewayConfig): void {
+    this.#live = { generation, config };
+    const routes = [...generation.binds.values()].flatMap((b) => b.listeners.flatMap((l) => l.routes));
+    this.#o.metrics.setRoutes(routeLabelsOf(routes.map((r) => ({ name: r.name, toolNames: r.toolNames, targets: r.backend?.targets.map((t) => t.name) ?? [] }))));
   }
 
   get current(): Generation {
@@ -202,7 +209,7 @@ export class Generations {
    * main thread. */
   install(built: Generation, cfg: GatewayConfig): void {
     const previous = this.#live;
-    this.#live = { generation: built, config: cfg };
+    this.#goLive(built, cfg);
     if (previous !== null) void this.#engines.retire(previous.generation.engine);
   }
 

@@ -48,7 +48,7 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
   return (res, req) => {
     const snap = snapshotRequest(req, res);
     const reply = new Reply(res, snap.method === 'HEAD');
-    const record = new AccessRecord(snap.startedAt);
+    const record = new AccessRecord(snap);
     record.srcAddr = snap.remoteAddress;
     record.method = snap.method;
     record.host = snap.host;
@@ -59,8 +59,7 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
       record.status = reply.status;
       if (aborted && reply.status === 0) record.error ??= 'client closed the connection';
       deps.logger.access(record);
-      deps.metrics.requests.inc({ route: record.route, status: String(reply.status) });
-      deps.metrics.duration.observe(performance.now() - snap.startedAt);
+      deps.metrics.requestDone(record);
       deps.inflight.count--;
       if (deps.inflight.count === 0) deps.inflight.onIdle?.();
     });
@@ -216,8 +215,7 @@ async function runPolicies(
       return;
     }
     claims = outcome.claims;
-    const sub = claims?.['sub'];
-    if (typeof sub === 'string') record.jwtSub = sub;
+    record.setClaims(claims);
     // A verified token is consumed here: it reaches an upstream only as a target's backendAuth
     // (passthrough) puts it back.
     if (outcome.stripAuthorization) {

@@ -10,6 +10,7 @@ import type {
 import type { ProviderSetInit, PublicJwk, RuleSetInit, WorkerInit } from '../protocol/worker-contract.js';
 import { compileCors, type CompiledCors } from './policy/cors.js';
 import { routeUpstreamPolicies } from './upstream/target-policies.js';
+import { ruleToolNames } from './ops/tool-labels.js';
 
 export interface CompiledMatch {
   readonly path: PathMatch;
@@ -53,6 +54,8 @@ export interface RoutePlan {
   readonly requestTimeoutMs: number | null;
   readonly retry: RetryPolicy | null;
   readonly localRateLimit: LocalRateLimitPolicy | null;
+  /** tool names the route's mcpAuthorization rules name: the tool label of its metrics */
+  readonly toolNames: ReadonlySet<string>;
 }
 
 export interface ListenerPlan {
@@ -201,6 +204,7 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
       requestTimeoutMs: p.timeout?.requestTimeoutMs ?? null,
       retry: p.retry,
       localRateLimit: p.localRateLimit,
+      toolNames: ruleToolNames(p.mcpAuthorization),
     };
   }
 

@@ -7,6 +7,9 @@ import { Environment, EvaluationError, type ASTNode, type ParseResult, type Type
 /** What a rule can read (DESIGN.md, CEL context). */
 export const CEL_VARIABLES: readonly string[] = ['jwt', 'mcp', 'request', 'source'];
 
+/** What access-log CEL (`config.logging`) can read: a rule's context, and the response. */
+export const LOG_CEL_VARIABLES: readonly string[] = [...CEL_VARIABLES, 'response'];
+
 /** Rust's `str::replacen` (agentgateway's `replace`): the first `limit` matches; an empty
  * `from` matches before every character (code point) and at the end. */
 function replaceN(s: string, from: string, to: string, limit: number): string {
@@ -34,11 +37,11 @@ function charAt(s: string, index: bigint): string {
   return c;
 }
 
-function createEnvironment(): Environment {
+function createEnvironment(variables: readonly string[]): Environment {
   // Optional types on: cel-js's checker accepts `optional.of(…)` either way, its runtime only
   // with them, and what the check passes must run.
   const env = new Environment({ enableOptionalTypes: true });
-  for (const name of CEL_VARIABLES) env.registerVariable(name, 'dyn');
+  for (const name of variables) env.registerVariable(name, 'dyn');
   env
     .registerFunction('string.charAt(int): string', charAt)
     .registerFunction('string.replace(string, string): string', (s: string, from: string, to: string) => replaceN(s, from, to, Infinity))
@@ -52,7 +55,8 @@ function createEnvironment(): Environment {
   return env;
 }
 
-const environment = createEnvironment();
+const environment = createEnvironment(CEL_VARIABLES);
+const logEnvironment = createEnvironment(LOG_CEL_VARIABLES);
 
 /** The rule compiled (throws cel-js's ParseError on a syntax error; type errors fail each run). */
 export function compileCel(expr: string): ParseResult {
@@ -62,6 +66,15 @@ export function compileCel(expr: string): ParseResult {
 /** cel-js's own type check of the rule in this environment. */
 export function checkCel(expr: string): TypeCheckResult {
   return environment.check(expr);
+}
+
+/** An access-log expression compiled: the rules' functions, the log's variables. */
+export function compileLogCel(expr: string): ParseResult {
+  return logEnvironment.parse(expr);
+}
+
+export function checkLogCel(expr: string): TypeCheckResult {
+  return logEnvironment.check(expr);
 }
 
 export interface CelFunctionNames {

@@ -32,8 +32,8 @@ async function startUpstream(): Promise<{ url: string; close(): Promise<void> }>
   return { url: `http://127.0.0.1:${port}/mcp`, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-function metric(gw: TestGateway, name: string): number {
-  const line = gw.gateway.metrics.render().split('\n').find((l) => l.startsWith(`${name} `));
+async function metric(gw: TestGateway, name: string): Promise<number> {
+  const line = (await gw.gateway.metrics.render()).split('\n').find((l) => l.startsWith(`${name} `));
   assert.ok(line !== undefined, `${name} is exported`);
   return Number(line.slice(name.length + 1));
 }
@@ -41,7 +41,7 @@ function metric(gw: TestGateway, name: string): number {
 /** Waits (bounded) until the gateway holds at least `bytes`: it has read that much of a body. */
 async function untilHeld(gw: TestGateway, bytes: number): Promise<void> {
   const deadline = Date.now() + 10_000;
-  while (metric(gw, 'portcullis_buffered_bytes') < bytes) {
+  while ((await metric(gw, 'portcullis_buffered_bytes')) < bytes) {
     if (Date.now() > deadline) assert.fail(`the gateway did not come to hold ${bytes} bytes`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -60,20 +60,20 @@ test('an answer to be filtered that does not fit the budget is refused with 503 
   assert.deepEqual(refused.messages.map((m) => m['id']), [7]);
   assert.ok(!refused.text.includes(bigText.slice(0, 1000)), 'no part of the answer reaches the client');
   assert.match(await filtered.log.waitFor(/http\.status=503/), /buffer budget exhausted/);
-  assert.equal(metric(filtered, 'portcullis_buffer_budget_refusals_total'), 1);
-  assert.equal(metric(filtered, 'portcullis_buffered_bytes'), 0);
+  assert.equal(await metric(filtered, 'portcullis_buffer_budget_refusals_total'), 1);
+  assert.equal(await metric(filtered, 'portcullis_buffered_bytes'), 0);
   // a small answer on the same gateway is held and filtered as usual
   const small = await mcpFetch(filtered.url, rpc(8, 'ping'), { token: keys.admin });
   assert.equal(small.status, 200);
-  assert.equal(metric(filtered, 'portcullis_buffered_bytes'), 0);
+  assert.equal(await metric(filtered, 'portcullis_buffered_bytes'), 0);
 
   const relaying = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url }) + budgetConfig });
   const relayed = await mcpFetch(relaying.url, rpc(9, 'tools/call', { name: 'echo', arguments: {} }), { token: keys.admin });
   assert.equal(relayed.status, 200);
   assert.equal(relayed.text, `{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"${bigText}"}]}}`);
   // held until it did not fit, then streamed: counted once as a refusal
-  assert.equal(metric(relaying, 'portcullis_buffer_budget_refusals_total'), 1);
-  assert.equal(metric(relaying, 'portcullis_buffered_bytes'), 0);
+  assert.equal(await metric(relaying, 'portcullis_buffer_budget_refusals_total'), 1);
+  assert.equal(await metric(relaying, 'portcullis_buffered_bytes'), 0);
 });
 
 test('a body that would take the bodies held past the budget gets 503; the one held meanwhile is answered once complete', async (t) => {
@@ -119,7 +119,7 @@ test('a body that would take the bodies held past the budget gets 503; the one h
   assert.equal(answered.status, 200);
   assert.match(answered.text, /^\{"jsonrpc":"2\.0","id":7,"result":/);
   // Everything given back: a body as large as the second one now fits.
-  assert.equal(metric(gw, 'portcullis_buffered_bytes'), 0);
+  assert.equal(await metric(gw, 'portcullis_buffered_bytes'), 0);
   const again = await mcpFetch(gw.url, { ...rpc(10, 'tools/call', { name: 'echo', arguments: { pad: 'p'.repeat(100_000) } }) }, { token: keys.admin });
   assert.equal(again.status, 200);
 });
@@ -148,5 +148,5 @@ test('maxBufferSize is read at start, like the budget sized against it: a reload
   // Not a 503 "retry" that no retry could ever get past: the budget of the start holds 8192 bytes.
   const after = await mcpFetch(gw.url, body, { token: keys.admin });
   assert.equal(after.status, 413, after.text);
-  assert.equal(metric(gw, 'portcullis_buffer_budget_refusals_total'), 0);
+  assert.equal(await metric(gw, 'portcullis_buffer_budget_refusals_total'), 0);
 });

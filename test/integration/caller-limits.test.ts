@@ -90,7 +90,7 @@ test('a caller at its limit of calls to an upstream gets 429 at once; another ca
   await up.until(4);
   up.releaseAll();
   for (const reply of await Promise.all(again)) assert.equal(reply.status, 200);
-  assert.match(gw.gateway.metrics.render(), /portcullis_upstream_caller_limited_total\{kind="calls"\} 1/);
+  assert.match(await gw.gateway.metrics.render(), /portcullis_upstream_caller_limited_total\{kind="calls"\} 1/);
 });
 
 test('without a token, callers are told apart by their address; a refused slot is not taken', async (t) => {
@@ -132,7 +132,7 @@ test('GET event streams count apart from calls: past the limit a caller gets 429
   }
   second.close();
   other.close();
-  assert.match(gw.gateway.metrics.render(), /portcullis_upstream_caller_limited_total\{kind="streams"\} [1-9]/);
+  assert.match(await gw.gateway.metrics.render(), /portcullis_upstream_caller_limited_total\{kind="streams"\} [1-9]/);
 });
 
 function toolText(reply: Awaited<ReturnType<typeof mcpFetch>>): string {

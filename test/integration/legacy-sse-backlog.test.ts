@@ -92,8 +92,8 @@ async function openLegacy(gw: TestGateway): Promise<LegacyClient> {
   };
 }
 
-function inflightGauge(gw: TestGateway): number {
-  const m = /^portcullis_inflight_requests (\d+)$/m.exec(gw.gateway.metrics.render());
+async function inflightGauge(gw: TestGateway): Promise<number> {
+  const m = /^portcullis_inflight_requests (\d+)$/m.exec(await gw.gateway.metrics.render());
   return Number(m?.[1]);
 }
 
@@ -112,7 +112,7 @@ test(`a legacy session has at most ${maxPostsInFlight} messages in flight: the n
   assert.equal(refused.headers.get('retry-after'), '1');
   assert.match(await refused.text(), new RegExp(`${maxPostsInFlight} messages of this session are still being answered`));
   // The GET stream and every message in flight.
-  assert.equal(inflightGauge(gw), 1 + maxPostsInFlight);
+  assert.equal(await inflightGauge(gw), 1 + maxPostsInFlight);
 
   await upstream.holding(maxPostsInFlight);
   upstream.releaseAll();
@@ -130,7 +130,7 @@ test('close() lets the legacy messages in flight finish and their answers reach 
   const ids = range(0, 5);
   for (const status of await Promise.all(ids.map(async (id) => (await client.post(id)).status))) assert.equal(status, 202);
   await upstream.holding(ids.length);
-  assert.equal(inflightGauge(gw), 1 + ids.length, 'messages relayed after their 202 count as in flight');
+  assert.equal(await inflightGauge(gw), 1 + ids.length, 'messages relayed after their 202 count as in flight');
 
   const drainMs = 60_000;
   const started = performance.now();

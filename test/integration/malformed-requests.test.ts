@@ -72,7 +72,7 @@ test('a method of the client\'s own spelling is counted as other, and a huge one
   for (let i = 0; i < 50; i++) await mcpFetch(gw.url, rpc(i, `made/up/${i}`));
   await mcpFetch(gw.url, rpc(99, huge));
   await mcpFetch(gw.url, rpc(100, 'ping'));
-  const metrics = gw.gateway.metrics.render();
+  const metrics = await gw.gateway.metrics.render();
   assert.match(metrics, /portcullis_mcp_requests_total\{method="other"\} 51/);
   assert.match(metrics, /portcullis_mcp_requests_total\{method="ping"\} 1/);
   assert.doesNotMatch(metrics, /made\/up/);

@@ -63,7 +63,7 @@ test('a method named like an Object.prototype member is relayed as any unknown m
     assert.equal(byId.status, 200, byId.text);
     assert.equal(byId.messages[0]?.['id'], '__proto__');
     await stillServing(gw);
-    assert.match(gw.gateway.metrics.render(), new RegExp(`portcullis_mcp_requests_total\\{method="other"\\} ${1 + 2 * PROTO_NAMES.length}\\n`));
+    assert.match(await gw.gateway.metrics.render(), new RegExp(`portcullis_mcp_requests_total\\{method="other"\\} ${1 + 2 * PROTO_NAMES.length}\\n`));
   }
 });
 
@@ -169,7 +169,7 @@ test('a claim or a header named `constructor` leaves the rules reading them work
     assert.deepEqual(errorOf(evil), { code: -32602, message: 'Unknown tool: echo' });
     const echo = await mcpFetch(gw.url, rpc(4, 'tools/call', { name: 'echo', arguments: {} }), { token, headers: { constructor: 'h' } });
     assert.deepEqual(resultOf(echo), {}, echo.text);
-    assert.doesNotMatch(gw.gateway.metrics.render(), /^portcullis_cel_rule_errors_total [1-9]/m, 'no rule failed');
+    assert.doesNotMatch(await gw.gateway.metrics.render(), /^portcullis_cel_rule_errors_total [1-9]/m, 'no rule failed');
   }
 });
 

@@ -11,8 +11,8 @@ import { startStatusUpstream } from '../helpers/raw-http.js';
 const BUDGET = 400_000;
 const MAX_BODY = 150_000;
 
-function metric(gw: TestGateway, name: string): number {
-  const line = gw.gateway.metrics.render().split('\n').find((l) => l.startsWith(`${name} `));
+async function metric(gw: TestGateway, name: string): Promise<number> {
+  const line = (await gw.gateway.metrics.render()).split('\n').find((l) => l.startsWith(`${name} `));
   assert.ok(line !== undefined, `${name} is exported`);
   return Number(line.slice(name.length + 1));
 }
@@ -117,13 +117,13 @@ test('bodies of refused requests, sent whole, late, in part or never, leave noth
   // Every refused byte given back: the whole budget is free again (bounded wait for the
   // aborted connections' close to reach the gateway).
   const deadline = Date.now() + 10_000;
-  while (metric(gw, 'portcullis_buffered_bytes') !== 0) {
-    assert.ok(Date.now() < deadline, `still counted: ${metric(gw, 'portcullis_buffered_bytes')} bytes`);
+  while ((await metric(gw, 'portcullis_buffered_bytes')) !== 0) {
+    assert.ok(Date.now() < deadline, `still counted: ${await metric(gw, 'portcullis_buffered_bytes')} bytes`);
     await new Promise((resolve) => setImmediate(resolve));
   }
   const big = await mcpFetch(gw.url, rpc(1, 'ping', { pad: 'p'.repeat(MAX_BODY - 100) }), { token: keys.admin });
   assert.equal(big.status, 200, big.text);
-  assert.equal(metric(gw, 'portcullis_buffered_bytes'), 0);
+  assert.equal(await metric(gw, 'portcullis_buffered_bytes'), 0);
 });
 
 test('a 403 from the route rules with its body sent late leaves nothing counted', async (t) => {
@@ -140,7 +140,7 @@ test('a 403 from the route rules with its body sent late leaves nothing counted'
     c.write('b'.repeat(100_000) + probe);
     await c.closed;
   }
-  assert.equal(metric(gw, 'portcullis_buffered_bytes'), 0);
+  assert.equal(await metric(gw, 'portcullis_buffered_bytes'), 0);
   const ok = await mcpFetch(gw.url, rpc(2, 'ping', { pad: 'p'.repeat(MAX_BODY - 100) }), { token: keys.jsmith });
   assert.equal(ok.status, 403);
 });

@@ -204,7 +204,7 @@ describe('localRateLimit', () => {
     assert.equal(refused.headers.get('x-portcullis-error'), 'GW_RATE_LIMITED');
     assert.deepEqual([refused.headers.get('x-ratelimit-limit'), refused.headers.get('x-ratelimit-remaining'), refused.headers.get('x-ratelimit-reset')], ['2', '0', '3600']);
     assert.equal(up.seen.length, 2, 'a refused request never reaches the upstream');
-    assert.match(gw.gateway.metrics.render(), /portcullis_rate_limited_total\{route="route0"\} 1/);
+    assert.match(await gw.gateway.metrics.render(), /portcullis_rate_limited_total\{route="route0"\} 1/);
   });
 
   it('per-subject buckets (key: jwt.sub): one caller at its limit does not slow another', async (t) => {
@@ -214,7 +214,7 @@ describe('localRateLimit', () => {
     for (let i = 0; i < 2; i++) assert.equal((await mcpFetch(gw.url, rpc(i, 'ping'), { token: keys.jsmith })).status, 200);
     assert.equal((await mcpFetch(gw.url, rpc(9, 'ping'), { token: keys.jsmith })).status, 429);
     for (let i = 0; i < 2; i++) assert.equal((await mcpFetch(gw.url, rpc(i, 'ping'), { token: keys.admin })).status, 200);
-    assert.match(gw.gateway.metrics.render(), /portcullis_rate_limit_keys 2/);
+    assert.match(await gw.gateway.metrics.render(), /portcullis_rate_limit_keys 2/);
   });
 
   it('per tool (key: mcp.tool.name): each tool its own bucket; a request that names no tool is not charged', async (t) => {

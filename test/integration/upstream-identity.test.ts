@@ -135,8 +135,8 @@ describe('token exchange per target', () => {
       assert.equal(reply.status, 200, reply.text);
     }
     assert.equal(idp.calls.length - before, 1);
-    assert.match(gw.gateway.metrics.render(), /portcullis_backend_token_cache_lookups_total\{result="hit"\} [1-9]/);
-    assert.match(gw.gateway.metrics.render(), /portcullis_backend_auth_total\{route="route0",target="crm",outcome="cache_hit"\} [5-9]/);
+    assert.match(await gw.gateway.metrics.render(), /portcullis_backend_token_cache_lookups_total\{result="hit"\} [1-9]/);
+    assert.match(await gw.gateway.metrics.render(), /portcullis_backend_auth_total\{route="route0",target="crm",outcome="cache_hit"\} [5-9]/);
   });
 
   it('a client-forged Authorization or identity is not what reaches the upstream', async () => {
@@ -308,7 +308,7 @@ describe('static keys and identity headers', () => {
     // no groups or tenant claim: those headers are removed, the forged copies with them
     const bare = await call(await user.token('judy'));
     assert.deepEqual([bare.headers['x-user'], bare.headers['x-groups'], bare.headers['x-tenant']], ['judy', undefined, undefined]);
-    assert.match(gw.gateway.metrics.render(), /portcullis_transformation_errors_total\{route="route0",target="a",header="x-groups"\} 1/);
+    assert.match(await gw.gateway.metrics.render(), /portcullis_transformation_errors_total\{route="route0",target="a",header="x-groups"\} 1/);
   });
 
   it('a passthrough target gets the caller token back; its neighbour with a key does not', async () => {

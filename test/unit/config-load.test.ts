@@ -119,6 +119,7 @@ describe('lab configs', () => {
       {
         workers: 1,
         logFormat: 'text',
+        logging: { filter: null, add: [], remove: [], level: [] },
         maxBodyBytes: 2_097_152,
         listCacheBytes: 16 * 1024 * 1024,
         bufferBudgetBytes: 256 * 1024 * 1024,
@@ -600,6 +601,7 @@ describe('runtime settings', () => {
     assert.deepEqual(expectOk(load(text)).runtime, {
       workers: 0,
       logFormat: 'json',
+      logging: { filter: null, add: [], remove: [], level: [] },
       maxBodyBytes: 1048576,
       listCacheBytes: 0,
       bufferBudgetBytes: 4194304,
@@ -619,13 +621,55 @@ describe('runtime settings', () => {
     ]);
   });
 
+  it('reads config.logging: level, filter and fields, their CEL checked in the access log\'s environment', () => {
+    const ok = [
+      'config:',
+      '  logging:',
+      '    level: "info,request=off"',
+      '    filter: response.code >= 400',
+      '    fields:',
+      '      remove: [src.addr]',
+      '      add: {user: jwt.sub, tool: mcp.tool.name, code: response.code}',
+    ].join('\n');
+    assert.deepEqual(expectOk(load(ok)).runtime.logging, {
+      filter: 'response.code >= 400',
+      add: [{ name: 'user', expr: 'jwt.sub' }, { name: 'tool', expr: 'mcp.tool.name' }, { name: 'code', expr: 'response.code' }],
+      remove: ['src.addr'],
+      level: ['info', 'request=off'],
+    });
+    assert.deepEqual(expectOk(load('config:\n  logging: {level: [warn, "proxy::gateway=INFO"]}\n')).runtime.logging.level, ['warn', 'proxy::gateway=info']);
+    const bad = [
+      'config:',
+      '  logging:',
+      '    level: 3',
+      '    filter: response.code + 1',
+      '    fields:',
+      '      remove: src.addr',
+      '      add:',
+      '        a: nope.x',
+      '        b: json(request.body)',
+      '        c: 7',
+      '        d: "jwt.sub =="',
+    ].join('\n');
+    assert.deepEqual(lines(load(bad)), [
+      'config.logging.level: expected a level (info, or a list such as [info, request=off])',
+      "config.logging.filter: the expression's value is of type int, never a bool: the expression can never be true",
+      'config.logging.fields.remove: expected a list',
+      'config.logging.fields.add.a: expression reads variable "nope", which Portcullis does not provide (access-log expressions read jwt, mcp, request, source, response)',
+      'config.logging.fields.add.b: expression uses function "json", which Portcullis does not provide',
+      'config.logging.fields.add.c: expected a CEL expression string',
+      'config.logging.fields.add.d: invalid CEL expression: Unexpected token: EOF',
+    ]);
+    assert.deepEqual(lines(load('config:\n  logging: {fields: {add: [x]}}\n')), ['config.logging.fields.add: expected a mapping of field name to CEL expression']);
+  });
+
   it('reports bad and unsupported settings', () => {
-    const text = 'config:\n  workers: -1\n  listCacheBytes: -5\n  adminAddr: nope\n  logging: {level: debug, format: xml}\n  tracing: {}\n  session: {}\n  colour: red\n  upstreamCallsPerCaller: 0\n';
+    const text = 'config:\n  workers: -1\n  listCacheBytes: -5\n  adminAddr: nope\n  logging: {level: loud, format: xml}\n  tracing: {}\n  session: {}\n  colour: red\n  upstreamCallsPerCaller: 0\n';
     assert.deepEqual(lines(load(text)), [
       'config.workers: expected an integer from 0 to 1024',
       'config.listCacheBytes: expected an integer of at least 0',
       'config.adminAddr: expected host:port (e.g. localhost:15000, [::]:15020), or null/false to turn it off',
-      'config.logging.level: not supported by Portcullis',
+      'config.logging.level: invalid level "loud": expected one of trace, debug, info, warn, error, off, or <scope>=<level>',
       'config.logging.format: expected one of text, json',
       'config.tracing: not supported by Portcullis',
       'config.session.key: required',

@@ -32,7 +32,7 @@ test('a key change fetched by a reload whose build failed, or whose rekey failed
   let calls = 0;
   const registry = new KeyRegistry({
     logger: createLogger('text', { write: () => undefined }),
-    metrics: new Metrics(),
+    metrics: new Metrics('test'),
     cooldownMs: 0,
     onChange: () => {
       calls++;

@@ -1,8 +1,9 @@
 // The top-level `config:` block: runtime settings, read at start only (as agentgateway).
 
 import { availableParallelism } from 'node:os';
+import { readLogging } from './read-logging.js';
 import { type IssueList, MapReader } from './schema-reader.js';
-import type { LogFormat, RuntimeSettings } from './types.js';
+import type { LogFormat, LoggingSettings, RuntimeSettings } from './types.js';
 
 /** agentgateway's `config` keys that Portcullis does not implement. */
 const AGENTGATEWAY_ONLY = [
@@ -39,6 +40,7 @@ export function defaultRuntime(): RuntimeSettings {
     // Leave a core for the event-loop thread; a pool much wider than 4 buys little for list filtering.
     workers: Math.max(1, Math.min(4, availableParallelism() - 1)),
     logFormat: 'text',
+    logging: { filter: null, add: [], remove: [], level: [] },
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     listCacheBytes: DEFAULT_LIST_CACHE_BYTES,
     bufferBudgetBytes: DEFAULT_BUFFER_BUDGET_BYTES,
@@ -64,8 +66,12 @@ export function readRuntime(issues: IssueList, path: string, value: unknown): Ru
   if (m === undefined) return defaults;
 
   let logFormat: LogFormat = defaults.logFormat;
-  const logging = m.map('logging', { known: ['format'], unsupported: ['level', 'filter', 'fields'] });
-  if (logging !== undefined) logFormat = logging.oneOf('format', ['text', 'json'] as const) ?? logFormat;
+  let logging: LoggingSettings = defaults.logging;
+  const loggingMap = m.map('logging', { known: ['format', 'level', 'filter', 'fields'] });
+  if (loggingMap !== undefined) {
+    logFormat = loggingMap.oneOf('format', ['text', 'json'] as const) ?? logFormat;
+    logging = readLogging(loggingMap);
+  }
 
   let sessionKey: string | null = defaults.sessionKey;
   const session = m.map('session', { known: ['key'] });
@@ -81,6 +87,7 @@ export function readRuntime(issues: IssueList, path: string, value: unknown): Ru
   return {
     workers: m.integer('workers', { min: 0, max: 1024 }) ?? defaults.workers,
     logFormat,
+    logging,
     maxBodyBytes,
     listCacheBytes: m.integer('listCacheBytes', { min: 0 }) ?? defaults.listCacheBytes,
     bufferBudgetBytes: budget ?? Math.max(defaults.bufferBudgetBytes, maxBodyBytes),

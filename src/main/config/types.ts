@@ -6,11 +6,25 @@ import type { PublicJwk } from '../../protocol/worker-contract.js';
 
 export type LogFormat = 'text' | 'json';
 
+/** `config.logging` past `format` (agentgateway's names): what the access log writes, and which
+ * lines are written at all. CEL is compiled when the gateway starts. */
+export interface LoggingSettings {
+  /** CEL: a request is logged only when this is true; null logs every request */
+  readonly filter: string | null;
+  /** fields appended to each access line, in order: name → CEL */
+  readonly add: ReadonlyArray<{ readonly name: string; readonly expr: string }>;
+  /** default access-line fields left out */
+  readonly remove: readonly string[];
+  /** level directives, `info` or `<scope>=<level>` (`request=off` turns the access log off) */
+  readonly level: readonly string[];
+}
+
 /** Top-level `config:` block: runtime settings, read at start only (as agentgateway). */
 export interface RuntimeSettings {
   /** Worker threads in the pool; 0 runs the same functions inline on the main thread. */
   readonly workers: number;
   readonly logFormat: LogFormat;
+  readonly logging: LoggingSettings;
   /** Largest request body accepted, bytes (agentgateway: `config.listener.maxBufferSize`, 2 MiB). */
   readonly maxBodyBytes: number;
   /** `host:port` of the admin server (config_dump); null turns it off. */

@@ -3,18 +3,36 @@
 // come in agentgateway's fixed order; unset ones are left out. The text line is built by plain
 // concatenation: one line per request is on the hot path. agentgateway prints values raw, except
 // `error`, which is JSON-quoted; we also quote values that would not split as one field or that
-// hold control characters (log-text.ts).
+// hold control characters (log-text.ts). `config.logging` may leave default fields out and append
+// fields of its own (access-policy.ts), handed in as an AccessEdit.
 
+import type { Claims } from '../../protocol/worker-contract.js';
 import { logAddress } from '../http/address.js';
+import type { RequestSnapshot } from '../http/request.js';
+import type { AccessCelInput, AccessEdit, AccessValue } from './access-policy.js';
 import type { AccessLine } from './logger.js';
 import { quoted, textField as text } from './log-text.js';
 
 /** Fields a client writes (a method, a tool name) are cut to this many characters: a request
  * body may be megabytes, and so could its log line be. */
-const maxField = 512;
+export const maxField = 512;
 
-function clip(value: string | undefined): string | undefined {
+export function clip(value: string | undefined): string | undefined {
   return value === undefined || value.length <= maxField ? value : `${value.slice(0, maxField)}…`;
+}
+
+/** The error text the relay gives a call mcpAuthorization refused. */
+const deniedPrefix = 'mcp authorization denied:';
+
+type Dropped = ReadonlySet<string> | null;
+
+/** ` key=value`, or nothing when `config.logging` removes the field. */
+function field(drop: Dropped, key: string, value: string | number): string {
+  return drop !== null && drop.has(key) ? '' : text(key, value);
+}
+
+function addedText(name: string, value: AccessValue): string {
+  return text(name, typeof value === 'object' ? JSON.stringify(value) : value);
 }
 
 export class AccessRecord implements AccessLine {
@@ -27,6 +45,9 @@ export class AccessRecord implements AccessLine {
   host = '';
   path = '';
   status = 0;
+  /** W3C trace context of the request, once tracing sets it (agentgateway's place for them) */
+  traceId: string | undefined;
+  spanId: string | undefined;
   jwtSub: string | undefined;
   protocol: 'http' | 'mcp' = 'http';
   mcpMethod: string | undefined;
@@ -35,41 +56,67 @@ export class AccessRecord implements AccessLine {
   mcpResourceName: string | undefined;
   error: string | undefined;
   readonly startedAt: number;
+  /** what access-log CEL reads: the request as it came, and the verified claims */
+  readonly request: RequestSnapshot;
+  claims: Claims | null = null;
 
-  constructor(startedAt: number) {
-    this.startedAt = startedAt;
+  constructor(request: RequestSnapshot) {
+    this.request = request;
+    this.startedAt = request.startedAt;
+  }
+
+  /** The verified token's claims: `jwt.sub` for the line, all of them for `config.logging`. */
+  setClaims(claims: Claims | null): void {
+    this.claims = claims;
+    const sub = claims?.['sub'];
+    if (typeof sub === 'string') this.jwtSub = sub;
+  }
+
+  /** mcpAuthorization refused the call. */
+  get denied(): boolean {
+    return this.error?.startsWith(deniedPrefix) === true;
+  }
+
+  celInput(): AccessCelInput {
+    return this;
   }
 
   #duration(): string {
     return `${Math.round(performance.now() - this.startedAt)}ms`;
   }
 
-  text(): string {
+  text(edit?: AccessEdit): string {
+    const drop = edit?.remove ?? null;
     let out =
-      text('gateway', this.gateway) +
-      text('listener', this.listener) +
-      text('route_rule', this.routeRule) +
-      text('route', this.route) +
-      text('src.addr', this.srcAddr === '' ? '' : logAddress(this.srcAddr)) +
-      text('http.method', this.method) +
-      text('http.host', this.host) +
-      text('http.path', this.path) +
-      ' http.version=HTTP/1.1' +
-      text('http.status', this.status);
-    if (this.jwtSub !== undefined) out += text('jwt.sub', this.jwtSub);
-    out += text('protocol', this.protocol);
-    if (this.mcpMethod !== undefined) out += text('mcp.method', clip(this.mcpMethod) ?? '');
-    if (this.mcpTarget !== undefined) out += text('mcp.target', clip(this.mcpTarget) ?? '');
-    if (this.mcpResourceType !== undefined) out += text('mcp.resource.type', this.mcpResourceType);
-    if (this.mcpResourceName !== undefined) out += text('mcp.resource.name', clip(this.mcpResourceName) ?? '');
-    if (this.error !== undefined) out += ` error=${quoted(clip(this.error) ?? '')}`;
-    return `${out} duration=${this.#duration()}`;
+      field(drop, 'gateway', this.gateway) +
+      field(drop, 'listener', this.listener) +
+      field(drop, 'route_rule', this.routeRule) +
+      field(drop, 'route', this.route) +
+      field(drop, 'src.addr', this.srcAddr === '' ? '' : logAddress(this.srcAddr)) +
+      field(drop, 'http.method', this.method) +
+      field(drop, 'http.host', this.host) +
+      field(drop, 'http.path', this.path) +
+      field(drop, 'http.version', 'HTTP/1.1') +
+      field(drop, 'http.status', this.status);
+    if (this.traceId !== undefined) out += field(drop, 'trace.id', this.traceId);
+    if (this.spanId !== undefined) out += field(drop, 'span.id', this.spanId);
+    if (this.jwtSub !== undefined) out += field(drop, 'jwt.sub', this.jwtSub);
+    out += field(drop, 'protocol', this.protocol);
+    if (this.mcpMethod !== undefined) out += field(drop, 'mcp.method', clip(this.mcpMethod) ?? '');
+    if (this.mcpTarget !== undefined) out += field(drop, 'mcp.target', clip(this.mcpTarget) ?? '');
+    if (this.mcpResourceType !== undefined) out += field(drop, 'mcp.resource.type', this.mcpResourceType);
+    if (this.mcpResourceName !== undefined) out += field(drop, 'mcp.resource.name', clip(this.mcpResourceName) ?? '');
+    if (this.error !== undefined && drop?.has('error') !== true) out += ` error=${quoted(clip(this.error) ?? '')}`;
+    if (drop?.has('duration') !== true) out += ` duration=${this.#duration()}`;
+    if (edit !== undefined) for (const [name, value] of edit.add) out += addedText(name, value);
+    return out;
   }
 
-  object(): Record<string, string | number> {
-    const o: Record<string, string | number> = {};
+  object(edit?: AccessEdit): Record<string, AccessValue> {
+    const drop = edit?.remove ?? null;
+    const o: Record<string, AccessValue> = {};
     const put = (k: string, v: string | number | undefined): void => {
-      if (v !== undefined && v !== '') o[k] = v;
+      if (v !== undefined && v !== '' && (drop === null || !drop.has(k))) o[k] = v;
     };
     put('gateway', this.gateway);
     put('listener', this.listener);
@@ -81,6 +128,8 @@ export class AccessRecord implements AccessLine {
     put('http.path', this.path);
     put('http.version', 'HTTP/1.1');
     put('http.status', this.status);
+    put('trace.id', this.traceId);
+    put('span.id', this.spanId);
     put('jwt.sub', this.jwtSub);
     put('protocol', this.protocol);
     put('mcp.method', clip(this.mcpMethod));
@@ -89,6 +138,8 @@ export class AccessRecord implements AccessLine {
     put('mcp.resource.name', clip(this.mcpResourceName));
     put('error', clip(this.error));
     put('duration', this.#duration());
+    // Set as own members: a configured name such as `__proto__` stays a field.
+    if (edit !== undefined) for (const [name, value] of edit.add) Object.defineProperty(o, name, { value, enumerable: true, writable: true, configurable: true });
     return o;
   }
 }

@@ -6,7 +6,9 @@
 // clients and upstreams wrote is escaped (log-text.ts): one line stays one line.
 
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
-import type { LogFormat } from '../config/types.js';
+import type { LogFormat, LoggingSettings } from '../config/types.js';
+import { compileAccessPolicy, type AccessCelInput, type AccessEdit, type AccessValue } from './access-policy.js';
+import { levelFilter } from './levels.js';
 import { LineBatch } from './line-batch.js';
 import { escapeControls, escapeJsonLine, quoted, textField } from './log-text.js';
 
@@ -22,10 +24,19 @@ export interface Logger {
   flush(): void;
 }
 
-/** A request's access-log fields, as agentgateway's text (` key=value…`) or as an object. */
+/** A request's access-log fields, as agentgateway's text (` key=value…`) or as an object, with
+ * what `config.logging` removes and adds; and what its expressions read of the request. */
 export interface AccessLine {
-  text(): string;
-  object(): Record<string, string | number>;
+  text(edit?: AccessEdit): string;
+  object(edit?: AccessEdit): Record<string, AccessValue>;
+  celInput(): AccessCelInput;
+}
+
+export interface LoggerOptions {
+  /** `config.logging`'s level, filter and fields */
+  readonly logging?: LoggingSettings;
+  /** an access-log expression failed (`filter` or the added field's name) */
+  readonly onCelError?: (field: string) => void;
 }
 
 export interface LogSink {
@@ -66,7 +77,15 @@ function objectOf(fields: LogFields | undefined): Record<string, string | number
   return o;
 }
 
-export function createLogger(format: LogFormat, sink?: LogSink): Logger {
+export function createLogger(format: LogFormat, sink?: LogSink, options: LoggerOptions = {}): Logger {
+  const enabled = levelFilter(options.logging?.level ?? []);
+  const policy = options.logging === undefined ? null : compileAccessPolicy(options.logging, options.onCelError ?? (() => undefined));
+  const accessOn = enabled('request', 'info');
+  /** The line's edit, or null when it is not written. */
+  const accessEdit = (line: AccessLine): AccessEdit | undefined | null => {
+    if (!accessOn) return null;
+    return policy === null ? undefined : policy.edit(line.celInput());
+  };
   // On stdout, access lines wait in a batch (line-batch.ts); every other line goes out at once,
   // after them (the "started bind" line is what scripts and supervisors wait for). A sink (tests,
   // embedding) gets every line as it is written.
@@ -96,22 +115,29 @@ export function createLogger(format: LogFormat, sink?: LogSink): Logger {
     );
     return {
       info: (scope, message, fields) => {
+        if (!enabled(scope, 'info')) return;
         logger.info({ scope, ...objectOf(fields) }, message);
         now();
       },
       warn: (scope, message, fields) => {
+        if (!enabled(scope, 'warn')) return;
         logger.warn({ scope, ...objectOf(fields) }, message);
         now();
       },
       error: (scope, message, fields) => {
+        if (!enabled(scope, 'error')) return;
         logger.error({ scope, ...objectOf(fields) }, message);
         now();
       },
-      access: (line) => logger.info({ scope: 'request', ...line.object() }),
+      access: (line) => {
+        const edit = accessEdit(line);
+        if (edit !== null) logger.info({ scope: 'request', ...line.object(edit) });
+      },
       flush,
     };
   }
-  const line = (level: string, scope: string, message: string, fields?: LogFields): void => {
+  const line = (level: 'info' | 'warn' | 'error', scope: string, message: string, fields?: LogFields): void => {
+    if (!enabled(scope, level)) return;
     destination.write(`${timestamp()}\t${level}\t${scope}\t${escapeControls(message)}${textFields(fields)}\n`);
     now();
   };
@@ -119,7 +145,10 @@ export function createLogger(format: LogFormat, sink?: LogSink): Logger {
     info: (scope, message, fields) => line('info', scope, message, fields),
     warn: (scope, message, fields) => line('warn', scope, message, fields),
     error: (scope, message, fields) => line('error', scope, message, fields),
-    access: (line) => destination.write(`${timestamp()}\tinfo\trequest${line.text()}\n`),
+    access: (line) => {
+      const edit = accessEdit(line);
+      if (edit !== null) destination.write(`${timestamp()}\tinfo\trequest${line.text(edit)}\n`);
+    },
     flush,
   };
 }

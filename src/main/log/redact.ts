@@ -16,6 +16,24 @@ const credentialNames: ReadonlySet<string> = new Set(['code', 'code_verifier', '
 
 /** A JWT or JWE in compact form, whatever parameter (or none) carries it. */
 const compactJose = /^eyJ[\w-]*\.[\w-]*\./;
+/** The same anywhere in a text (`Bearer eyJ…`, a JSON value holding one). */
+const joseInside = /eyJ[\w-]*\.[\w-]*\./;
+/** An HTTP credential as a header carries it (RFC 9110 §11: `Bearer …`, `Basic …`, …). */
+const authScheme = /^\s*(?:bearer|basic|digest|negotiate|ntlm|dpop|token|hoba|mutual|aws4-hmac-sha256)\s+\S/i;
+
+/** Headers that carry credentials whatever the value looks like. */
+const credentialHeaders: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/** A value that carries a credential on its face: a JWT anywhere in it, or an auth scheme. */
+export function looksLikeCredential(value: string): boolean {
+  return joseInside.test(value) || authScheme.test(value);
+}
+
+/** A header or field name under which a credential travels (`authorization`, `x-api-key`,
+ * `cookie`, `*token*`, `*secret*` …); compared case-insensitively. */
+export function isCredentialLabel(name: string): boolean {
+  return credentialHeaders.has(name.toLowerCase()) || isCredentialName(name, []);
+}
 
 function isCredentialName(name: string | null, extra: readonly string[]): boolean {
   // A name that does not decode cannot be told apart from one that does: fail closed.

@@ -19,6 +19,7 @@ export function registerGatewayGauges(metrics: Metrics, s: GaugeSources): void {
     for (const a of s.current().authenticators.values()) n += a.cache.size;
     return n;
   });
+  metrics.gauge('portcullis_buffer_budget_bytes', 'config.bufferBudgetBytes: the most bytes portcullis_buffered_bytes may reach', () => s.buffers.limit);
   metrics.gauge('portcullis_buffered_bytes', 'Bytes held for requests in flight: bodies, answers held whole (config.bufferBudgetBytes bounds them)', () => s.buffers.held);
   metrics.counterOf('portcullis_buffer_budget_refusals_total', 'Requests refused (503) or answers relayed unheld because config.bufferBudgetBytes was reached', () => s.buffers.refused);
   metrics.gauge('portcullis_rate_limit_keys', 'Buckets localRateLimit keeps (one per key of a keyed spec; bounded per spec)', () => {

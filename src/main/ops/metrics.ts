@@ -1,126 +1,208 @@
-// Counters and a latency histogram, rendered in the Prometheus text format. Names follow
-// agentgateway's where one exists (`agentgateway_requests_total` → `portcullis_requests_total`).
+// The gateway's metrics, one prom-client Registry per gateway (several can run in one process;
+// prom-client's global default registry is never used). Names follow agentgateway's where one
+// exists (`agentgateway_requests_total` → `portcullis_requests_total`). Every label value comes
+// from config (route and target names, tool names that rules name), a fixed set (outcomes,
+// methods through methodLabel) or an HTTP status: series stay bounded whatever callers send.
 
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { CacheCounts } from '../../protocol/worker-contract.js';
+import { methodLabel } from '../../protocol/mcp.js';
+import { CounterFamily, HistogramFamily } from './metric-families.js';
+import { registerProcessMetrics, type ProcessMetrics } from './process-metrics.js';
 
-type Labels = Readonly<Record<string, string>>;
-
-function labelText(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+/** What the end of a request tells the metrics: the access record's fields. */
+export interface FinishedRequest {
+  readonly route: string;
+  readonly status: number;
+  readonly startedAt: number;
+  readonly mcpMethod: string | undefined;
+  readonly mcpTarget: string | undefined;
+  readonly mcpResourceType: string | undefined;
+  readonly mcpResourceName: string | undefined;
+  readonly error: string | undefined;
+  /** mcpAuthorization refused the call */
+  readonly denied: boolean;
 }
 
-/** Series per counter; past it, new label sets count under `{overflow="true"}`. */
-const maxSeries = 10_000;
-const overflowKey = '{overflow="true"}';
+/** Per route name: the labels its requests may carry beyond the route's own. */
+export interface RouteLabels {
+  /** tool names some mcpAuthorization rule of the route names in a string literal */
+  readonly tools: ReadonlySet<string>;
+  /** the route's target when it has exactly one (a request then names none itself) */
+  readonly soleTarget: string | null;
+}
 
-class Counter {
-  readonly #values = new Map<string, number>();
-  /** label values → label text: formatting labels per increment showed in profiles */
-  readonly #keys = new Map<string, string>();
-  readonly name: string;
-  readonly help: string;
-  constructor(name: string, help: string) {
-    this.name = name;
-    this.help = help;
-  }
-  inc(labels: Labels = {}, by = 1): void {
-    let id = '';
-    for (const k in labels) id += `${k}\u0000${labels[k] ?? ''}\u0000`;
-    let key = this.#keys.get(id);
-    if (key === undefined) {
-      key = labelText(labels);
-      if (this.#keys.size < maxSeries) this.#keys.set(id, key);
+/** The labels of each route name: routes of one name (in several listeners) share series, so
+ * they share tool names; a target counts as the route's sole one only if it is for them all. */
+export function routeLabelsOf(routes: Iterable<{ readonly name: string; readonly toolNames: ReadonlySet<string>; readonly targets: readonly string[] }>): Map<string, RouteLabels> {
+  const out = new Map<string, { tools: Set<string>; soleTarget: string | null }>();
+  for (const r of routes) {
+    const sole = r.targets.length === 1 ? (r.targets[0] ?? null) : null;
+    const seen = out.get(r.name);
+    if (seen === undefined) out.set(r.name, { tools: new Set(r.toolNames), soleTarget: sole });
+    else {
+      for (const t of r.toolNames) seen.tools.add(t);
+      if (seen.soleTarget !== sole) seen.soleTarget = null;
     }
-    // Labels come from config and fixed sets; should one ever carry a caller's text, memory and
-    // the scrape stay bounded all the same.
-    if (!this.#values.has(key) && this.#values.size >= maxSeries) key = overflowKey;
-    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
   }
-  get(labels: Labels = {}): number {
-    return this.#values.get(labelText(labels)) ?? 0;
-  }
-  render(): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;
-    for (const [k, v] of this.#values) out += `${this.name}${k} ${v}\n`;
-    return out;
-  }
+  return out;
 }
 
-const bucketsMs = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+export type ToolOutcome = 'allowed' | 'denied' | 'error';
 
-class Histogram {
-  readonly #counts = new Array<number>(bucketsMs.length + 1).fill(0);
-  #sum = 0;
-  #count = 0;
-  readonly name: string;
-  readonly help: string;
-  constructor(name: string, help: string) {
-    this.name = name;
-    this.help = help;
-  }
-  observe(ms: number): void {
-    let i = 0;
-    while (i < bucketsMs.length && ms > (bucketsMs[i] ?? Infinity)) i++;
-    this.#counts[i] = (this.#counts[i] ?? 0) + 1;
-    this.#sum += ms / 1000;
-    this.#count++;
-  }
-  render(): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
-    let cumulative = 0;
-    bucketsMs.forEach((b, i) => {
-      cumulative += this.#counts[i] ?? 0;
-      out += `${this.name}_bucket{le="${b / 1000}"} ${cumulative}\n`;
-    });
-    cumulative += this.#counts[bucketsMs.length] ?? 0;
-    out += `${this.name}_bucket{le="+Inf"} ${cumulative}\n${this.name}_sum ${this.#sum}\n${this.name}_count ${this.#count}\n`;
-    return out;
-  }
-}
-
-function cacheCounter(name: string, help: string, c: CacheCounts): string {
-  return `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name}{result="hit"} ${c.hits}\n${name}{result="miss"} ${c.misses}\n`;
-}
+const noLabels: RouteLabels = { tools: new Set(), soleTarget: null };
 
 export class Metrics {
-  readonly requests = new Counter('portcullis_requests_total', 'HTTP requests by route and status');
-  readonly mcpRequests = new Counter('portcullis_mcp_requests_total', 'MCP messages by method');
-  readonly jwt = new Counter('portcullis_jwt_verifications_total', 'Token checks by outcome (ok or the reason a token was refused)');
-  readonly mcpDenied = new Counter('portcullis_mcp_denied_total', 'Calls refused by mcpAuthorization, by resource type');
-  readonly ruleErrors = new Counter('portcullis_cel_rule_errors_total', 'CEL rule evaluations that failed (counted as false)');
-  readonly upstreamErrors = new Counter('portcullis_upstream_errors_total', 'Upstream calls that failed before a response');
-  readonly backendAuth = new Counter('portcullis_backend_auth_total', 'Upstream calls by how their backendAuth credential was had (static, passthrough, cache_hit, exchanged) or why it was refused');
-  readonly transformErrors = new Counter('portcullis_transformation_errors_total', 'Transformation expressions that failed (the header was removed), by header');
-  readonly rateLimited = new Counter('portcullis_rate_limited_total', 'Requests refused (429) by a route\'s localRateLimit');
-  readonly callerLimited = new Counter('portcullis_upstream_caller_limited_total', 'Requests refused because their caller held the most calls or streams it may of one upstream, by kind');
-  readonly reloads = new Counter('portcullis_config_reloads_total', 'Config reloads by result');
-  readonly jwksRefreshes = new Counter('portcullis_jwks_refreshes_total', 'Remote JWKS fetches by result and reason');
-  readonly duration = new Histogram('portcullis_request_duration_seconds', 'Request duration, whole response');
+  readonly registry = new Registry();
+  readonly requests = new CounterFamily(this.registry, 'portcullis_requests_total', 'HTTP requests by route and status', ['route', 'status']);
+  readonly duration = new HistogramFamily(this.registry, 'portcullis_request_duration_seconds', 'Request duration, whole response', []);
+  readonly mcpRequests = new CounterFamily(this.registry, 'portcullis_mcp_requests_total', 'MCP messages by method', ['method']);
+  readonly mcpDuration = new HistogramFamily(
+    this.registry,
+    'portcullis_mcp_request_duration_seconds',
+    'MCP request duration, whole response, by route, target (empty when the request went to several) and method',
+    ['route', 'target', 'method'],
+  );
+  readonly toolCalls = new CounterFamily(
+    this.registry,
+    'portcullis_mcp_tool_calls_total',
+    'tools/call by route, target, tool (named when a rule of the route names it, else other) and outcome (allowed, denied, error)',
+    ['route', 'target', 'tool', 'outcome'],
+  );
+  readonly jwt = new CounterFamily(this.registry, 'portcullis_jwt_verifications_total', 'Token checks by outcome (ok or the reason a token was refused)', ['outcome']);
+  readonly mcpDenied = new CounterFamily(this.registry, 'portcullis_mcp_denied_total', 'Calls refused by mcpAuthorization, by resource type', ['type']);
+  readonly ruleErrors = new CounterFamily(this.registry, 'portcullis_cel_rule_errors_total', 'CEL rule evaluations that failed (counted as false)', []);
+  readonly upstreamErrors = new CounterFamily(this.registry, 'portcullis_upstream_errors_total', 'Upstream calls that failed before a response', []);
+  readonly callerLimited = new CounterFamily(
+    this.registry,
+    'portcullis_upstream_caller_limited_total',
+    'Requests refused because their caller held the most calls or streams it may of one upstream, by kind',
+    ['kind'],
+  );
+  readonly reloads = new CounterFamily(this.registry, 'portcullis_config_reloads_total', 'Config reloads by result', ['result']);
+  readonly jwksRefreshes = new CounterFamily(this.registry, 'portcullis_jwks_refreshes_total', 'Remote JWKS fetches by result and reason', ['result', 'reason']);
+  readonly backendAuth = new CounterFamily(
+    this.registry,
+    'portcullis_backend_auth_total',
+    'Upstream calls by how their backendAuth credential was had (static, passthrough, cache_hit, exchanged) or why it was refused',
+    ['route', 'target', 'outcome'],
+  );
+  readonly transformErrors = new CounterFamily(
+    this.registry,
+    'portcullis_transformation_errors_total',
+    'Transformation expressions that failed (the header was removed), by header',
+    ['route', 'target', 'header'],
+  );
+  readonly rateLimited = new CounterFamily(this.registry, 'portcullis_rate_limited_total', "Requests refused (429) by a route's localRateLimit", ['route']);
+  readonly accessLogErrors = new CounterFamily(
+    this.registry,
+    'portcullis_access_log_cel_errors_total',
+    'config.logging CEL evaluations that failed (the field left out; for the filter, the line written)',
+    ['field'],
+  );
   /** Cache lookups: plain numbers the caches bump themselves (no label work on the hot path). */
   readonly tokenCache: CacheCounts = { hits: 0, misses: 0 };
   readonly listCache: CacheCounts = { hits: 0, misses: 0 };
   readonly backendTokenCache: CacheCounts = { hits: 0, misses: 0 };
-  readonly #read = new Map<string, { type: 'gauge' | 'counter'; help: string; read: () => number }>();
+  #process: ProcessMetrics | null = null;
+  #routes: ReadonlyMap<string, RouteLabels> = new Map();
+
+  constructor(version: string) {
+    this.#cacheCounter('portcullis_token_cache_lookups_total', 'Verified-token cache lookups by result (a miss is a signature check)', this.tokenCache);
+    this.#cacheCounter('portcullis_list_cache_lookups_total', 'Filtered-list cache lookups by result (a miss is a full scan and a CEL decision per item)', this.listCache);
+    this.#cacheCounter(
+      'portcullis_backend_token_cache_lookups_total',
+      'Exchanged-token cache lookups by result (a miss is a call to a token endpoint)',
+      this.backendTokenCache,
+    );
+    this.gauge('portcullis_build_info', 'The gateway version, as the label', () => 1, { version });
+  }
+
+  /** Adds the process's figures (CPU, memory, event-loop delay, GC); close() stops their
+   * sampling. Once, when the gateway has started: a start that fails leaves nothing running. */
+  watchProcess(): void {
+    this.#process ??= registerProcessMetrics(this.registry);
+  }
 
   /** A value read when the metrics are rendered. */
-  gauge(name: string, help: string, read: () => number): void {
-    this.#read.set(name, { type: 'gauge', help, read });
+  gauge(name: string, help: string, read: () => number, labels: Readonly<Record<string, string>> = {}): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: Object.keys(labels),
+      registers: [this.registry],
+      collect() {
+        this.set(labels, read());
+      },
+    });
   }
 
   /** A count kept elsewhere (it only grows), read when the metrics are rendered. */
   counterOf(name: string, help: string, read: () => number): void {
-    this.#read.set(name, { type: 'counter', help, read });
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
   }
 
-  render(): string {
-    let out = '';
-    for (const c of [this.requests, this.mcpRequests, this.jwt, this.mcpDenied, this.ruleErrors, this.upstreamErrors, this.rateLimited, this.callerLimited, this.backendAuth, this.transformErrors, this.reloads, this.jwksRefreshes]) out += c.render();
-    out += this.duration.render();
-    out += cacheCounter('portcullis_token_cache_lookups_total', 'Verified-token cache lookups by result (a miss is a signature check)', this.tokenCache);
-    out += cacheCounter('portcullis_backend_token_cache_lookups_total', 'Exchanged-token cache lookups by result (a miss is a call to a token endpoint)', this.backendTokenCache);
-    out += cacheCounter('portcullis_list_cache_lookups_total', 'Filtered-list cache lookups by result (a miss is a full scan and a CEL decision per item)', this.listCache);
-    for (const [name, g] of this.#read) out += `# HELP ${name} ${g.help}\n# TYPE ${name} ${g.type}\n${name} ${g.read()}\n`;
-    return out;
+  #cacheCounter(name: string, help: string, counts: CacheCounts): void {
+    new Counter({
+      name,
+      help,
+      labelNames: ['result'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc({ result: 'hit' }, counts.hits);
+        this.inc({ result: 'miss' }, counts.misses);
+      },
+    });
   }
+
+  /** The labels of each route name of the config in use (replaced on reload). */
+  setRoutes(routes: ReadonlyMap<string, RouteLabels>): void {
+    this.#routes = routes;
+  }
+
+  /** Counts a request whose response has ended. */
+  requestDone(r: FinishedRequest): void {
+    const seconds = (performance.now() - r.startedAt) / 1000;
+    this.requests.inc({ route: r.route, status: String(r.status) });
+    this.duration.observe({}, seconds);
+    if (r.mcpMethod === undefined) return;
+    const route = this.#routes.get(r.route) ?? noLabels;
+    const method = methodLabel(r.mcpMethod);
+    const target = r.mcpTarget ?? route.soleTarget ?? '';
+    this.mcpDuration.observe({ route: r.route, target, method }, seconds);
+    if (r.mcpMethod === 'tools/call' && r.mcpResourceType === 'tool' && r.mcpResourceName !== undefined) {
+      const tool = route.tools.has(r.mcpResourceName) ? r.mcpResourceName : 'other';
+      this.toolCalls.inc({ route: r.route, target: r.mcpTarget ?? '', tool, outcome: toolOutcome(r) });
+    }
+  }
+
+  /** The Prometheus text format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Stops what samples in the background (event-loop delay, GC). */
+  close(): void {
+    this.#process?.close();
+  }
+}
+
+function toolOutcome(r: FinishedRequest): ToolOutcome {
+  if (r.denied) return 'denied';
+  // No target: a prefixed name that names none of the route's targets.
+  if (r.error !== undefined || r.status === 0 || r.status >= 400 || r.mcpTarget === undefined) return 'error';
+  return 'allowed';
 }

@@ -1,6 +1,6 @@
 // The operations listeners, at agentgateway's addresses by default: readiness
-// (`/healthz/ready`), Prometheus stats (`/metrics`, `/stats/prometheus`) and the admin server
-// (`/config_dump`). Each can be turned off; the session key never appears in a dump. They listen
+// (`/healthz/ready`, and `/healthz/live`, which answers while the event loop does), Prometheus
+// stats (`/metrics`, `/stats/prometheus`) and the admin server (`/config_dump`). Each can be turned off; the session key never appears in a dump. They listen
 // exclusively: with a shared port (SO_REUSEPORT, uWS's default, which the gateway's own binds
 // keep) a second gateway on the same stats port would start silently, and scrapes would go to
 // either of the two.
@@ -12,6 +12,12 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from './metrics.js';
 import { redactedConfig } from './redact.js';
 import { GatewayError } from '../../protocol/errors.js';
+
+export const READINESS_PATH = '/healthz/ready';
+/** Always 200 while the event loop runs: what a liveness probe asks (readiness turns 503 while
+ * draining or waiting for an IdP, which must not get the process restarted). */
+export const LIVENESS_PATH = '/healthz/live';
+export const METRICS_PATHS: readonly string[] = ['/metrics', '/stats/prometheus'];
 
 export interface OpsOptions {
   readonly admin: string | null;
@@ -47,6 +53,24 @@ function reply(res: FrontResponse, status: string, type: string, body: string): 
   res.cork(() => res.writeStatus(status).writeHeader('content-type', type).end(body));
 }
 
+/** Answers with the rendered metrics once they are (a collect may wait a turn of the event
+ * loop); a scraper gone meanwhile gets nothing written to its closed response. */
+function replyMetrics(res: FrontResponse, metrics: Metrics, logger: Logger): void {
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  metrics.render().then(
+    (text) => {
+      if (!aborted) reply(res, '200 OK', metrics.contentType, text);
+    },
+    (err: unknown) => {
+      logger.error('management', 'rendering metrics failed', [['error', err instanceof Error ? err.message : String(err)]]);
+      if (!aborted) reply(res, '500 Internal Server Error', 'text/plain', 'metrics failed\n');
+    },
+  );
+}
+
 
 export async function startOpsServers(uws: FrontModule, o: OpsOptions): Promise<OpsServers> {
   const sockets: ListenSocket[] = [];
@@ -71,16 +95,15 @@ export async function startOpsServers(uws: FrontModule, o: OpsOptions): Promise<
   }
   try {
     const readiness = await open(o.readiness, 'readiness', (app) => {
-      app.get('/healthz/ready', (res) => {
+      app.get(LIVENESS_PATH, (res) => reply(res, '200 OK', 'text/plain', 'live\n'));
+      app.get(READINESS_PATH, (res) => {
         const pending = o.pending();
         if (pending.length === 0) reply(res, '200 OK', 'text/plain', 'ready\n');
         else reply(res, '503 Service Unavailable', 'text/plain', `not ready, pending: ${pending.join(', ')}\n`);
       });
     });
     const stats = await open(o.stats, 'stats', (app) => {
-      const metrics = (res: FrontResponse): void => reply(res, '200 OK', 'text/plain; version=0.0.4', o.metrics.render());
-      app.get('/metrics', metrics);
-      app.get('/stats/prometheus', metrics);
+      for (const path of METRICS_PATHS) app.get(path, (res) => replyMetrics(res, o.metrics, o.logger));
     });
     const admin = await open(o.admin, 'admin', (app) => {
       app.get('/config_dump', (res) => reply(res, '200 OK', 'application/json', JSON.stringify(redactedConfig(o.configDump()), null, 2)));
