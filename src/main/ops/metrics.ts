@@ -97,7 +97,7 @@ export class Metrics {
   readonly accessLogErrors = new CounterFamily(
     this.registry,
     'portcullis_access_log_cel_errors_total',
-    'config.logging CEL evaluations that failed (the field left out; for the filter, the line written)',
+    'config.logging CEL evaluations that failed, by field (the field left out; `filter`: the line left out)',
     ['field'],
   );
   /** Cache lookups: plain numbers the caches bump themselves (no label work on the hot path). */
