@@ -653,7 +653,7 @@ describe('runtime settings', () => {
     ].join('\n');
     assert.deepEqual(lines(load(bad)), [
       'config.logging.level: expected a level (info, or a list such as [info, request=off])',
-      "config.logging.filter: the expression's value is of type int, never a bool: the expression can never be true",
+      "config.logging.filter: the expression's value is of type int, never a bool: the filter can never be true",
       'config.logging.fields.remove: expected a list',
       'config.logging.fields.add.a: expression reads variable "nope", which Portcullis does not provide (access-log expressions read jwt, mcp, request, source, response)',
       'config.logging.fields.add.b: expression uses function "json", which Portcullis does not provide',
