@@ -8,7 +8,7 @@
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogFormat, LoggingSettings } from '../config/types.js';
 import { compileAccessPolicy, type AccessCelInput, type AccessEdit, type AccessValue } from './access-policy.js';
-import { levelFilter } from './levels.js';
+import { levelFilter, type LineLevel } from './levels.js';
 import { LineBatch } from './line-batch.js';
 import { escapeControls, escapeJsonLine, quoted, textField } from './log-text.js';
 
@@ -77,15 +77,16 @@ function objectOf(fields: LogFields | undefined): Record<string, string | number
   return o;
 }
 
+/** What config.logging does to an access line: its edit, or null when it is not written. */
+function accessEditor(options: LoggerOptions, enabled: (scope: string, level: LineLevel) => boolean): (line: AccessLine) => AccessEdit | undefined | null {
+  const policy = options.logging === undefined ? null : compileAccessPolicy(options.logging, options.onCelError ?? (() => undefined));
+  if (!enabled('request', 'info')) return () => null;
+  return (line) => (policy === null ? undefined : policy.edit(line.celInput()));
+}
+
 export function createLogger(format: LogFormat, sink?: LogSink, options: LoggerOptions = {}): Logger {
   const enabled = levelFilter(options.logging?.level ?? []);
-  const policy = options.logging === undefined ? null : compileAccessPolicy(options.logging, options.onCelError ?? (() => undefined));
-  const accessOn = enabled('request', 'info');
-  /** The line's edit, or null when it is not written. */
-  const accessEdit = (line: AccessLine): AccessEdit | undefined | null => {
-    if (!accessOn) return null;
-    return policy === null ? undefined : policy.edit(line.celInput());
-  };
+  const accessEdit = accessEditor(options, enabled);
   // On stdout, access lines wait in a batch (line-batch.ts); every other line goes out at once,
   // after them (the "started bind" line is what scripts and supervisors wait for). A sink (tests,
   // embedding) gets every line as it is written.

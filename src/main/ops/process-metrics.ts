@@ -77,7 +77,8 @@ function maxFds(): number | null {
   }
 }
 
-export function registerProcessMetrics(registry: Registry): ProcessMetrics {
+/** CPU, start time, memory, descriptors, version: read when a scrape asks. */
+function registerResources(registry: Registry): void {
   counter(registry, 'process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', () => process.cpuUsage().user / 1e6);
   counter(registry, 'process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', () => process.cpuUsage().system / 1e6);
   counter(registry, 'process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', () => {
@@ -111,9 +112,11 @@ export function registerProcessMetrics(registry: Registry): ProcessMetrics {
   }
   const [major = '', minor = '', patch = ''] = process.versions.node.split('.');
   gauge(registry, 'nodejs_version_info', 'Node.js version info.', () => 1, { version: process.version, major, minor, patch });
+}
 
-  // Delay of the event loop: what one scrape waits for its turn, and the distribution since the
-  // last scrape, sampled every 10 ms.
+/** Delay of the event loop: what one scrape waits for its turn, and the distribution since the
+ * last scrape, sampled every 10 ms. Returns what stops the sampling. */
+function registerEventLoopDelay(registry: Registry): () => void {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   new Gauge({
@@ -150,17 +153,25 @@ export function registerProcessMetrics(registry: Registry): ProcessMetrics {
     },
   });
   for (const [g] of others) registry.registerMetric(g);
+  return () => delay.disable();
+}
 
+/** Time spent in GC, by kind. Returns what stops the observer. */
+function registerGcDurations(registry: Registry): () => void {
   const gc = new HistogramFamily(registry, 'nodejs_gc_duration_seconds', 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.', ['kind'], gcBuckets);
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gc.observe({ kind: gcKind(entry) }, entry.duration / 1000);
   });
   observer.observe({ entryTypes: ['gc'] });
+  return () => observer.disconnect();
+}
 
+export function registerProcessMetrics(registry: Registry): ProcessMetrics {
+  registerResources(registry);
+  const stops = [registerEventLoopDelay(registry), registerGcDurations(registry)];
   return {
     close: () => {
-      delay.disable();
-      observer.disconnect();
+      for (const stop of stops) stop();
     },
   };
 }
