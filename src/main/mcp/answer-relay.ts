@@ -10,7 +10,7 @@ import { TextDecoder } from 'node:util';
 import { SseSplitter, parseEventBlock, type SseEvent } from '../../protocol/sse.js';
 import { BufferBudgetError, type ByteAccount } from '../http/byte-budget.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
-import type { AnswerHandler } from '../upstream/answer.js';
+import type { AnswerHandler, RawHeaders } from '../upstream/answer.js';
 import { UpstreamSessionEndedError } from '../upstream/channel-transport.js';
 import { rawFields } from '../upstream/headers.js';
 import { GatewayError } from '../../protocol/errors.js';
@@ -84,92 +84,193 @@ export function answerRelay(call: AnswerRelayOptions): AnswerRelay {
   const done = new Promise<void>((resolve) => {
     resolveDone = resolve;
   });
-  return { ...relayHandler(call, resolveDone), done };
+  const handler = new RelayHandler(call, resolveDone);
+  return { handler, done, sentHead: () => handler.headSent };
 }
 
-function relayHandler(call: AnswerRelayOptions, resolve: () => void): { readonly handler: AnswerHandler; readonly sentHead: () => boolean } {
-  const { reply } = call;
-  /** undici's abort for this request, once it has been queued */
-  let abortRequest: ((err: Error) => void) | null = null;
-  let abortSent = false;
-  const abort = (err: Error): void => {
-    if (abortRequest === null || abortSent) return;
-    abortSent = true;
-    abortRequest(err);
-  };
-  /** undici reads on when this is called after a chunk was refused (paused) */
-  let resumeRead: (() => void) | null = null;
-  let paused = false;
-  const pause = (): void => {
-    paused = true;
-  };
-  const resume = (): void => {
-    if (!paused) return;
-    paused = false;
-    resumeRead?.();
-  };
-  let status = 0;
-  let headers: HeaderList = [];
-  let mode: AnswerMode = { kind: 'relay' };
-  let streaming = false;
+/**
+ * One answer on its way: held while it may still arrive whole within one turn of the event loop
+ * (then it leaves in one write), streamed from then on with back-pressure both ways, collected
+ * or rewritten event by event where policy must see it.
+ */
+class RelayHandler implements AnswerHandler {
+  readonly #call: AnswerRelayOptions;
+  readonly #reply: ResponseSink;
+  readonly #resolve: () => void;
+  /** the transport's abort for this request, once it has been queued */
+  #abortRequest: ((err: Error) => void) | null = null;
+  #abortSent = false;
+  /** the transport reads on when this is called after a chunk was refused (paused) */
+  #resumeRead: (() => void) | null = null;
+  #paused = false;
+  #status = 0;
+  #headers: HeaderList = [];
+  #mode: AnswerMode = { kind: 'relay' };
+  #streaming = false;
   /** the answer's own head went out */
-  let headSent = false;
-  let chunks: Buffer[] = [];
-  let size = 0;
-  let done = false;
+  headSent = false;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #done = false;
   /** the upstream's answer has fully arrived */
-  let ended = false;
-  // Event rewriting is asynchronous (the filter may run on a worker): chunks are handled in order.
-  let queue: Promise<void> = Promise.resolve();
-  let splitter: SseSplitter | null = null;
-  let decoder: TextDecoder | null = null;
-
+  #ended = false;
+  /** Event rewriting is asynchronous (the filter may run on a worker): chunks are handled in order. */
+  #queue: Promise<void> = Promise.resolve();
+  #splitter: SseSplitter | null = null;
+  #decoder: TextDecoder | null = null;
   /** bytes of the answer counted against the budget (held in `chunks` or being filtered) */
-  let counted = 0;
-  const giveBack = (): void => {
-    call.held.give(counted);
-    counted = 0;
-  };
-  const finish = (): void => {
-    if (done) return;
-    done = true;
-    giveBack();
-    resolve();
-  };
-  reply.onClose((aborted) => {
-    if (aborted) {
-      abort(new Error('client went away'));
-      finish();
+  #counted = 0;
+
+  constructor(call: AnswerRelayOptions, resolve: () => void) {
+    this.#call = call;
+    this.#reply = call.reply;
+    this.#resolve = resolve;
+    this.#reply.onClose((aborted) => {
+      if (aborted) {
+        this.#abort(new Error('client went away'));
+        this.#finish();
+      }
+    });
+  }
+
+  onConnect(abortFn: (err: Error) => void): void {
+    this.#abortRequest = abortFn;
+    if (!this.#reply.open) this.#abort(new Error('client went away'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: RawHeaders, resumeFn: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx: wait for the real answer
+    this.#resumeRead = resumeFn;
+    this.#status = statusCode;
+    const head = this.#call.onHead(statusCode, rawFields(rawHeaders));
+    this.#headers = head.headers;
+    this.#mode = head.mode;
+    if (head.mode.kind === 'refuse') {
+      this.#abort(new Error(head.mode.reason));
+      return false;
     }
-  });
-  const fail = (err: unknown): void => {
-    // A filter that fails must not let the unfiltered answer through: an error in its place,
-    // or, once the head is out, the response broken off. The client is answered before the
-    // upstream call is aborted: aborting reports an error (onResponseError) at once.
-    if (reply.open && !reply.headSent) call.onFilterFailure(err);
-    else reply.destroy();
-    finish();
-    abort(err instanceof Error ? err : new Error(String(err)));
+    if (head.mode.kind === 'events') {
+      this.#splitter = new SseSplitter();
+      this.#decoder = new TextDecoder();
+      setImmediate(this.#startStream);
+    } else if (head.mode.kind === 'relay' && isEventStream(head.headers)) setImmediate(this.#startStream);
+    return !this.#paused;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (!this.#reply.open || this.#done) return !this.#paused;
+    if (this.#streaming) {
+      if (this.#mode.kind === 'events') this.#rewriteChunk(chunk);
+      else this.#write(chunk);
+      return !this.#paused;
+    }
+    this.#chunks.push(chunk);
+    this.#size += chunk.byteLength;
+    const held = this.#call.held;
+    const within = held.take(chunk.byteLength);
+    if (within) this.#counted += chunk.byteLength;
+    if (this.#mode.kind === 'collect') {
+      if (this.#size > maxCollectBytes) this.#fail(new AnswerTooLargeError());
+      // An answer to be filtered must be held whole: without room for it, it is refused.
+      else if (!within) this.#fail(new BufferBudgetError(held.limit));
+    } else if (this.#size > wholeBodyLimit || !within) this.#startStream(); // no room to hold it: relay it as it comes
+    return !this.#paused;
+  }
+
+  onComplete(): void {
+    this.#ended = true;
+    if (this.#mode.kind === 'relay') {
+      // Nothing is queued on a relayed answer: end it now, without a promise.
+      try {
+        if (this.#reply.open) {
+          if (this.#streaming) this.#reply.finish();
+          else this.#send(this.#collected() ?? Buffer.alloc(0));
+        }
+        this.#finish();
+      } catch (err) {
+        this.#fail(err);
+      }
+      return;
+    }
+    this.#queue = this.#queue.then(() => (this.#streaming ? this.#endStream() : this.#endWhole())).then(() => this.#finish(), this.#fail);
+  }
+
+  onError(err: Error): void {
+    if (this.#done) return; // the client has had its answer (fail) or left
+    const mode = this.#mode;
+    if (mode.kind === 'refuse') this.#call.onFailure(new Error(mode.reason));
+    else if (this.#status === 0 && this.#reply.open) this.#call.onFailure(err);
+    else if (err instanceof UpstreamSessionEndedError) {
+      // The upstream session is over: its stream ends as streams end, and the client learns
+      // it must initialize again.
+      this.onComplete();
+      return;
+    } else {
+      this.#call.onBroken?.(err);
+      this.#reply.destroy();
+    }
+    this.#finish();
+  }
+
+  #abort(err: Error): void {
+    if (this.#abortRequest === null || this.#abortSent) return;
+    this.#abortSent = true;
+    this.#abortRequest(err);
+  }
+
+  #resume = (): void => {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#resumeRead?.();
   };
-  const collected = (): Buffer | null => {
-    const all = chunks.length === 0 ? null : chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
-    chunks = [];
+
+  #giveBack(): void {
+    this.#call.held.give(this.#counted);
+    this.#counted = 0;
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#giveBack();
+    this.#resolve();
+  }
+
+  /** A filter that fails must not let the unfiltered answer through: an error in its place, or,
+   * once the head is out, the response broken off. The client is answered before the upstream
+   * call is aborted: aborting reports an error at once. */
+  #fail = (err: unknown): void => {
+    if (this.#reply.open && !this.#reply.headSent) this.#call.onFilterFailure(err);
+    else this.#reply.destroy();
+    this.#finish();
+    this.#abort(err instanceof Error ? err : new Error(String(err)));
+  };
+
+  #collected(): Buffer | null {
+    const chunks = this.#chunks;
+    const all = chunks.length === 0 ? null : chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, this.#size);
+    this.#chunks = [];
     return all;
-  };
-  const pauseUntilDrained = (): void => {
-    pause();
-    reply.onDrain(resume);
-  };
-  const write = (chunk: Buffer | string): void => {
-    if (!reply.write(chunk)) pauseUntilDrained();
-  };
+  }
+
+  #pauseUntilDrained(): void {
+    this.#paused = true;
+    this.#reply.onDrain(this.#resume);
+  }
+
+  #write(chunk: Buffer | string): void {
+    if (!this.#reply.write(chunk)) this.#pauseUntilDrained();
+  }
+
   /** The events of `text` (complete ones; with `end`, the rest too), each rewritten or as it came. */
-  const rewriteEvents = async (text: string, end: boolean): Promise<string> => {
+  async #rewriteEvents(text: string, end: boolean): Promise<string> {
+    const mode = this.#mode;
+    const splitter = this.#splitter;
     if (mode.kind !== 'events' || splitter === null) return '';
     const events = splitter.push(text);
     if (end) {
-      // An unterminated last event: a lenient client parser may still dispatch it, so it
-      // goes through the filter like any other.
+      // An unterminated last event: a lenient client parser may still dispatch it, so it goes
+      // through the filter like any other.
       const rest = splitter.rest();
       if (rest.trim() !== '') events.push(parseEventBlock(rest));
     }
@@ -179,145 +280,72 @@ function relayHandler(call: AnswerRelayOptions, resolve: () => void): { readonly
       out += replaced ?? `${event.lines.join('\n')}\n\n`;
     }
     return out;
-  };
-  const rewriteChunk = (chunk: Buffer): void => {
-    // undici hands over an empty chunk when resumed with nothing buffered: pausing and
-    // resuming for it again would spin the event loop forever.
-    if (decoder === null || chunk.byteLength === 0) return;
-    pause();
-    const text = decoder.decode(chunk, { stream: true });
-    queue = queue
-      .then(() => rewriteEvents(text, false))
-      .then((out) => {
-        // Read on only once the client takes more: a client that does not read must not
-        // have the whole stream held for it.
-        if (out !== '' && reply.open && !reply.write(out)) reply.onDrain(resume);
-        else resume();
-      }, fail);
-  };
+  }
 
-  // An answer that is still arriving after one turn of the event loop is streamed from then
-  // on; one that has ended by then (most answers to a POST) leaves in one write.
-  const startStream = (): void => {
-    // Once the whole answer is in, it leaves in one write even if filtering it takes longer
-    // than this turn (a worker): nothing is left to stream.
-    if (streaming || ended || done || !reply.open) return;
-    streaming = true;
-    const first = collected();
+  #rewriteChunk(chunk: Buffer): void {
+    // The transport hands over an empty chunk when resumed with nothing buffered: pausing and
+    // resuming for it again would spin the event loop forever.
+    const decoder = this.#decoder;
+    if (decoder === null || chunk.byteLength === 0) return;
+    this.#paused = true;
+    const text = decoder.decode(chunk, { stream: true });
+    this.#queue = this.#queue
+      .then(() => this.#rewriteEvents(text, false))
+      .then((out) => {
+        // Read on only once the client takes more: a client that does not read must not have
+        // the whole stream held for it.
+        if (out !== '' && this.#reply.open && !this.#reply.write(out)) this.#reply.onDrain(this.#resume);
+        else this.#resume();
+      }, this.#fail);
+  }
+
+  /** An answer still arriving after one turn of the event loop is streamed from then on; one
+   * that has ended by then (most answers to a POST) leaves in one write, even if filtering it
+   * takes longer than this turn (a worker): nothing is left to stream. */
+  #startStream = (): void => {
+    const reply = this.#reply;
+    if (this.#streaming || this.#ended || this.#done || !reply.open) return;
+    this.#streaming = true;
+    const first = this.#collected();
     // From here on the answer is relayed as it comes, not held.
-    giveBack();
-    if (mode.kind === 'events') {
-      headSent = true;
-      reply.headStream(status, headers);
-      if (first !== null) rewriteChunk(first);
+    this.#giveBack();
+    this.headSent = true;
+    if (this.#mode.kind === 'events') {
+      reply.headStream(this.#status, this.#headers);
+      if (first !== null) this.#rewriteChunk(first);
     } else if (first !== null) {
       // Status, headers and what has arrived so far in one corked write.
-      headSent = true;
-      if (!reply.start(status, headers, first)) pauseUntilDrained();
-    } else {
-      headSent = true;
-      if (isEventStream(headers)) reply.headStream(status, headers);
-      else reply.head(status, headers);
-    }
+      if (!reply.start(this.#status, this.#headers, first)) this.#pauseUntilDrained();
+    } else if (isEventStream(this.#headers)) reply.headStream(this.#status, this.#headers);
+    else reply.head(this.#status, this.#headers);
   };
-  const sent = (answerStatus: number, fields: HeaderList, body: string | Buffer): void => {
-    headSent = true;
-    reply.send(answerStatus, fields, body);
-  };
-  const endWhole = async (): Promise<void> => {
-    if (!reply.open) return;
-    const body = collected() ?? Buffer.alloc(0);
+
+  #send(body: string | Buffer): void {
+    this.headSent = true;
+    this.#reply.send(this.#status, this.#headers, body);
+  }
+
+  async #endWhole(): Promise<void> {
+    if (!this.#reply.open) return;
+    const body = this.#collected() ?? Buffer.alloc(0);
+    const mode = this.#mode;
     if (mode.kind === 'collect') {
       const rewritten = await mode.finish(body.toString('utf8'));
-      if (rewritten.headers !== undefined) headers = rewritten.headers;
-      sent(status, headers, rewritten.body ?? body);
+      if (rewritten.headers !== undefined) this.#headers = rewritten.headers;
+      this.#send(rewritten.body ?? body);
     } else if (mode.kind === 'events') {
-      const out = await rewriteEvents((decoder ?? new TextDecoder()).decode(body), true);
-      if (reply.open) sent(status, headers, out);
-    } else sent(status, headers, body);
-  };
-  const endStream = async (): Promise<void> => {
+      const out = await this.#rewriteEvents((this.#decoder ?? new TextDecoder()).decode(body), true);
+      if (this.#reply.open) this.#send(out);
+    } else this.#send(body);
+  }
+
+  async #endStream(): Promise<void> {
+    const reply = this.#reply;
     if (!reply.open) return;
-    if (mode.kind === 'events' && decoder !== null) {
-      const rest = await rewriteEvents(decoder.decode(), true);
+    if (this.#mode.kind === 'events' && this.#decoder !== null) {
+      const rest = await this.#rewriteEvents(this.#decoder.decode(), true);
       if (rest !== '' && reply.open) reply.write(rest);
     }
     if (reply.open) reply.finish();
-  };
-
-  const handler: AnswerHandler = {
-    onConnect(abortFn) {
-      abortRequest = abortFn;
-      if (!reply.open) abort(new Error('client went away'));
-    },
-    onHeaders(statusCode, rawHeaders, resumeFn) {
-      if (statusCode < 200) return true; // 1xx: wait for the real answer
-      resumeRead = resumeFn;
-      status = statusCode;
-      const head = call.onHead(statusCode, rawFields(rawHeaders));
-      headers = head.headers;
-      mode = head.mode;
-      if (mode.kind === 'refuse') {
-        abort(new Error(mode.reason));
-        return false;
-      }
-      if (mode.kind === 'events') {
-        splitter = new SseSplitter();
-        decoder = new TextDecoder();
-        setImmediate(startStream);
-      } else if (mode.kind === 'relay' && isEventStream(headers)) setImmediate(startStream);
-      return !paused;
-    },
-    onData(chunk) {
-      if (!reply.open || done) return !paused;
-      if (streaming) {
-        if (mode.kind === 'events') rewriteChunk(chunk);
-        else write(chunk);
-        return !paused;
-      }
-      chunks.push(chunk);
-      size += chunk.byteLength;
-      const within = call.held.take(chunk.byteLength);
-      if (within) counted += chunk.byteLength;
-      if (mode.kind === 'collect') {
-        if (size > maxCollectBytes) fail(new AnswerTooLargeError());
-        // An answer to be filtered must be held whole: without room for it, it is refused.
-        else if (!within) fail(new BufferBudgetError(call.held.limit));
-      } else if (size > wholeBodyLimit || !within) startStream(); // no room to hold it: relay it as it comes
-      return !paused;
-    },
-    onComplete() {
-      ended = true;
-      if (mode.kind === 'relay') {
-        // Nothing is queued on a relayed answer: end it now, without a promise.
-        try {
-          if (reply.open) {
-            if (streaming) reply.finish();
-            else sent(status, headers, collected() ?? Buffer.alloc(0));
-          }
-          finish();
-        } catch (err) {
-          fail(err);
-        }
-        return;
-      }
-      queue = queue.then(() => (streaming ? endStream() : endWhole())).then(finish, fail);
-    },
-    onError(err) {
-      if (done) return; // the client has had its answer (fail) or left
-      if (mode.kind === 'refuse') call.onFailure(new Error(mode.reason));
-      else if (status === 0 && reply.open) call.onFailure(err);
-      else if (err instanceof UpstreamSessionEndedError && status !== 0) {
-        // The upstream session is over: its stream ends as streams end, and the client learns
-        // it must initialize again.
-        handler.onComplete();
-        return;
-      } else {
-        call.onBroken?.(err);
-        reply.destroy();
-      }
-      finish();
-    },
-  };
-  return { handler, sentHead: () => headSent };
+  }
 }
