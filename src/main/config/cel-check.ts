@@ -85,11 +85,23 @@ export function celLogProblem(expr: string, mustBeBool: boolean): string | null 
   return celProblem(expr, logExpressions, mustBeBool ? 'bool' : 'any', (type) => `the expression's value is of type ${type}, never a bool: the filter can never be true`);
 }
 
-function celProblem(expr: string, d: Dialect, want: 'bool' | 'string' | 'any', wrongType: (type: string) => string): string | null {
+/** null when the expression can give a sampling decision (a bool, or a probability). */
+export function celSamplingProblem(expr: string): string | null {
+  return celProblem(expr, values, ['bool', 'double', 'int'], (type) => `the expression's value is of type ${type}, never a bool or a number`);
+}
+
+/** null when the expression can run (a span or resource attribute takes a value of any type). */
+export function celAnyValueProblem(expr: string): string | null {
+  return celProblem(expr, values, 'any', () => '');
+}
+
+/** `want`: the type the value must have, or one of several. */
+function celProblem(expr: string, d: Dialect, want: 'bool' | 'string' | 'any' | readonly string[], wrongType: (type: string) => string): string | null {
   const result = d.check(expr);
   if (result.valid) {
     const type = result.type ?? 'dyn';
-    return want === 'any' || type === want || type === 'dyn' ? null : wrongType(type);
+    const fits = want === 'any' || type === 'dyn' || (typeof want === 'string' ? type === want : want.includes(type));
+    return fits ? null : wrongType(type);
   }
   const error = result.error;
   if (error === undefined) return 'invalid CEL expression';

@@ -9,6 +9,7 @@ import { type Env, expandEnv } from './env-expand.js';
 import { inDocumentOrder } from './issue-order.js';
 import { readBinds } from './read-binds.js';
 import { defaultRuntime, readRuntime } from './read-runtime.js';
+import { readFrontendPolicies } from './read-tracing.js';
 import { IssueList, MapReader } from './schema-reader.js';
 import type { ConfigIssue, GatewayConfig } from './types.js';
 import { errorText } from '../../protocol/errors.js';
@@ -27,7 +28,6 @@ const AGENTGATEWAY_ONLY = [
   'gatewayPolicies',
   'workloads',
   'services',
-  'frontendPolicies',
   'backends',
   'routeGroups',
   'gateways',
@@ -84,18 +84,25 @@ function load(text: string, opts: LoadOptions): LoadResult {
   }
 
   const issues = new IssueList();
-  const config = readGateway(issues, doc.toJS(), opts.cwd);
+  const config = readGateway(issues, doc.toJS(), opts.cwd, opts.env);
   return issues.count > 0 ? { ok: false, issues: inDocumentOrder(issues.items, doc) } : { ok: true, config };
 }
 
-function readGateway(issues: IssueList, data: unknown, cwd: string): GatewayConfig {
+function readGateway(issues: IssueList, data: unknown, cwd: string, env: Env): GatewayConfig {
   // An empty document (or only comments) is a valid config with no binds, as agentgateway.
-  if (data === undefined || data === null) return { runtime: defaultRuntime(), binds: [] };
-  const m = MapReader.open(issues, '', data, { known: ['config', 'binds'], unsupported: AGENTGATEWAY_ONLY });
-  if (m === undefined) return { runtime: defaultRuntime(), binds: [] };
+  if (data === undefined || data === null) return { runtime: defaultRuntime(), binds: [], tracing: null };
+  const m = MapReader.open(issues, '', data, { known: ['config', 'binds', 'frontendPolicies'], unsupported: AGENTGATEWAY_ONLY });
+  if (m === undefined) return { runtime: defaultRuntime(), binds: [], tracing: null };
   const binds = m.value('binds');
+  const runtime = readRuntime(issues, m.at('config'), m.value('config'), env);
+  const frontend = m.value('frontendPolicies');
+  const tracing = frontend === undefined ? null : readFrontendPolicies(issues, m.at('frontendPolicies'), frontend);
+  if (tracing !== null && runtime.tracing !== null) {
+    issues.add('frontendPolicies.tracing', 'cannot be used together with the deprecated config.tracing (move config.tracing here)');
+  }
   return {
-    runtime: readRuntime(issues, m.at('config'), m.value('config')),
+    runtime,
     binds: binds === undefined ? [] : readBinds(issues, m.at('binds'), binds, cwd),
+    tracing,
   };
 }

@@ -1,7 +1,9 @@
 // The top-level `config:` block: runtime settings, read at start only (as agentgateway).
 
 import { availableParallelism } from 'node:os';
+import type { Env } from './env-expand.js';
 import { readLogging } from './read-logging.js';
+import { readLegacyTracing } from './read-tracing.js';
 import { type IssueList, MapReader } from './schema-reader.js';
 import type { LogFormat, LoggingSettings, RuntimeSettings } from './types.js';
 
@@ -22,7 +24,6 @@ const AGENTGATEWAY_ONLY = [
   'connectionTerminationDeadline',
   'connectionMinTerminationDeadline',
   'workerThreads',
-  'tracing',
   'metrics',
   'backend',
   'listener',
@@ -50,16 +51,17 @@ export function defaultRuntime(): RuntimeSettings {
     sessionKey: null,
     upstreamCallsPerCaller: 64,
     upstreamStreamsPerCaller: 64,
+    tracing: null,
   };
 }
 
-export function readRuntime(issues: IssueList, path: string, value: unknown): RuntimeSettings {
+export function readRuntime(issues: IssueList, path: string, value: unknown, env: Env): RuntimeSettings {
   const defaults = defaultRuntime();
   if (value === undefined || value === null) return defaults;
   const m = MapReader.open(issues, path, value, {
     known: [
       'workers', 'logging', 'maxBufferSize', 'bufferBudgetBytes', 'listCacheBytes', 'adminAddr', 'statsAddr', 'readinessAddr', 'session',
-      'upstreamCallsPerCaller', 'upstreamStreamsPerCaller',
+      'upstreamCallsPerCaller', 'upstreamStreamsPerCaller', 'tracing',
     ],
     unsupported: AGENTGATEWAY_ONLY,
   });
@@ -97,6 +99,7 @@ export function readRuntime(issues: IssueList, path: string, value: unknown): Ru
     sessionKey,
     upstreamCallsPerCaller: m.integer('upstreamCallsPerCaller', { min: 1 }) ?? defaults.upstreamCallsPerCaller,
     upstreamStreamsPerCaller: m.integer('upstreamStreamsPerCaller', { min: 1 }) ?? defaults.upstreamStreamsPerCaller,
+    tracing: m.has('tracing') ? readLegacyTracing(issues, m.at('tracing'), m.value('tracing'), env) : null,
   };
 }
 

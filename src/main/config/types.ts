@@ -43,11 +43,39 @@ export interface RuntimeSettings {
   readonly upstreamCallsPerCaller: number;
   /** GET event streams one caller may hold open to one upstream at once (Portcullis only). */
   readonly upstreamStreamsPerCaller: number;
+  /** The deprecated `config.tracing` (read at start, like the rest of `config:`); null when unset. */
+  readonly tracing: TracingConfig | null;
 }
 
 export interface GatewayConfig {
   readonly runtime: RuntimeSettings;
   readonly binds: readonly BindConfig[];
+  /** `frontendPolicies.tracing` (reloaded with the config); null when unset. At most one of this
+   * and `runtime.tracing` is set. */
+  readonly tracing: TracingConfig | null;
+}
+
+/** OpenTelemetry tracing, from `frontendPolicies.tracing` or the deprecated `config.tracing`. */
+export interface TracingConfig {
+  /** the collector: `http://host:port`, or `https://` for TLS */
+  readonly endpoint: string;
+  readonly protocol: 'grpc' | 'http';
+  /** the OTLP/HTTP path (default `/v1/traces`) */
+  readonly path: string;
+  /** header fields (gRPC metadata) sent with every export; the values may be credentials */
+  readonly headers: ReadonlyArray<readonly [string, SecretValue]>;
+  /** span attributes added to the server span: name → CEL (a `span.name` attribute renames it) */
+  readonly attributes: ReadonlyArray<readonly [string, string]>;
+  /** resource attributes of the tracer provider: name → CEL over no request (`service.name`) */
+  readonly resources: ReadonlyArray<readonly [string, string]>;
+  /** default attributes left off the server span */
+  readonly remove: readonly string[];
+  /** CEL: a bool or a probability; starts a trace for a request that has none (default false) */
+  readonly randomSampling: string | null;
+  /** CEL: a bool or a probability; honours a client's traceparent (default true) */
+  readonly clientSampling: string | null;
+  /** CEL keeping a sampled request's spans when true (an error drops them) */
+  readonly filter: string | null;
 }
 
 export interface BindConfig {
