@@ -25,6 +25,7 @@ import { CallerSlots } from './upstream/caller-slots.js';
 import { ChannelHub } from './upstream/channels/channel-hub.js';
 import { HttpPools } from './upstream/http-transport.js';
 import { version } from './version.js';
+import { TracingHost } from './telemetry/tracing-host.js';
 import { GatewayError } from '../protocol/errors.js';
 
 export { ListenError } from './binds.js';
@@ -115,6 +116,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     metrics,
     workers: options.workers ?? config.runtime.workers,
     upstream,
+    tracing: new TracingHost({ logger, version, env }),
     ...(options.jwksCooldownMs !== undefined ? { jwksCooldownMs: options.jwksCooldownMs } : {}),
   });
   await generations.start(config);

@@ -19,6 +19,8 @@ import type { ChannelHub } from './upstream/channels/channel-hub.js';
 import type { HttpPools } from './upstream/http-transport.js';
 import { UpstreamTarget } from './upstream/target.js';
 import { buildTargetPolicies, mergePolicies, type TargetPolicyHooks } from './upstream/target-policies.js';
+import type { TracingHost } from './telemetry/tracing-host.js';
+import type { RequestTracer } from './telemetry/tracing.js';
 
 /** Everything built from one config generation. Swapped as a whole on reload. */
 export interface Generation {
@@ -33,6 +35,8 @@ export interface Generation {
   /** each route's `localRateLimit`, by its session scope (kept across reloads that keep it) */
   readonly limiters: ReadonlyMap<string, RateLimiter>;
   readonly maxBodyBytes: number;
+  /** null when tracing is off */
+  readonly tracer: RequestTracer | null;
 }
 
 /** What the gateway owns for the whole of its life and every generation's targets share. */
@@ -47,6 +51,8 @@ export interface GenerationsOptions {
   readonly metrics: Metrics;
   readonly workers: number;
   readonly upstream: UpstreamParts;
+  /** the gateway's tracers, one per tracing policy in use */
+  readonly tracing: TracingHost;
   /** Least time between two unknown-kid refetches of one remote JWKS. */
   readonly jwksCooldownMs?: number;
 }
@@ -120,6 +126,8 @@ export class Generations {
     await this.#keys.sync(cfg, reloading);
     this.#number++;
     const plan = buildPlan(cfg, this.#number, this.#keys.keysOf);
+    // frontendPolicies.tracing, else the deprecated config.tracing (the load refuses both).
+    const tracer = await this.#o.tracing.tracerFor(cfg.tracing ?? cfg.runtime.tracing);
     const engineRef = { current: await this.#engines.create(plan.init) };
     const authenticators = new Map<RoutePlan, JwtAuthenticator>();
     const targets = new Map<RoutePlan, readonly UpstreamTarget[]>();
@@ -150,6 +158,7 @@ export class Generations {
       // A reload keeps the start's `config:` block, so this stays within the buffer budget sized
       // against it at start.
       maxBodyBytes: cfg.runtime.maxBodyBytes,
+      tracer,
     };
   }
 
@@ -210,6 +219,7 @@ export class Generations {
   install(built: Generation, cfg: GatewayConfig): void {
     const previous = this.#live;
     this.#goLive(built, cfg);
+    this.#o.tracing.installed(built.tracer);
     if (previous !== null) void this.#engines.retire(previous.generation.engine);
   }
 
@@ -274,5 +284,7 @@ export class Generations {
   async close(): Promise<void> {
     await this.#rekeying;
     await this.#engines.closeAll();
+    // What the last requests traced is exported before close() resolves.
+    await this.#o.tracing.close();
   }
 }

@@ -21,6 +21,7 @@ import type { SessionCodec } from './mcp/session-id.js';
 import type { Metrics } from './ops/metrics.js';
 import type { BindPlan, RoutePlan } from './plan.js';
 import type { Generation } from './generation.js';
+import type { RequestTrace } from './telemetry/tracing.js';
 import { extractToken, type HeaderPairs } from './policy/bearer.js';
 import { bearerChallenge, isMetadataPath, metadataResponse, preflightHeaders } from './policy/protected-resource.js';
 import { EngineOverloadedError } from './policy-engine/runner.js';
@@ -49,15 +50,18 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
     const snap = snapshotRequest(req, res);
     const reply = new Reply(res, snap.method === 'HEAD');
     const record = new AccessRecord(snap);
+    const gen = deps.current();
     record.srcAddr = snap.remoteAddress;
     record.method = snap.method;
     record.host = snap.host;
-    record.path = loggedPath(snap, deps.current().binds.get(bindName));
+    record.path = loggedPath(snap, gen.binds.get(bindName));
     record.gateway = bindName;
+    const trace = gen.tracer === null ? null : gen.tracer.start(snap, record);
     deps.inflight.count++;
     reply.onClose((aborted) => {
       record.status = reply.status;
       if (aborted && reply.status === 0) record.error ??= 'client closed the connection';
+      trace?.end(record);
       deps.logger.access(record);
       deps.metrics.requestDone(record);
       deps.inflight.count--;
@@ -90,7 +94,7 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
         reply.destroy();
         return;
       }
-      routeRequest(snap, reply, record, res, bindName, deps, failed);
+      routeRequest(snap, reply, record, trace, res, bindName, deps, failed);
     } catch (err) {
       failed(err, []);
     }
@@ -116,6 +120,7 @@ function routeRequest(
   snap: RequestSnapshot,
   reply: Reply,
   record: AccessRecord,
+  trace: RequestTrace | null,
   res: FrontResponse,
   bindName: string,
   deps: PipelineDeps,
@@ -165,7 +170,7 @@ function routeRequest(
   const body = bodyMethods.has(snap.method)
     ? readBody(res, gen.maxBodyBytes, held, (cb) => reply.onClose((aborted) => aborted && cb()))
     : null;
-  runPolicies(gen, route, snap, reply, record, corsHeaders, body, held, deps)
+  runPolicies(gen, route, snap, reply, record, trace, corsHeaders, body, held, deps)
     .catch((err: unknown) => failed(err, corsHeaders))
     .finally(held.close);
 }
@@ -195,6 +200,7 @@ async function runPolicies(
   snap: RequestSnapshot,
   reply: Reply,
   record: AccessRecord,
+  trace: RequestTrace | null,
   corsHeaders: HeaderList,
   body: ReturnType<typeof readBody> | null,
   held: ByteAccount,
@@ -252,6 +258,7 @@ async function runPolicies(
       rateLimiter: gen.limiters.get(route.sessionScope) ?? null,
       record,
       corsHeaders,
+      trace,
     },
     mcpDepsOf(gen, deps),
   );

@@ -9,7 +9,7 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /** Past the string token whose opening quote is at i (the text is known to be valid JSON). */
-function stringEnd(text: string, i: number): number {
+export function stringEnd(text: string, i: number): number {
   for (let j = i + 1; j < text.length; j++) {
     const c = text.charCodeAt(j);
     if (c === BACKSLASH) j++;
@@ -18,7 +18,7 @@ function stringEnd(text: string, i: number): number {
   return text.length;
 }
 
-function skipWhitespace(text: string, i: number): number {
+export function skipWhitespace(text: string, i: number): number {
   while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
   return i;
 }

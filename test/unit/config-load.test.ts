@@ -129,6 +129,7 @@ describe('lab configs', () => {
         sessionKey: null,
         upstreamCallsPerCaller: 64,
         upstreamStreamsPerCaller: 64,
+        tracing: null,
       },
     );
   });
@@ -611,6 +612,7 @@ describe('runtime settings', () => {
       sessionKey: '0123456789abcdef0123456789abcdef',
       upstreamCallsPerCaller: 8,
       upstreamStreamsPerCaller: 2,
+      tracing: null,
     });
   });
 
@@ -671,7 +673,7 @@ describe('runtime settings', () => {
       'config.adminAddr: expected host:port (e.g. localhost:15000, [::]:15020), or null/false to turn it off',
       'config.logging.level: invalid level "loud": expected one of trace, debug, info, warn, error, off, or <scope>=<level>',
       'config.logging.format: expected one of text, json',
-      'config.tracing: not supported by Portcullis',
+      'config.tracing.otlpEndpoint: required (or one of OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT in the environment)',
       'config.session.key: required',
       'config.colour: unknown key',
       'config.upstreamCallsPerCaller: expected an integer of at least 1',

@@ -46,6 +46,7 @@ const ctx: CallerContext = {
   caller: 'c',
   deadline: null,
   owner: () => 'o',
+  trace: null,
 };
 
 function outcome(transport: Transport, method: string): Promise<number | string> {

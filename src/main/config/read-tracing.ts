@@ -7,7 +7,7 @@
 // `config.tracing.otlpEndpoint`; service and backend references and the collector's connection
 // `policies` are not implemented.
 
-import { celAnyValueProblem, celRuleProblem, celSamplingProblem } from './cel-check.js';
+import { celAnyValueProblem, celLogProblem, celSamplingProblem } from './cel-check.js';
 import type { Env } from './env-expand.js';
 import { type IssueList, MapReader, isPlainObject, keyPath } from './schema-reader.js';
 import type { SecretValue, TracingConfig } from './types.js';
@@ -31,14 +31,14 @@ export function readFrontendPolicies(issues: IssueList, path: string, value: unk
   const hostPort = host === undefined ? null : HOST_PORT.exec(host);
   if (host !== undefined && (hostPort === null || !validPort(hostPort[2]))) t.issues.add(t.at('host'), 'expected host:port (e.g. otel-collector:4317)');
   const filter = t.string('filter');
-  if (filter !== undefined) check(t, 'filter', filter, celRuleProblem);
+  if (filter !== undefined) check(t, 'filter', filter, (e) => celLogProblem(e, true));
   const config: TracingConfig = {
     endpoint: `http://${host ?? ''}`,
     protocol: t.oneOf('protocol', ['grpc', 'http'] as const) ?? 'grpc',
     path: readPath(t),
     headers: [],
-    attributes: expressions(t, 'attributes'),
-    resources: expressions(t, 'resources'),
+    attributes: expressions(t, 'attributes', (e) => celLogProblem(e, false)),
+    resources: expressions(t, 'resources', celAnyValueProblem),
     remove: t.stringList('remove') ?? [],
     randomSampling: sampling(t, 'randomSampling'),
     clientSampling: sampling(t, 'clientSampling'),
@@ -72,7 +72,7 @@ export function readLegacyTracing(issues: IssueList, path: string, value: unknow
     protocol,
     path: endpoint?.path ?? readPath(m),
     headers: [...readHeaders(m), ...envHeaders(issues, path, env)],
-    attributes: fields === undefined ? [] : expressions(fields, 'add'),
+    attributes: fields === undefined ? [] : expressions(fields, 'add', (e) => celLogProblem(e, false)),
     resources: [],
     remove: fields?.stringList('remove') ?? [],
     randomSampling: sampling(m, 'randomSampling'),
@@ -185,7 +185,7 @@ function envProtocol(issues: IssueList, path: string, env: Env): 'grpc' | 'http'
 }
 
 /** A mapping of names to CEL expressions, each checked. */
-function expressions(m: MapReader, key: string): Array<readonly [string, string]> {
+function expressions(m: MapReader, key: string, problemOf: (expr: string) => string | null): Array<readonly [string, string]> {
   const v = m.value(key);
   if (v === undefined) return [];
   if (!isPlainObject(v)) {
@@ -196,7 +196,7 @@ function expressions(m: MapReader, key: string): Array<readonly [string, string]
   for (const [name, expr] of Object.entries(v)) {
     const p = keyPath(m.at(key), name);
     if (typeof expr !== 'string') m.issues.add(p, 'expected a CEL expression (a string literal needs inner quotes: \'"on"\')');
-    else if (checkAt(m.issues, p, expr, celAnyValueProblem)) out.push([name, expr]);
+    else if (checkAt(m.issues, p, expr, problemOf)) out.push([name, expr]);
   }
   return out;
 }

@@ -74,7 +74,8 @@ function mcpContext(input: AccessCelInput): Record<string, unknown> {
   return out;
 }
 
-function contextOf(input: AccessCelInput, readsRequest: boolean): Record<string, unknown> {
+/** What access-log (and tracing) CEL reads of a finished request. */
+export function contextOf(input: AccessCelInput, readsRequest: boolean): Record<string, unknown> {
   const r = input.request;
   // agentgateway's `pathAndQuery` too: the logged one, its query's credentials redacted.
   const request = readsRequest ? { method: r.method, path: r.path, host: r.host, headers: loggableHeaders(r.headers), pathAndQuery: input.path } : null;

@@ -12,6 +12,7 @@ import { allRoots, celContext, type Authorization } from '../policy/authorizatio
 import type { LegacySessions } from './legacy-sse.js';
 import type { StreamGate } from './stream-gate.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
+import type { RequestTrace } from '../telemetry/tracing.js';
 import { answerOf, Refusal } from '../refusals.js';
 import type { CallerContext, UpstreamTarget } from '../upstream/target.js';
 import { sessionOwner, type SessionCodec, type SessionRecord } from './session-id.js';
@@ -38,6 +39,8 @@ export interface McpRequest {
   readonly upstreamAuthorization: string | undefined;
   readonly record: AccessRecord;
   readonly corsHeaders: HeaderList;
+  /** the request's trace, null when it is not traced */
+  readonly trace: RequestTrace | null;
 }
 
 /** The gateway's count of requests in flight, which a graceful close waits to reach 0. */
@@ -93,6 +96,7 @@ export function callerContext(m: McpRequest): CallerContext {
     caller,
     deadline: m.deadline,
     owner: () => (owner ??= sessionOwner(claims, m.route.sessionScope)),
+    trace: m.trace,
   };
 }
 

@@ -5,6 +5,7 @@
 // apply-credential.ts for the plain header/path form).
 
 import type { CacheCounts, Claims } from '../../protocol/worker-contract.js';
+import type { CalloutTracer } from '../telemetry/tracing.js';
 
 /** Who the upstream call is made for. */
 export interface CallerIdentity {
@@ -17,6 +18,8 @@ export interface CallerIdentity {
   readonly headers: ReadonlyArray<readonly [string, string]>;
   /** the client's request query string without `?` ('' when none), for queryParameter sources */
   readonly query: string;
+  /** where the calls made to get the credential (token endpoints) are traced, when they are */
+  readonly callouts?: CalloutTracer;
 }
 
 /** Where a credential goes on the upstream request. */

@@ -49,10 +49,10 @@ export function crossAppAccessSource(config: CrossAppAccessConfig, deps: SourceD
       subjectTokenType: config.subjectToken.tokenType,
       actor: null,
       params: compileParams([]),
-      fetch: async (inputs) => {
-        const idJag = await requestToken(leg1, inputs);
+      fetch: async (inputs, callouts) => {
+        const idJag = await requestToken(leg1, inputs, callouts);
         if (!idJag.ok) return refusalOf(idJag);
-        const access = await requestToken(leg2, { subjectToken: idJag.accessToken, subjectTokenType: TOKEN_TYPE_ID_JAG, actor: null, params: [] });
+        const access = await requestToken(leg2, { subjectToken: idJag.accessToken, subjectTokenType: TOKEN_TYPE_ID_JAG, actor: null, params: [] }, callouts);
         if (access.ok) return access;
         return backendAuthFailed(`chained_${outcomeOf(access)}`, access.rejected ? `chained ${access.reason}` : access.reason, access.detail);
       },

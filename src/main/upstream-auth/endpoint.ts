@@ -8,19 +8,20 @@ import { isPlainObject } from '../config/schema-reader.js';
 import type { TokenEndpoint } from '../config/types.js';
 import { type HttpSettings, exchange } from './token-http.js';
 import { shown } from './token-response.js';
+import type { CalloutTracer } from '../telemetry/tracing.js';
 
 export type EndpointUrl = { readonly ok: true; readonly url: string } | { readonly ok: false; readonly reason: string; readonly detail: string };
 
-export function endpointResolver(endpoint: TokenEndpoint, http: HttpSettings): () => Promise<EndpointUrl> {
+export function endpointResolver(endpoint: TokenEndpoint, http: HttpSettings): (callouts: CalloutTracer | null) => Promise<EndpointUrl> {
   if (endpoint.kind === 'url') {
     const found: EndpointUrl = { ok: true, url: endpoint.url };
     return () => Promise.resolve(found);
   }
   let known: EndpointUrl | null = null;
   let running: Promise<EndpointUrl> | null = null;
-  return () => {
+  return (callouts) => {
     if (known !== null) return Promise.resolve(known);
-    running ??= discover(endpoint.issuer, http).then((result) => {
+    running ??= discover(endpoint.issuer, http, callouts).then((result) => {
       running = null;
       if (result.ok) known = result;
       return result;
@@ -36,10 +37,10 @@ export function metadataUrls(issuer: string): string[] {
   return [`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, `${u.origin}/.well-known/oauth-authorization-server${path}`];
 }
 
-async function discover(issuer: string, http: HttpSettings): Promise<EndpointUrl> {
+async function discover(issuer: string, http: HttpSettings, callouts: CalloutTracer | null): Promise<EndpointUrl> {
   const details: string[] = [];
   for (const url of metadataUrls(issuer)) {
-    const answer = await exchange({ method: 'GET', url, headers: { accept: 'application/json' } }, http);
+    const answer = await exchange({ method: 'GET', url, headers: { accept: 'application/json' } }, http, callouts);
     if (!answer.ok) {
       details.push(answer.detail);
       continue;

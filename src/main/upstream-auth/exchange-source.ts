@@ -16,6 +16,7 @@ import { ExchangeCache, type ExchangeInputs, cacheKey, expiryOf } from './exchan
 import { insertAt } from './locations.js';
 import { type TokenSource, mayAct } from './subject.js';
 import type { HttpSettings } from './token-http.js';
+import type { CalloutTracer } from '../telemetry/tracing.js';
 import { errorText } from '../../protocol/errors.js';
 
 /** What the gateway hands every source it builds; all optional. */
@@ -50,8 +51,8 @@ export interface ExchangePlan {
   readonly subjectTokenType: string;
   readonly actor: { readonly source: TokenSource; readonly tokenType: string; readonly enforceMayAct: boolean } | null;
   readonly params: (caller: CallerIdentity) => ParamsResult;
-  /** the exchange itself: one leg, or two for crossAppAccess */
-  readonly fetch: (inputs: ExchangeInputs) => Promise<Fetched>;
+  /** the exchange itself: one leg, or two for crossAppAccess; its calls traced under `callouts` */
+  readonly fetch: (inputs: ExchangeInputs, callouts: CalloutTracer | null) => Promise<Fetched>;
   readonly insert: TokenLocation;
   readonly cache: TokenCacheConfig;
 }
@@ -66,8 +67,8 @@ export function exchangeSource(plan: ExchangePlan, deps: SourceDeps): BackendCre
   const answer = (token: string, outcome: 'cache_hit' | 'exchanged'): Credential => ({ ok: true, removes, inserts: [insertAt(plan.insert, token)], outcome });
 
   /** Fetches and, when the token will live past the safety margin, keeps it. */
-  const fetchAndKeep = async (key: string, inputs: ExchangeInputs): Promise<Fetched> => {
-    const fetched = await fetchSafely(plan, inputs);
+  const fetchAndKeep = async (key: string, inputs: ExchangeInputs, callouts: CalloutTracer | null): Promise<Fetched> => {
+    const fetched = await fetchSafely(plan, inputs, callouts);
     if (fetched.ok && cache !== null) cache.set(key, fetched.accessToken, expiryOf(now(), fetched.expiresIn, plan.cache.defaultTtlSeconds, inputs.subjectToken));
     return fetched;
   };
@@ -78,12 +79,14 @@ export function exchangeSource(plan: ExchangePlan, deps: SourceDeps): BackendCre
       const inputs = inputsOf(plan, caller);
       if ('ok' in inputs) return inputs;
       let fetched: Promise<Fetched>;
-      if (cache === null) fetched = fetchSafely(plan, inputs);
+      // Concurrent callers share one fetch: it is traced under the first one's call.
+      const callouts = caller.callouts ?? null;
+      if (cache === null) fetched = fetchSafely(plan, inputs, callouts);
       else {
         const key = cacheKey(inputs);
         const hit = cache.get(key);
         if (hit !== undefined) return answer(hit, 'cache_hit');
-        fetched = cache.shared(key, () => fetchAndKeep(key, inputs));
+        fetched = cache.shared(key, () => fetchAndKeep(key, inputs, callouts));
       }
       return untilAborted(fetched, waiting()).then((f) => (f.ok ? answer(f.accessToken, 'exchanged') : f));
     },
@@ -92,9 +95,9 @@ export function exchangeSource(plan: ExchangePlan, deps: SourceDeps): BackendCre
 
 /** The plan's fetch, whose failures are all answers: a throw (a bug) refuses the call too, and
  * so does a token that would end the Cookie header it goes into. */
-async function fetchSafely(plan: ExchangePlan, inputs: ExchangeInputs): Promise<Fetched> {
+async function fetchSafely(plan: ExchangePlan, inputs: ExchangeInputs, callouts: CalloutTracer | null): Promise<Fetched> {
   try {
-    const fetched = await plan.fetch(inputs);
+    const fetched = await plan.fetch(inputs, callouts);
     if (fetched.ok && plan.insert.kind === 'cookie' && fetched.accessToken.includes(';')) {
       return backendAuthFailed('bad_response', 'token exchange response contained an access_token that cannot be sent', 'access_token holds ";" and goes into a cookie');
     }

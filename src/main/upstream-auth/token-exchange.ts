@@ -31,7 +31,7 @@ export function tokenExchangeSource(config: TokenExchangeConfig, deps: SourceDep
       subjectTokenType: config.subjectToken.tokenType,
       actor: actor === null ? null : { source: tokenSource(actor.source), tokenType: actor.tokenType, enforceMayAct: actor.enforceMayAct },
       params: compileParams(config.additionalParams),
-      fetch: async (inputs) => refusalOf(await requestToken(leg, inputs)),
+      fetch: async (inputs, callouts) => refusalOf(await requestToken(leg, inputs, callouts)),
       insert: config.authorizationLocation,
       cache: config.cache,
     },

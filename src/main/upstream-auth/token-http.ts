@@ -6,6 +6,7 @@
 import type { Dispatcher } from 'undici';
 import { request } from 'undici';
 import { timerDelay } from '../jwks/timer-delay.js';
+import type { CalloutTracer } from '../telemetry/tracing.js';
 import { errorText } from '../../protocol/errors.js';
 
 export interface HttpSettings {
@@ -29,7 +30,19 @@ export interface HttpCall {
 }
 
 /** Answers of any status come back whole (up to the cap); only transport failures are errors. */
-export async function exchange(call: HttpCall, settings: HttpSettings): Promise<HttpAnswer> {
+export async function exchange(call: HttpCall, settings: HttpSettings, callouts: CalloutTracer | null = null): Promise<HttpAnswer> {
+  if (callouts === null) return exchangeOnce(call, settings);
+  // Traced as an `Oidc` span, whose context the endpoint receives.
+  const span = callouts.callout(call.method, call.url);
+  const headers = { ...call.headers };
+  span.inject(headers);
+  const answer = await exchangeOnce({ ...call, headers }, settings);
+  if (answer.ok) span.end(answer.status);
+  else span.fail(answer.reason);
+  return answer;
+}
+
+async function exchangeOnce(call: HttpCall, settings: HttpSettings): Promise<HttpAnswer> {
   const where = `${call.method} ${urlForLog(call.url)}`;
   const signal = AbortSignal.timeout(timerDelay(settings.timeoutMs));
   let res: Dispatcher.ResponseData;

@@ -11,10 +11,11 @@ import type { ExchangeInputs } from './exchange-cache.js';
 import { GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE } from './oauth-uris.js';
 import { type HttpSettings, exchange } from './token-http.js';
 import { readTokenResponse } from './token-response.js';
+import type { CalloutTracer } from '../telemetry/tracing.js';
 import { errorText } from '../../protocol/errors.js';
 
 export interface LegSpec {
-  readonly endpoint: () => Promise<EndpointUrl>;
+  readonly endpoint: (callouts: CalloutTracer | null) => Promise<EndpointUrl>;
   readonly grantType: 'tokenExchange' | 'jwtBearer';
   readonly audiences: readonly string[];
   readonly scopes: readonly string[];
@@ -30,8 +31,8 @@ export type LegResult =
   /** `status`: the endpoint's, when it answered with a non-2xx */
   | { readonly ok: false; readonly rejected: boolean; readonly status: number | null; readonly reason: string; readonly detail: string };
 
-export async function requestToken(spec: LegSpec, input: ExchangeInputs): Promise<LegResult> {
-  const endpoint = await spec.endpoint();
+export async function requestToken(spec: LegSpec, input: ExchangeInputs, callouts: CalloutTracer | null = null): Promise<LegResult> {
+  const endpoint = await spec.endpoint(callouts);
   if (!endpoint.ok) return { ok: false, rejected: false, status: null, reason: endpoint.reason, detail: endpoint.detail };
   const form = new URLSearchParams();
   if (spec.grantType === 'tokenExchange') {
@@ -58,7 +59,7 @@ export async function requestToken(spec: LegSpec, input: ExchangeInputs): Promis
     return { ok: false, rejected: false, status: null, reason: 'client assertion could not be signed', detail: errorText(err) };
   }
 
-  const answer = await exchange({ method: 'POST', url: endpoint.url, headers, body: form.toString() }, spec.http);
+  const answer = await exchange({ method: 'POST', url: endpoint.url, headers, body: form.toString() }, spec.http, callouts);
   if (!answer.ok) return { ok: false, rejected: false, status: null, reason: `token exchange request failed: ${answer.reason}`, detail: answer.detail };
   if (answer.status < 200 || answer.status > 299) {
     const status = `${answer.status} ${STATUS_CODES[answer.status] ?? ''}`.trim();

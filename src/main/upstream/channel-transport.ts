@@ -5,6 +5,7 @@
 // reads HTTP ones; what is particular to channels stays here.
 
 import { formatEvent } from '../../protocol/sse.js';
+import { stampMeta } from '../../protocol/trace-meta.js';
 import type { BackendTlsPolicy } from '../config/types.js';
 import { tlsDispatcher } from '../http/tls-client.js';
 import { errorText, GatewayError } from '../../protocol/errors.js';
@@ -83,7 +84,7 @@ export class ChannelTransport implements Transport {
     }
     const headers: RawHeaders = ['mcp-session-id', session.id];
     const message = req.message;
-    const text = req.body?.toString('utf8') ?? '';
+    const text = withTraceContext(req.body?.toString('utf8') ?? '', req);
     if (message === null || message.kind !== 'request') {
       if (session.notify(text)) answerWith(answer, 202, headers, '');
       else answer.onError(this.#failure(400, new Error('upstream channel is closed')));
@@ -134,6 +135,20 @@ export class ChannelTransport implements Transport {
     }
     new ChannelStream(this.#name, session, answer).start();
   }
+}
+
+/** The trace context the request's header fields carry, copied into the message's `_meta`
+ * (SEP-414): a channel has no header fields per message. */
+function withTraceContext(text: string, req: TransportRequest): string {
+  const traceparent = req.headers['traceparent'];
+  const m = req.message;
+  if (traceparent === undefined || m === null || (m.kind !== 'request' && m.kind !== 'notification')) return text;
+  const entries: Array<readonly [string, string]> = [['traceparent', traceparent]];
+  for (const name of ['tracestate', 'baggage']) {
+    const value = req.headers[name];
+    if (value !== undefined) entries.push([name, value]);
+  }
+  return stampMeta(text, entries) ?? text;
 }
 
 function abortReason(signal: AbortSignal): Error {

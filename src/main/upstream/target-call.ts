@@ -6,6 +6,7 @@
 // reaches whatever runs at the time: the credential fetch, the backoff, or the transport.
 
 import { isIdempotent } from '../../protocol/mcp.js';
+import type { UpstreamSpan } from '../telemetry/tracing.js';
 import type { Credential } from '../upstream-auth/credential.js';
 import { Refusal } from '../refusals.js';
 import type { AnswerHandler, RawHeaders } from './answer.js';
@@ -39,6 +40,8 @@ export interface TargetCallParts {
   readonly ctx: CallerContext;
   readonly req: TargetRequest;
   readonly transport: Transport;
+  /** the call's client span (null when the request is not traced): ended at the answer's head */
+  readonly span: UpstreamSpan | null;
   /** the request of attempt `n` (1 first), with the credential applied */
   readonly request: (credential: Credential | null, attempt: number) => TransportRequest;
 }
@@ -83,7 +86,10 @@ export class TargetCall implements AnswerHandler {
       this.#send();
       return;
     }
-    const credential = source.credential(this.#p.ctx.identity, () => this.#waitSignal());
+    // A token endpoint's call made for this one is traced under its span.
+    const span = this.#p.span;
+    const identity = span === null ? this.#p.ctx.identity : { ...this.#p.ctx.identity, callouts: span };
+    const credential = source.credential(identity, () => this.#waitSignal());
     if (credential instanceof Promise) void credential.then((c) => this.#withCredential(c));
     else this.#withCredential(credential);
   }
@@ -139,6 +145,7 @@ export class TargetCall implements AnswerHandler {
     this.#headed = true;
     // The head is in: the deadline no longer applies (a stream may run for hours).
     this.#clearDeadline();
+    this.#p.span?.end(status);
     const edits = this.#p.policies.response;
     return this.#p.answer.onHeaders(status, edits === null ? headers : edits.applyToAnswer(headers, this.#p.ctx.celContext), resume);
   }
@@ -212,6 +219,7 @@ export class TargetCall implements AnswerHandler {
 
   #fail(err: Error): void {
     if (this.#over) return;
+    this.#p.span?.fail(err.message);
     this.#end();
     this.#p.answer.onError(err);
   }

@@ -8,6 +8,7 @@
 import type { ParsedMessage } from '../../protocol/jsonrpc.js';
 import type { CelContext } from '../../protocol/worker-contract.js';
 import { latin1OfUtf8 } from '../http/header-text.js';
+import type { RequestTrace, UpstreamSpan } from '../telemetry/tracing.js';
 import { applyCredential } from '../upstream-auth/apply-credential.js';
 import type { CallerIdentity, Credential, CredentialInsert, CredentialRemove } from '../upstream-auth/credential.js';
 import { Refusal } from '../refusals.js';
@@ -35,6 +36,8 @@ export interface CallerContext {
   readonly deadline: number | null;
   /** who owns the sessions opened (sessionOwner; a hash, so computed only when a session opens) */
   readonly owner: () => string;
+  /** the request's trace, null when it is not traced */
+  readonly trace: RequestTrace | null;
 }
 
 export interface TargetRequest {
@@ -67,6 +70,7 @@ export class UpstreamTarget {
       answer.onError(lease);
       return;
     }
+    const span = ctx.trace === null ? null : ctx.trace.upstream(this.name, req.method, req.message);
     new TargetCall({
       answer,
       release: lease,
@@ -74,7 +78,8 @@ export class UpstreamTarget {
       ctx,
       req,
       transport: this.transport,
-      request: (credential, attempt) => this.#request(ctx, req, credential, attempt),
+      span,
+      request: (credential, attempt) => this.#request(ctx, req, credential, attempt, span),
     }).start();
   }
 
@@ -88,7 +93,7 @@ export class UpstreamTarget {
       const credential = source === null ? null : source.credential(ctx.identity, () => new AbortController().signal);
       const go = (c: Credential | null): void => {
         if (c !== null && !c.ok) resolve();
-        else this.transport.send(this.#request(ctx, req, c, 1), discarding(resolve));
+        else this.transport.send(this.#request(ctx, req, c, 1, null), discarding(resolve));
       };
       if (credential instanceof Promise) void credential.then(go);
       else go(credential);
@@ -96,8 +101,8 @@ export class UpstreamTarget {
   }
 
   /** The request as the transport sends it: the client's forwardable fields, the target's header
-   * edits, then its credential (which wins where both write). */
-  #request(ctx: CallerContext, req: TargetRequest, credential: Credential | null, attempt: number): TransportRequest {
+   * edits, then its credential (which wins where both write), and the call's trace context. */
+  #request(ctx: CallerContext, req: TargetRequest, credential: Credential | null, attempt: number, span: UpstreamSpan | null): TransportRequest {
     const p = this.#policies;
     const headers = upstreamRequestHeaders(ctx.headers, {
       sessionId: req.sessionId,
@@ -108,6 +113,7 @@ export class UpstreamTarget {
     p.request?.applyToRequest(headers, ctx.celContext);
     const query = credential !== null && credential.ok ? applyToHeaders(headers, credential.removes, credential.inserts) : [];
     if (attempt > 1) headers['x-retry-attempt'] = String(attempt - 1);
+    span?.inject(headers);
     return { method: req.method, sessionId: req.sessionId, headers, query, body: req.body, message: req.message, owner: ctx.owner };
   }
 }
