@@ -5,8 +5,9 @@
 // is noted with the id it names, and drops that held answer, unless its cursor was `stubborn`
 // (a server that ignores cancellations, as MCP lets it). Calling echo with message `stray`
 // first makes it send, unasked, a tools/list-shaped response to no request and a notification
-// carrying a full tools list in a `result`, then a log notification `stray sent`. Notes are
-// lines on stderr over stdio.
+// carrying a full tools list in a `result`, then a log notification `stray sent`. A request whose
+// `params._meta` holds a `traceparent` (SEP-414) is noted with it. Notes are lines on stderr
+// over stdio.
 import { fileURLToPath } from 'node:url';
 
 /** The compiled stdio server (dist/test/helpers/scripted-stdio-server.js). */
@@ -37,6 +38,8 @@ export function scriptedServer(send: (message: Message) => void, note: (line: st
       note(`cancelled ${JSON.stringify(params['requestId'])}${at >= 0 ? ' (held)' : ''}`);
       return;
     }
+    const meta = isRecord(params['_meta']) ? params['_meta'] : {};
+    if (typeof meta['traceparent'] === 'string') note(`${String(message['method'])} _meta.traceparent ${meta['traceparent']}`);
     if (!('id' in message)) return;
     const id = message['id'];
     const answer = (result: unknown): void => send({ jsonrpc: '2.0', id, result });

@@ -23,6 +23,8 @@ export interface TokenCheckingUpstreamOptions {
 export interface SeenToken {
   readonly token: string;
   readonly claims: JWTPayload;
+  /** the W3C trace context the request carried */
+  readonly traceparent: string | undefined;
 }
 
 export interface TokenCheckingUpstream {
@@ -49,7 +51,8 @@ export async function startTokenCheckingUpstream(opts: TokenCheckingUpstreamOpti
     try {
       const { payload } = await jwtVerify(token, keys, { issuer: opts.issuer, audience: opts.audience });
       if (payload['act'] === undefined && payload['client_id'] === undefined) return 'token has neither act nor client_id';
-      return { token, claims: payload };
+      const traceparent = req.headers['traceparent'];
+      return { token, claims: payload, traceparent: typeof traceparent === 'string' ? traceparent : undefined };
     } catch (err: unknown) {
       return err instanceof Error ? err.message : String(err);
     }
