@@ -66,7 +66,8 @@ export const AUDIENCE = 'portcullis-bench';
 
 /** A gateway config (JSON, which is YAML): strict jwtAuth against a JWKS file, `rules` rules
  * (0: no mcpAuthorization), the stub as the one target; `listCache: false` turns the list cache
- * off; `exchangePort` gives the target a token exchange at that loopback port's /token. */
+ * off; `exchangePort` gives the target a token exchange at that loopback port's /token;
+ * `tracingPort` traces every request (randomSampling: true) to an OTLP/HTTP collector there. */
 export function gatewayConfig(o: {
   readonly port: number;
   readonly stubPort: number;
@@ -74,6 +75,7 @@ export function gatewayConfig(o: {
   readonly rules: number;
   readonly listCache?: boolean;
   readonly exchangePort?: number;
+  readonly tracingPort?: number;
 }): string {
   const policies: Record<string, unknown> = {
     jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: o.jwksFile } },
@@ -95,6 +97,7 @@ export function gatewayConfig(o: {
   const route = { policies, backends: [{ mcp: { targets: [target] } }] };
   return JSON.stringify({
     ...(o.listCache === false ? { config: { listCacheBytes: 0 } } : {}),
+    ...(o.tracingPort === undefined ? {} : { frontendPolicies: { tracing: { host: `127.0.0.1:${o.tracingPort}`, protocol: 'http', randomSampling: true } } }),
     binds: [{ port: o.port, listeners: [{ routes: [route] }] }],
   });
 }

@@ -26,6 +26,7 @@ import { machineBusy, machineInfo, processCpuSeconds, rssBytes, systemCpu } from
 import { childPids, forgetDescendant, installCleanup, startProcess, stopProcess, trackDescendant, waitForLine, waitUntil, type Started } from './processes.js';
 import { formatSummary, parseProfile, summarize } from './profile-summary.js';
 import { startTokenEndpoint } from './token-endpoint.js';
+import { startOtlpSink } from './otlp-sink.js';
 import { runWrk, wrkVersion, type LoadResult } from './wrk.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -119,6 +120,7 @@ const HAPROXY = 'HAProxy-jwt';
 const HAPROXY_1 = 'HAProxy-jwt 1 thread';
 const NGINX = 'nginx';
 const EXCHANGE = 'jwt + token exchange';
+const TRACING = 'jwt + tracing 100%';
 
 const S = {
   call: scenario('tools/call', 'call'),
@@ -130,6 +132,8 @@ const S = {
   // The gateway's target exchanges the caller's token (RFC 8693); one token, so every call after
   // the first is a cache hit: what a cached exchanged token adds to a call.
   callExchange: scenario('tools/call, token exchange (cached)', 'call'),
+  // Every request traced (randomSampling: true): a server and a client span exported per call.
+  callTraced: scenario('tools/call, tracing 100%', 'call'),
   freshList: scenario('tools/list 20 fresh token', 'list', { auth: 'fresh' }),
   noToken: scenario('401 no token', 'call', { auth: 'none', expectStatus: 401 }),
 } as const;
@@ -150,6 +154,8 @@ interface GatewaySpec {
   readonly listCache?: boolean;
   /** the target exchanges the caller's token at the runner's token endpoint */
   readonly exchange?: boolean;
+  /** every request traced, exported to the runner's OTLP sink */
+  readonly tracing?: boolean;
   readonly processes: number;
 }
 
@@ -221,6 +227,8 @@ interface Env {
   stubPid: number;
   /** the runner's token endpoint (bench/token-endpoint.ts), 0 until started */
   tokenEndpointPort: number;
+  /** the runner's OTLP collector (bench/otlp-sink.ts), 0 until started */
+  otlpSinkPort: number;
   /** fresh-token requests sent so far: the next run starts there in the token list */
   tokensUsed: number;
 }
@@ -444,7 +452,8 @@ interface RunningGateway {
 async function startGateways(env: Env, g: GatewaySpec, nodeArgs: readonly string[] = []): Promise<RunningGateway> {
   const port = await freePort();
   const exchange = g.exchange === true ? { exchangePort: env.tokenEndpointPort } : {};
-  const yaml = gatewayConfig({ port, stubPort: env.stubPort, jwksFile: env.jwksFile, rules: g.rules, listCache: g.listCache ?? true, ...exchange });
+  const tracing = g.tracing === true ? { tracingPort: env.otlpSinkPort } : {};
+  const yaml = gatewayConfig({ port, stubPort: env.stubPort, jwksFile: env.jwksFile, rules: g.rules, listCache: g.listCache ?? true, ...exchange, ...tracing });
   const gwEnv = { ...process.env, ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
   const args = [...nodeArgs, BIN, '-c', yaml, '--workers', String(g.workers)];
   if (g.processes > 1 && env.processesFlag) {
@@ -720,6 +729,7 @@ async function setup(options: Options): Promise<Env> {
     stubPort: 0,
     stubPid: 0,
     tokenEndpointPort: 0,
+    otlpSinkPort: 0,
     tokensUsed: 1, // token 0 is the one check() sends
   };
 }
@@ -908,6 +918,8 @@ async function benchmark(options: Options): Promise<void> {
   env.stubPid = stub.p.pid;
   const tokenEndpoint = await startTokenEndpoint();
   env.tokenEndpointPort = tokenEndpoint.port;
+  const otlpSink = await startOtlpSink();
+  env.otlpSinkPort = otlpSink.port;
   try {
     const stubUrl = `http://127.0.0.1:${stub.port}/mcp`;
     await runScenarios(env, { label: 'direct (stub)', policy: '—', pids: [stub.p.pid], url: stubUrl, rules: null }, [S.call, S.callSse, S.list20, S.list20Sse, S.list200], direct, rows);
@@ -934,6 +946,8 @@ async function benchmark(options: Options): Promise<void> {
         { g: { label, workers, rules: 0, processes: 1 }, policy: 'jwt', scenarios: workers === 0 ? [S.call, S.fresh, S.noToken] : [S.call, S.fresh], soak: false },
         // Beside plain tools/call: the same call with the target's token exchange, served from its cache.
         { g: { label, workers, rules: 0, processes: 1, exchange: true }, policy: EXCHANGE, scenarios: [S.callExchange], soak: false },
+        // And with every request traced and exported: what tracing at 100 % costs a call.
+        { g: { label, workers, rules: 0, processes: 1, tracing: true }, policy: TRACING, scenarios: [S.callTraced], soak: false },
         { g: { label, workers, rules: 1, processes: 1 }, policy: 'jwt + 1 rule', scenarios: workers === 0 ? [S.call, S.callSse, S.list20, S.list20Sse, S.list200] : [S.list20, S.list200], soak: true },
         // The list cache off: every list scanned and every item decided, as a first list is.
         { g: { label, workers, rules: 1, processes: 1, listCache: false }, policy: NO_CACHE_1, scenarios: [S.list20, S.list200], soak: false },
@@ -1018,7 +1032,15 @@ async function benchmark(options: Options): Promise<void> {
   } finally {
     await stopProcess(stub.p);
     await tokenEndpoint.close();
+    await otlpSink.close();
   }
+  for (const row of rows.filter((r) => r.scenario === S.callTraced.id)) {
+    const plain = rows.find((r) => r.scenario === S.call.id && r.target === row.target && r.policy === 'jwt');
+    if (plain === undefined) continue;
+    const extra = row.cpuUsPerReq - plain.cpuUsPerReq;
+    notes.push(`${row.target}: ${S.callTraced.id} costs ${extra >= 0 ? '+' : ''}${extra.toFixed(1)} µs CPU per request (${row.cpuUsPerReq.toFixed(1)} vs ${plain.cpuUsPerReq.toFixed(1)}) and runs at ${(row.rps / Math.max(1, plain.rps)).toFixed(2)}× the req/s of plain tools/call (a server and a client span per call, batched and exported as OTLP protobuf over HTTP to a sink in the runner's process).`);
+  }
+  if (otlpSink.exports > 0) notes.push(`${S.callTraced.id}: the OTLP sink took ${fmt(otlpSink.exports)} export(s), ${(otlpSink.bytes / 2 ** 20).toFixed(1)} MiB in all.`);
   if (rows.some((r) => r.scenario === S.callExchange.id)) notes.push(`${S.callExchange.id}: the target exchanges the caller's token (RFC 8693) at a token endpoint in the runner's process, which answered ${tokenEndpoint.calls} exchange(s) in all (one per gateway, at its first call); every other call was served from the gateway's exchanged-token cache.`);
 
   const elapsed = (performance.now() - started) / 1000;
