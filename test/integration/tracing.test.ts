@@ -300,3 +300,29 @@ describe('a stdio target', () => {
     assert.deepEqual(parseTraceparent(value), { traceId: client.traceId, parentId: client.spanId, flags: '01' });
   });
 });
+
+describe('a reload', () => {
+  it('that changes frontendPolicies.tracing traces the next requests with the new policy', async () => {
+    const file = join(dir, 'tracing-reload.yaml');
+    const tracing = (version: string): Readonly<Record<string, unknown>> => ({ host: receiver.httpHost, protocol: 'http', randomSampling: true, attributes: { 'config.version': `"${version}"` } });
+    await writeFile(file, config(tracing('one')));
+    const gw = await startTestGateway(suite, { cwd: dir, configFile: file, watch: false });
+    const token = await user.token('heidi');
+    const call = (id: number) => mcpFetch(gw.url, rpc(id, 'tools/call', { name: 'crm_whoami', arguments: {} }), { token });
+    assert.equal((await call(1)).status, 200);
+    await receiver.waitForSpan((s) => s.attributes['jwt.sub'] === 'heidi' && s.attributes['config.version'] === 'one');
+    await writeFile(file, config(tracing('two')));
+    assert.deepEqual(await gw.gateway.reload(), { ok: true });
+    assert.equal((await call(2)).status, 200);
+    const after = await receiver.waitForSpan((s) => s.attributes['jwt.sub'] === 'heidi' && s.attributes['config.version'] === 'two');
+    assert.equal(after.name, 'tools/call');
+    // Tracing off again: no more spans for her (a later traced request shows what came before).
+    await writeFile(file, config({ host: receiver.httpHost, protocol: 'http' }));
+    assert.deepEqual(await gw.gateway.reload(), { ok: true });
+    assert.equal((await call(3)).status, 200);
+    const marker = '9'.repeat(32);
+    await mcpFetch(gw.url, rpc(4, 'tools/call', { name: 'crm_whoami', arguments: {} }), { token, headers: { traceparent: `00-${marker}-${'8'.repeat(16)}-01` } });
+    await receiver.waitForSpan((s) => s.traceId === marker && s.kind === SPAN_KIND.server);
+    assert.equal(receiver.spans.filter((s) => s.attributes['jwt.sub'] === 'heidi').length, 3);
+  });
+});
