@@ -93,7 +93,7 @@ describe('tracing a tools/call through two targets with token exchange (OTLP/HTT
   before(async () => {
     gw = await startTestGateway(suite, {
       cwd: dir,
-      configText: config({ host: receiver.httpHost, protocol: 'http', randomSampling: true, attributes: { user: 'jwt.sub', 'tool.call': 'mcp.tool.name' } }),
+      configText: config({ host: receiver.httpHost, protocol: 'http', randomSampling: true, attributes: { user: 'jwt.sub', 'tool.call': 'mcp.tool.name', answered: 'response.code' } }),
     });
   });
 
@@ -136,6 +136,7 @@ describe('tracing a tools/call through two targets with token exchange (OTLP/HTT
         'network.protocol.version': '1.1',
         user: 'carol',
         'tool.call': 'whoami',
+        answered: 200,
       },
     );
     assert.match(String(server.attributes['duration']), /^\d+ms$/);

@@ -55,6 +55,8 @@ filter: mcp.method != "ping"`);
       filter: 'mcp.method != "ping"',
     });
     assert.equal(expectOk(load(frontend('host: c:1\nrandomSampling: true'))).tracing?.randomSampling, 'true');
+    // Attributes and the filter read what access-log expressions do, the response included.
+    assert.equal(expectOk(load(frontend('host: c:1\nfilter: response.code >= 500\nattributes: {status: response.code}'))).tracing?.filter, 'response.code >= 500');
   });
 
   it('reports bad values, unsupported keys and bad CEL with their paths', () => {
@@ -72,7 +74,7 @@ filter: mcp.method != "ping"`);
     ]);
     assert.deepEqual(lines(load(frontend('host: c:1\nrandomSampling: \'"often"\'\nfilter: "1 + 1"\nattributes: {a: "nope(1)", b: 3}'))), [
       `frontendPolicies.tracing.randomSampling: the expression's value is of type string, never a bool or a number`,
-      'frontendPolicies.tracing.filter: the rule\'s value is of type int, never a bool: the rule can never be true',
+      "frontendPolicies.tracing.filter: the expression's value is of type int, never a bool: the filter can never be true",
       'frontendPolicies.tracing.attributes.a: expression uses function "nope", which Portcullis does not provide',
       'frontendPolicies.tracing.attributes.b: expected a CEL expression (a string literal needs inner quotes: \'"on"\')',
     ]);
