@@ -93,7 +93,7 @@ describe('tracing a tools/call through two targets with token exchange (OTLP/HTT
   before(async () => {
     gw = await startTestGateway(suite, {
       cwd: dir,
-      configText: config({ host: receiver.httpHost, protocol: 'http', randomSampling: true, attributes: { user: 'jwt.sub', 'tool.call': 'mcp.tool.name', answered: 'response.code' } }),
+      configText: config({ host: receiver.httpHost, protocol: 'http', randomSampling: true, attributes: { user: 'jwt.sub', 'tool.call': 'mcp.tool.name', answered: 'response.code', bearer: '"Bearer " + jwt.sub + ".x.y"' } }),
     });
   });
 
@@ -137,6 +137,7 @@ describe('tracing a tools/call through two targets with token exchange (OTLP/HTT
         user: 'carol',
         'tool.call': 'whoami',
         answered: 200,
+        bearer: '<redacted>',
       },
     );
     assert.match(String(server.attributes['duration']), /^\d+ms$/);

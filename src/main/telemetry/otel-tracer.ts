@@ -20,7 +20,7 @@ import type { AccessRecord } from '../log/access-record.js';
 import type { Logger } from '../log/logger.js';
 import { otlpExporter } from './otlp-exporter.js';
 import { calloutAttributes, serverAttributes, serverSpanName, upstreamSpan } from './span-attributes.js';
-import { attributeValue, compile, compileEnd, endVars, evaluate, requestVars, sampler, type EndProgram, type Sampler } from './trace-cel.js';
+import { attributeValue, compile, compileEnd, guardedAttribute, endVars, evaluate, requestVars, sampler, type EndProgram, type Sampler } from './trace-cel.js';
 import type { CalloutSpan, RequestTrace, RequestTracer, UpstreamSpan } from './tracing.js';
 
 export interface TracerDeps {
@@ -100,7 +100,7 @@ export class OtelTracer implements RequestTracer {
         for (const [k, program] of this.#attributes) {
           const v = attributeValue(evaluate(program, vars));
           if (k === 'span.name' && typeof v === 'string') name = v;
-          else if (v !== null) attributes[k] = v;
+          else if (v !== null) attributes[k] = guardedAttribute(k, v);
         }
       }
       // Keep semantics: anything but true (an error included) drops the request's spans.

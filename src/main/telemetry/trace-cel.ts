@@ -8,6 +8,7 @@ import { celVars, type CelVars } from '../../protocol/cel-values.js';
 import { joinedHeaders, type RequestSnapshot } from '../http/request.js';
 import { contextOf } from '../log/access-policy.js';
 import type { AccessRecord } from '../log/access-record.js';
+import { isCredentialLabel, looksLikeCredential, redacted } from '../log/redact.js';
 
 export type Program = (vars: CelVars) => unknown;
 
@@ -78,6 +79,12 @@ export function attributeValue(v: unknown): AttributeValue | null {
   } catch {
     return null;
   }
+}
+
+/** An added attribute as exported: a trace is a log, and tokens never reach one, so a value
+ * that looks like a credential, or any under a name that does, is the redaction marker. */
+export function guardedAttribute(name: string, v: AttributeValue): AttributeValue {
+  return isCredentialLabel(name) || (typeof v === 'string' && looksLikeCredential(v)) ? redacted : v;
 }
 
 /** The value of a program, or null when it fails. */
