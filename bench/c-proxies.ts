@@ -2,9 +2,10 @@
 // nginx`): HAProxy 2.6 checking the bearer token with `jwt_verify` (RS256 signature, iss, aud,
 // exp; 401 otherwise) and nginx passing requests through with no auth. Both in the foreground,
 // with their distribution's defaults for threads and workers (HAProxy: one thread per CPU, or
-// `nbthread` when asked, to set one thread against one gateway process; nginx: `worker_processes
-// auto`), keep-alive towards the stub, and no access log (the gateway writes one line per request:
-// the comparison leaves that work to the gateway alone).
+// `nbthread` when asked: one thread against one gateway process, two against `--processes 2`;
+// nginx: `worker_processes auto` unless asked), on a given CPU when pinned, keep-alive towards
+// the stub, and no access log (the gateway writes one line per request: the comparison leaves
+// that work to the gateway alone).
 
 import { spawnSync } from 'node:child_process';
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
@@ -12,6 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { AUDIENCE, ISSUER } from './fixtures.js';
+import { onCpu } from './pin.js';
 import { accepts, childPids, startProcess, stopProcess, trackDescendant, waitUntil, type Started } from './processes.js';
 
 export interface CProxy {
@@ -58,7 +60,7 @@ function pemFromJwks(jwksFile: string, pemFile: string): void {
  * included) gets a 401.
  * HAProxy 2.6 keeps no verified-token cache: every request pays the signature check.
  */
-export async function startHaproxy(o: { readonly dir: string; readonly port: number; readonly stubPort: number; readonly jwksFile: string; readonly threads?: number }): Promise<CProxy> {
+export async function startHaproxy(o: { readonly dir: string; readonly port: number; readonly stubPort: number; readonly jwksFile: string; readonly threads?: number; readonly cpu?: number | null }): Promise<CProxy> {
   const version = haproxyVersion();
   if (version === null) throw new Error('haproxy is not installed');
   const pemFile = join(o.dir, 'haproxy-key.pem');
@@ -96,7 +98,8 @@ export async function startHaproxy(o: { readonly dir: string; readonly port: num
       '',
     ].join('\n'),
   );
-  const p = startProcess('haproxy', ['-db', '-f', cfg], {});
+  const cmd = onCpu(o.cpu ?? null, 'haproxy', ['-db', '-f', cfg]);
+  const p = startProcess(cmd.command, cmd.args, {});
   try {
     await waitUntil(p, () => accepts(o.port), 10_000, 'haproxy');
   } catch (err) {
@@ -107,7 +110,7 @@ export async function startHaproxy(o: { readonly dir: string; readonly port: num
 }
 
 /** nginx relaying to the stub with no auth: the cost of a C proxy's pass-through alone. */
-export async function startNginx(o: { readonly dir: string; readonly port: number; readonly stubPort: number }): Promise<CProxy> {
+export async function startNginx(o: { readonly dir: string; readonly port: number; readonly stubPort: number; readonly workers?: number; readonly cpu?: number | null }): Promise<CProxy> {
   const version = nginxVersion();
   if (version === null) throw new Error('nginx is not installed');
   const cfg = join(o.dir, 'nginx.conf');
@@ -115,7 +118,7 @@ export async function startNginx(o: { readonly dir: string; readonly port: numbe
   writeFileSync(
     cfg,
     [
-      'worker_processes auto;',
+      `worker_processes ${o.workers ?? 'auto'};`,
       `pid ${tmp('pid')};`,
       `error_log ${tmp('error.log')} error;`,
       'events { worker_connections 4096; }',
@@ -138,10 +141,11 @@ export async function startNginx(o: { readonly dir: string; readonly port: numbe
       '',
     ].join('\n'),
   );
-  const p = startProcess('nginx', ['-c', cfg, '-g', 'daemon off;'], {});
+  const cmd = onCpu(o.cpu ?? null, 'nginx', ['-c', cfg, '-g', 'daemon off;']);
+  const p = startProcess(cmd.command, cmd.args, {});
   // nginx listens before it forks its workers: wait for all of them (`auto`: one per CPU), so
   // that none is left out of the CPU figures.
-  const expected = availableParallelism();
+  const expected = o.workers ?? availableParallelism();
   let workers: number[] = [];
   try {
     await waitUntil(

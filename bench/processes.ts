@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { reapedChildrenCpuSeconds } from './proc.js';
 
 const live = new Set<ChildProcess>();
 /** Grandchildren (processes our children forked, e.g. `--processes N`), killed with the rest. */
@@ -17,6 +18,14 @@ export function trackDescendant(pid: number): void {
 
 export function forgetDescendant(pid: number): void {
   extraPids.delete(pid);
+}
+
+/** Every process of this bench still running (children and tracked descendants): what a
+ * measurement counts as its own CPU when it works out how much other people's load took. */
+export function livePids(): number[] {
+  const out = new Set<number>(extraPids);
+  for (const child of live) if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) out.add(child.pid);
+  return [...out];
 }
 
 /** Direct children of `pid` (from /proc/<pid>/task/<pid>/children, else a scan of /proc). */
@@ -67,6 +76,23 @@ export function startProcess(command: string, args: readonly string[], options: 
     });
   });
   return { child, pid: child.pid, stderr: () => err, exited };
+}
+
+/** Runs a command to its end and returns what follows `marker` on the line of its stdout that
+ * starts with it (a tool's one-line JSON result), and the CPU it and its children used. */
+export async function runForLine(command: string, args: readonly string[], marker: string, what: string): Promise<{ text: string; cpuSeconds: number }> {
+  const cpuBefore = reapedChildrenCpuSeconds();
+  const p = startProcess(command, args, { captureStdout: true });
+  let out = '';
+  p.child.stdout?.setEncoding('utf8');
+  p.child.stdout?.on('data', (s: string) => {
+    out += s;
+  });
+  const code = await p.exited;
+  const cpuSeconds = reapedChildrenCpuSeconds() - cpuBefore;
+  const line = out.split('\n').find((l) => l.startsWith(marker));
+  if (code !== 0 || line === undefined) throw new Error(`${what} failed (code ${String(code)}): ${out.slice(-1000)} ${p.stderr().slice(-1000)}`);
+  return { text: line.slice(marker.length), cpuSeconds };
 }
 
 /** Waits for a line containing `marker` on the child's stdout (captureStdout must be set). */

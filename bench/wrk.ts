@@ -4,8 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { reapedChildrenCpuSeconds } from './proc.js';
-import { startProcess } from './processes.js';
+import { onCpu } from './pin.js';
+import { runForLine } from './processes.js';
 
 export function wrkVersion(): string | null {
   try {
@@ -32,6 +32,8 @@ export interface LoadSpec {
   readonly connections: number;
   readonly threads: number;
   readonly seconds: number;
+  /** the CPU wrk runs on (null: any) */
+  readonly cpu?: number | null;
 }
 
 export interface LoadResult {
@@ -119,22 +121,9 @@ export async function runWrk(spec: LoadSpec, scriptDir: string, name: string): P
   const url = new URL(spec.url);
   const script = join(scriptDir, `${name.replace(/[^a-z0-9]+/gi, '-')}.lua`);
   writeFileSync(script, luaScript(spec, `${url.pathname}${url.search}`));
-  const cpuBefore = reapedChildrenCpuSeconds();
-  const p = startProcess(
-    'wrk',
-    ['-t', String(spec.threads), '-c', String(spec.connections), '-d', `${Math.max(1, Math.round(spec.seconds))}s`, '--timeout', '5s', '-s', script, spec.url],
-    { captureStdout: true },
-  );
-  let out = '';
-  p.child.stdout?.setEncoding('utf8');
-  p.child.stdout?.on('data', (s: string) => {
-    out += s;
-  });
-  const code = await p.exited;
-  const wrkCpu = reapedChildrenCpuSeconds() - cpuBefore;
-  const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
-  if (code !== 0 || line === undefined) throw new Error(`wrk failed (code ${String(code)}): ${out.slice(-1000)} ${p.stderr().slice(-1000)}`);
-  const parsed: unknown = JSON.parse(line.slice(8));
+  const cmd = onCpu(spec.cpu ?? null, 'wrk', ['-t', String(spec.threads), '-c', String(spec.connections), '-d', `${Math.max(1, Math.round(spec.seconds))}s`, '--timeout', '5s', '-s', script, spec.url]);
+  const { text, cpuSeconds: wrkCpu } = await runForLine(cmd.command, cmd.args, 'WRKJSON ', 'wrk');
+  const parsed: unknown = JSON.parse(text);
   if (typeof parsed !== 'object' || parsed === null) throw new Error('wrk printed no JSON object');
   const o: Record<string, unknown> = { ...parsed };
   const requests = num(o, 'requests');

@@ -1,0 +1,201 @@
+// Measuring by turns: the targets of a group (the direct stub first, as the host-speed
+// reference, then the proxies) all run side by side, and each round measures every one of them
+// in turn, the order reversed every other round (A B C, C B A, …), so that the host's drift hits
+// them alike. A round in which other people's processes took more than `maxOtherCores` of CPU
+// during any of its measurements is dropped, and rounds go on (a few more at most) until enough
+// are kept. Figures are the median over kept rounds with their min–max; comparisons between two
+// targets are the median of the per-round ratios.
+
+import { check, headersFor, bodyOf, type Scenario } from './scenarios.js';
+import { boxUsPerReq, cpuUsPerReq, measureWrk, waitQuiet, type Measurement, type RequestSpec } from './measure.js';
+import { fmt, log, median, walkOn, walkStart, type Env } from './setup.js';
+
+export interface RoundTarget {
+  readonly name: string;
+  readonly url: string;
+  /** the target's processes (all threads counted), for its CPU */
+  readonly pids: readonly number[];
+  /** the rules it applies, for the answer check (null: a relay or the stub) */
+  readonly rules: number | null;
+}
+
+export interface RoundSettings {
+  readonly rounds: number;
+  /** rounds that may be added to replace dropped ones */
+  readonly extraRounds: number;
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  /** a round with more other load than this (cores) during any measurement is dropped */
+  readonly maxOtherCores: number;
+  readonly connections: number;
+  /** wrk's CPU (null: any) */
+  readonly loadCpu: number | null;
+}
+
+/** One target in one round. */
+export interface Figures {
+  readonly rps: number;
+  readonly cpuUs: number;
+  readonly boxUs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly otherCores: number;
+  readonly non2xx: number;
+  readonly socketErrors: number;
+  readonly rssMB: number;
+}
+
+export interface Round {
+  readonly index: number;
+  readonly order: readonly string[];
+  readonly figures: ReadonlyMap<string, Figures>;
+  /** the most other load seen during one of its measurements, cores */
+  readonly otherCores: number;
+  readonly kept: boolean;
+}
+
+export interface GroupResult {
+  readonly id: string;
+  readonly scenario: Scenario;
+  readonly targets: ReadonlyArray<{ readonly name: string; readonly check: string }>;
+  readonly rounds: readonly Round[];
+  readonly settings: RoundSettings;
+}
+
+export interface Stat {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+export function stat(xs: readonly number[]): Stat {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+}
+
+/** The rounds the figures come from: the kept ones, or every round when none was kept (then
+ * the group is flagged). */
+export function usedRounds(g: GroupResult): readonly Round[] {
+  const kept = g.rounds.filter((r) => r.kept);
+  return kept.length > 0 ? kept : g.rounds;
+}
+
+export const quiet = (g: GroupResult): boolean => g.rounds.some((r) => r.kept);
+
+/** A target's figure over the rounds used. */
+export function figureStat(g: GroupResult, target: string, f: (x: Figures) => number): Stat {
+  return stat(usedRounds(g).flatMap((r) => {
+    const x = r.figures.get(target);
+    return x === undefined ? [] : [f(x)];
+  }));
+}
+
+/** a ÷ b per round, over the rounds used. */
+export function ratioStat(g: GroupResult, a: string, b: string, f: (x: Figures) => number): Stat {
+  return stat(usedRounds(g).flatMap((r) => {
+    const x = r.figures.get(a);
+    const y = r.figures.get(b);
+    return x === undefined || y === undefined || f(y) === 0 ? [] : [f(x) / f(y)];
+  }));
+}
+
+/** How far a round's direct stub strayed from its median over the rounds used: req/s and CPU
+ * per request, as fractions (0.1 = 10 %). The host's speed, as the stub sees it. */
+export function drift(g: GroupResult, r: Round, direct: string): { rps: number; cpu: number } {
+  const x = r.figures.get(direct);
+  if (x === undefined) return { rps: 0, cpu: 0 };
+  const rps = figureStat(g, direct, (f) => f.rps).median;
+  const cpu = figureStat(g, direct, (f) => f.cpuUs).median;
+  return { rps: x.rps / rps - 1, cpu: x.cpuUs / cpu - 1 };
+}
+
+/** A round whose direct stub moved more than this (req/s or its CPU per request) is flagged. */
+export const DRIFT_FLAG = 0.15;
+
+function figures(m: Measurement): Figures {
+  return {
+    rps: m.load.rps,
+    cpuUs: cpuUsPerReq(m),
+    boxUs: boxUsPerReq(m),
+    p50Ms: m.load.p50Ms,
+    p99Ms: m.load.p99Ms,
+    otherCores: m.otherCores,
+    non2xx: m.load.non2xx,
+    socketErrors: m.load.socketErrors,
+    rssMB: m.rssMaxMB,
+  };
+}
+
+/** The request of `s` to `url`, with the one token or the token file. */
+export function requestFor(env: Env, s: Scenario, url: string): RequestSpec {
+  return {
+    url,
+    body: bodyOf(s),
+    headers: headersFor(s, s.auth === 'token' ? env.token : null),
+    ...(s.auth === 'fresh' ? { tokensFile: env.tokensFile } : {}),
+  };
+}
+
+/** One wrk measurement of a target, its token walk carried on. */
+export async function measureTarget(env: Env, s: Scenario, t: RoundTarget, seconds: number, o: RoundSettings, name: string): Promise<Measurement> {
+  const m = await measureWrk(
+    { request: requestFor(env, s, t.url), tokensStart: walkStart(env, t.name), connections: o.connections, threads: 1, seconds, cpu: o.loadCpu },
+    t.pids,
+    env.stubPid,
+    env.nproc,
+    env.dir,
+    name,
+  );
+  if (s.auth === 'fresh') walkOn(env, t.name, m.load.requests, o.connections);
+  return m;
+}
+
+/** Every target checked and warmed up, then measured by turns. `targets[0]` is the direct stub. */
+export async function runGroup(env: Env, id: string, s: Scenario, targets: readonly RoundTarget[], o: RoundSettings): Promise<GroupResult> {
+  const checked: Array<{ name: string; check: string }> = [];
+  for (const t of targets) {
+    checked.push({ name: t.name, check: await check(t.url, s, env, t.rules) });
+    // JIT tiers, connection pools, caches: a process keeps speeding up for seconds
+    await measureTarget(env, s, t, o.warmupSeconds, o, `${id}-warm`);
+  }
+  const rounds: Round[] = [];
+  for (let i = 0; i < o.rounds + o.extraRounds && rounds.filter((r) => r.kept).length < o.rounds; i++) {
+    await waitQuiet(env.nproc, o.maxOtherCores, 2000);
+    const order = i % 2 === 0 ? [...targets] : [...targets].reverse();
+    const byTarget = new Map<string, Figures>();
+    for (const t of order) byTarget.set(t.name, figures(await measureTarget(env, s, t, o.seconds, o, `${id}-${i}`)));
+    const other = Math.max(...[...byTarget.values()].map((f) => f.otherCores));
+    const round: Round = { index: i, order: order.map((t) => t.name), figures: byTarget, otherCores: other, kept: other <= o.maxOtherCores };
+    rounds.push(round);
+    log(`${id} round ${i + 1}${round.kept ? '' : ` DROPPED (other load ${other.toFixed(2)} cores)`}: ${order.map((t) => `${t.name} ${fmt(byTarget.get(t.name)?.rps ?? 0)}`).join(', ')}`);
+  }
+  return { id, scenario: s, targets: checked, rounds, settings: o };
+}
+
+// ---------------------------------------------------------------------------------------------
+// output
+
+export const range = (s: Stat, digits = 0): string => `${fmt(s.median, digits)} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
+export const ratioRange = (s: Stat): string => (s.n === 0 ? '—' : `${s.median.toFixed(2)}× [${s.min.toFixed(2)}–${s.max.toFixed(2)}]`);
+
+/** Every round of a group as a markdown table: each target's req/s @ CPU µs/req, the direct
+ * stub's drift, the other load, whether the round was kept. */
+export function roundsTable(g: GroupResult, direct: string): string[] {
+  const rows = g.rounds.map((r) => {
+    const d = drift(g, r, direct);
+    const flag = Math.abs(d.rps) > DRIFT_FLAG || Math.abs(d.cpu) > DRIFT_FLAG ? ' ⚠' : '';
+    const cells = g.targets.map((t) => {
+      const x = r.figures.get(t.name);
+      return x === undefined ? '—' : `${fmt(x.rps)} @ ${x.cpuUs.toFixed(0)}${x.non2xx + x.socketErrors > 0 ? ` (${x.non2xx + x.socketErrors} errors)` : ''}`;
+    });
+    return `| ${r.index + 1} | ${r.order.map((n) => g.targets.findIndex((t) => t.name === n) + 1).join(' ')} | ${cells.join(' | ')} | ${(d.rps * 100).toFixed(0)} % / ${(d.cpu * 100).toFixed(0)} %${flag} | ${r.otherCores.toFixed(2)} | ${r.kept ? 'yes' : '**dropped**'} |`;
+  });
+  return [
+    `Rounds (targets numbered in the table's order; cells req/s @ CPU µs/req; "direct drift": the stub's req/s and CPU per request against their median, ⚠ beyond ${DRIFT_FLAG * 100} %):`,
+    '',
+    `| round | order | ${g.targets.map((t) => t.name).join(' | ')} | direct drift (req/s / CPU) | other load, cores | kept |`,
+    `|--:|---|${g.targets.map(() => '--:').join('|')}|--:|--:|---|`,
+    ...rows,
+    '',
+  ];
+}
