@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
-import { ChannelHub, ChannelLimitError, type ChannelSession } from '../../src/main/upstream/channels/channel-hub.js';
+import { ChannelHub, ChannelLimitError } from '../../src/main/upstream/channels/channel-hub.js';
+import type { ChannelSession } from '../../src/main/upstream/channels/channel-session.js';
 import type { ChannelSpec } from '../../src/main/upstream/channels/channel.js';
 import { startScriptedSseServer } from '../helpers/scripted-sse-server.js';
 

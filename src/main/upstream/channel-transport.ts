@@ -11,7 +11,8 @@ import { tlsDispatcher } from '../http/tls-client.js';
 import { errorText, GatewayError } from '../../protocol/errors.js';
 import { Refusal } from '../refusals.js';
 import { answerWith, type AnswerHandler, type RawHeaders } from './answer.js';
-import { ChannelLimitError, type ChannelHub, type ChannelSession } from './channels/channel-hub.js';
+import { ChannelLimitError, type ChannelHub } from './channels/channel-hub.js';
+import type { ChannelSession } from './channels/channel-session.js';
 import type { ChannelSpec } from './channels/channel.js';
 import type { Transport, TransportRequest } from './transport.js';
 
