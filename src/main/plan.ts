@@ -29,7 +29,7 @@ export interface RuleSetRef {
 
 export interface RoutePlan {
   readonly name: string;
-  /** `route0/default`, as logged */
+  /** `route0/default`, as logged; '' when the access log leaves route_rule out */
   readonly ruleKey: string;
   /** bind, listener and route (see withScopeParts): MCP sessions opened on this route are valid only on it */
   readonly sessionScope: string;
@@ -190,7 +190,7 @@ export function buildPlan(config: GatewayConfig, generation: number, keysOf: Key
     const backend = r.backends[0] ?? null;
     return {
       name: r.name,
-      ruleKey: `${r.name}/${r.ruleName}`,
+      ruleKey: r.ruleKey ?? '',
       sessionScope,
       hostnames: r.hostnames,
       matches: r.matches.map(compileMatch),

@@ -199,7 +199,7 @@ describe('backendAuth', () => {
   describe('oauthTokenExchange', () => {
     it('the smallest form: defaults as agentgateway HEAD', () => {
       assert.deepEqual(exchange('host: localhost:7080'), {
-        endpoint: { kind: 'url', url: 'http://localhost:7080/' },
+        endpoint: { kind: 'url', url: 'http://localhost:7080/', tls: null },
         grantType: 'tokenExchange',
         subjectToken: { source: null, tokenType: 'urn:ietf:params:oauth:token-type:access_token' },
         actorToken: null,
@@ -231,7 +231,7 @@ describe('backendAuth', () => {
         'cache: {maxEntries: 10, defaultTtl: 1m}',
       ].join('\n');
       assert.deepEqual(exchange(body), {
-        endpoint: { kind: 'url', url: 'https://idp.example.com:8443/realms/backend/protocol/openid-connect/token' },
+        endpoint: { kind: 'url', url: 'https://idp.example.com:8443/realms/backend/protocol/openid-connect/token', tls: null },
         grantType: 'tokenExchange',
         subjectToken: { source: { kind: 'expression', expr: 'jwt.rawToken.unredacted()' }, tokenType: 'urn:example:custom-token' },
         actorToken: {
@@ -280,7 +280,7 @@ describe('backendAuth', () => {
     });
 
     it('an issuer instead of host (Portcullis): the token endpoint is discovered', () => {
-      assert.deepEqual(exchange('issuer: https://idp.example.com/realms/acme').endpoint, { kind: 'issuer', issuer: 'https://idp.example.com/realms/acme' });
+      assert.deepEqual(exchange('issuer: https://idp.example.com/realms/acme').endpoint, { kind: 'issuer', issuer: 'https://idp.example.com/realms/acme', tls: null });
     });
 
     it('errors: the token endpoint', () => {
@@ -296,7 +296,13 @@ describe('backendAuth', () => {
       assert.deepEqual(te('issuer: idp.example.com'), [`${TE}.issuer: expected an http or https URL`]);
       assert.deepEqual(te('backend: keycloak'), [`${TE}.backend: not supported by Portcullis`]);
       assert.deepEqual(te('name: keycloak\nport: 8080'), [`${TE}.name: not supported by Portcullis`, `${TE}.port: not supported by Portcullis`]);
-      assert.deepEqual(te('host: idp:80\npolicies: {backendTLS: {}}'), [`${TE}.policies: not supported by Portcullis`]);
+      assert.deepEqual(te('host: idp:80\npolicies: {backendAuth: {passthrough: {}}, backendTLS: {alpn: [h2]}}'), [
+        `${TE}.policies.backendAuth: not supported by Portcullis`,
+        `${TE}.policies.backendTLS.alpn: not supported by Portcullis`,
+      ]);
+      assert.deepEqual(te('host: idp:80\npolicies: {backendTLS: {root: /nonexistent/ca.pem}}'), [
+        `${TE}.policies.backendTLS.root: could not read the file: ENOENT: no such file or directory, open '/nonexistent/ca.pem'`,
+      ]);
       assert.deepEqual(te('host: idp:80\ntokenEndpointPath: /t'), [`${TE}.tokenEndpointPath: unknown key`]);
     });
 
@@ -443,11 +449,11 @@ describe('backendAuth', () => {
     it('the smallest form: id_token subject from the caller, scopes inherited, default cache', () => {
       assert.deepEqual(crossApp(endpoints), {
         identityProvider: {
-          endpoint: { kind: 'url', url: 'https://idp.example.com/oauth2/token' },
+          endpoint: { kind: 'url', url: 'https://idp.example.com/oauth2/token', tls: null },
           clientAuth: { method: 'clientSecretPost', clientId: 'gw', clientSecret: { secret: 'idp-secret', file: null } },
         },
         resourceAuthorizationServer: {
-          endpoint: { kind: 'url', url: 'http://auth.resource.example.com:8443/token' },
+          endpoint: { kind: 'url', url: 'http://auth.resource.example.com:8443/token', tls: null },
           clientAuth: { method: 'clientSecretBasic', clientId: 'gw-at-todo', clientSecret: { secret: 'ras-secret', file: null } },
         },
         audience: 'https://auth.resource.example.com',
@@ -473,6 +479,7 @@ describe('backendAuth', () => {
       assert.deepEqual(crossApp(endpoints.replace('host: "https://idp.example.com", path: /oauth2/token', 'issuer: "https://idp.example.com"')).identityProvider.endpoint, {
         kind: 'issuer',
         issuer: 'https://idp.example.com',
+        tls: null,
       });
     });
 

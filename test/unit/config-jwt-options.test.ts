@@ -146,20 +146,20 @@ describe('jwks: OpenID discovery', () => {
 
   it('{discovery: true} with an http(s) issuer', () => {
     assert.deepEqual(providers(single('    issuer: https://idp.example.com/realms/acme\n    jwks: {discovery: true}')), [
-      { issuer: 'https://idp.example.com/realms/acme', audiences: null, jwksSource: { kind: 'discovery' }, keys: [] },
+      { issuer: 'https://idp.example.com/realms/acme', audiences: null, jwksSource: { kind: 'discovery', tls: null }, keys: [] },
     ]);
   });
 
   it('no jwks and an http(s) issuer means discovery', () => {
     assert.deepEqual(providers(single('    issuer: http://localhost:4000\n    audiences: [api]')), [
-      { issuer: 'http://localhost:4000', audiences: ['api'], jwksSource: { kind: 'discovery' }, keys: [] },
+      { issuer: 'http://localhost:4000', audiences: ['api'], jwksSource: { kind: 'discovery', tls: null }, keys: [] },
     ]);
     const multi = withRoute(
       'policies:\n  jwtAuth:\n    providers:\n    - issuer: https://a.example.com\n    - issuer: b\n      jwks: {url: "https://b.example.com/jwks"}',
     );
     assert.deepEqual(
       providers(multi)?.map((p) => p.jwksSource),
-      [{ kind: 'discovery' }, { kind: 'url', url: 'https://b.example.com/jwks' }],
+      [{ kind: 'discovery', tls: null }, { kind: 'url', url: 'https://b.example.com/jwks', tls: null }],
     );
   });
 

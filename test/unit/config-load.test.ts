@@ -36,6 +36,7 @@ describe('lab configs', () => {
     name: 'route0',
     named: false,
     ruleName: 'default',
+    ruleKey: 'route0/default',
     hostnames: [],
     matches: [{ path: { kind: 'prefix', value: '/' }, method: null, headers: [], query: [] }],
     policies: {
@@ -89,7 +90,8 @@ describe('lab configs', () => {
       {
         port: 9000,
         name: 'bind/9000',
-        listeners: [{ name: 'listener0', named: false, gatewayName: 'bind/9000', hostname: null, routes: [expectedRoute(null)] }],
+        protocol: 'HTTP',
+        listeners: [{ name: 'listener0', named: false, gatewayName: 'bind/9000', hostname: null, tls: null, routes: [expectedRoute(null)] }],
       },
     ]);
   });
@@ -212,7 +214,7 @@ describe('schema errors name the path', () => {
     assert.deepEqual(policy?.providers[1], {
       issuer: 'b',
       audiences: null,
-      jwksSource: { kind: 'url', url: 'https://idp.example.com/jwks' },
+      jwksSource: { kind: 'url', url: 'https://idp.example.com/jwks', tls: null },
       keys: [],
     });
 
@@ -240,8 +242,8 @@ describe('schema errors name the path', () => {
       'binds:',
       '- port: 9000',
       '  listeners:',
-      '  - protocol: HTTPS',
-      '    tls: {cert: a, key: b}',
+      '  - protocol: TLS',
+      '    tcpRoutes: []',
       '    routes:',
       '    - backends:',
       '      - host: localhost:8080',
@@ -254,7 +256,7 @@ describe('schema errors name the path', () => {
     assert.deepEqual(lines(load(text)), [
       'mcp: not supported by Portcullis',
       'binds[0].listeners[0].protocol: not supported by Portcullis',
-      'binds[0].listeners[0].tls: not supported by Portcullis',
+      'binds[0].listeners[0].tcpRoutes: not supported by Portcullis',
       `${ROUTE}.backends[0].host: not supported by Portcullis`,
       `${ROUTE}.backends[1].mcp.targets[0].openapi: not supported by Portcullis`,
     ]);

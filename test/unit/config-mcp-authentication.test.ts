@@ -28,7 +28,7 @@ describe('mcpAuthentication', () => {
     assert.deepEqual(policy(`    issuer: ${IDP}`), {
       issuer: IDP,
       audiences: null,
-      jwksSource: { kind: 'discovery' },
+      jwksSource: { kind: 'discovery', tls: null },
       keys: [],
       mode: 'strict',
       resourceMetadata: {},
@@ -51,7 +51,7 @@ describe('mcpAuthentication', () => {
     assert.deepEqual(policy(body), {
       issuer: IDP,
       audiences: ['mcp.example.com', 'other'],
-      jwksSource: { kind: 'url', url: 'https://idp.example.com/certs' },
+      jwksSource: { kind: 'url', url: 'https://idp.example.com/certs', tls: null },
       keys: [],
       mode: 'optional',
       resourceMetadata: {
@@ -66,10 +66,10 @@ describe('mcpAuthentication', () => {
 
   it('the v0.10.5 form: audience and jwksUrl', () => {
     const p = policy(`    issuer: ${IDP}\n    audience: mcp.example.com\n    jwksUrl: "${IDP}/protocol/openid-connect/certs"`);
-    assert.deepEqual([p?.audiences, p?.jwksSource], [['mcp.example.com'], { kind: 'url', url: `${IDP}/protocol/openid-connect/certs` }]);
+    assert.deepEqual([p?.audiences, p?.jwksSource], [['mcp.example.com'], { kind: 'url', url: `${IDP}/protocol/openid-connect/certs`, tls: null }]);
     const empty = policy(`    issuer: ${IDP}\n    audience: mcp.example.com\n    jwksUrl: ""`);
-    assert.deepEqual(empty?.jwksSource, { kind: 'discovery' });
-    assert.deepEqual(policy(`    issuer: ${IDP}\n    jwksUrl:`)?.jwksSource, { kind: 'discovery' });
+    assert.deepEqual(empty?.jwksSource, { kind: 'discovery', tls: null });
+    assert.deepEqual(policy(`    issuer: ${IDP}\n    jwksUrl:`)?.jwksSource, { kind: 'discovery', tls: null });
   });
 
   it('jwks: file, inline and discovery forms, like jwtAuth', () => {
@@ -78,7 +78,7 @@ describe('mcpAuthentication', () => {
     assert.deepEqual(file?.keys.map((k) => k.kid), ['k1']);
     const inline = policy(`    issuer: acme\n    jwks: '${JSON.stringify({ keys: [jwk] })}'`);
     assert.deepEqual([inline?.jwksSource, inline?.keys.length], [{ kind: 'inline' }, 1]);
-    assert.deepEqual(policy(`    issuer: ${IDP}\n    jwks: {discovery: true}`)?.jwksSource, { kind: 'discovery' });
+    assert.deepEqual(policy(`    issuer: ${IDP}\n    jwks: {discovery: true}`)?.jwksSource, { kind: 'discovery', tls: null });
   });
 
   it('an empty audiences list turns the audience check off', () => {

@@ -8,6 +8,7 @@ import { parseDocument } from 'yaml';
 import { type Env, expandEnv } from './env-expand.js';
 import { inDocumentOrder } from './issue-order.js';
 import { readBinds } from './read-binds.js';
+import { readGateways } from './read-gateways.js';
 import { defaultRuntime, readRuntime } from './read-runtime.js';
 import { readFrontendPolicies } from './read-tracing.js';
 import { IssueList, MapReader } from './schema-reader.js';
@@ -30,8 +31,6 @@ const AGENTGATEWAY_ONLY = [
   'services',
   'backends',
   'routeGroups',
-  'gateways',
-  'routes',
   'tcpRoutes',
   'llm',
   'mcp',
@@ -91,18 +90,21 @@ function load(text: string, opts: LoadOptions): LoadResult {
 function readGateway(issues: IssueList, data: unknown, cwd: string, env: Env): GatewayConfig {
   // An empty document (or only comments) is a valid config with no binds, as agentgateway.
   if (data === undefined || data === null) return { runtime: defaultRuntime(), binds: [], tracing: null };
-  const m = MapReader.open(issues, '', data, { known: ['config', 'binds', 'frontendPolicies'], unsupported: AGENTGATEWAY_ONLY });
+  const m = MapReader.open(issues, '', data, { known: ['config', 'binds', 'frontendPolicies', 'gateways', 'routes'], unsupported: AGENTGATEWAY_ONLY });
   if (m === undefined) return { runtime: defaultRuntime(), binds: [], tracing: null };
-  const binds = m.value('binds');
   const runtime = readRuntime(issues, m.at('config'), m.value('config'), env);
   const frontend = m.value('frontendPolicies');
   const tracing = frontend === undefined ? null : readFrontendPolicies(issues, m.at('frontendPolicies'), frontend);
   if (tracing !== null && runtime.tracing !== null) {
     issues.add('frontendPolicies.tracing', 'cannot be used together with the deprecated config.tracing (move config.tracing here)');
   }
-  return {
-    runtime,
-    binds: binds === undefined ? [] : readBinds(issues, m.at('binds'), binds, cwd),
-    tracing,
-  };
+  return { runtime, binds: readListeningConfig(issues, m, cwd), tracing };
+}
+
+/** `binds` (agentgateway's deprecated model) and `gateways` with their `routes` (HEAD's), one port each. */
+function readListeningConfig(issues: IssueList, m: MapReader, cwd: string): GatewayConfig['binds'] {
+  const item = (key: string) => (m.has(key) ? { path: m.at(key), value: m.value(key) } : undefined);
+  const binds = m.has('binds') ? readBinds(issues, m.at('binds'), m.value('binds'), cwd) : [];
+  const taken = new Map(binds.map((b) => [b.port, `binds (${b.name})`]));
+  return [...binds, ...readGateways(issues, item('gateways'), item('routes'), taken, cwd)];
 }

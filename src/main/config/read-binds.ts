@@ -2,10 +2,9 @@
 // agentgateway names them, since they show up in access logs and metrics (`bind/9000`, `listener0`).
 
 import { readRoute } from './read-routes.js';
-import { type IssueList, type Item, MapReader, NOT_SUPPORTED, asList, indexPath, keyPath } from './schema-reader.js';
+import { type ListenerProtocol, readProtocolAndTls } from './read-server-tls.js';
+import { type IssueList, type Item, MapReader, asList, indexPath, keyPath } from './schema-reader.js';
 import type { BindConfig, ListenerConfig, RouteConfig } from './types.js';
-
-const OTHER_PROTOCOLS = ['HTTPS', 'TLS', 'TCP', 'HBONE'];
 
 export function readBinds(issues: IssueList, path: string, value: unknown, cwd: string): BindConfig[] {
   const out: BindConfig[] = [];
@@ -27,28 +26,52 @@ export function readBinds(issues: IssueList, path: string, value: unknown, cwd: 
 
     const name = `bind/${port ?? '?'}`;
     const listeners: ListenerConfig[] = [];
+    const protocols: ProtocolAt[] = [];
     const checkName = uniqueNames(issues, 'listeners', { key: 'gatewayName', byDefault: name });
     for (const [j, l] of (m.list('listeners', true) ?? []).entries()) {
-      const listener = readListener(issues, l, j, name, cwd);
-      if (listener === undefined) continue;
-      listeners.push(listener);
-      checkName(l, j, listener, listener.gatewayName);
+      const read = readListener(issues, l, j, name, cwd);
+      if (read === undefined) continue;
+      listeners.push(read.listener);
+      protocols.push({ path: l.path, protocol: read.protocol });
+      checkName(l, j, read.listener, read.listener.gatewayName);
     }
-    if (port !== undefined) out.push({ port, name, listeners });
+    const protocol = oneProtocol(issues, protocols);
+    if (port !== undefined) out.push({ port, name, protocol, listeners });
   }
   return out;
 }
 
-function readListener(issues: IssueList, item: Item, index: number, bindName: string, cwd: string): ListenerConfig | undefined {
+/** A listener's protocol (undefined: a wrong one, reported already) and its config path. */
+export interface ProtocolAt {
+  readonly path: string;
+  readonly protocol: ListenerProtocol | undefined;
+}
+
+/** The protocol of a bind: its listeners' one. A port serves HTTP or HTTPS, so a listener of
+ * another protocol than the first is reported. */
+export function oneProtocol(issues: IssueList, listeners: readonly ProtocolAt[]): ListenerProtocol {
+  const protocol = listeners.find((l) => l.protocol !== undefined)?.protocol ?? 'HTTP';
+  for (const l of listeners) {
+    if (l.protocol !== undefined && l.protocol !== protocol) {
+      issues.add(keyPath(l.path, 'protocol'), `${l.protocol} beside ${protocol} on one port: a port serves HTTP or HTTPS, not both (give this listener a port of its own)`);
+    }
+  }
+  return protocol;
+}
+
+function readListener(
+  issues: IssueList,
+  item: Item,
+  index: number,
+  bindName: string,
+  cwd: string,
+): { readonly listener: ListenerConfig; readonly protocol: ListenerProtocol | undefined } | undefined {
   const m = MapReader.open(issues, item.path, item.value, {
-    known: ['name', 'gatewayName', 'hostname', 'protocol', 'routes'],
-    unsupported: ['tls', 'tcpRoutes', 'policies', 'namespace'],
+    known: ['name', 'gatewayName', 'hostname', 'protocol', 'tls', 'routes'],
+    unsupported: ['tcpRoutes', 'policies', 'namespace'],
   });
   if (m === undefined) return undefined;
-
-  const protocol = m.value('protocol');
-  if (typeof protocol === 'string' && OTHER_PROTOCOLS.includes(protocol)) issues.add(m.at('protocol'), NOT_SUPPORTED);
-  else if (protocol !== undefined && protocol !== 'HTTP') issues.add(m.at('protocol'), 'expected HTTP');
+  const served = readProtocolAndTls(m, cwd, () => 'HTTP');
 
   const routes: RouteConfig[] = [];
   const checkName = uniqueNames(issues, 'routes', { key: 'ruleName', byDefault: 'default' });
@@ -60,13 +83,15 @@ function readListener(issues: IssueList, item: Item, index: number, bindName: st
     checkName(r, k, route, route.ruleName);
   }
   const name = m.string('name', { nonEmpty: true });
-  return {
+  const listener: ListenerConfig = {
     name: name ?? `listener${index}`,
     named: name !== undefined,
     gatewayName: m.string('gatewayName', { nonEmpty: true }) ?? bindName,
     hostname: m.string('hostname', { nonEmpty: true }) ?? null,
+    tls: served?.tls ?? null,
     routes,
   };
+  return { listener, protocol: served?.protocol };
 }
 
 /**

@@ -38,7 +38,7 @@ export function readCrossAppAccess(parent: MapReader, key: string, cwd: string):
 function readEndpoint(parent: MapReader, key: string, cwd: string): CrossAppAccessEndpoint | undefined {
   const m = parent.map(key, { known: [...ENDPOINT_KEYS.known, 'clientAuth'], unsupported: ENDPOINT_KEYS.unsupported }, true);
   if (m === undefined) return undefined;
-  const endpoint = readTokenEndpoint(m);
+  const endpoint = readTokenEndpoint(m, cwd);
   const clientAuth = readClientAuth(m, 'clientAuth', cwd, true);
   return endpoint === undefined || clientAuth === undefined ? undefined : { endpoint, clientAuth };
 }

@@ -2,14 +2,16 @@
 // to the process cwd, as agentgateway), inline JWKS JSON text, `{url}`, or OpenID discovery
 // (`{discovery: true}`, or no `jwks` at all when the issuer is an http(s) URL). File and inline
 // keys are loaded and checked now; url and discovery sets are fetched at run time, so their
-// `keys` stay empty here.
+// `keys` stay empty here. Beside `url` or `discovery`, `tls` (a Portcullis extension: agentgateway
+// has no place for it) takes backendTLS's fields for those fetches: a private CA, mutual TLS.
 
 import { resolve } from 'node:path';
 import type { PublicJwk } from '../../protocol/worker-contract.js';
 import { hasUserinfo, isHttpUrl } from './http-syntax.js';
 import { loadJwksFile, parseJwks } from './jwks-load.js';
+import { readBackendTls } from './read-backend-tls.js';
 import { type MapReader, keyPath } from './schema-reader.js';
-import type { JwksSource } from './types.js';
+import type { BackendTlsPolicy, JwksSource } from './types.js';
 
 export interface Jwks {
   readonly source: JwksSource;
@@ -22,7 +24,6 @@ export const MISSING_JWKS = 'required (or an http(s) issuer for OpenID discovery
  * design); refused rather than dropped in silence, and not quoted: the message would log it. */
 const USERINFO = 'a user name or password in this URL would not be sent (the JWKS and OpenID configuration are fetched without credentials); remove it';
 
-const DISCOVERY: Jwks = { source: { kind: 'discovery' }, keys: [] };
 
 /**
  * Reads `m[key]`. `issuer` is the provider's issuer as read (undefined when it was missing or
@@ -49,9 +50,19 @@ export function readJwks(m: MapReader, key: string, issuer: string | undefined, 
     m.issues.add(path, 'expected {file: <path>}, {url: <https URL>}, {discovery: true} or inline JWKS JSON text');
     return undefined;
   }
-  const j = m.map(key, { known: ['file', 'url', 'discovery'] });
+  const j = m.map(key, { known: ['file', 'url', 'discovery', 'tls'] });
   const kind = j?.choice(['file', 'url', 'discovery'] as const);
   if (j === undefined || kind === undefined) return undefined;
+  let tls: BackendTlsPolicy | null = null;
+  if (j.hasKey('tls')) {
+    if (kind === 'file') {
+      j.issues.add(j.at('tls'), 'only with url or discovery: a file is not fetched');
+      return undefined;
+    }
+    const read = readBackendTls(j.issues, j.at('tls'), j.raw('tls'), cwd);
+    if (read === undefined) return undefined;
+    tls = read;
+  }
 
   switch (kind) {
     case 'file': {
@@ -61,7 +72,7 @@ export function readJwks(m: MapReader, key: string, issuer: string | undefined, 
       return { source: { kind: 'file', path: abs }, keys: loadJwksFile(m.issues, j.at('file'), abs, keysPath) };
     }
     case 'url':
-      return readJwksUrl(m, j.at('url'), j.string('url', { required: true, nonEmpty: true }));
+      return readJwksUrl(m, j.at('url'), j.string('url', { required: true, nonEmpty: true }), tls);
     case 'discovery': {
       const on = j.raw('discovery');
       if (on !== true) {
@@ -69,13 +80,13 @@ export function readJwks(m: MapReader, key: string, issuer: string | undefined, 
         m.issues.add(j.at('discovery'), `expected true${hint}`);
         return undefined;
       }
-      return discoveryFrom(m, j.at('discovery'), issuer);
+      return discoveryFrom(m, j.at('discovery'), issuer, tls);
     }
   }
 }
 
 /** `{url}` and mcpAuthentication's `jwksUrl`: an http(s) URL, fetched at run time. */
-export function readJwksUrl(m: MapReader, path: string, url: string | undefined): Jwks | undefined {
+export function readJwksUrl(m: MapReader, path: string, url: string | undefined, tls: BackendTlsPolicy | null = null): Jwks | undefined {
   if (url === undefined) return undefined;
   if (!isHttpUrl(url)) {
     m.issues.add(path, 'expected an http or https URL');
@@ -85,11 +96,15 @@ export function readJwksUrl(m: MapReader, path: string, url: string | undefined)
     m.issues.add(path, USERINFO);
     return undefined;
   }
-  return { source: { kind: 'url', url }, keys: [] };
+  if (tls !== null && new URL(url).protocol !== 'https:') {
+    m.issues.add(path, 'tls is given, so this must be an https URL');
+    return undefined;
+  }
+  return { source: { kind: 'url', url, tls }, keys: [] };
 }
 
 /** Discovery asked for explicitly: reads `<issuer>/.well-known/openid-configuration`, so the issuer must be a URL. */
-export function discoveryFrom(m: MapReader, path: string, issuer: string | undefined): Jwks | undefined {
+export function discoveryFrom(m: MapReader, path: string, issuer: string | undefined, tls: BackendTlsPolicy | null = null): Jwks | undefined {
   if (issuer === undefined) return undefined;
   if (!isHttpUrl(issuer)) {
     m.issues.add(path, `OpenID discovery needs an http(s) issuer URL (got ${JSON.stringify(issuer)})`);
@@ -99,5 +114,5 @@ export function discoveryFrom(m: MapReader, path: string, issuer: string | undef
     m.issues.add(path, `OpenID discovery: ${USERINFO}`);
     return undefined;
   }
-  return DISCOVERY;
+  return { source: { kind: 'discovery', tls }, keys: [] };
 }

@@ -10,12 +10,29 @@ import { errorText } from '../../protocol/errors.js';
 const DEFAULT_PATH: PathMatch = { kind: 'prefix', value: '/' };
 const DEFAULT_MATCHES: readonly RouteMatch[] = [{ path: DEFAULT_PATH, method: null, headers: [], query: [] }];
 
-export function readRoute(issues: IssueList, item: Item, index: number, cwd: string): RouteConfig | undefined {
-  const m = MapReader.open(issues, item.path, item.value, {
-    known: ['name', 'ruleName', 'hostnames', 'matches', 'policies', 'backends'],
-  });
-  if (m === undefined) return undefined;
+const ROUTE_KEYS = ['name', 'ruleName', 'hostnames', 'matches', 'policies', 'backends'];
 
+/** What a route is apart from its names. */
+export type RouteBody = Omit<RouteConfig, 'name' | 'named' | 'ruleName' | 'ruleKey'>;
+
+/** A route of `binds[].listeners[].routes` (named as agentgateway v0.10.5 logs it: `route0`, `route0/default`). */
+export function readRoute(issues: IssueList, item: Item, index: number, cwd: string): RouteConfig | undefined {
+  const m = openRoute(issues, item);
+  if (m === undefined) return undefined;
+  const body = routeBody(m, cwd);
+  const name = m.string('name', { nonEmpty: true });
+  const ruleName = m.string('ruleName', { nonEmpty: true }) ?? 'default';
+  const shown = name ?? `route${index}`;
+  return { name: shown, named: name !== undefined, ruleName, ruleKey: `${shown}/${ruleName}`, ...body };
+}
+
+/** The route's mapping, with the keys of its form (`extra`) beside the common ones. */
+export function openRoute(issues: IssueList, item: Item, extra: readonly string[] = []): MapReader | undefined {
+  return MapReader.open(issues, item.path, item.value, { known: [...ROUTE_KEYS, ...extra] });
+}
+
+export function routeBody(m: MapReader, cwd: string): RouteBody {
+  const { issues } = m;
   const { policies, needsSingleBackend } = readPolicies(issues, m.at('policies'), m.raw('policies'), cwd);
   const rawBackends = m.value('backends');
   const backends = rawBackends === undefined ? [] : readBackends(issues, m.at('backends'), rawBackends, cwd);
@@ -23,12 +40,7 @@ export function readRoute(issues: IssueList, item: Item, index: number, cwd: str
   if (needsSingleBackend && backendCount !== 1) {
     issues.add(m.at('backends'), 'backend policies currently only work with exactly 1 backend');
   }
-
-  const name = m.string('name', { nonEmpty: true });
   return {
-    name: name ?? `route${index}`,
-    named: name !== undefined,
-    ruleName: m.string('ruleName', { nonEmpty: true }) ?? 'default',
     hostnames: m.stringList('hostnames') ?? [],
     matches: m.has('matches') ? readMatches(issues, m) : DEFAULT_MATCHES,
     policies,

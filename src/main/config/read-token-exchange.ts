@@ -26,7 +26,7 @@ const REQUESTABLE = [TOKEN_TYPE_ACCESS, TOKEN_TYPE_JWT, TOKEN_TYPE_ID];
 export function readTokenExchange(parent: MapReader, key: string, cwd: string): TokenExchangeConfig | undefined {
   const m = parent.map(key, { known: [...ENDPOINT_KEYS.known, ...FIELDS], unsupported: ENDPOINT_KEYS.unsupported });
   if (m === undefined) return undefined;
-  const endpoint = readTokenEndpoint(m);
+  const endpoint = readTokenEndpoint(m, cwd);
   const grantType = m.oneOf('grantType', ['tokenExchange', 'jwtBearer'] as const) ?? (m.has('grantType') ? undefined : 'tokenExchange');
   const subjectToken = readTokenSpec(m, 'subjectToken', TOKEN_TYPE_ACCESS);
   const actorToken = readActorToken(m);

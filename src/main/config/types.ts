@@ -82,6 +82,8 @@ export interface BindConfig {
   readonly port: number;
   /** `bind/<port>` */
   readonly name: string;
+  /** HTTPS: every listener has `tls` (a bind is one or the other) */
+  readonly protocol: 'HTTP' | 'HTTPS';
   readonly listeners: readonly ListenerConfig[];
 }
 
@@ -93,7 +95,15 @@ export interface ListenerConfig {
   /** default: the bind name */
   readonly gatewayName: string;
   readonly hostname: string | null;
+  /** HTTPS: the certificate served to clients naming `hostname` (SNI); null on HTTP */
+  readonly tls: ListenerTls | null;
   readonly routes: readonly RouteConfig[];
+}
+
+/** A listener's `tls`: file paths, read and checked at load (a reload reads them again). */
+export interface ListenerTls {
+  readonly cert: SecretValue;
+  readonly key: SecretValue;
 }
 
 export interface RouteConfig {
@@ -103,6 +113,8 @@ export interface RouteConfig {
   readonly named: boolean;
   /** default `default` */
   readonly ruleName: string;
+  /** the access log's `route_rule`: `route0/default` (binds), the ruleName or nothing (gateways) */
+  readonly ruleKey: string | null;
   readonly hostnames: readonly string[];
   /** default `[{ path: { kind: 'prefix', value: '/' } }]` */
   readonly matches: readonly RouteMatch[];
@@ -299,10 +311,11 @@ export type BackendAuthPolicy =
   | { readonly kind: 'credentials'; readonly credentials: readonly ExtraCredential[] };
 
 /** Where a token endpoint is: a URL from `host` and `path`, or (a Portcullis extension) the
- * `token_endpoint` of an issuer's metadata, discovered at first use. */
+ * `token_endpoint` of an issuer's metadata, discovered at first use. `tls`: its
+ * `policies.backendTLS` (the metadata is fetched with it too); null: the system roots. */
 export type TokenEndpoint =
-  | { readonly kind: 'url'; readonly url: string }
-  | { readonly kind: 'issuer'; readonly issuer: string };
+  | { readonly kind: 'url'; readonly url: string; readonly tls: BackendTlsPolicy | null }
+  | { readonly kind: 'issuer'; readonly issuer: string; readonly tls: BackendTlsPolicy | null };
 
 export type SigningAlg = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'ES256' | 'ES384';
 
@@ -396,9 +409,9 @@ export interface McpAuthenticationPolicy {
 export type JwksSource =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'inline' }
-  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'url'; readonly url: string; readonly tls: BackendTlsPolicy | null }
   /** OIDC discovery: `<issuer>/.well-known/openid-configuration` → `jwks_uri` */
-  | { readonly kind: 'discovery' };
+  | { readonly kind: 'discovery'; readonly tls: BackendTlsPolicy | null };
 
 export interface JwtProviderConfig {
   readonly issuer: string;
