@@ -3,7 +3,8 @@
 // next, and rekeys the live one when a remote key set changes (a new engine for the same
 // generation).
 
-import type { GatewayConfig } from './config/types.js';
+import type { BackendPolicies, GatewayConfig } from './config/types.js';
+import { insecureWarning } from './http/tls-client.js';
 import { KeyRegistry } from './jwks/key-registry.js';
 import type { Logger } from './log/logger.js';
 import { routeLabelsOf, type Metrics } from './ops/metrics.js';
@@ -185,10 +186,7 @@ export class Generations {
     const { pools, channels, callerSlots } = this.#o.upstream;
     return backend.targets.map((t) => {
       const merged = mergePolicies(route.upstreamPolicies, backend.policies, t.kind === 'stdio' ? null : t.policies);
-      const tls = merged.backendTls;
-      if (tls !== null && (tls.insecure || tls.insecureHost)) {
-        this.#o.logger.warn('upstream', `backendTLS ${tls.insecure ? 'insecure: certificates are not verified' : 'insecureHost: the name in the certificate is not verified'}`, [['route', route.name], ['target', t.name]]);
-      }
+      this.#warnInsecure(merged, route.name, t.name);
       const transport =
         t.kind === 'stdio'
           ? new ChannelTransport(t.name, { kind: 'stdio', cmd: t.cmd, args: t.args, env: t.env }, channels)
@@ -196,6 +194,19 @@ export class Generations {
             ? new ChannelTransport(t.name, sseChannelSpec(t.url, merged.backendTls), channels)
             : pools.transport(t.url, merged.backendTls);
       return new UpstreamTarget(t.name, transport, callerSlots, buildTargetPolicies(merged, route.retry, this.#targetHooks(route.name, t.name)));
+    });
+  }
+
+  /** backendTLS that skips checks, the target's own or its token endpoints', is said at start. */
+  #warnInsecure(merged: BackendPolicies, route: string, target: string): void {
+    const auth = merged.backendAuth;
+    const endpoints =
+      auth?.kind === 'oauthTokenExchange' ? [auth.exchange.endpoint]
+      : auth?.kind === 'crossAppAccess' ? [auth.crossApp.identityProvider.endpoint, auth.crossApp.resourceAuthorizationServer.endpoint]
+      : [];
+    const warnings = [insecureWarning(merged.backendTls), ...endpoints.map((e) => insecureWarning(e.tls))];
+    warnings.forEach((warning, i) => {
+      if (warning !== null) this.#o.logger.warn('upstream', `${i === 0 ? 'backendTLS' : 'token endpoint backendTLS'} ${warning}`, [['route', route], ['target', target]]);
     });
   }
 

@@ -2,7 +2,8 @@
 // so the newest file is the one that stays; calls while one waits to start share it (it will
 // read what they would), and a run that a newer one superseded answers with the newer one's
 // outcome. A reload that fails (bad file, a build that throws, a new bind's port taken) leaves
-// the old config in force, binds and keys included. Also the file watcher that asks for them.
+// the old config in force, binds and keys included. Also the file watchers that ask for them:
+// the config file's, and its listeners' certificate and key files'.
 
 import { isDeepStrictEqual } from 'node:util';
 import type { Binds, OpenedBinds } from './binds.js';
@@ -10,6 +11,7 @@ import { formatIssues } from './config/load.js';
 import type { ConfigSource } from './config/source.js';
 import type { ConfigIssue, GatewayConfig, RuntimeSettings } from './config/types.js';
 import { watchConfigFile, type ConfigWatch } from './config/watch.js';
+import { FileWatches, listenerFiles } from './config/watch-files.js';
 import type { Generation, Generations } from './generation.js';
 import type { Logger } from './log/logger.js';
 import type { Metrics } from './ops/metrics.js';
@@ -41,6 +43,7 @@ export class Reloader {
    * live config, and a reload that ends without installing one puts it back. */
   #keysOffLive = false;
   #watcher: ConfigWatch | null = null;
+  #files: FileWatches | null = null;
 
   constructor(d: ReloaderDeps) {
     this.#d = d;
@@ -115,6 +118,9 @@ export class Reloader {
     this.#d.binds.adopt(opened, config);
     this.#d.metrics.reloads.inc({ result: 'ok' });
     this.#d.logger.info('state_manager', 'Config reloaded successfully');
+    for (const failed of this.#files?.sync(listenerFiles(config)) ?? []) {
+      this.#d.logger.warn('state_manager', 'cannot watch a certificate file: a change to it needs a reload', [['error', failed]]);
+    }
     return { ok: true };
   }
 
@@ -136,30 +142,39 @@ export class Reloader {
     return closedResult;
   }
 
-  /** Reloads when the config file changes. Throws when the file cannot be watched (its
-   * directory gone since it was read, or no inotify watch left). */
+  /** Reloads when the config file changes, or a certificate file its listeners name. Throws when
+   * one cannot be watched (its directory gone since it was read, or no inotify watch left). */
   watch(): void {
-    const { source, logger } = this.#d;
+    const { source, logger, generations } = this.#d;
+    const asked = (what: string) => (): void => {
+      logger.info('state_manager', `${what} changed, reloading...`);
+      this.reload().catch((err: unknown) => logger.error('state_manager', `Failed to reload config: ${String(err)}`));
+    };
     const path = source.path;
-    if (path === null) return;
-    try {
-      this.#watcher = watchConfigFile(path, {
-        loaded: () => source.signature,
-        onChange: () => {
-          logger.info('state_manager', 'Config file changed, reloading...');
-          this.reload().catch((err: unknown) => logger.error('state_manager', `Failed to reload config: ${String(err)}`));
-        },
-      });
-    } catch (err) {
-      throw new Error(`cannot watch the config file ${path}: ${errorText(err)}`);
+    if (path !== null) {
+      try {
+        this.#watcher = watchConfigFile(path, { loaded: () => source.signature, onChange: asked('Config file') });
+      } catch (err) {
+        throw new Error(`cannot watch the config file ${path}: ${errorText(err)}`);
+      }
+      logger.info('state_manager', `Watching config file: ${source.shownName ?? path}`);
     }
-    logger.info('state_manager', `Watching config file: ${source.shownName ?? path}`);
+    // A config given as an object is never read again: its files' changes could not apply.
+    if (!source.rereadable) return;
+    this.#files = new FileWatches(asked('A certificate file'));
+    const failed = this.#files.sync(listenerFiles(generations.config));
+    if (failed.length > 0) {
+      this.#watcher?.close();
+      this.#files.close();
+      throw new Error(`cannot watch a certificate file: ${failed.join('; ')}`);
+    }
   }
 
   /** No reload applies from now on; one in flight gives up at its next step. */
   close(): void {
     this.#closing = true;
     this.#watcher?.close();
+    this.#files?.close();
   }
 
   /** Settles once the reload in flight (if any) has given up. */

@@ -10,6 +10,8 @@ export interface InspectorOptions {
   readonly token?: string;
   /** default 30000 */
   readonly timeoutMs?: number;
+  /** added to its environment (NODE_EXTRA_CA_CERTS for an https gateway signed by a test CA) */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -21,7 +23,7 @@ export function runInspector(url: string, args: readonly string[], opts: Inspect
   const auth = opts.token === undefined ? [] : ['--header', `Authorization: Bearer ${opts.token}`];
   return run(process.execPath, [bin, '--cli', url, '--transport', 'http', ...args, ...auth], {
     // The inspector starts its CLI with `node` from PATH: make that this Node.
-    env: { PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+    env: { ...opts.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
     timeoutMs: opts.timeoutMs ?? 30_000,
   });
 }

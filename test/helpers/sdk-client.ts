@@ -1,6 +1,7 @@
 // An MCP SDK client over Streamable HTTP, optionally sending a bearer token on every request.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 export interface ConnectedClient {
   readonly client: Client;
@@ -26,11 +27,12 @@ export async function connectOrClose(client: Client, transport: StreamableHTTPCl
 export async function connectClient(
   url: string,
   token?: string,
-  opts: { readonly headers?: Readonly<Record<string, string>> } = {},
+  /** `fetch`: how to reach the gateway (an https one signed by a test CA: see tls-fetch.ts) */
+  opts: { readonly headers?: Readonly<Record<string, string>>; readonly fetch?: FetchLike } = {},
 ): Promise<ConnectedClient> {
   const headers: Record<string, string> = { ...opts.headers };
   if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
-  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, ...(opts.fetch === undefined ? {} : { fetch: opts.fetch }) });
   const client = new Client({ name: 'portcullis-test-client', version: '0.0.0' });
   await connectOrClose(client, transport);
   return {

@@ -56,10 +56,43 @@ export interface FrontApp {
   listen(host: string, port: number, cb: ListenCallback): FrontApp;
   listen(host: string, port: number, option: ListenOption, cb: ListenCallback): FrontApp;
   listen(port: number, cb: ListenCallback): FrontApp;
+  /**
+   * Where a TLS app can change its certificates in place (node:tls can; uWS cannot change an
+   * app's default one, so there a new app takes the port over): loads `tls` (throws when it does
+   * not load) and returns what puts it in use for the connections that come next.
+   */
+  readonly prepareTls?: (tls: FrontTls) => () => void;
+}
+
+/** A certificate a TLS app serves: its files (uWS reads them itself) and their PEM as loaded. */
+export interface FrontCertificate {
+  /** the SNI name it is served for (`*.example.com` takes one label); null: every other name */
+  readonly hostname: string | null;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** The certificates of a TLS app: the first is the default, served when no other's name fits. */
+export interface FrontTls {
+  readonly certificates: readonly FrontCertificate[];
 }
 
 export interface FrontModule {
   App(): FrontApp;
+  /** An HTTPS app; throws when a certificate does not load. */
+  SSLApp(tls: FrontTls): FrontApp;
   us_listen_socket_close(socket: ListenSocket): void;
   us_socket_local_port(socket: ListenSocket): number;
+}
+
+/** Whether a client asking for `servername` (SNI) gets the certificate of `pattern`: the same
+ * name, or one label in place of a leading `*` (as uWS matches them). */
+export function sniMatches(pattern: string, servername: string): boolean {
+  const p = pattern.toLowerCase();
+  const name = servername.toLowerCase();
+  if (!p.startsWith('*.')) return p === name;
+  const dot = name.indexOf('.');
+  return dot > 0 && name.slice(dot) === p.slice(1);
 }

@@ -3,12 +3,19 @@
 // (front.ts) with uWS's semantics: header strings are UTF-8 both ways (node:http reads and writes
 // them as latin1), the URL is the path and the query apart, onAborted fires only for a response
 // that had not ended, onWritable is called on each drain until it returns true. Slower than uWS,
-// and a port cannot be shared between processes (node:http has no SO_REUSEPORT on Node 20).
+// and a port cannot be shared between processes (node:http has no SO_REUSEPORT on Node 20). An
+// HTTPS app is node:https choosing the certificate by SNI, and changes its certificates in place
+// (node:tls can, and one process cannot listen twice on a port here, as uWS does for that).
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { LISTEN_EXCLUSIVE_PORT, type FrontApp, type FrontHandler, type FrontModule, type FrontRequest, type FrontResponse, type ListenCallback, type ListenOption, type ListenSocket } from './front.js';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import {
+  LISTEN_EXCLUSIVE_PORT, sniMatches,
+  type FrontApp, type FrontHandler, type FrontModule, type FrontRequest, type FrontResponse, type FrontTls, type ListenCallback, type ListenOption, type ListenSocket,
+} from './front.js';
 import { latin1OfUtf8, utf8OfLatin1 } from './header-text.js';
 
 /** A header value as uWS would send it (a string as UTF-8, bytes as they are), in the latin1
@@ -199,8 +206,26 @@ function matches(pattern: string, path: string): boolean {
   return pattern.endsWith('/*') ? path.startsWith(pattern.slice(0, -1)) || path === pattern.slice(0, -2) : path === pattern;
 }
 
+type Server = HttpServer | HttpsServer;
+
 const servers = new WeakMap<ListenSocket, Server>();
 const maxHeaderBytes = 128 * 1024;
+
+/** An HTTPS app's certificates, loaded: the default's PEM (for clients that name no server)
+ * and a context per server name. */
+interface LoadedTls {
+  readonly pems: { readonly cert: string; readonly key: string };
+  readonly byDefault: SecureContext;
+  readonly named: ReadonlyArray<readonly [string, SecureContext]>;
+}
+
+function loadTls(tls: FrontTls): LoadedTls {
+  const [first, ...others] = tls.certificates;
+  if (first === undefined) throw new Error('an HTTPS bind needs a certificate');
+  const pems = { cert: first.certPem, key: first.keyPem };
+  const named = others.flatMap((c) => (c.hostname === null ? [] : [[c.hostname, createSecureContext({ cert: c.certPem, key: c.keyPem })] as const]));
+  return { pems, byDefault: createSecureContext(pems), named };
+}
 
 /** node:http's own answer to a request it cannot parse (400, or 431 for too many header bytes),
  * except when the "error" is a request pipelined behind `Connection: close`: node:http would
@@ -219,6 +244,20 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
 class NodeApp implements FrontApp {
   readonly #routes: Route[] = [];
   readonly #servers = new Set<Server>();
+  #tls: LoadedTls | null;
+  readonly prepareTls?: (tls: FrontTls) => () => void;
+
+  constructor(tls: FrontTls | null) {
+    this.#tls = tls === null ? null : loadTls(tls);
+    if (tls === null) return;
+    this.prepareTls = (next) => {
+      const loaded = loadTls(next);
+      return () => {
+        this.#tls = loaded;
+        for (const server of this.#servers) if ('setSecureContext' in server) server.setSecureContext(loaded.pems);
+      };
+    };
+  }
 
   any(pattern: string, handler: FrontHandler): FrontApp {
     this.#routes.push({ method: null, pattern, handler });
@@ -242,7 +281,7 @@ class NodeApp implements FrontApp {
     const exclusive = optionOrCb === LISTEN_EXCLUSIVE_PORT;
     // node:http refuses header blocks over 16 KB; uWS v20.30 takes about 128 KiB (measured), and
     // a long token must get the gateway's own 401 here as there, not a 431.
-    const server = createServer({ maxHeaderSize: maxHeaderBytes }, (req, res) => this.#dispatch(req, res));
+    const server = this.#createServer();
     // uWS hands the gateway any Expect; node:http would answer 417 itself.
     server.on('checkExpectation', (req, res) => this.#dispatch(req, res));
     server.on('clientError', answerClientError);
@@ -258,6 +297,18 @@ class NodeApp implements FrontApp {
       cb?.(socket);
     });
     return this;
+  }
+
+  #createServer(): Server {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.#dispatch(req, res);
+    const tls = this.#tls;
+    if (tls === null) return createServer({ maxHeaderSize: maxHeaderBytes }, handler);
+    const SNICallback = (servername: string, done: (err: Error | null, ctx?: SecureContext) => void): void => {
+      // Read at each handshake: prepareTls swaps what this app serves.
+      const now = this.#tls ?? tls;
+      done(null, now.named.find(([pattern]) => sniMatches(pattern, servername))?.[1] ?? now.byDefault);
+    };
+    return createHttpsServer({ ...tls.pems, SNICallback, maxHeaderSize: maxHeaderBytes }, handler);
   }
 
   /** Closes the listeners and every connection, idle keep-alive ones included (uWS's App.close). */
@@ -285,7 +336,8 @@ class NodeApp implements FrontApp {
 
 /** The uWS module's functions the gateway calls, on node:http. */
 export const nodeFront: FrontModule = {
-  App: () => new NodeApp(),
+  App: () => new NodeApp(null),
+  SSLApp: (tls) => new NodeApp(tls),
   us_listen_socket_close: (socket) => {
     servers.get(socket)?.close();
   },

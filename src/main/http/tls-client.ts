@@ -32,6 +32,13 @@ export function tlsDispatcher(policy: BackendTlsPolicy | null): Dispatcher | und
   return policy === null ? undefined : new Agent({ connect: tlsConnectOptions(policy) });
 }
 
+/** What `policy` leaves unverified, for a warning in the log; null when it verifies everything. */
+export function insecureWarning(policy: BackendTlsPolicy | null): string | null {
+  if (policy?.insecure === true) return 'insecure: certificates are not verified';
+  if (policy?.insecureHost === true) return 'insecureHost: the name in the certificate is not verified';
+  return null;
+}
+
 /** Two policies that connect the same way share pools (the same files, names and flags). */
 export function tlsIdentity(policy: BackendTlsPolicy | null): string {
   if (policy === null) return '';

@@ -6,8 +6,9 @@
 
 import { createRequire } from 'node:module';
 import type * as Uws from 'uWebSockets.js';
-import type { FrontApp, FrontModule } from './front.js';
+import type { FrontModule } from './front.js';
 import { nodeFront } from './node-front.js';
+import { uwsFront } from './uws-front.js';
 import { currentRuntime, findNative, glibcOlderThan, glibcVersion, UWS_PACKAGES, type Attempt, type Runtime } from './uws-binaries.js';
 import { GatewayError } from '../../protocol/errors.js';
 
@@ -45,9 +46,7 @@ function isUwsModule(m: unknown): m is UwsModule {
 export function loadBinary(path: string): FrontModule {
   const m: unknown = require(path);
   if (!isUwsModule(m)) throw new Error('it does not export App');
-  // Checked here at compile time: the native module is a FrontModule as it is.
-  const front: FrontModule = m;
-  return front;
+  return uwsFront(m);
 }
 
 const NODE_OF_ABI = new Map([['115', '20'], ['127', '22'], ['137', '24'], ['141', '25']]);
@@ -95,9 +94,4 @@ export function loadUws(allowFallback: boolean): LoadedFront {
   return cached;
 }
 
-/** Closes every socket of an app, idle keep-alive connections included (uWS ≥ 20.27 has
- * App.close(); its typings do not declare it). */
-export function closeApp(app: FrontApp): void {
-  const close: unknown = Reflect.get(app, 'close');
-  if (typeof close === 'function') Reflect.apply(close, app, []);
-}
+export { closeApp } from './uws-front.js';

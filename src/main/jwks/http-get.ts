@@ -1,7 +1,7 @@
 // A bounded GET for identity-provider documents (JWKS, OpenID configuration): a timeout, a size
 // cap, JSON only, and a plain error sentence (never a body, nor the URL's credentials) on failure.
 
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import { redactUrl } from '../log/redact.js';
 import { timerDelay } from './timer-delay.js';
 import { errorText } from '../../protocol/errors.js';
@@ -40,12 +40,14 @@ export function maxAgeOf(headers: Record<string, string | string[] | undefined>,
   return null;
 }
 
-export async function getDocument(url: string, timeoutMs: number): Promise<FetchedDocument> {
+/** `dispatcher`: how to connect (a `tls` policy's); the global one when absent. */
+export async function getDocument(url: string, timeoutMs: number, dispatcher?: Dispatcher): Promise<FetchedDocument> {
   const shown = redactUrl(url);
   let res;
   try {
     res = await request(url, {
       method: 'GET',
+      ...(dispatcher === undefined ? {} : { dispatcher }),
       headers: { accept: 'application/json, application/jwk-set+json' },
       signal: AbortSignal.timeout(timerDelay(timeoutMs)),
     });

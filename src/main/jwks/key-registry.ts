@@ -7,12 +7,14 @@ import type { Logger } from '../log/logger.js';
 import { redactUrl } from '../log/redact.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { PublicJwk } from '../../protocol/worker-contract.js';
+import { insecureWarning, tlsDispatcher, tlsIdentity } from '../http/tls-client.js';
 import { createRemoteJwks, type RefreshEvent, type RemoteJwks } from './remote-jwks.js';
 
+/** One remote set per place and way of fetching it (two `tls` settings are two sets). */
 function sourceKey(p: JwtProviderConfig): string | null {
   const s = p.jwksSource;
-  if (s.kind === 'url') return `url ${s.url}`;
-  if (s.kind === 'discovery') return `discovery ${p.issuer}`;
+  if (s.kind === 'url') return `url ${s.url} ${tlsIdentity(s.tls)}`;
+  if (s.kind === 'discovery') return `discovery ${p.issuer} ${tlsIdentity(s.tls)}`;
   return null;
 }
 
@@ -79,8 +81,15 @@ export class KeyRegistry {
         if (refetch) started.push(existing.reload());
         continue;
       }
+      const source = p.jwksSource;
+      const tls = source.kind === 'url' || source.kind === 'discovery' ? source.tls : null;
+      const dispatcher = tlsDispatcher(tls);
+      const warning = insecureWarning(tls);
+      const where = source.kind === 'url' ? redactUrl(source.url) : `${p.issuer} (discovery)`;
+      if (warning !== null) this.#o.logger.warn('jwks', `jwks tls ${warning}`, [['url', where]]);
       const remote: RemoteJwks = createRemoteJwks({
-        source: p.jwksSource.kind === 'url' ? { url: p.jwksSource.url } : { discoveryIssuer: p.issuer },
+        source: source.kind === 'url' ? { url: source.url } : { discoveryIssuer: p.issuer },
+        ...(dispatcher === undefined ? {} : { dispatcher }),
         onRefresh: (e) => this.#onRefresh(remote, e),
         ...(this.#o.timeoutMs !== undefined ? { timeoutMs: this.#o.timeoutMs } : {}),
         ...(this.#o.cooldownMs !== undefined ? { cooldownMs: this.#o.cooldownMs } : {}),

@@ -5,6 +5,7 @@
 // cannot turn the gateway into a load generator against the IdP. A failed refresh keeps the
 // last good keys.
 
+import type { Dispatcher } from 'undici';
 import type { PublicJwk } from '../../protocol/worker-contract.js';
 import { parseJwks } from '../config/jwks-load.js';
 import { IssueList } from '../config/schema-reader.js';
@@ -15,6 +16,9 @@ import { errorText } from '../../protocol/errors.js';
 export interface RemoteJwksOptions {
   /** where the JWKS is, or how to find it (OIDC discovery from the issuer) */
   readonly source: { readonly url: string } | { readonly discoveryIssuer: string };
+  /** how to connect for the OpenID configuration and the JWKS (a `tls` policy's; closed with
+   * this set); default the global one */
+  readonly dispatcher?: Dispatcher;
   readonly timeoutMs?: number;
   /** refresh interval when the server sets no caching headers (agentgateway: 15 min) */
   readonly defaultTtlMs?: number;
@@ -88,7 +92,7 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
     if (jwksUrl !== null) return jwksUrl;
     if (!('discoveryIssuer' in o.source)) throw new Error('no JWKS URL');
     const issuer = o.source.discoveryIssuer;
-    const doc = await getDocument(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, timeoutMs);
+    const doc = await getDocument(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, timeoutMs, o.dispatcher);
     const meta: unknown = JSON.parse(doc.text);
     if (typeof meta !== 'object' || meta === null) throw new Error('OpenID configuration is not a JSON object');
     const docIssuer = 'issuer' in meta ? meta.issuer : undefined;
@@ -118,7 +122,7 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
       lastAttempt = performance.now();
       try {
         const url = await resolveUrl();
-        const doc = await getDocument(url, timeoutMs);
+        const doc = await getDocument(url, timeoutMs, o.dispatcher);
         const issues = new IssueList();
         const next = parseJwks(issues, doc.text, 'jwks', 'jwks.keys');
         // A document with no usable key at all is treated as a failure: keep the last good set.
@@ -165,6 +169,8 @@ export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
       closed = true;
       if (timer !== null) clearTimeout(timer);
       timer = null;
+      // A fetch under way finishes first; its result is then dropped.
+      o.dispatcher?.close().catch(() => undefined);
     },
   };
 }

@@ -10,7 +10,7 @@ import { compileParams } from './cel-params.js';
 import { clientAuthenticator } from './client-auth.js';
 import { type BackendCredentialSource, backendAuthFailed } from './credential.js';
 import { endpointResolver } from './endpoint.js';
-import { type SourceDeps, exchangeSource, httpSettings } from './exchange-source.js';
+import { type SourceDeps, endpointHttp, exchangeSource, httpSettings } from './exchange-source.js';
 import { DEFAULT_LOCATION } from '../config/read-token-location.js';
 import { TOKEN_TYPE_ID_JAG } from './oauth-uris.js';
 import { tokenSource } from './subject.js';
@@ -22,26 +22,28 @@ export function crossAppAccessSource(config: CrossAppAccessConfig, deps: SourceD
   const now = deps.now ?? Date.now;
   const idp = config.identityProvider;
   const ras = config.resourceAuthorizationServer;
+  const http1 = endpointHttp(http, idp.endpoint);
+  const http2 = endpointHttp(http, ras.endpoint);
   const leg1: LegSpec = {
-    endpoint: endpointResolver(idp.endpoint, http),
+    endpoint: endpointResolver(idp.endpoint, http1),
     grantType: 'tokenExchange',
     audiences: [config.audience],
     scopes: config.scopes,
     resources: config.resources,
     requestedTokenType: TOKEN_TYPE_ID_JAG,
     authenticate: clientAuthenticator(idp.clientAuth, now),
-    http,
+    http: http1,
   };
   // The ID-JAG binds the resource, so leg 2 sends neither audience nor resource.
   const leg2: LegSpec = {
-    endpoint: endpointResolver(ras.endpoint, http),
+    endpoint: endpointResolver(ras.endpoint, http2),
     grantType: 'jwtBearer',
     audiences: [],
     scopes: config.accessTokenScopes,
     resources: [],
     requestedTokenType: null,
     authenticate: clientAuthenticator(ras.clientAuth, now),
-    http,
+    http: http2,
   };
   return exchangeSource(
     {

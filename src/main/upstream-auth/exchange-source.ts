@@ -5,7 +5,8 @@
 // call: nothing is ever sent upstream in place of the exchanged token.
 
 import type { Dispatcher } from 'undici';
-import type { TokenCacheConfig, TokenLocation } from '../config/types.js';
+import type { TokenCacheConfig, TokenEndpoint, TokenLocation } from '../config/types.js';
+import { tlsDispatcher } from '../http/tls-client.js';
 import type { CacheCounts } from '../../protocol/worker-contract.js';
 import type { ParamsResult } from './cel-params.js';
 import {
@@ -42,6 +43,13 @@ export function httpSettings(deps: SourceDeps): HttpSettings {
     maxBytes: deps.maxResponseBytes ?? MAX_RESPONSE_BYTES,
     ...(deps.dispatcher === undefined ? {} : { dispatcher: deps.dispatcher }),
   };
+}
+
+/** The settings for calls to `endpoint` (and its issuer's metadata): through its backendTLS
+ * policy's connections when it has one. */
+export function endpointHttp(http: HttpSettings, endpoint: TokenEndpoint): HttpSettings {
+  const dispatcher = tlsDispatcher(endpoint.tls);
+  return dispatcher === undefined ? http : { ...http, dispatcher };
 }
 
 export type Fetched = { readonly ok: true; readonly accessToken: string; readonly expiresIn: number | null } | CredentialRefusal;

@@ -8,12 +8,12 @@ import { compileParams } from './cel-params.js';
 import { clientAuthenticator } from './client-auth.js';
 import { type BackendCredentialSource, backendAuthFailed, invalidRequest } from './credential.js';
 import { endpointResolver } from './endpoint.js';
-import { type Fetched, type SourceDeps, exchangeSource, httpSettings } from './exchange-source.js';
+import { type Fetched, type SourceDeps, endpointHttp, exchangeSource, httpSettings } from './exchange-source.js';
 import { tokenSource } from './subject.js';
 import { type LegResult, requestToken } from './token-leg.js';
 
 export function tokenExchangeSource(config: TokenExchangeConfig, deps: SourceDeps = {}): BackendCredentialSource {
-  const http = httpSettings(deps);
+  const http = endpointHttp(httpSettings(deps), config.endpoint);
   const leg = {
     endpoint: endpointResolver(config.endpoint, http),
     grantType: config.grantType,
