@@ -76,6 +76,8 @@ export function gatewayConfig(o: {
   readonly listCache?: boolean;
   readonly exchangePort?: number;
   readonly tracingPort?: number;
+  /** an HTTPS listener with this certificate and key (file paths) */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }): string {
   const policies: Record<string, unknown> = {
     jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: o.jwksFile } },
@@ -98,7 +100,7 @@ export function gatewayConfig(o: {
   return JSON.stringify({
     ...(o.listCache === false ? { config: { listCacheBytes: 0 } } : {}),
     ...(o.tracingPort === undefined ? {} : { frontendPolicies: { tracing: { host: `127.0.0.1:${o.tracingPort}`, protocol: 'http', randomSampling: true } } }),
-    binds: [{ port: o.port, listeners: [{ routes: [route] }] }],
+    binds: [{ port: o.port, listeners: [{ ...(o.tls === undefined ? {} : { protocol: 'HTTPS', tls: o.tls }), routes: [route] }] }],
   });
 }
 

@@ -36,6 +36,7 @@ const NO_CACHE_1 = 'jwt + 1 rule, list cache off';
 const NO_CACHE_20 = 'jwt + 20 rules, list cache off';
 const EXCHANGE = 'jwt + token exchange';
 const TRACING = 'jwt + tracing 100%';
+const HTTPS_FRONT = 'jwt, HTTPS front';
 
 interface Row {
   readonly scenario: string;
@@ -125,7 +126,7 @@ async function runScenarios(c: Context, t: RoundTarget & { readonly label: strin
   const o = settings(c.o, loadCpu);
   for (const s of scenarios) {
     if (c.o.only !== null && !c.o.only.test(`${t.label} ${s.id}`)) continue;
-    const checked = await check(t.url, s, c.env, t.rules);
+    const checked = await check(t.url, s, c.env, t.rules, c.env.tls.client);
     if (c.o.warmup > 0) await measureTarget(c.env, s, t, c.o.warmup, o, `${t.name}-warm`);
     const tries: Measurement[] = [];
     for (let a = 0; a < c.o.attempts; a++) tries.push(await measureTarget(c.env, s, t, c.o.seconds, o, `${t.name}-${s.id}`));
@@ -231,6 +232,8 @@ export async function rowsCatalogue(o: RowsOptions): Promise<void> {
         { g: { label, workers, rules: 0, processes: 1, exchange: true }, policy: EXCHANGE, scenarios: [S.callExchange], soak: false },
         // And with every request traced and exported: what tracing at 100 % costs a call.
         { g: { label, workers, rules: 0, processes: 1, tracing: true }, policy: TRACING, scenarios: [S.callTraced], soak: false },
+        // And over an HTTPS front: what TLS costs a call.
+        { g: { label, workers, rules: 0, processes: 1, https: true }, policy: HTTPS_FRONT, scenarios: [S.callHttps], soak: false },
         { g: { label, workers, rules: 1, processes: 1 }, policy: 'jwt + 1 rule', scenarios: workers === 0 ? [S.call, S.callSse, S.list20, S.list20Sse, S.list200] : [S.list20, S.list200], soak: true },
         // The list cache off: every list scanned and every item decided, as a first list is.
         { g: { label, workers, rules: 1, processes: 1, listCache: false }, policy: NO_CACHE_1, scenarios: [S.list20, S.list200], soak: false },
@@ -241,7 +244,8 @@ export async function rowsCatalogue(o: RowsOptions): Promise<void> {
         if (o.only !== null && !spec.scenarios.some((s) => o.only?.test(`${label} ${s.id}`)) && !(spec.soak && o.only.test(`${label} soak`))) continue;
         const gw = await startGateways(env, spec.g, proxyCpu);
         const idle = mb(gw.pids.reduce((a, p) => a + (rssBytes(p) ?? 0), 0));
-        const t = { name: `${label}, ${spec.policy}`, label, policy: spec.policy, url: at(gw.port), pids: gw.pids, rules: spec.g.rules };
+        const url = spec.g.https === true ? `https://127.0.0.1:${gw.port}/mcp` : at(gw.port);
+        const t = { name: `${label}, ${spec.policy}`, label, policy: spec.policy, url, pids: gw.pids, rules: spec.g.rules };
         try {
           await runScenarios(c, t, spec.scenarios, loadCpu);
           if (spec.soak) await soak(c, t, soaks);

@@ -2,6 +2,7 @@
 // SSE, with the one reused token, a fresh token per request, or none), their request headers and
 // bodies, and the one request sent by fetch before any load to check the answer.
 
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
 import { BODIES, PROTOCOL_VERSION } from './fixtures.js';
 
 /** keep-alive connections of every load (wrk and the paced generator) */
@@ -36,6 +37,8 @@ export const S = {
   callExchange: scenario('tools/call, token exchange (cached)', 'call'),
   // Every request traced (randomSampling: true): a server and a client span exported per call.
   callTraced: scenario('tools/call, tracing 100%', 'call'),
+  // Over an HTTPS front, keep-alive: the handshake paid once per connection, the records per call.
+  callHttps: scenario('HTTPS front, tools/call', 'call'),
   freshList: scenario('tools/list 20 fresh token', 'list', { auth: 'fresh' }),
   noToken: scenario('401 no token', 'call', { auth: 'none', expectStatus: 401 }),
 } as const;
@@ -70,12 +73,13 @@ export interface Tokens {
 }
 
 /** One request by fetch before the load: status and content as expected? `rules`: the number
- * of rules the proxy applies (null: none, a relay or the stub), which says how many tools a list keeps. */
-export async function check(url: string, s: Scenario, tokens: Tokens, rules: number | null): Promise<string> {
+ * of rules the proxy applies (null: none, a relay or the stub), which says how many tools a list
+ * keeps. `dispatcher`: how to connect (one trusting an https target's certificate). */
+export async function check(url: string, s: Scenario, tokens: Tokens, rules: number | null, dispatcher?: Dispatcher): Promise<string> {
   const token = s.auth === 'none' ? null : s.auth === 'fresh' ? tokens.firstFreshToken : tokens.token;
-  let res: Response;
+  let res: Awaited<ReturnType<typeof undiciFetch>>;
   try {
-    res = await fetch(url, { method: 'POST', headers: headersFor(s, token), body: bodyOf(s) });
+    res = await undiciFetch(url, { method: 'POST', headers: headersFor(s, token), body: bodyOf(s), ...(dispatcher === undefined ? {} : { dispatcher }) });
   } catch (err) {
     return `FAIL: ${err instanceof Error ? err.message : String(err)}`;
   }

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
 import { addToKeyset, createKeyPair, type KeyAlg } from '../src/main/cli/keys.js';
 import { signToken } from '../src/main/cli/token.js';
 import { AUDIENCE, ISSUER, signDistinctTokens } from './fixtures.js';
@@ -36,6 +37,8 @@ export interface Env extends Tokens {
    * verified-token cache, so each walks the whole list on its own: a token comes back to a proxy
    * only after every other one has been sent to it. */
   readonly walks: Map<string, number>;
+  /** a self-signed certificate for 127.0.0.1 (HTTPS rows), and a client trusting it (check()) */
+  readonly tls: { readonly cert: string; readonly key: string; readonly client: Agent };
 }
 
 /** The gateway's verified-token cache size, read from the built source, to prove fresh tokens cannot hit. */
@@ -87,7 +90,15 @@ export async function setup(o: { readonly tokenCount: number; readonly cpus: Cpu
     tokenEndpointPort: 0,
     otlpSinkPort: 0,
     walks: new Map(),
+    tls: selfSignedCertificate(dir),
   };
+}
+
+function selfSignedCertificate(dir: string): Env['tls'] {
+  const cert = join(dir, 'tls.crt');
+  const key = join(dir, 'tls.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { cert, key, client: new Agent({ connect: { ca: readFileSync(cert, 'utf8') } }) };
 }
 
 /** Where `target`'s token walk stands (token 0 is the one check() sends). */

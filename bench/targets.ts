@@ -116,6 +116,8 @@ export interface GatewaySpec {
   readonly exchange?: boolean;
   /** every request traced, exported to the runner's OTLP sink */
   readonly tracing?: boolean;
+  /** an HTTPS listener (the runner's self-signed certificate) */
+  readonly https?: boolean;
   readonly processes: number;
 }
 
@@ -133,7 +135,8 @@ export async function startGateways(env: Env, g: GatewaySpec, cpu: number | null
   const port = await freePort();
   const exchange = g.exchange === true ? { exchangePort: env.tokenEndpointPort } : {};
   const tracing = g.tracing === true ? { tracingPort: env.otlpSinkPort } : {};
-  const yaml = gatewayConfig({ port, stubPort: env.stubPort, jwksFile: env.jwksFile, rules: g.rules, listCache: g.listCache ?? true, ...exchange, ...tracing });
+  const tls = g.https === true ? { tls: { cert: env.tls.cert, key: env.tls.key } } : {};
+  const yaml = gatewayConfig({ port, stubPort: env.stubPort, jwksFile: env.jwksFile, rules: g.rules, listCache: g.listCache ?? true, ...exchange, ...tracing, ...tls });
   const gwEnv = { ...process.env, ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
   const args = [...nodeArgs, bin, '-c', yaml, '--workers', String(g.workers)];
   if (g.processes > 1) {
