@@ -10,7 +10,7 @@ import type { FrontApp, FrontHandler, FrontModule, FrontTls, ListenSocket } from
 import type { BindConfig, GatewayConfig } from './config/types.js';
 import { closeApp } from './http/uws.js';
 import type { Logger } from './log/logger.js';
-import { GatewayError } from '../protocol/errors.js';
+import { GatewayError, errorText } from '../protocol/errors.js';
 
 export class ListenError extends GatewayError {
   constructor(message: string) {
@@ -42,7 +42,6 @@ const TAKE_OVER_FAILED = (port: number): string =>
   `new certificates (or protocol) need a second listener on port ${port} to take over, and it could not listen: ` +
   'a port the kernel picked (port: 0) cannot be shared, nor can the node:http fallback front switch between HTTP and HTTPS; restart to apply them';
 
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** An HTTPS bind's certificates: the one of its first listener without a hostname (it answers
  * every name) is the default, else its first listener's; the others by hostname. */

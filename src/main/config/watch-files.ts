@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { GatewayConfig } from './types.js';
 import { fileSignature, watchConfigFile, type ConfigWatch } from './watch.js';
+import { errorText } from '../../protocol/errors.js';
 
 /** The listener certificate and key files of `cfg`, each with the text it was loaded with. */
 export function listenerFiles(cfg: GatewayConfig): Map<string, string> {
@@ -55,7 +56,7 @@ export class FileWatches {
           },
         }));
       } catch (err) {
-        failed.push(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+        failed.push(`${file}: ${errorText(err)}`);
       }
     }
     if (changed) this.#onChange();
