@@ -85,6 +85,17 @@ describe('HTTPS listeners', () => {
     assert.doesNotMatch(line, /route_rule=/);
   });
 
+  it('HEAD form, mcp: on an HTTPS gateway: the SDK client over HTTPS at /mcp', async (t) => {
+    const gw = await startTestGateway(t, { configText: stringify({ gateways: { default: { port: 0, tls: tlsOf(server) } }, mcp: { targets: [{ name: 'echo', mcp: { host: echo.url } }] } }) });
+    const client = await connectClient(`https://127.0.0.1:${gw.gateway.port}/mcp`, undefined, { headers: { connection: 'close' }, fetch: fetchTrusting(t, pki.caPem) });
+    try {
+      assert.deepEqual((await client.client.callTool({ name: 'echo', arguments: { message: 'simple' } })).content, [{ type: 'text', text: 'Echo: simple' }]);
+    } finally {
+      await client.close();
+    }
+    assert.match(gw.log.accessLines().at(-1) ?? '', /gateway=default\/default listener=default route=internal\/default /);
+  });
+
   it('two hostnames, two certificates on one port (SNI), each routed to its listener; an HTTP bind beside it', async (t) => {
     const a = await pki.issue('a.test', 'server', ['a.test']);
     const b = await pki.issue('b.test', 'server', ['b.test']);

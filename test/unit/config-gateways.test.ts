@@ -14,7 +14,7 @@ const load = (config: unknown) => loadConfigText(stringify(config), { cwd: '/', 
 const backends = [{ mcp: { targets: [{ name: 't', mcp: { host: 'http://127.0.0.1:1/mcp' } }] } }];
 
 /** Each bind as `name protocol`, each listener as its names and hostname, each route as its name and route_rule. */
-function shape(config: GatewayConfig): unknown {
+function shape(config: GatewayConfig): unknown[] {
   return config.binds.map((b) => ({
     bind: `${b.name} ${b.protocol}`,
     listeners: b.listeners.map((l) => ({ name: l.name, gateway: l.gatewayName, hostname: l.hostname, routes: l.routes.map((r) => `${r.name} ${r.ruleKey ?? '-'}`) })),
@@ -117,5 +117,28 @@ describe('gateways and routes (agentgateway HEAD)', () => {
       'routes[2].gatways: unknown key',
     ]);
     assert.deepEqual(lines(load({ gateways: [] })), ['gateways: expected a mapping of gateway names to gateways']);
+  });
+
+  it('mcp: (the simplified form) on the default gateway at /mcp, /sse and /.well-known, else on a port of its own serving every path', () => {
+    const targets = [{ name: 't', mcp: { host: 'http://127.0.0.1:1/mcp' } }];
+    const attached = expectOk(load({ gateways: { default: { port: 3000 } }, routes: [{ backends }], mcp: { targets, policies: { cors: { allowOrigins: ['*'] } } } }));
+    assert.deepEqual(shape(attached), [{ bind: 'bind/3000 HTTP', listeners: [{ name: 'default', gateway: 'default/default', hostname: null, routes: ['default/route0 -', 'internal/default -'] }] }]);
+    const route = attached.binds[0]?.listeners[0]?.routes[1];
+    assert.deepEqual(route?.matches.map((m) => m.path), [{ kind: 'prefix', value: '/mcp' }, { kind: 'prefix', value: '/sse' }, { kind: 'prefix', value: '/.well-known' }]);
+    assert.deepEqual(route?.backends[0]?.targets.map((t) => t.name), ['t']);
+    assert.notEqual(route?.policies.cors, null);
+
+    const own = expectOk(load({ gateways: { default: { port: 3000 } }, mcp: { port: 3001, targets, statefulMode: 'stateless' } }));
+    assert.deepEqual(shape(own)[1], { bind: 'bind/3001 HTTP', listeners: [{ name: 'mcp', gateway: 'default/default', hostname: null, routes: ['internal/default -'] }] });
+    assert.deepEqual(own.binds[1]?.listeners[0]?.routes[0]?.matches.map((m) => m.path), [{ kind: 'prefix', value: '/' }]);
+    assert.equal(own.binds[1]?.listeners[0]?.routes[0]?.backends[0]?.statefulMode, 'stateless');
+    assert.equal(expectOk(load({ mcp: { targets } })).binds[0]?.name, 'bind/3000');
+
+    assert.deepEqual(lines(load({ gateways: { a: { port: 3000 } }, mcp: { gateways: ['b'], port: 4, failureMode: 'failOpen', targets } })), [
+      'mcp.gateways: cannot be used with port (port is the deprecated way to serve on a port of its own)',
+      'mcp.gateways[0]: unknown gateway reference "b"',
+      'mcp.failureMode: not supported by Portcullis',
+    ]);
+    assert.deepEqual(lines(load({ gateways: { a: { port: 3000 } }, mcp: { targets } })), ['mcp: port 3000 (the default) is already used by gateways.a']);
   });
 });

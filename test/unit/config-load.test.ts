@@ -238,7 +238,7 @@ describe('schema errors name the path', () => {
 
   it('top-level, listener and backend kinds that are not supported', () => {
     const text = [
-      'mcp: {}',
+      'llm: {}',
       'binds:',
       '- port: 9000',
       '  listeners:',
@@ -254,7 +254,7 @@ describe('schema errors name the path', () => {
       '',
     ].join('\n');
     assert.deepEqual(lines(load(text)), [
-      'mcp: not supported by Portcullis',
+      'llm: not supported by Portcullis',
       'binds[0].listeners[0].protocol: not supported by Portcullis',
       'binds[0].listeners[0].tcpRoutes: not supported by Portcullis',
       `${ROUTE}.backends[0].host: not supported by Portcullis`,

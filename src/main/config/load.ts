@@ -33,7 +33,6 @@ const AGENTGATEWAY_ONLY = [
   'routeGroups',
   'tcpRoutes',
   'llm',
-  'mcp',
   'ui',
 ];
 
@@ -90,7 +89,7 @@ function load(text: string, opts: LoadOptions): LoadResult {
 function readGateway(issues: IssueList, data: unknown, cwd: string, env: Env): GatewayConfig {
   // An empty document (or only comments) is a valid config with no binds, as agentgateway.
   if (data === undefined || data === null) return { runtime: defaultRuntime(), binds: [], tracing: null };
-  const m = MapReader.open(issues, '', data, { known: ['config', 'binds', 'frontendPolicies', 'gateways', 'routes'], unsupported: AGENTGATEWAY_ONLY });
+  const m = MapReader.open(issues, '', data, { known: ['config', 'binds', 'frontendPolicies', 'gateways', 'routes', 'mcp'], unsupported: AGENTGATEWAY_ONLY });
   if (m === undefined) return { runtime: defaultRuntime(), binds: [], tracing: null };
   const runtime = readRuntime(issues, m.at('config'), m.value('config'), env);
   const frontend = m.value('frontendPolicies');
@@ -101,10 +100,10 @@ function readGateway(issues: IssueList, data: unknown, cwd: string, env: Env): G
   return { runtime, binds: readListeningConfig(issues, m, cwd), tracing };
 }
 
-/** `binds` (agentgateway's deprecated model) and `gateways` with their `routes` (HEAD's), one port each. */
+/** `binds` (agentgateway's deprecated model), and `gateways` with their `routes` and `mcp` (HEAD's). */
 function readListeningConfig(issues: IssueList, m: MapReader, cwd: string): GatewayConfig['binds'] {
   const item = (key: string) => (m.has(key) ? { path: m.at(key), value: m.value(key) } : undefined);
   const binds = m.has('binds') ? readBinds(issues, m.at('binds'), m.value('binds'), cwd) : [];
   const taken = new Map(binds.map((b) => [b.port, `binds (${b.name})`]));
-  return [...binds, ...readGateways(issues, item('gateways'), item('routes'), taken, cwd)];
+  return [...binds, ...readGateways(issues, { gateways: item('gateways'), routes: item('routes'), mcp: item('mcp') }, taken, cwd)];
 }

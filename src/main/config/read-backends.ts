@@ -22,7 +22,7 @@ export function readBackends(issues: IssueList, path: string, value: unknown, cw
   return out;
 }
 
-function readMcpBackend(m: MapReader, weight: number, policies: BackendPolicies, cwd: string): McpBackendConfig | undefined {
+export function readMcpBackend(m: MapReader, weight: number, policies: BackendPolicies, cwd: string): McpBackendConfig | undefined {
   const statefulMode = m.oneOf('statefulMode', ['stateful', 'stateless'] as const) ?? 'stateful';
   let prefixMode: 'conditional' | 'always' = 'conditional';
   if (m.raw('prefixMode') === 'never') m.issues.add(m.at('prefixMode'), NOT_SUPPORTED); // agentgateway HEAD only

@@ -5,11 +5,13 @@
 // (`<gateway>`: all its listeners, or `<gateway>/<listener>`), by default to gateway `default`.
 // Names are those HEAD logs: gateway `default/default`, listener `<gateway>[/<listener>]`, route
 // `<namespace>/<name>` (namespace `default`, name `route<i>`, i counting that listener's routes),
-// route_rule the route's ruleName when it has one.
+// route_rule the route's ruleName when it has one. `mcp:` (read-simple-mcp.ts) attaches likewise,
+// or has a port of its own.
 
 import { oneProtocol, type ProtocolAt } from './read-binds.js';
 import { openRoute, routeBody, type RouteBody } from './read-routes.js';
 import { readProtocolAndTls } from './read-server-tls.js';
+import { DEFAULT_MCP_PORT, readSimpleMcp } from './read-simple-mcp.js';
 import { type IssueList, type Item, MapReader, asList, indexPath, isPlainObject, keyPath } from './schema-reader.js';
 import type { BindConfig, ListenerConfig, RouteConfig } from './types.js';
 
@@ -33,23 +35,25 @@ interface OpenBind {
   readonly listeners: readonly OpenListener[];
 }
 
+/** The top-level keys of HEAD's model, each with its path; undefined when absent. */
+export interface HeadModel {
+  readonly gateways: Item | undefined;
+  readonly routes: Item | undefined;
+  readonly mcp: Item | undefined;
+}
+
 /**
- * Binds of `gateways` with the `routes` attached. `taken` holds the ports `binds` uses, by port
- * (the bind's name): a gateway on one of them is reported.
+ * Binds of `gateways` with the `routes` and `mcp` attached (and `mcp`'s own, when it has one).
+ * `taken` holds the ports `binds` uses, by port (the bind's name): reusing one is reported.
  */
-export function readGateways(
-  issues: IssueList,
-  gateways: Item | undefined,
-  routes: Item | undefined,
-  taken: ReadonlyMap<number, string>,
-  cwd: string,
-): BindConfig[] {
+export function readGateways(issues: IssueList, head: HeadModel, taken: ReadonlyMap<number, string>, cwd: string): BindConfig[] {
   const refs = new Map<string, OpenListener[]>();
   const binds: OpenBind[] = [];
+  const ports = new Map<number, string>(taken);
+  const { gateways, routes, mcp } = head;
   if (gateways !== undefined) {
     if (!isPlainObject(gateways.value)) issues.add(gateways.path, 'expected a mapping of gateway names to gateways');
     else {
-      const ports = new Map<number, string>(taken);
       for (const [name, value] of Object.entries(gateways.value)) {
         const bind = readGateway(issues, name, { path: keyPath(gateways.path, name), value }, ports, refs, cwd);
         if (bind !== undefined) binds.push(bind);
@@ -59,6 +63,8 @@ export function readGateways(
   if (routes !== undefined) {
     for (const [i, item] of (asList(issues, routes.path, routes.value) ?? []).entries()) attachRoute(issues, item, i, refs, cwd);
   }
+  const own = mcp === undefined ? undefined : placeMcp(issues, mcp, refs, ports, cwd);
+  if (own !== undefined) binds.push(own);
   return binds.map((b) => ({
     port: b.port,
     name: `bind/${b.port}`,
@@ -116,6 +122,26 @@ function readGateway(
   return port === undefined ? undefined : { port, protocol, listeners };
 }
 
+/** `mcp:` on the gateways it names (or `default`), or on a port of its own: that bind is returned. */
+function placeMcp(issues: IssueList, item: Item, refs: ReadonlyMap<string, OpenListener[]>, ports: Map<number, string>, cwd: string): OpenBind | undefined {
+  const mcp = readSimpleMcp(issues, item, cwd);
+  if (mcp === undefined) return undefined;
+  const wanted = mcp.gateways.length > 0 ? mcp.gateways : mcp.port === undefined && refs.has('default') ? [{ path: keyPath(item.path, 'gateways'), value: 'default' }] : [];
+  if (wanted.length > 0) {
+    for (const listener of resolveReferences(issues, wanted, refs)) listener.routes.push(mcp.route(true));
+    return undefined;
+  }
+  const port = mcp.port ?? DEFAULT_MCP_PORT;
+  const other = ports.get(port);
+  if (other !== undefined) {
+    issues.add(mcp.port === undefined ? item.path : keyPath(item.path, 'port'), `port ${port}${mcp.port === undefined ? ' (the default)' : ''} is already used by ${other}`);
+    return undefined;
+  }
+  ports.set(port, item.path);
+  const listener: OpenListener = { config: { name: 'mcp', named: true, gatewayName: LOCAL_GATEWAY, hostname: null, tls: null }, routes: [mcp.route(false)], names: new Map() };
+  return { port, protocol: 'HTTP', listeners: [listener] };
+}
+
 function attachRoute(issues: IssueList, item: Item, index: number, refs: ReadonlyMap<string, OpenListener[]>, cwd: string): void {
   const m = openRoute(issues, item, ['namespace', 'gateways']);
   if (m === undefined) return;
@@ -151,14 +177,19 @@ function attachedListeners(m: MapReader, refs: ReadonlyMap<string, OpenListener[
     }
     wanted = [{ path: m.at('gateways'), value: 'default' }];
   } else wanted = typeof value === 'string' ? [{ path: m.at('gateways'), value }] : (m.list('gateways') ?? []);
+  return resolveReferences(m.issues, wanted, refs);
+}
+
+/** The listeners gateway references name (`<gateway>` or `<gateway>/<listener>`), without repeats. */
+function resolveReferences(issues: IssueList, wanted: readonly Item[], refs: ReadonlyMap<string, OpenListener[]>): OpenListener[] {
   const out = new Set<OpenListener>();
   for (const w of wanted) {
     if (typeof w.value !== 'string' || w.value === '') {
-      m.issues.add(w.path, 'expected a gateway name, or <gateway>/<listener>');
+      issues.add(w.path, 'expected a gateway name, or <gateway>/<listener>');
       continue;
     }
     const found = refs.get(w.value);
-    if (found === undefined) m.issues.add(w.path, `unknown gateway reference ${JSON.stringify(w.value)}`);
+    if (found === undefined) issues.add(w.path, `unknown gateway reference ${JSON.stringify(w.value)}`);
     else for (const l of found) out.add(l);
   }
   return [...out];
