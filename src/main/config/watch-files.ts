@@ -44,9 +44,8 @@ export class FileWatches {
     for (const w of this.#watches.values()) w.close();
     this.#watches.clear();
     for (const [file, loaded] of files) {
-      // The signature before the text: a change after it is seen by the watch.
-      let seen = fileSignature(file);
-      if (textOf(file) !== loaded) changed = true;
+      // Watched first, then read: a change after the read is an event of this watch.
+      let seen: string | null = null;
       try {
         this.#watches.set(file, watchConfigFile(file, {
           loaded: () => seen,
@@ -58,6 +57,8 @@ export class FileWatches {
       } catch (err) {
         failed.push(`${file}: ${errorText(err)}`);
       }
+      seen = fileSignature(file);
+      if (textOf(file) !== loaded) changed = true;
     }
     if (changed) this.#onChange();
     return failed;
