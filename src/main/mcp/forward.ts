@@ -60,7 +60,7 @@ export async function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarg
   } finally {
     opening?.();
   }
-  if (opens !== undefined && (refusedInit || !relay.sentHead())) target.endSession(ctx, opens);
+  if (opens !== undefined && (refusedInit || !relay.sentHead())) void target.endSession(ctx, opens);
 }
 
 /** What the client is answered when its answer could not be filtered: never the unfiltered one. */
