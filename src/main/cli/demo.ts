@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { startGateway } from '../gateway.js';
+import { startGateway, type Gateway } from '../gateway.js';
 import type { CliIo } from './io.js';
 import { addToKeyset, createKeyPair } from './keys.js';
 import { signToken } from './token.js';
@@ -57,7 +57,7 @@ export async function runDemo(_argv: readonly string[], io: CliIo): Promise<numb
   writeFileSync(join(dir, 'jsmith.token'), `${jwt}\n`);
   writeFileSync(join(dir, 'boss.token'), `${adminJwt}\n`);
 
-  let gateway;
+  let gateway: Gateway;
   try {
     gateway = await startGateway({ configFile: labConfig, cwd: dir, watch: false });
   } catch (err) {

@@ -43,7 +43,7 @@ export function maxAgeOf(headers: Record<string, string | string[] | undefined>,
 /** `dispatcher`: how to connect (a `tls` policy's); the global one when absent. */
 export async function getDocument(url: string, timeoutMs: number, dispatcher?: Dispatcher): Promise<FetchedDocument> {
   const shown = redactUrl(url);
-  let res;
+  let res: Dispatcher.ResponseData;
   try {
     res = await request(url, {
       method: 'GET',
