@@ -15,7 +15,7 @@ export interface MonotonicClock {
 export const DEFAULT_JWKS_COOLDOWN_MS = 10_000;
 
 export function fakeMonotonicClock(t: CleanupHost): MonotonicClock {
-  if (Object.prototype.hasOwnProperty.call(performance, 'now')) throw new Error('performance.now is already faked');
+  if (Object.hasOwn(performance, 'now')) throw new Error('performance.now is already faked');
   const realNow = performance.now.bind(performance);
   let offset = 0;
   Object.defineProperty(performance, 'now', { value: () => realNow() + offset, configurable: true, writable: true });

@@ -293,7 +293,7 @@ describe('a stdio target', () => {
     });
     const { sessionId } = await openMcpSession(gw.url);
     assert.ok(sessionId !== undefined);
-    const reply = await mcpFetch(gw.url, rpc(5, 'tools/call', { name: 'echo', arguments: { message: 'hi', big: 12345678901234567890 } }), { sessionId });
+    const reply = await mcpFetch(gw.url, rpc(5, 'tools/call', { name: 'echo', arguments: { message: 'hi', big: 12345678901234567000 } }), { sessionId });
     assert.equal(reply.status, 200, reply.text);
     assert.equal(toolText(resultOf(reply)), 'echo: hi');
     const client = await receiver.waitForSpan((s) => s.name === 'tools/call scripted_echo');

@@ -3,7 +3,7 @@
 // in agentgateway: HTTPS needs `tls`, HTTP refuses it, and no protocol with `tls` means HTTPS.
 
 import { checkPair, pemFile } from './pem-files.js';
-import { MapReader, NOT_SUPPORTED } from './schema-reader.js';
+import { type MapReader, NOT_SUPPORTED } from './schema-reader.js';
 import type { ListenerTls } from './types.js';
 
 const UNSUPPORTED = ['mode', 'root', 'spiffe', 'cipherSuites', 'minTLSVersion', 'maxTLSVersion', 'minTlsVersion', 'maxTlsVersion', 'keyExchangeGroups'];

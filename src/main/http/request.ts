@@ -23,7 +23,9 @@ export interface RequestSnapshot {
 
 export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestSnapshot {
   const headers: Array<readonly [string, string]> = [];
-  req.forEach((k, v) => headers.push([k, v]));
+  req.forEach((k, v) => {
+    headers.push([k, v]);
+  });
   const hostHeader = req.getHeader('host');
   return {
     method: req.getCaseSensitiveMethod().toUpperCase(),

@@ -11,7 +11,7 @@ const unsafeInJson = /[\u007f-\u009f\u2028\u2029]/g;
 /** A value written unquoted must split from the next field at a space and hold nothing unsafe. */
 const needsQuotes = /[\s"\u0000-\u001f\u007f-\u009f]/;
 
-function escape(c: string): string {
+function escapeChar(c: string): string {
   if (c === '\n') return '\\n';
   if (c === '\r') return '\\r';
   if (c === '\t') return '\\t';
@@ -20,13 +20,13 @@ function escape(c: string): string {
 
 /** `text` on one line: the characters above escaped (`\n`, `\u001b`). */
 export function escapeControls(text: string): string {
-  return text.replace(unsafe, escape);
+  return text.replace(unsafe, escapeChar);
 }
 
 /** A JSON-encoded log line with the characters JSON allows raw escaped too; only string
  * contents can hold them, so the line stays the same JSON. */
 export function escapeJsonLine(line: string): string {
-  return line.replace(unsafeInJson, escape);
+  return line.replace(unsafeInJson, escapeChar);
 }
 
 /** `text` as a JSON string literal with nothing unsafe left in it. */

@@ -60,12 +60,11 @@ function collect(node: ASTNode, out: Set<string>): void {
 /** The tool names the rules compare `mcp.tool.name` with; empty without rules. */
 export function ruleToolNames(rules: RuleSetConfig | null): ReadonlySet<string> {
   const out = new Set<string>();
-  // The loader has checked every rule: one that no longer parses names nothing.
   for (const rule of rules?.rules ?? []) {
     try {
       collect(compileCel(rule.expr).ast, out);
     } catch {
-      continue;
+      // The loader has checked every rule: one that no longer parses names nothing.
     }
   }
   return out;
