@@ -211,6 +211,7 @@ test('resourceMetadata members named `__proto__` and `constructor` are served an
   const doc: unknown = JSON.parse(await res.text());
   assert.ok(isRecord(doc));
   assert.ok(Object.hasOwn(doc, '__proto__'), `no __proto__ member in ${JSON.stringify(doc)}`);
+  // biome-ignore lint/suspicious/noProto: reads the document's own member of that name, no accessor
   assert.deepEqual(doc['__proto__'], { polluted: true });
   assert.equal(doc['constructor'], 'c');
   assert.equal(doc['resource_name'], 'r');
