@@ -5,8 +5,8 @@
 //
 // Why not evict the oldest entry one at a time with `map.keys().next()`: V8's ordered hash
 // tables keep deleted entries as holes until the table is rebuilt, so that call walks every
-// hole left by earlier evictions. Measured at 10,000 entries (bench/cache-micro.ts): 5–9 µs per
-// insertion against 0.2–0.3 µs here, paid on every fresh token and every new session id.
+// hole left by earlier evictions, a cost that grows with the map and is paid on every fresh
+// token and every new session id (bench/cache-micro.ts compares the two).
 
 export class GenerationalMap<K, V> {
   #young = new Map<K, V>();

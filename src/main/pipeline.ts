@@ -89,7 +89,7 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
       const framing = ambiguousFraming(snap.headers);
       if (framing !== null) {
         // Dropped unanswered, as uWS drops the framing errors it finds itself: with end(), uWS
-        // v20.30 still served a request pipelined behind (measured); closing now stops that.
+        // v20.30 still served a request pipelined behind; closing now stops that.
         record.error = `bad request: ${framing}`;
         reply.destroy();
         return;

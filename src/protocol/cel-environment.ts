@@ -4,7 +4,7 @@
 // loads calls nothing the runtime does not have. No I/O.
 import { Environment, EvaluationError, type ASTNode, type ParseResult, type TypeCheckResult } from '@marcbachmann/cel-js';
 
-/** What a rule can read (DESIGN.md, CEL context). */
+/** The variables a rule can read. */
 export const CEL_VARIABLES: readonly string[] = ['jwt', 'mcp', 'request', 'source'];
 
 /** What access-log CEL (`config.logging`) can read: a rule's context, and the response. */

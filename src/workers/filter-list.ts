@@ -1,6 +1,6 @@
 // The `filter` op: drop the items of a list result the caller may not use, optionally
 // renaming the rest with their target prefix. Works on the JSON text of one JSON-RPC response
-// without parsing or re-serialising it (that was ~28 % of the main thread under tools/list): a
+// without parsing or re-serialising it (the main thread's largest cost under tools/list): a
 // strict scan finds the list, and the answer is the original text with the dropped items cut out.
 import { JsonRpcError, errorMessage, type JsonRpcId } from '../protocol/jsonrpc.js';
 import type { FilterRequest } from '../protocol/policy-engine.js';
@@ -116,8 +116,8 @@ function cacheKey(rules: CompiledRuleSet, req: FilterRequest): string | null {
 }
 
 /** JSON.stringify's text of `v` when it stands for `v` one-to-one, else null. Checked by a walk
- * before a plain JSON.stringify: a replacer function costs a call into JS for every value, and
- * was ~3 % of a cached tools/list (bench profile), for a context that is mostly nulls. */
+ * before a plain JSON.stringify: a replacer function costs a call into JS for every value, for a
+ * context that is mostly nulls. */
 function exactJson(v: unknown): string | null {
   return writesExactly(v) ? JSON.stringify(v) : null;
 }
@@ -134,8 +134,8 @@ function writesExactly(v: unknown): boolean {
 }
 
 /** A token's claims object is the same one for every request that reuses the token (the
- * verified-token cache hands it out, frozen), so its key text is written once per token: with a
- * replacer, JSON.stringify cost ~4 % of a cached tools/list (bench profile). */
+ * verified-token cache hands it out, frozen), so its key text is written once per token rather
+ * than by JSON.stringify with a replacer on every request. */
 const claimsKeys = new WeakMap<object, string | null>();
 
 function claimsJson(claims: object): string | null {

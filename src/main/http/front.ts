@@ -26,8 +26,8 @@ export interface FrontResponse {
   /** false: back-pressure, wait for onWritable */
   write(chunk: string | Uint8Array): boolean;
   end(body?: string | Uint8Array): FrontResponse;
-  /** ends the answer to a HEAD request: no body, and no Content-Length (uWS v20.30 never ends
-   * a response given one: measured, the connection hangs, or the process aborts) */
+  /** ends the answer to a HEAD request: no body, and no Content-Length (given one, uWS v20.30
+   * never ends the response: the connection hangs, or the process aborts) */
   endWithoutBody(): FrontResponse;
   /** called once the socket drains, until it returns true */
   onWritable(handler: (offset: number) => boolean): FrontResponse;

@@ -279,7 +279,7 @@ class NodeApp implements FrontApp {
     // node:http never sets SO_REUSEPORT (Node 20 has no reusePort): on this front every port is
     // held exclusively, whichever option is asked. `exclusive` keeps it so under node:cluster too.
     const exclusive = optionOrCb === LISTEN_EXCLUSIVE_PORT;
-    // node:http refuses header blocks over 16 KB; uWS v20.30 takes about 128 KiB (measured), and
+    // node:http refuses header blocks over 16 KB; uWS v20.30 takes about 128 KiB, and
     // a long token must get the gateway's own 401 here as there, not a 431.
     const server = this.#createServer();
     // uWS hands the gateway any Expect; node:http would answer 417 itself.

@@ -52,7 +52,7 @@ export class Reply implements ResponseSink {
   /** status sent, for the access log (0 until the head is written) */
   status = 0;
   /** body writes handed to uWS (whether a stream has said anything yet; a count, not a byte
-   * length: measuring a string's UTF-8 length flattens it, ~2 µs for a filtered list's text) */
+   * length: measuring a string's UTF-8 length flattens it, and a filtered list's text is long) */
   #writes = 0;
   /** the answer to a HEAD request carries no body (uWS would send one, and the client would
    * read it as the start of its next answer) */
@@ -157,7 +157,7 @@ export class Reply implements ResponseSink {
     this.#res.onWritable(() => {
       if (!this.open) return true;
       // uWS sends what it still holds only while the response is written to: a handler that
-      // does nothing leaves the rest unsent (measured: 4 of 20 MiB arrived) until the next
+      // does nothing leaves the rest unsent until the next
       // write, which an idle upstream may never make. A corked empty write keeps it flushing
       // (the cork's uncork is what sends; the empty write adds no chunk and tells whether all
       // is out); the drain callback runs once it is.

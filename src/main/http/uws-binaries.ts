@@ -19,7 +19,7 @@ export interface UwsPackage {
   readonly loadEnv: ReadonlyArray<readonly [string, string]>;
 }
 
-/** Tried in this order: on Node 20 the build the gateway was measured on comes first, and the
+/** Tried in this order: on Node 20 the build CI tests the native front with comes first, and the
  * newer one fills in the ABIs it lacks. */
 export const UWS_PACKAGES: readonly UwsPackage[] = [
   { name: 'uWebSockets.js', binaries: 'binaries', linuxGlibc: '2.27', loadEnv: [] },

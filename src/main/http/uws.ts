@@ -1,8 +1,8 @@
 // Loads uWebSockets.js' native binary from whichever installed package has one for this Node
-// ABI, platform and C library (uws-binaries.ts). A gateway that quietly runs 5× slower is worse
-// than one that refuses to start, so running without it needs an explicit opt-in; the opt-in runs
-// node-front.ts, the same front on node:http (the packages' own pure-JS fallback leaves most of
-// what the gateway calls unimplemented).
+// ABI, platform and C library (uws-binaries.ts). A gateway that quietly runs several times
+// slower is worse than one that refuses to start, so running without it needs an explicit
+// opt-in; the opt-in runs node-front.ts, the same front on node:http (the packages' own pure-JS
+// fallback leaves most of what the gateway calls unimplemented).
 
 import { createRequire } from 'node:module';
 import type * as Uws from 'uWebSockets.js';

@@ -1,7 +1,7 @@
-// Log lines joined in memory and handed on in batches. One write per request (SonicBoom's
+// Log lines joined in memory and handed on in batches: a write per request is dear (SonicBoom's
 // `write` measures the byte length of everything it holds on every call, and each write it starts
-// is a task on libuv's thread pool plus a completion callback) showed as ~6 % of a proxied call
-// in a perf profile; joining lines here makes that one write per ~16 KB or per 100 ms.
+// is a task on libuv's thread pool plus a completion callback), so lines are joined here into one
+// write per ~16 KB or per 100 ms.
 
 export interface LineBatchOptions {
   /** hand the batch on once it holds this many characters */

@@ -47,7 +47,7 @@ let prefixMs = 0;
 let prefix = '';
 
 /** `2025-10-17T18:00:57.855104Z`: microseconds, as agentgateway prints them. The ISO part is
- * formatted once per millisecond (a log line per request made it show in profiles). */
+ * formatted once per millisecond, not once per line: a busy gateway writes a line per request. */
 export function timestamp(): string {
   const nowUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
   const ms = Math.floor(nowUs / 1000);

@@ -37,10 +37,11 @@ function isStringRecord(v: unknown): v is Record<string, string> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
 }
 
-/** `secret` is hashed to a 256-bit key; null picks a random key for this process. */
-/** Decoded ids kept: a session sends its id on every request; decrypting it each time costs µs. */
+/** Decoded ids kept: a session sends its id on every request, and one decryption per session
+ * is enough. */
 const decodedCacheSize = 10_000;
 
+/** `secret` is hashed to a 256-bit key; null picks a random key for this process. */
 export function createSessionCodec(secret: string | null): SessionCodec {
   const key = secret === null ? randomBytes(32) : createHash('sha256').update(`portcullis-session\u0000${secret}`).digest();
   const decoded = new GenerationalMap<string, SessionRecord>(decodedCacheSize);

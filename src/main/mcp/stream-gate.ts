@@ -4,10 +4,9 @@
 // that sends requests not tied to a POST (sampling, elicitation, roots on the GET stream) drops
 // them while that stream is not open yet. Directly, the GET reaches the server first; through
 // the gateway it goes out on the stream pool, usually on a new connection, while the POST reuses
-// a warm one, so the POST overtook it in about one session in ten and the call hung until the
-// client's timeout (found by running the MCP conformance suite through the gateway). A POST of a
-// session whose GET is still being opened upstream now waits until the upstream has answered
-// that GET (its head is in), for at most `streamOpenWaitMs`. One gate per gateway.
+// a warm one, so the POST can overtake it, and the call then hangs until the client's timeout.
+// A POST of a session whose GET is still being opened upstream waits until the upstream has
+// answered that GET (its head is in), for at most `streamOpenWaitMs`. One gate per gateway.
 
 /** The longest a POST waits for its session's GET to be opened upstream. */
 export const streamOpenWaitMs = 250;

@@ -11,8 +11,8 @@ import { asFilterResult } from '../../protocol/worker-results.js';
 import { actorUrl } from './engine-module.js';
 import { EngineOverloadedError, inlineRunner, type EngineRunner } from './runner.js';
 
-/** Per-worker tasks in flight: with Piscina's default of 1 every task pays a thread wake-up
- * (40–57 µs on this VM); 16 lets tasks queue in the worker's port (component-costs.md §3.2). */
+/** Per-worker tasks in flight: with Piscina's default of 1 every task pays a thread wake-up;
+ * 16 lets tasks queue in the worker's port. */
 const tasksPerWorker = 16;
 
 /** How long a retired pool waits for its tasks before it stops anyway. */
@@ -21,8 +21,8 @@ const closeWaitMs = 30_000;
 /**
  * Resolves once every thread has loaded the actor (a Piscina worker's first message to its
  * parent says so), rejects if one exits first. Closing a pool whose worker is still loading
- * its module can abort the whole process on Node 20 (a fatal error in require(esm), seen once
- * in the test suite under load, on a reload right after another), so a pool is handed out only
+ * its module can abort the whole process on Node 20 (a fatal error in require(esm), on a reload
+ * right after another under load), so a pool is handed out only
  * when it can be closed safely; a worker that cannot load fails start or reload here, clearly.
  */
 function threadsLoaded(threads: readonly Worker[]): Promise<void> {
@@ -42,13 +42,11 @@ function threadsLoaded(threads: readonly Worker[]): Promise<void> {
 }
 
 /** The pool takes list filtering. Token signatures are checked from the main thread on libuv's
- * threads (~4–6 µs of event-loop time, against ~40 µs for a hop to a worker under load); A/B,
- * fresh tokens with --workers 1: ES256 1.05× req/s at 0.86× CPU, EdDSA 1.06× at 0.84× against
- * sending them to the pool. A single CEL decision costs ~0.2 µs, far less than the ~10 µs of
- * main-thread time any offload costs (component-costs.md §2b, §3.2), so `decide` stays on the
- * main thread, on the same engine code. Filtered lists are remembered on the main thread
- * (list-cache.ts): recognising a list seen before costs a few µs, less than the hop to a worker,
- * so only lists not seen before go to the pool. */
+ * threads, which takes less event-loop time than a hop to a worker. A single CEL decision costs
+ * far less than the main-thread time any offload costs, so `decide` stays on the main thread, on
+ * the same engine code. Filtered lists are remembered on the main thread (list-cache.ts):
+ * recognising a list seen before costs less than the hop to a worker, so only lists not seen
+ * before go to the pool. */
 export async function createPoolRunner(init: WorkerInit, workers: number, engine: PolicyEngine): Promise<EngineRunner> {
   const pool = await ActorPool.start(init, workers);
   return {

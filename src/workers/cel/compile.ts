@@ -1,6 +1,6 @@
-// mcpAuthorization rules compiled once per generation with @marcbachmann/cel-js
-// (10× faster than `cel-js`, CEL's commutative &&/|| error absorption, and error messages
-// that do not echo the context: reference/component-costs.md §2).
+// mcpAuthorization rules compiled once per generation with @marcbachmann/cel-js (faster than
+// `cel-js`, with CEL's commutative &&/|| error absorption, and error messages that do not echo
+// the context).
 import type { ParseResult } from '@marcbachmann/cel-js';
 import { compileCel } from '../../protocol/cel-environment.js';
 import type { RuleSetInit } from '../../protocol/worker-contract.js';

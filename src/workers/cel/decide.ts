@@ -1,4 +1,4 @@
-// Rule evaluation and combination (DESIGN.md, mcpAuthorization):
+// Rule evaluation and combination (the config's mcpAuthorization rules):
 // no rules → allow; any deny true → deny; any require false → deny; any allow true → allow;
 // otherwise allow only when there are no allow rules. A rule counts as true only when it
 // returns exactly `true`; an error or any other value is false and counted in ruleErrors.
@@ -50,8 +50,8 @@ export function evaluateRules(rules: CompiledRuleSet, ctx: CelContext, tally: Er
 }
 
 /**
- * cel-js reports a missing key by throwing, and capturing a stack costs 7.5 µs vs 2.1 µs
- * without one (component-costs.md §2b). Errors here are data, so drop stacks while
+ * cel-js reports a missing key by throwing, and capturing the stack costs more than the throw
+ * itself. Errors here are data, so drop stacks while
  * evaluating and restore the limit after: this code also runs inline on the main thread.
  */
 export function withoutStackTraces<T>(fn: () => T): T {

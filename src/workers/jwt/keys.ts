@@ -28,8 +28,8 @@ export function checkSignature(check: SignatureCheck, signingInput: Uint8Array, 
   }
 }
 
-/** `checkSignature` with the math on the libuv pool: the calling thread spends ~4 µs on an RS256
- * token instead of ~18 (component-costs.md §1), which matters where that thread is the event loop. */
+/** `checkSignature` with the math on the libuv pool: the calling thread spends a fraction of the
+ * time the check takes, which matters where that thread is the event loop. */
 export function checkSignatureAsync(check: SignatureCheck, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
   if (check.length !== 0 && signature.length !== check.length) return Promise.resolve(false);
   return new Promise((resolve) => {

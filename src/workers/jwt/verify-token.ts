@@ -1,11 +1,10 @@
 // Bearer token verification: strict parse → header rules → key by kid → signature → claims.
 //
 // Signatures use node:crypto's `crypto.verify` with KeyObjects imported once per generation:
-// measured 22 µs per RS256 token against ~40 µs of CPU for jose's `jwtVerify`, which goes
-// through async WebCrypto and a second hop to the libuv pool (reference/component-costs.md §1,
-// §5). Workers call it synchronously; the main thread hands the math to the libuv pool
-// (`verifyTokenAsync`: ~4 µs of event-loop time; bench A/B, fresh tokens inline: 1.20× req/s).
-// jose stays in the project for signing and key generation.
+// less CPU than jose's `jwtVerify`, which goes through async WebCrypto and a second hop to the
+// libuv pool. Workers call it synchronously; the main thread hands the math to the libuv pool
+// (`verifyTokenAsync`), so the event loop spends little on a token. jose stays in the project
+// for signing and key generation.
 import type { ReasonCode, VerifyResult } from '../../protocol/worker-contract.js';
 import { ALGORITHMS, isForbiddenAlg } from './algorithms.js';
 import { checkClaims } from './claims.js';
