@@ -11,7 +11,7 @@ import {
 } from '../helpers/exchange-fixtures.js';
 import { type TokenCheckingUpstream, startTokenCheckingUpstream } from '../helpers/token-checking-upstream.js';
 import { CLIENT_CHAIN_PEM, CLIENT_KEY_ID, CLIENT_KEY_PEM, JWT_BEARER, TOKEN_EXCHANGE, TT_ACCESS, TT_JWT, type TokenIdp, startTokenIdp } from '../helpers/token-idp.js';
-import { type TempCwd, tempCwd } from '../unit/config-fixtures.js';
+import { type TempCwd, tempCwd } from '../unit/config/fixtures.js';
 
 const CRM = 'https://crm.example.com/mcp';
 /** The SDK client's error for an HTTP 401. */

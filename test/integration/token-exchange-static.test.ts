@@ -9,7 +9,7 @@ import { applyCredential } from '../../src/main/upstream-auth/apply-credential.j
 import type { CallerIdentity } from '../../src/main/upstream-auth/credential.js';
 import { anonymousCaller, credentialFor, expectGranted, sourceFromYaml, startUserIdp, verifiedCaller } from '../helpers/exchange-fixtures.js';
 import { type RecordingUpstream, startRecordingUpstream } from '../helpers/recording-upstream.js';
-import { type TempCwd, tempCwd } from '../unit/config-fixtures.js';
+import { type TempCwd, tempCwd } from '../unit/config/fixtures.js';
 
 describe('static credentials and passthrough', () => {
   let upstream: RecordingUpstream;

@@ -1,7 +1,7 @@
 // Judges the items of one list with the rule set, evaluating a rule that does not read `mcp`
 // (item-invariance.ts) once per list instead of once per item. Each item's decision and the
 // error tally come out exactly as evaluateRules gives them item by item
-// (test/unit/workers-list-judge.test.ts checks it against that on random rule sets): a
+// (test/unit/workers/list-judge.test.ts checks it against that on random rule sets): a
 // remembered outcome is counted again wherever evaluation would have reached the rule. Where
 // most rules read the token alone, most of a list's evaluations are saved.
 import type { CelContext } from '../../protocol/worker-contract.js';

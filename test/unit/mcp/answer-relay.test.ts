@@ -1,0 +1,79 @@
+// The answer relay driven by a real HTTP server through a real undici pool (the HTTP transport),
+// answering into a sink that records what the client would get.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { HeaderList, ResponseSink } from '../../../src/main/http/reply.js';
+import { ByteBudget } from '../../../src/main/http/byte-budget.js';
+import { answerRelay } from '../../../src/main/mcp/answer-relay.js';
+import { HttpPools } from '../../../src/main/upstream/http-transport.js';
+
+class RecordingSink implements ResponseSink {
+  open = true;
+  headSent = false;
+  destroyed = false;
+  sent: { status: number; body: string } | null = null;
+  readonly #closers: Array<(aborted: boolean) => void> = [];
+  onClose(cb: (aborted: boolean) => void): () => void {
+    this.#closers.push(cb);
+    return () => {};
+  }
+  #end(aborted: boolean): void {
+    this.open = false;
+    for (const cb of this.#closers.splice(0)) cb(aborted);
+  }
+  send(status: number, _headers: HeaderList, body: string | Uint8Array = ''): void {
+    this.headSent = true;
+    this.sent = { status, body: typeof body === 'string' ? body : Buffer.from(body).toString('utf8') };
+    this.#end(false);
+  }
+  head(): void {
+    this.headSent = true;
+  }
+  headStream(): void {
+    this.headSent = true;
+  }
+  start(): boolean {
+    this.headSent = true;
+    return true;
+  }
+  write(): boolean {
+    return true;
+  }
+  onDrain(cb: () => void): void {
+    cb();
+  }
+  finish(): void {
+    this.#end(false);
+  }
+  destroy(): void {
+    this.destroyed = true;
+    this.#end(true);
+  }
+}
+
+test('a filter that fails before anything is sent gets the client an error answer, never the unfiltered list', async (t) => {
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"secret"}]}}'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const pools = new HttpPools();
+  t.after(() => pools.close());
+  const transport = pools.transport(`http://127.0.0.1:${port}/mcp`, null);
+  const sink = new RecordingSink();
+  const failures: unknown[] = [];
+  const relay = answerRelay({
+    reply: sink,
+    held: new ByteBudget(1024 * 1024).account(),
+    onHead: () => ({ headers: [['content-type', 'application/json']], mode: { kind: 'collect', finish: () => Promise.reject(new Error('the pool is overloaded')) } }),
+    onFailure: (err) => failures.push(err),
+    onFilterFailure: (err) => sink.send(503, [], `refused: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  const body = Buffer.from('{"jsonrpc":"2.0","id":1,"method":"tools/list"}');
+  transport.send({ method: 'POST', sessionId: undefined, headers: { 'content-type': 'application/json' }, query: [], body, message: null, owner: () => '' }, relay.handler);
+  await relay.done;
+  assert.deepEqual(sink.sent, { status: 503, body: 'refused: the pool is overloaded' });
+  assert.equal(sink.destroyed, false);
+  assert.deepEqual(failures, []);
+});

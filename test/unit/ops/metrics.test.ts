@@ -1,0 +1,98 @@
+// The metric families (cells read by prom-client at a scrape), the tool names rules give the
+// tool-call counter, and the process metrics' background sampling, which close() stops.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Registry } from 'prom-client';
+import { CounterFamily, HistogramFamily, overflowValue } from '../../../src/main/ops/metric-families.js';
+import { Metrics } from '../../../src/main/ops/metrics.js';
+import { ruleToolNames } from '../../../src/main/ops/tool-labels.js';
+import { parseExposition, sampleValue } from '../../helpers/prometheus-text.js';
+
+const rules = (...exprs: string[]) => ({ rules: exprs.map((expr, i) => ({ kind: 'allow' as const, expr, path: `r[${i}]` })) });
+
+describe('tool names for the tool-call counter', () => {
+  it('takes the literals a rule compares mcp.tool.name with, however written', () => {
+    const names = ruleToolNames(rules(
+      'mcp.tool.name == "echo"',
+      '"add" != mcp.tool.name && jwt.sub == "alice"',
+      'mcp.tool["name"] == "get" || mcp.tool.name in ["a", "b"]',
+      'mcp.tool.?name == optional.of("opt")',
+      'mcp.prompt.name == "not-a-tool" && mcp.tool.target == "srv"',
+      'mcp.tool.name.startsWith("safe_")',
+    ));
+    assert.deepEqual([...names].sort(), ['a', 'add', 'b', 'echo', 'get']);
+  });
+
+  it('names nothing without rules', () => {
+    assert.equal(ruleToolNames(null).size, 0);
+  });
+});
+
+describe('metric families', () => {
+  it('count per label set, render through prom-client, and bound their series', async () => {
+    const registry = new Registry();
+    const c = new CounterFamily(registry, 'test_things_total', 'things', ['route', 'status']);
+    const h = new HistogramFamily(registry, 'test_seconds', 'durations', ['route'], [0.1, 1]);
+    c.inc({ route: 'a', status: '200' });
+    c.inc({ route: 'a', status: '200' }, 2);
+    c.inc({ route: 'b', status: 'x"y\\z\nw' });
+    h.observe({ route: 'a' }, 0.05);
+    h.observe({ route: 'a' }, 0.5);
+    h.observe({ route: 'a' }, 5);
+    const families = parseExposition(await registry.metrics());
+    assert.equal(sampleValue(families, 'test_things_total', { route: 'a', status: '200' }), 3);
+    assert.equal(sampleValue(families, 'test_things_total', { route: 'b', status: 'x"y\\z\nw' }), 1);
+    assert.deepEqual(
+      families.get('test_seconds')?.samples.map((s) => [s.name, s.labels.get('le') ?? '', s.value]),
+      [['test_seconds_bucket', '0.1', 1], ['test_seconds_bucket', '1', 2], ['test_seconds_bucket', '+Inf', 3], ['test_seconds_sum', '', 5.55], ['test_seconds_count', '', 3]],
+    );
+    for (let i = 0; i < 10_005; i++) c.inc({ route: `r${i}`, status: '200' });
+    const bounded = parseExposition(await registry.metrics());
+    assert.equal(bounded.get('test_things_total')?.samples.length, 10_001);
+    assert.equal(sampleValue(bounded, 'test_things_total', { route: overflowValue, status: overflowValue }), 7);
+    assert.equal(c.get({ route: 'r10004', status: '200' }), 0);
+  });
+
+  it('an unlabelled counter shows 0 before anything counts', async () => {
+    const registry = new Registry();
+    new CounterFamily(registry, 'test_errors_total', 'errors', []);
+    assert.equal(sampleValue(parseExposition(await registry.metrics()), 'test_errors_total'), 0);
+  });
+});
+
+describe('process metrics', () => {
+  it('close() stops the GC observer and the event-loop delay monitor', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    assert.ok(typeof gc === 'function');
+    const m = new Metrics('test');
+    const pause = (ms: number): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, ms));
+    const gcCount = async (): Promise<number> => {
+      // PerformanceObserver callbacks come after the GC, on a later turn.
+      await pause(20);
+      const families = parseExposition(await m.render());
+      return (families.get('nodejs_gc_duration_seconds')?.samples ?? []).filter((s) => s.name.endsWith('_count')).reduce((n, s) => n + s.value, 0);
+    };
+    // The monitor measures between its own ticks, starting over at each scrape's reset: the
+    // loop is blocked a couple of ticks after one, and read a couple after.
+    const blockedLoop = async (): Promise<number | undefined> => {
+      await pause(25);
+      const until = performance.now() + 40;
+      while (performance.now() < until);
+      await pause(30);
+      return sampleValue(parseExposition(await m.render()), 'nodejs_eventloop_lag_max_seconds');
+    };
+    m.watchProcess();
+    gc();
+    assert.ok((await gcCount()) >= 1, 'a GC is counted while watching');
+    assert.ok(((await blockedLoop()) ?? 0) > 0.03, 'a blocked loop is seen');
+
+    m.close();
+    const counted = await gcCount(); // the delay window before close() is read and cleared too
+    gc();
+    assert.equal(await gcCount(), counted, 'no GC counted after close()');
+    assert.equal(await blockedLoop(), 0, 'no delay sampled after close()');
+  });
+});
