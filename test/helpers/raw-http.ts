@@ -1,9 +1,8 @@
 // HTTP below the client libraries, for what they cannot send or do not answer: bytes written on
 // a connection, and an upstream that answers every request with one status.
-import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import type { CleanupHost } from './files.js';
+import { startStub } from './stub-upstream.js';
 
 /** Writes `bytes` on a new connection to the URL's host and port; resolves with what came back
  * (as latin1: one character per byte) once the connection closes, whichever side closed it. */
@@ -20,13 +19,6 @@ export function rawExchange(url: string, bytes: string | Buffer): Promise<string
 
 /** An upstream answering every request with `status` and a text body; resolves with its /mcp URL. */
 export async function startStatusUpstream(t: CleanupHost, status: number): Promise<string> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(status, { 'content-type': 'text/plain' }).end('no'));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return `http://127.0.0.1:${address.port}/mcp`;
+  const stub = await startStub(t, (_req, res) => res.writeHead(status, { 'content-type': 'text/plain' }).end('no'));
+  return stub.url;
 }
