@@ -8,9 +8,8 @@ import { createServer as createHttpServer, type IncomingHttpHeaders, type Outgoi
 import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { CleanupHost } from './files.js';
+import { PROTOCOL_VERSION } from './mcp-http.js';
 import { listenLocal } from './ports.js';
-
-export const STUB_PROTOCOL_VERSION = '2025-06-18';
 
 export interface StubRequest {
   /** the HTTP method */
@@ -124,7 +123,7 @@ export function resultFor(req: StubRequest, result: unknown): Record<string, unk
 
 /** initialize's result for a server called `name`. */
 export function initializeResult(name: string, capabilities: Readonly<Record<string, unknown>> = { tools: {} }): Record<string, unknown> {
-  return { protocolVersion: STUB_PROTOCOL_VERSION, capabilities, serverInfo: { name, version: '0.0.0' } };
+  return { protocolVersion: PROTOCOL_VERSION, capabilities, serverInfo: { name, version: '0.0.0' } };
 }
 
 /** Answers with `message` as JSON (status 200 unless `headers` come with another). */

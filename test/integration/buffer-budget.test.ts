@@ -3,11 +3,12 @@
 // that need not be held is relayed as it comes, and every byte is given back afterwards.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { createServer, request, type IncomingMessage } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gatewayYaml, labKeys, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { mcpFetch, rpc } from '../helpers/mcp-http.js';
+import { resultFor, sendJson, startStub, type StubUpstream } from '../helpers/stub-upstream.js';
 
 const BUDGET = 200_000;
 const MAX_BODY = 150_000;
@@ -16,20 +17,8 @@ const budgetConfig = `config:\n  maxBufferSize: ${MAX_BODY}\n  bufferBudgetBytes
 const bigText = 'x'.repeat(300_000);
 
 /** Answers tools/call with a 300 KB result, anything else with a short one. */
-async function startUpstream(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const msg = JSON.parse(body) as { id: number; method: string };
-      const result = msg.method === 'tools/call' ? `{"content":[{"type":"text","text":"${bigText}"}]}` : '{}';
-      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"jsonrpc":"2.0","id":${msg.id},"result":${result}}`);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  return { url: `http://127.0.0.1:${port}/mcp`, close: () => new Promise((r) => server.close(() => r())) };
+function startUpstream(): Promise<StubUpstream> {
+  return startStub(null, (req, res) => sendJson(res, resultFor(req, req.rpcMethod === 'tools/call' ? { content: [{ type: 'text', text: bigText }] } : {})));
 }
 
 async function metric(gw: TestGateway, name: string): Promise<number> {

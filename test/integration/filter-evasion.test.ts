@@ -2,77 +2,70 @@
 // JSON escapes (`"r\u0065sult"`, `"t\u006fols"`), on a POST's SSE answer, a JSON answer, and a
 // GET stream (a resumed answer). A client's parser reads them as `result.tools`; so must the gateway.
 import assert from 'node:assert/strict';
-import { createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { gatewayYaml, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
 import { mcpFetch, rpc } from '../helpers/mcp-http.js';
+import { startStub, type StubUpstream } from '../helpers/stub-upstream.js';
 
 const escapedList = (id: number | null): string =>
   `{"jsonrpc":"2.0","id":${id === null ? 7 : id},"r\\u0065sult":{"t\\u006fols":[{"name":"echo","inputSchema":{"type":"object"}},{"n\\u0061me":"get-env","inputSchema":{"type":"object"}}]}}`;
 
-async function startEvasiveUpstream(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      if (req.method === 'GET') {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        if (req.headers['x-answer'] === 'mixed-endings') {
-          // LF then CRLF ends the first event for a client; a list follows in an event of its own.
-          const list = '{"jsonrpc":"2.0","id":8,"result":{"tools":[{"name":"echo"},{"name":"get-env"}]}}';
-          res.end(`data: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\n\r\ndata: ${list}\r\n\ndata: ${list}\r\r`);
-          return;
-        }
-        res.end(`id: 1\ndata: ${escapedList(null)}\n\n`);
+function startEvasiveUpstream(): Promise<StubUpstream> {
+  return startStub(null, (req, res) => {
+    if (req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.headers['x-answer'] === 'mixed-endings') {
+        // LF then CRLF ends the first event for a client; a list follows in an event of its own.
+        const list = '{"jsonrpc":"2.0","id":8,"result":{"tools":[{"name":"echo"},{"name":"get-env"}]}}';
+        res.end(`data: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\n\r\ndata: ${list}\r\n\ndata: ${list}\r\r`);
         return;
       }
-      const msg = JSON.parse(body) as { id: number };
-      const plainList = `{"jsonrpc":"2.0","id":${msg.id},"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"get-env","inputSchema":{"type":"object"}}]}}`;
-      const answer = req.headers['x-answer'];
-      if (answer === 'gzip' || answer === 'identity-then-gzip') {
-        // Compressed though the gateway asked for identity; the second spelling splits the
-        // codings over two fields, which a client applies in order (RFC 9110 §8.4).
-        const codings = answer === 'gzip' ? ['gzip'] : ['identity', 'gzip'];
-        res.writeHead(200, ['content-type', 'application/json', ...codings.flatMap((c) => ['content-encoding', c])]);
-        res.end(gzipSync(plainList));
-      } else if (answer === 'json-and-sse-type' || answer === 'json-then-sse-type') {
-        // An SSE-framed list under a type a client may read as an event stream (the MCP SDK looks
-        // for text/event-stream anywhere in the field) or as JSON.
-        const types = answer === 'json-and-sse-type' ? ['application/json, text/event-stream'] : ['application/json', 'text/event-stream'];
-        res.writeHead(200, types.flatMap((t) => ['content-type', t]));
-        res.end(`data: ${plainList}\n\n`);
-      } else if (answer === 'text-plain') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(plainList);
-      } else if (answer === 'no-type') {
-        res.writeHead(200).end(plainList); // node sets no content-type of its own
-      } else if (answer === 'batch') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(`[${plainList}]`);
-      } else if (answer === 'other-kind') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(`{"jsonrpc":"2.0","id":${msg.id},"result":{"tools":[],"prompts":[{"name":"secret-prompt"}]}}`);
-      } else if (answer === 'list-sse') {
-        res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${plainList}\n\n`);
-      } else if (answer === 'list-json') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(plainList);
-      } else if (answer === 'json') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(escapedList(msg.id));
-      } else if (req.headers['x-answer'] === 'unterminated') {
-        // The last event lacks its blank line; a lenient client parser still dispatches it.
-        res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${escapedList(msg.id)}`);
-      } else if (req.headers['x-answer'] === 'unterminated-late') {
-        // Same, ending well after the gateway has started streaming the answer.
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.write(': first\n\n');
-        setTimeout(() => res.end(`data: ${escapedList(msg.id)}\n`), 50);
-      } else {
-        res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${escapedList(msg.id)}\n\n`);
-      }
-    });
+      res.end(`id: 1\ndata: ${escapedList(null)}\n\n`);
+      return;
+    }
+    const msg = JSON.parse(req.body) as { id: number };
+    const plainList = `{"jsonrpc":"2.0","id":${msg.id},"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"get-env","inputSchema":{"type":"object"}}]}}`;
+    const answer = req.headers['x-answer'];
+    if (answer === 'gzip' || answer === 'identity-then-gzip') {
+      // Compressed though the gateway asked for identity; the second spelling splits the
+      // codings over two fields, which a client applies in order (RFC 9110 §8.4).
+      const codings = answer === 'gzip' ? ['gzip'] : ['identity', 'gzip'];
+      res.writeHead(200, ['content-type', 'application/json', ...codings.flatMap((c) => ['content-encoding', c])]);
+      res.end(gzipSync(plainList));
+    } else if (answer === 'json-and-sse-type' || answer === 'json-then-sse-type') {
+      // An SSE-framed list under a type a client may read as an event stream (the MCP SDK looks
+      // for text/event-stream anywhere in the field) or as JSON.
+      const types = answer === 'json-and-sse-type' ? ['application/json, text/event-stream'] : ['application/json', 'text/event-stream'];
+      res.writeHead(200, types.flatMap((t) => ['content-type', t]));
+      res.end(`data: ${plainList}\n\n`);
+    } else if (answer === 'text-plain') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(plainList);
+    } else if (answer === 'no-type') {
+      res.writeHead(200).end(plainList); // node sets no content-type of its own
+    } else if (answer === 'batch') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`[${plainList}]`);
+    } else if (answer === 'other-kind') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`{"jsonrpc":"2.0","id":${msg.id},"result":{"tools":[],"prompts":[{"name":"secret-prompt"}]}}`);
+    } else if (answer === 'list-sse') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${plainList}\n\n`);
+    } else if (answer === 'list-json') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(plainList);
+    } else if (answer === 'json') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(escapedList(msg.id));
+    } else if (req.headers['x-answer'] === 'unterminated') {
+      // The last event lacks its blank line; a lenient client parser still dispatches it.
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${escapedList(msg.id)}`);
+    } else if (req.headers['x-answer'] === 'unterminated-late') {
+      // Same, ending well after the gateway has started streaming the answer.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': first\n\n');
+      setTimeout(() => res.end(`data: ${escapedList(msg.id)}\n`), 50);
+    } else {
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`data: ${escapedList(msg.id)}\n\n`);
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  return { url: `http://127.0.0.1:${port}/mcp`, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 function toolNames(text: string): string[] {
@@ -144,11 +137,7 @@ test('events ended by mixed line ends (LF CRLF, CRLF LF, CR CR) are split as a c
 test('an answer too large to hold for filtering is refused with 502, and the gateway goes on', async (t) => {
   const keys = await labKeys(t);
   const big = `{"jsonrpc":"2.0","id":21,"result":{"content":[{"type":"text","text":"${'x'.repeat(65 * 1024 * 1024)}"}]}}`;
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(big));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  const upstreamUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/mcp`;
+  const { url: upstreamUrl } = await startStub(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(big));
   const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl, rules: [{ deny: 'mcp.tool.name == "get-env"' }] }) });
   const reply = await mcpFetch(gw.url, rpc(21, 'tools/call', { name: 'echo', arguments: {} }), { token: keys.admin });
   assert.equal(reply.status, 502);

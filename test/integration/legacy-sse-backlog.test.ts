@@ -2,16 +2,16 @@
 // may have only so many in flight (past that, 429), and those in flight count among the
 // gateway's in-flight requests, so a graceful close() lets them finish.
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { maxPostsInFlight } from '../../src/main/mcp/legacy-sse.js';
 import type { CleanupHost } from '../helpers/files.js';
 import { openEventStream, type EventStream } from '../helpers/event-stream.js';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
+import { resultFor, sendJson, startStub } from '../helpers/stub-upstream.js';
 
 interface HoldingUpstream {
   readonly url: string;
-  /** settles once `count` tools/call requests are being held */
+  /** settles once `count` tools/call requests have arrived (held, until releaseAll) */
   holding(count: number): Promise<void>;
   /** answers every held call, and those still to come */
   releaseAll(): void;
@@ -19,46 +19,19 @@ interface HoldingUpstream {
 
 /** Answers tools/call only once released; anything else at once. */
 async function startHoldingUpstream(t: CleanupHost): Promise<HoldingUpstream> {
-  const held: Array<{ id: unknown; res: ServerResponse }> = [];
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const held: Array<() => void> = [];
   let released = false;
-  const answer = (id: unknown, res: ServerResponse): void => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'done' }] } }));
-  };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const msg: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const id = typeof msg === 'object' && msg !== null && 'id' in msg ? msg.id : null;
-      const method = typeof msg === 'object' && msg !== null && 'method' in msg ? msg.method : null;
-      if (method !== 'tools/call' || released) {
-        answer(id, res);
-        return;
-      }
-      held.push({ id, res });
-      for (const w of waiters.filter((x) => x.count <= held.length)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    });
+  const stub = await startStub(t, (req, res) => {
+    const answer = (): void => sendJson(res, resultFor(req, { content: [{ type: 'text', text: 'done' }] }));
+    if (req.rpcMethod !== 'tools/call' || released) answer();
+    else held.push(answer);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('not a TCP address');
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
   return {
-    url: `http://127.0.0.1:${address.port}/mcp`,
-    holding: (count) => (held.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
+    url: stub.url,
+    holding: (count) => stub.arrived(count, (req) => req.rpcMethod === 'tools/call'),
     releaseAll() {
       released = true;
-      for (const h of held.splice(0)) answer(h.id, h.res);
+      for (const answer of held.splice(0)) answer();
     },
   };
 }

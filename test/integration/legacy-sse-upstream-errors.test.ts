@@ -2,12 +2,13 @@
 // parse, a scheme other than http(s)): the client's initialize gets an error answer that says
 // why, the access log line names it, and the gateway keeps serving.
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import type { CleanupHost } from '../helpers/files.js';
 import { startTestGateway } from '../helpers/gateway-harness.js';
 import { errorOf, initializeRequest, mcpFetch } from '../helpers/mcp-http.js';
+import { startStub } from '../helpers/stub-upstream.js';
 
 /**
  * A legacy SSE server whose event stream announces `endpoint` and then stays open; with `later`,
@@ -16,9 +17,8 @@ import { errorOf, initializeRequest, mcpFetch } from '../helpers/mcp-http.js';
  */
 async function startBadEndpointServer(t: CleanupHost, endpoint: string, later?: string): Promise<string> {
   let stream: ServerResponse | null = null;
-  const server = createServer((req, res) => {
+  const stub = await startStub(t, (req, res) => {
     if (req.method === 'POST' && later !== undefined) {
-      req.resume();
       res.writeHead(202).end();
       stream?.write(`event: endpoint\ndata: ${later}\n\n`);
       return;
@@ -31,13 +31,7 @@ async function startBadEndpointServer(t: CleanupHost, endpoint: string, later?: 
     res.write(`event: endpoint\ndata: ${endpoint}\n\n`);
     stream = res;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const a = server.address();
-  return `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}/sse`;
+  return `http://127.0.0.1:${stub.port}/sse`;
 }
 
 function sseTargetYaml(url: string): string {

@@ -7,7 +7,6 @@
 // Last-Event-ID back to it.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -22,6 +21,7 @@ import { PROTOCOL_VERSION, errorOf, isRecord, itemNames, mcpFetch, openMcpSessio
 import { spawnAndWait } from '../helpers/process.js';
 import { startRecordingProxy, type ProxiedExchange, type RecordingProxy } from '../helpers/recording-upstream.js';
 import { connectClient, type ConnectedClient } from '../helpers/sdk-client.js';
+import { initializeResult, isNotification, resultFor, sendJson, sseEvent, startStub, type StubUpstream } from '../helpers/stub-upstream.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 const suite: CleanupHost = { after: (fn) => void cleanup.push(fn) };
@@ -326,43 +326,19 @@ describe('the gateway as a process (portcullis -f) in front of a (stateful) and 
  * A Streamable HTTP upstream whose GET stream carries what a resumed stream may: a tools/list
  * answer (echo and secret_admin), then a log notification `sent`. Sessions: initialize gets one.
  */
-async function startListStreamUpstream(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
+function startListStreamUpstream(): Promise<StubUpstream> {
+  return startStub(null, (req, res) => {
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       const list = { jsonrpc: '2.0', id: 2, result: { tools: [{ name: 'echo', inputSchema: { type: 'object' } }, { name: 'secret_admin', inputSchema: { type: 'object' } }] } };
-      res.write(`id: 1\ndata: ${JSON.stringify(list)}\n\n`);
-      res.write(`id: 2\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'sent' } })}\n\n`);
+      res.write(sseEvent(list, 'id: 1\n'));
+      res.write(sseEvent({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'sent' } }, 'id: 2\n'));
       return;
     }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method !== 'POST') {
-        res.writeHead(200).end();
-        return;
-      }
-      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const id = typeof message === 'object' && message !== null && 'id' in message ? message.id : undefined;
-      if (id === undefined) {
-        res.writeHead(202).end();
-        return;
-      }
-      const result = { protocolVersion: PROTOCOL_VERSION, capabilities: { tools: {} }, serverInfo: { name: 'list-stream', version: '0.0.0' } };
-      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'list-stream-session' }).end(JSON.stringify({ jsonrpc: '2.0', id, result }));
-    });
+    if (req.method !== 'POST') res.writeHead(200).end();
+    else if (isNotification(req)) res.writeHead(202).end();
+    else sendJson(res, resultFor(req, initializeResult('list-stream')), { 'mcp-session-id': 'list-stream-session' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 describe('two targets whose GET streams carry a list answer (as a resumed stream may)', { timeout: 60_000 }, () => {

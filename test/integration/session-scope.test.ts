@@ -3,7 +3,6 @@
 // are a config error), and unnamed ones by what they serve, not by their position.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
@@ -11,33 +10,17 @@ import { startGateway } from '../../src/main/gateway.js';
 import { tempDir, type CleanupHost } from '../helpers/files.js';
 import { startTestGateway } from '../helpers/gateway-harness.js';
 import { initializeRequest, mcpFetch, rpc } from '../helpers/mcp-http.js';
+import { initializeResult, resultFor, sendJson, startStub } from '../helpers/stub-upstream.js';
 
 /** An MCP upstream that answers everything and hands out the session `<label>-session`; `seen`
  * gets `<label> <session header or ->` per request. */
 async function labelledUpstream(t: CleanupHost, label: string, seen: string[]): Promise<string> {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const sid = req.headers['mcp-session-id'];
-      seen.push(`${label} ${typeof sid === 'string' ? sid : '-'}`);
-      const msg: unknown = JSON.parse(body);
-      const id = typeof msg === 'object' && msg !== null && 'id' in msg ? msg.id : null;
-      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': `${label}-session` });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: label, version: '1' } } }));
-    });
+  const stub = await startStub(t, (req, res) => {
+    const sid = req.headers['mcp-session-id'];
+    seen.push(`${label} ${typeof sid === 'string' ? sid : '-'}`);
+    sendJson(res, resultFor(req, initializeResult(label, {})), { 'mcp-session-id': `${label}-session` });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('not a TCP address');
-  return `http://127.0.0.1:${address.port}/mcp`;
+  return stub.url;
 }
 
 function routesYaml(routes: ReadonlyArray<Record<string, unknown>>): string {
@@ -54,22 +37,11 @@ function routeTo(prefix: string, url: string, name?: string): Record<string, unk
 
 test('a session opened on one route is not found on another', async (t) => {
   const seen: Array<string | undefined> = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const sid = req.headers['mcp-session-id'];
-      seen.push(typeof sid === 'string' ? sid : undefined);
-      const msg: unknown = JSON.parse(body);
-      const id = typeof msg === 'object' && msg !== null && 'id' in msg ? msg.id : null;
-      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'upstream-session-1' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 's', version: '1' } } }));
-    });
+  const { url } = await startStub(t, (req, res) => {
+    const sid = req.headers['mcp-session-id'];
+    seen.push(typeof sid === 'string' ? sid : undefined);
+    sendJson(res, resultFor(req, initializeResult('s', {})), { 'mcp-session-id': 'upstream-session-1' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/mcp`;
   const backend = { mcp: { targets: [{ name: 'mcp', mcp: { host: url } }] } };
   const configText = stringify({
     binds: [

@@ -1,12 +1,13 @@
 // SSE replies are streamed through as they arrive (issue 2, item 5), on POST answers and on the
-// GET stream. The upstream here is a small node:http server the test steers: it opens an SSE
+// GET stream. The upstream here is a stub (stub-upstream.ts) the test steers: it opens an SSE
 // answer, sends what the test asks for, and holds the stream until released.
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import type { CleanupHost } from '../helpers/files.js';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { MCP_ACCEPT } from '../helpers/mcp-http.js';
+import { openEventStream, startStub } from '../helpers/stub-upstream.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 const suite: CleanupHost = { after: (fn) => void cleanup.push(fn) };
@@ -27,29 +28,18 @@ function nextOpenStream(): Promise<ServerResponse> {
 }
 
 before(async () => {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      // Every request gets an SSE answer whose headers are flushed at once, and no event yet.
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      res.flushHeaders();
+  // Every request gets an SSE answer whose headers are flushed at once, and no event yet.
+  upstreamUrl = (
+    await startStub(suite, (_req, res) => {
+      openEventStream(res);
       const waiter = opened.shift();
       if (waiter !== undefined) waiter(res);
       else open.push(res);
-    });
+    })
+  ).url;
+  suite.after(async () => {
+    for (const res of open.splice(0)) res.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  upstreamUrl = `http://127.0.0.1:${address.port}/mcp`;
-  suite.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const res of open.splice(0)) res.end();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
   gw = await startTestGateway(suite, { configText: gatewayYaml({ upstreamUrl, mode: null }) });
 });
 
