@@ -142,7 +142,7 @@ export function sseEvent(message: unknown, fields = ''): string {
 }
 
 /** Opens an event stream on `res` (its head sent at once) and leaves it open. */
-export function openEventStream(res: ServerResponse, headers: OutgoingHttpHeaders = {}): void {
+export function sendStreamHead(res: ServerResponse, headers: OutgoingHttpHeaders = {}): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
   res.flushHeaders();
 }

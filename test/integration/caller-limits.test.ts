@@ -2,13 +2,13 @@
 // flight (or upstreamStreamsPerCaller GET streams) to one upstream, its next request is refused at
 // once with 429 and a JSON-RPC error, while other callers' calls go on as before.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import type { CleanupHost } from '../helpers/files.js';
 import { gatewayYaml, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
 import { openEventStream } from '../helpers/event-stream.js';
 import { errorOf, mcpFetch, resultOf, rpc } from '../helpers/mcp-http.js';
+import { resultFor, sendJson, startStub } from '../helpers/stub-upstream.js';
 
 interface SlowUpstream {
   readonly url: string;
@@ -23,36 +23,26 @@ interface SlowUpstream {
 async function startSlowUpstream(t: CleanupHost): Promise<SlowUpstream> {
   const held: Array<() => void> = [];
   const watchers: Array<() => void> = [];
-  const server = createServer((req: IncomingMessage, res) => {
+  const { url, close } = await startStub(null, (req, res) => {
     if (req.method === 'GET') {
       // an event stream that stays open
       res.writeHead(200, { 'content-type': 'text/event-stream' }).write(': open\n\n');
       return;
     }
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString()));
-    req.on('end', () => {
-      const msg: unknown = JSON.parse(text);
-      const rec = typeof msg === 'object' && msg !== null ? Object.fromEntries(Object.entries(msg)) : {};
-      const params = rec['params'];
-      const name = typeof params === 'object' && params !== null ? Object.fromEntries(Object.entries(params))['name'] : undefined;
-      const answer = (): void => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: rec['id'], result: { content: [{ type: 'text', text: String(name) }] } }));
-      if (name === 'slow') {
-        held.push(answer);
-        for (const w of watchers.splice(0)) w();
-      } else answer();
-    });
+    const params = req.message?.['params'];
+    const name = typeof params === 'object' && params !== null ? Object.fromEntries(Object.entries(params))['name'] : undefined;
+    const answer = (): void => sendJson(res, resultFor(req, { content: [{ type: 'text', text: String(name) }] }));
+    if (name === 'slow') {
+      held.push(answer);
+      for (const w of watchers.splice(0)) w();
+    } else answer();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(async () => {
     for (const answer of held.splice(0)) answer();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await close();
   });
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
   return {
-    url: `http://127.0.0.1:${address.port}/mcp`,
+    url,
     waiting: () => held.length,
     until: async (n) => {
       while (held.length < n) await new Promise<void>((resolve) => watchers.push(resolve));

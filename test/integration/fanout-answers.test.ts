@@ -2,14 +2,14 @@
 // sent to every target: the merged answer must never carry a list item the rules deny, whatever
 // shape a target's answer has.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import type { CleanupHost } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway, type LabKeys, type RuleSpec, type TestGateway } from '../helpers/gateway-harness.js';
 import { openEventStream } from '../helpers/event-stream.js';
-import { MCP_ACCEPT, initializeRequest, isRecord, mcpFetch, rpc } from '../helpers/mcp-http.js';
+import { MCP_ACCEPT, initializeRequest, mcpFetch, rpc } from '../helpers/mcp-http.js';
 import { startStatusUpstream } from '../helpers/raw-http.js';
+import { sendEvents, sendJson, sseEvent, startStub } from '../helpers/stub-upstream.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 const suite: CleanupHost = { after: (fn) => void cleanup.push(fn) };
@@ -22,29 +22,20 @@ type Message = Record<string, unknown>;
 /** A stateless MCP server: `answer` gives the message sent back to each request (JSON), or the
  * messages (one event each, an event stream). */
 async function jsonUpstream(answer: (request: Message) => Message | readonly Message[]): Promise<string> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method !== 'POST') {
-        res.writeHead(405, { allow: 'POST' }).end();
-        return;
-      }
-      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      if (!isRecord(message) || !('id' in message)) {
-        res.writeHead(202).end();
-        return;
-      }
-      const out = answer(message);
-      if (Array.isArray(out)) res.writeHead(200, { 'content-type': 'text/event-stream' }).end(out.map((m) => `data: ${JSON.stringify(m)}\n\n`).join(''));
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
-    });
+  const stub = await startStub(suite, (req, res) => {
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST' }).end();
+      return;
+    }
+    if (req.message === undefined || req.id === undefined) {
+      res.writeHead(202).end();
+      return;
+    }
+    const out = answer({ ...req.message });
+    if (Array.isArray(out)) sendEvents(res, out);
+    else sendJson(res, out);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  suite.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return `http://127.0.0.1:${address.port}/mcp`;
+  return stub.url;
 }
 
 const tools = [{ name: 'echo', inputSchema: { type: 'object' } }, { name: 'secret_admin', inputSchema: { type: 'object' } }];
@@ -110,12 +101,11 @@ test('a target error that also carries a result: the result is not relayed unfil
  * JSON-RPC responses POSTed to it are kept in `responses`. */
 async function sessionUpstream(serverRequest: Message | null): Promise<{ readonly url: string; readonly responses: Message[]; readonly deleted: Promise<string> }> {
   const responses: Message[] = [];
-  const streams = new Set<ServerResponse>();
   let onDelete: (session: string) => void = () => {};
   const deleted = new Promise<string>((resolve) => {
     onDelete = resolve;
   });
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const { url } = await startStub(suite, (req, res) => {
     if (req.method === 'DELETE') {
       onDelete(String(req.headers['mcp-session-id']));
       res.writeHead(200).end();
@@ -126,34 +116,21 @@ async function sessionUpstream(serverRequest: Message | null): Promise<{ readonl
         res.writeHead(405, { allow: 'POST' }).end();
         return;
       }
-      streams.add(res);
-      res.on('close', () => streams.delete(res));
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(`data: ${JSON.stringify(serverRequest)}\n\n`);
+      res.write(sseEvent(serverRequest));
       return;
     }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      if (!isRecord(message)) throw new Error('not a message');
-      if (!('method' in message)) responses.push(message);
-      const answer = initialized(message);
-      if (answer === null) {
-        res.writeHead(202).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'upstream-session' }).end(JSON.stringify(answer));
-    });
+    const message = req.message;
+    if (message === undefined) throw new Error('not a message');
+    if (!('method' in message)) responses.push({ ...message });
+    const answer = initialized({ ...message });
+    if (answer === null) {
+      res.writeHead(202).end();
+      return;
+    }
+    sendJson(res, answer, { 'mcp-session-id': 'upstream-session' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  suite.after(async () => {
-    for (const s of streams) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return { url: `http://127.0.0.1:${address.port}/mcp`, responses, deleted };
+  return { url, responses, deleted };
 }
 
 /** Two session targets behind one route, `a` sending `first` on its GET stream: a session
@@ -245,27 +222,20 @@ test('a target whose initialize answer breaks off after its headers: the session
   const deleted = new Promise<string>((resolve) => {
     onDelete = resolve;
   });
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    req.on('end', () => {
-      if (req.method === 'DELETE') {
-        onDelete(String(req.headers['mcp-session-id']));
-        res.writeHead(200).end();
-        return;
-      }
-      // Headers naming a session, half an event, then the connection drops.
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 'a-session' });
-      res.write('data: {"jsonrpc":"2.0",', () => res.socket?.destroy());
-    });
+  const a = await startStub(suite, (req, res) => {
+    if (req.method === 'DELETE') {
+      onDelete(String(req.headers['mcp-session-id']));
+      res.writeHead(200).end();
+      return;
+    }
+    // Headers naming a session, half an event, then the connection drops.
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 'a-session' });
+    res.write('data: {"jsonrpc":"2.0",', () => res.socket?.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  suite.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
   const b = await sessionUpstream(null);
   const routed = await startTestGateway(suite, {
     cwd: keys.dir,
-    configText: multiplexYaml([{ name: 'a', url: `http://127.0.0.1:${address.port}/mcp` }, { name: 'b', url: b.url }], []),
+    configText: multiplexYaml([{ name: 'a', url: a.url }, { name: 'b', url: b.url }], []),
   });
   const init = await mcpFetch(routed.url, initializeRequest(), { token: keys.jsmith });
   assert.equal(init.status, 502);

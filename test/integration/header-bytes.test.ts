@@ -9,11 +9,12 @@
 // bring them back, so that case is left out.
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
-import { createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { test } from 'node:test';
 import type { CleanupHost } from '../helpers/files.js';
 import { gatewayYaml, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
 import { initializeRequest, MCP_ACCEPT } from '../helpers/mcp-http.js';
+import { initializeResult, resultFor, startStub } from '../helpers/stub-upstream.js';
 
 /** node:http writes header strings as latin1 and hands them over decoded as latin1, so a value
  * is sent as, and read back from, the latin1 string of its bytes. */
@@ -36,22 +37,12 @@ interface SeenRequest {
 /** An upstream that records each request's raw headers and answers initialize with `x-label: label`. */
 async function startUpstream(t: CleanupHost, label: Buffer): Promise<{ url: string; seen: SeenRequest[] }> {
   const seen: SeenRequest[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      seen.push({ rawHeaders: req.rawHeaders });
-      const msg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number };
-      const body = JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'bytes', version: '0' } } });
-      res.writeHead(200, ['content-type', 'application/json', 'x-label', asLatin1(label)]);
-      res.end(Buffer.from(body, 'utf8'));
-    });
+  const { url } = await startStub(t, (req, res) => {
+    seen.push({ rawHeaders: req.rawHeaders });
+    res.writeHead(200, ['content-type', 'application/json', 'x-label', asLatin1(label)]);
+    res.end(Buffer.from(JSON.stringify(resultFor(req, initializeResult('bytes', {}))), 'utf8'));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  return { url: `http://127.0.0.1:${port}/mcp`, seen };
+  return { url, seen };
 }
 
 interface RawReply {

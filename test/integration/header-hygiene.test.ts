@@ -3,13 +3,14 @@
 // its copies comma-joined in arrival order, and route matches, CEL rules and the upstream all
 // see that same value.
 import assert from 'node:assert/strict';
-import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import type { CleanupHost } from '../helpers/files.js';
 import { startTestGateway } from '../helpers/gateway-harness.js';
 import { initializeRequest, MCP_ACCEPT } from '../helpers/mcp-http.js';
 import { startRecordingUpstream } from '../helpers/recording-upstream.js';
+import { initializeResult, startStub } from '../helpers/stub-upstream.js';
 
 interface RawReply {
   readonly status: number;
@@ -116,19 +117,10 @@ function routesYaml(upstreamUrl: string, routes: readonly RouteYaml[]): string {
 
 /** An upstream whose answers name a header of their own in `Connection`; returns its /mcp URL. */
 async function startConnectionNamingUpstream(t: CleanupHost): Promise<string> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'hop', version: '0' } } });
-      res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive, x-upstream-hop', 'x-upstream-hop': 'internal', 'x-kept': 'yes' });
-      res.end(body);
-    });
+  const stub = await startStub(t, (_req, res) => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, result: initializeResult('hop', {}) });
+    res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive, x-upstream-hop', 'x-upstream-hop': 'internal', 'x-kept': 'yes' });
+    res.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const a = server.address();
-  return `http://127.0.0.1:${typeof a === 'object' && a !== null ? a.port : 0}/mcp`;
+  return stub.url;
 }

@@ -5,13 +5,13 @@
 // keeps for a GET stream to come is bounded too. Without back-pressure the gateway buffered
 // ~100 MB a second for such a client.
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { openEventStream, type StreamEvent } from '../helpers/event-stream.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { PROTOCOL_VERSION, isRecord, mcpFetch, openMcpSession, rpc } from '../helpers/mcp-http.js';
+import { startStub } from '../helpers/stub-upstream.js';
 
 function gatewayFor(t: test.TestContext, targets: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<TestGateway> {
   const configText = stringify({ binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ mcp: { targets } }] }] }] }] });
@@ -96,10 +96,9 @@ async function floodingUpstream(t: test.TestContext, total: number): Promise<{ u
     onFinished = resolve;
   });
   const drains = new Set<() => void>();
-  const server = createServer((req, res: ServerResponse) => {
-    req.resume();
+  const { url } = await startStub(t, (req, res) => {
     if (req.method === 'POST') {
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":2,"result":{}}'));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":2,"result":{}}');
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -118,16 +117,6 @@ async function floodingUpstream(t: test.TestContext, total: number): Promise<{ u
     };
     pump();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
   const drained = (): Promise<void> =>
     new Promise((resolve) => {
       const once = (): void => {
@@ -137,7 +126,7 @@ async function floodingUpstream(t: test.TestContext, total: number): Promise<{ u
       drains.add(once);
     });
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url,
     written: () => written,
     sent: () => sent,
     finished,

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import type { CleanupHost } from '../helpers/files.js';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { MCP_ACCEPT } from '../helpers/mcp-http.js';
-import { openEventStream, startStub } from '../helpers/stub-upstream.js';
+import { sendStreamHead, startStub } from '../helpers/stub-upstream.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 const suite: CleanupHost = { after: (fn) => void cleanup.push(fn) };
@@ -31,7 +31,7 @@ before(async () => {
   // Every request gets an SSE answer whose headers are flushed at once, and no event yet.
   upstreamUrl = (
     await startStub(suite, (_req, res) => {
-      openEventStream(res);
+      sendStreamHead(res);
       const waiter = opened.shift();
       if (waiter !== undefined) waiter(res);
       else open.push(res);
