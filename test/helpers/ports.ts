@@ -27,3 +27,25 @@ export function listenLocal(server: Server, port = 0): Promise<number> {
     });
   });
 }
+
+export interface HeldPort {
+  readonly port: number;
+  /** Frees the port; idempotent. */
+  close(): Promise<void>;
+}
+
+/** A port taken by a listening socket on `host` (without SO_REUSEPORT, so nothing can join it),
+ * for what must fail to listen there; freed when `t` ends, or before by close(). */
+export async function holdPort(t: { after(fn: () => Promise<void>): void }, host = '127.0.0.1'): Promise<HeldPort> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('not a TCP address');
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => (closed ??= new Promise<void>((resolve) => server.close(() => resolve())));
+  t.after(close);
+  return { port: address.port, close };
+}

@@ -3,14 +3,13 @@
 // certificate; `hostname` for SNI and verification; `insecureHost` and `insecure`, each logged
 // at start; and the config errors, each naming its path.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { CleanupHost } from '../helpers/files.js';
 import { startTestGateway } from '../helpers/gateway-harness.js';
 import { mcpFetch, rpc } from '../helpers/mcp-http.js';
 import { makePki, type Issued, type Pki } from '../helpers/pki.js';
+import { resultFor, sendJson, startStub } from '../helpers/stub-upstream.js';
 
 interface TlsUpstream {
   readonly url: string;
@@ -22,26 +21,17 @@ interface TlsUpstream {
  * client certificate signed by `pki`'s CA. */
 async function tlsUpstream(t: CleanupHost, server: Issued, pki: Pki, requestCert = false): Promise<TlsUpstream> {
   const clients: string[] = [];
-  const https: Server = createServer(
-    { cert: server.certPem, key: server.keyPem, ...(requestCert ? { requestCert: true, rejectUnauthorized: true, ca: pki.caPem } : {}) },
-    (req: IncomingMessage, res: ServerResponse) => {
+  const stub = await startStub(
+    t,
+    (req, res) => {
       const socket = req.socket;
       const peer = 'getPeerCertificate' in socket && typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : null;
       clients.push(peer !== null && typeof peer === 'object' && 'subject' in peer && peer.subject !== undefined ? String(peer.subject.CN) : '');
-      let text = '';
-      req.on('data', (c: Buffer) => (text += c.toString()));
-      req.on('end', () => {
-        const msg: unknown = JSON.parse(text);
-        const id = typeof msg === 'object' && msg !== null && 'id' in msg ? msg.id : null;
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, result: {} }));
-      });
+      sendJson(res, resultFor(req, {}));
     },
+    { tls: { cert: server.certPem, key: server.keyPem, ...(requestCert ? { requestCert: true, rejectUnauthorized: true, ca: pki.caPem } : {}) } },
   );
-  await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => https.close(() => resolve())));
-  const address = https.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return { url: `https://127.0.0.1:${address.port}/mcp`, clients };
+  return { url: stub.url, clients };
 }
 
 function config(target: Readonly<Record<string, unknown>>): string {

@@ -3,12 +3,12 @@
 // stdio processes it started: before, they waited for the 30-minute idle reaper, holding a slot
 // of the caller's session limit. (HTTP targets' sessions get a DELETE: fanout-answers.test.ts.)
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { startTestGateway } from '../helpers/gateway-harness.js';
 import { initializeRequest, mcpFetch, rpc } from '../helpers/mcp-http.js';
 import { startStatusUpstream } from '../helpers/raw-http.js';
+import { initializeResult, resultFor, sendJson, startStub } from '../helpers/stub-upstream.js';
 
 /** A server the stdio process holds a request to for as long as it lives: `gone` settles when
  * that request's connection closes, i.e. when the process has ended. */
@@ -21,19 +21,12 @@ async function lifeline(t: test.TestContext): Promise<{ readonly url: string; re
   const gone = new Promise<void>((resolve) => {
     onGone = resolve;
   });
-  const server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+  const stub = await startStub(t, (_req, res) => {
     res.on('close', onGone);
     res.writeHead(200).flushHeaders();
     onAlive();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return { url: `http://127.0.0.1:${address.port}/`, alive, gone };
+  return { url: `http://127.0.0.1:${stub.port}/`, alive, gone };
 }
 
 /** A stdio MCP server that holds a request to `lifelineUrl` while it runs, and answers
@@ -100,29 +93,17 @@ test('a stdio server that accepts initialize keeps running for the session it op
 test('a multiplexed session one target has forgotten: 404, and the stdio process of another target ends', async (t) => {
   const life = await lifeline(t);
   // Opens a session on initialize; knows no session afterwards (as after its restart).
-  const forgetful = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const message: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
-      const isInit = typeof message === 'object' && message !== null && 'method' in message && message.method === 'initialize';
-      if (!isInit) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('session not found');
-        return;
-      }
-      const id = 'id' in message ? message.id : null;
-      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'forgotten' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'f', version: '1' } } }));
-    });
+  const forgetful = await startStub(t, (req, res) => {
+    if (req.rpcMethod !== 'initialize') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('session not found');
+      return;
+    }
+    sendJson(res, resultFor(req, initializeResult('f')), { 'mcp-session-id': 'forgotten' });
   });
-  await new Promise<void>((resolve) => forgetful.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => forgetful.close(() => resolve())));
-  const address = forgetful.address();
-  assert.ok(address !== null && typeof address === 'object');
   const gw = await startTestGateway(t, {
     configText: routeTo([
       { name: 's', stdio: { cmd: process.execPath, args: ['-e', stdioServer(life.url, false)] } },
-      { name: 'f', mcp: { host: `http://127.0.0.1:${address.port}/mcp` } },
+      { name: 'f', mcp: { host: forgetful.url } },
     ]),
   });
   const init = await mcpFetch(gw.url, initializeRequest(), {});

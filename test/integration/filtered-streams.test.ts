@@ -2,34 +2,17 @@
 // than one socket read, arriving after the stream has started, comes through whole; and a client
 // that does not read holds the upstream back instead of having the stream piled up for it.
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { gatewayYaml, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
 import { MCP_ACCEPT, mcpFetch, rpc } from '../helpers/mcp-http.js';
-
-async function listen(handler: (method: string, res: ServerResponse) => void): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => handler(req.method ?? '', res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
+import { startStub } from '../helpers/stub-upstream.js';
 
 test('a 300 KB event that arrives in pieces after the stream started comes through whole', { timeout: 30_000 }, async (t) => {
   const keys = await labKeys(t);
   const text = 'y'.repeat(300_000);
   const message = JSON.stringify({ jsonrpc: '2.0', id: 5, result: { content: [{ type: 'text', text }] } });
-  const up = await listen((_method, res) => {
+  const up = await startStub(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(': started\n\n');
     // after the gateway's first turn: the answer is streamed, not sent whole
@@ -38,7 +21,6 @@ test('a 300 KB event that arrives in pieces after the stream started comes throu
       setTimeout(() => res.end(`${message.slice(100_000)}\n\n`), 20);
     }, 50);
   });
-  t.after(() => up.close());
   const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url, rules: ['true'] }) });
   const reply = await mcpFetch(gw.url, rpc(5, 'tools/call', { name: 'echo', arguments: {} }), { token: keys.admin });
   assert.equal(reply.status, 200);
@@ -53,8 +35,8 @@ test('a client that does not read a rewritten stream holds the upstream back', {
   const upstreamBlocked = new Promise<void>((resolve) => (blocked = resolve));
   const event = `data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { data: 'z'.repeat(60_000) } })}\n\n`;
   const total = 400 * 1024 * 1024;
-  const up = await listen((method, res) => {
-    if (method !== 'GET') {
+  const up = await startStub(t, (req, res) => {
+    if (req.method !== 'GET') {
       res.writeHead(405).end();
       return;
     }
@@ -76,7 +58,6 @@ test('a client that does not read a rewritten stream holds the upstream back', {
     };
     pump();
   });
-  t.after(() => up.close());
   const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url, rules: ['true'] }) });
   // A GET stream opened and never read (node's http client, paused: no back-pressure hidden in a fetch buffer).
   const req = httpRequest(gw.url, { method: 'GET', headers: { accept: MCP_ACCEPT, authorization: `Bearer ${keys.admin}` } });

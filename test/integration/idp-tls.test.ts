@@ -3,8 +3,6 @@
 // token endpoint is refused likewise and answers with `policies.backendTLS.root`; insecure
 // settings are warned at start.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { startEchoServer, type EchoServer } from '../../examples/echo-server/server.js';
@@ -14,6 +12,7 @@ import { startTestGateway } from '../helpers/gateway-harness.js';
 import { inSeconds, makeIssuer, type Issuer } from '../helpers/keys.js';
 import { initializeRequest, mcpFetch } from '../helpers/mcp-http.js';
 import { makePki, type Pki } from '../helpers/pki.js';
+import { sendJson, startStub, type StubRequest } from '../helpers/stub-upstream.js';
 
 let echo: EchoServer;
 let pki: Pki;
@@ -29,22 +28,18 @@ after(async () => {
 });
 
 /** An https server on 127.0.0.1 with a certificate the test CA signed, answering JSON by path. */
-async function httpsIdp(t: CleanupHost, answer: (req: IncomingMessage) => unknown): Promise<{ readonly origin: string; readonly paths: string[] }> {
+async function httpsIdp(t: CleanupHost, answer: (req: StubRequest) => unknown): Promise<{ readonly origin: string; readonly paths: string[] }> {
   const cert = await pki.issue('idp', 'server', ['127.0.0.1']);
   const paths: string[] = [];
-  const server: Server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req: IncomingMessage, res: ServerResponse) => {
-    paths.push(req.url ?? '');
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer(req))));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return { origin: `https://127.0.0.1:${address.port}`, paths };
+  const stub = await startStub(
+    t,
+    (req, res) => {
+      paths.push(req.path);
+      sendJson(res, answer(req));
+    },
+    { tls: { cert: cert.certPem, key: cert.keyPem } },
+  );
+  return { origin: `https://127.0.0.1:${stub.port}`, paths };
 }
 
 function jwtRoute(issuer: string, jwks: Readonly<Record<string, unknown>>): string {
@@ -74,7 +69,7 @@ describe('TLS towards identity providers', () => {
   it('OpenID discovery with tls: the configuration and the JWKS both fetched through it; insecureHost is warned at start', async (t) => {
     const issuer = await makeIssuer();
     let origin = '';
-    const idp = await httpsIdp(t, (req) => (req.url === '/.well-known/openid-configuration' ? { issuer: origin, jwks_uri: `${origin}/keys` } : issuer.jwks));
+    const idp = await httpsIdp(t, (req) => (req.path === '/.well-known/openid-configuration' ? { issuer: origin, jwks_uri: `${origin}/keys` } : issuer.jwks));
     origin = idp.origin;
     const token = await tokenOf(issuer, origin);
     // The certificate names 127.0.0.1; `hostname` makes another name the one verified, and

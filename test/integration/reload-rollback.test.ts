@@ -4,7 +4,6 @@
 // failed reload fetched still reach the live config (a reload refetches every remote JWKS).
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { stringify } from 'yaml';
@@ -14,7 +13,7 @@ import { LAB_AUDIENCE, LAB_ISSUER, startTestGateway } from '../helpers/gateway-h
 import { startJwksServer } from '../helpers/jwks-server.js';
 import { inSeconds, makeIssuer } from '../helpers/keys.js';
 import { initializeRequest, mcpFetch } from '../helpers/mcp-http.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, holdPort } from '../helpers/ports.js';
 
 interface BindSpec {
   readonly port: number;
@@ -42,19 +41,6 @@ function config(upstreamUrl: string, binds: readonly BindSpec[]): string {
   });
 }
 
-function listenBusy(): Promise<{ server: Server; port: number }> {
-  const server = createServer();
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // no SO_REUSEPORT: the gateway cannot join this port
-    server.listen(0, '0.0.0.0', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') reject(new Error('not a TCP address'));
-      else resolve({ server, port: address.port });
-    });
-  });
-}
-
 async function status(port: number, token?: string): Promise<number> {
   return (await mcpFetch(`http://127.0.0.1:${port}/mcp`, initializeRequest(), token === undefined ? {} : { token })).status;
 }
@@ -62,8 +48,8 @@ async function status(port: number, token?: string): Promise<number> {
 test('a new bind that cannot listen: nothing of the new config applies, the failure is reported, a later reload applies it', async (t) => {
   const echo = await startEchoServer({ port: 0, mode: 'stateful' });
   t.after(() => echo.close());
-  const busy = await listenBusy();
-  t.after(() => new Promise<void>((done) => busy.server.close(() => done())));
+  // on every interface: the gateway's bind cannot listen there
+  const busy = await holdPort(t, '0.0.0.0');
   const dir = await tempDir(t);
   const file = join(dir, 'gateway.yaml');
   await writeFile(file, config(echo.url, [{ port: 0, allow: false }]));
@@ -84,7 +70,7 @@ test('a new bind that cannot listen: nothing of the new config applies, the fail
   assert.deepEqual([...gw.gateway.ports.keys()], ['bind/0'], 'no bind of the new config is left listening');
 
   // Once the port is free the same file applies in full: the new bind serves the new rules and the old bind is closed.
-  await new Promise<void>((done) => busy.server.close(() => done()));
+  await busy.close();
   assert.deepEqual(await gw.gateway.reload(), { ok: true });
   assert.equal(await status(busy.port), 200);
   await assert.rejects(status(oldPort), 'the dropped bind no longer accepts connections');
@@ -98,8 +84,8 @@ test('keys that a failed reload fetched reach the live config', async (t) => {
   const first = await makeIssuer({ kid: 'key-0' });
   const jwks = await startJwksServer({ keys: first.jwks.keys });
   t.after(() => jwks.close());
-  const busy = await listenBusy();
-  t.after(() => new Promise<void>((done) => busy.server.close(() => done())));
+  // on every interface: the gateway's bind cannot listen there
+  const busy = await holdPort(t, '0.0.0.0');
   const dir = await tempDir(t);
   const file = join(dir, 'gateway.yaml');
   await writeFile(file, config(echo.url, [{ port: 0, allow: true, jwksUrl: jwks.jwksUrl }]));

@@ -7,26 +7,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type Server } from 'node:net';
 import { test } from 'node:test';
 import { startGateway } from '../../src/main/gateway.js';
 import { gatewayYaml, LogCapture } from '../helpers/gateway-harness.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, holdPort } from '../helpers/ports.js';
 
 const skip = process.platform === 'linux' ? false : 'counts threads in /proc/self/task';
 const threads = (): number => readdirSync('/proc/self/task').length;
 
-async function occupiedPort(): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  assert.ok(addr !== null && typeof addr === 'object');
-  return { port: addr.port, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
 test('an ops listener that cannot listen: startGateway rejects and the bind and worker threads it opened are gone', { skip }, async (t) => {
-  const taken = await occupiedPort();
-  t.after(() => taken.close());
+  const taken = await holdPort(t);
   const port = await freePort();
   const before = threads();
   await assert.rejects(

@@ -5,11 +5,12 @@
 // elicitation-sep1034-defaults failed that way through the gateway in about one run in ten).
 // The upstream here answers the GET's head only after a delay and records what it saw when.
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { after, before, test } from 'node:test';
 import type { CleanupHost } from '../helpers/files.js';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { MCP_ACCEPT, PROTOCOL_VERSION, mcpFetch, openMcpSession, rpc } from '../helpers/mcp-http.js';
+import { initializeResult, resultFor, sendJson, sendStreamHead, startStub } from '../helpers/stub-upstream.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 const suite: CleanupHost = { after: (fn) => void cleanup.push(fn) };
@@ -26,46 +27,30 @@ const streams: ServerResponse[] = [];
 let gw: TestGateway;
 
 before(async () => {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method === 'GET') {
-        seen.push('get');
-        streams.push(res);
-        getArrived?.();
-        if (getHeadDelay !== null) {
-          setTimeout(() => {
-            seen.push('get-head');
-            res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-            res.flushHeaders();
-          }, getHeadDelay);
-        }
-        return;
+  const upstream = await startStub(suite, (req, res) => {
+    if (req.method === 'GET') {
+      seen.push('get');
+      streams.push(res);
+      getArrived?.();
+      if (getHeadDelay !== null) {
+        setTimeout(() => {
+          seen.push('get-head');
+          sendStreamHead(res);
+        }, getHeadDelay);
       }
-      const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id?: number; method: string };
-      seen.push(`post:${message.method}`);
-      if (message.id === undefined) {
-        res.writeHead(202).end();
-        return;
-      }
-      const result = message.method === 'initialize' ? { protocolVersion: PROTOCOL_VERSION, capabilities: {}, serverInfo: { name: 'order', version: '1' } } : {};
-      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'upstream-session' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result }));
-    });
+      return;
+    }
+    seen.push(`post:${req.rpcMethod}`);
+    if (req.id === undefined) {
+      res.writeHead(202).end();
+      return;
+    }
+    sendJson(res, resultFor(req, req.rpcMethod === 'initialize' ? initializeResult('order', {}) : {}), { 'mcp-session-id': 'upstream-session' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  suite.after(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const res of streams.splice(0)) res.destroy();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  gw = await startTestGateway(suite, { configText: gatewayYaml({ upstreamUrl: `http://127.0.0.1:${address.port}/mcp`, mode: null }) });
+  suite.after(async () => {
+    for (const res of streams.splice(0)) res.destroy();
+  });
+  gw = await startTestGateway(suite, { configText: gatewayYaml({ upstreamUrl: upstream.url, mode: null }) });
 });
 
 /** Opens the session's GET stream through the gateway; resolves once the upstream has the GET. */

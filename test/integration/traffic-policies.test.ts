@@ -4,7 +4,6 @@
 // shared bucket and headers, Portcullis's per-key buckets, per tool, kept across a reload).
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
@@ -13,6 +12,7 @@ import { LAB_AUDIENCE, LAB_ISSUER, labKeys, startTestGateway } from '../helpers/
 import { errorOf, mcpFetch, rpc } from '../helpers/mcp-http.js';
 import { openEventStream } from '../helpers/event-stream.js';
 import { scriptedStdioEntry } from '../helpers/scripted-server.js';
+import { resultFor, sendJson, sseEvent, startStub } from '../helpers/stub-upstream.js';
 
 interface Seen {
   readonly method: string | undefined;
@@ -28,53 +28,28 @@ interface ScriptedUpstream {
  * answers), or `events` (a stream of n events, one per `everyMs`). */
 async function scriptedUpstream(t: CleanupHost, script: (seen: Seen, n: number) => number | 'silent' | { readonly events: number; readonly everyMs: number }): Promise<ScriptedUpstream> {
   const seen: Seen[] = [];
-  const open = new Set<ServerResponse>();
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString()));
-    req.on('end', () => {
-      let id: unknown = null;
-      let method: string | undefined;
-      try {
-        const msg: unknown = JSON.parse(text);
-        if (typeof msg === 'object' && msg !== null && 'id' in msg) id = msg.id;
-        if (typeof msg === 'object' && msg !== null && 'method' in msg && typeof msg.method === 'string') method = msg.method;
-      } catch {
-        // a GET has no body
+  const { url } = await startStub(t, (req, res) => {
+    const retry = req.headers['x-retry-attempt'];
+    const s: Seen = { method: req.rpcMethod, retryAttempt: typeof retry === 'string' ? retry : undefined };
+    seen.push(s);
+    const what = script(s, seen.filter((x) => x.method === req.rpcMethod).length);
+    if (what === 'silent') return;
+    if (typeof what === 'number') {
+      sendJson(res, resultFor(req, { status: what }), {}, what);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    let sent = 0;
+    const tick = setInterval(() => {
+      res.write(sseEvent({ jsonrpc: '2.0', method: 'notifications/progress', params: { n: sent } }));
+      if (++sent === what.events) {
+        clearInterval(tick);
+        res.end(sseEvent(resultFor(req, { done: true })));
       }
-      const retry = req.headers['x-retry-attempt'];
-      const s: Seen = { method, retryAttempt: typeof retry === 'string' ? retry : undefined };
-      seen.push(s);
-      const what = script(s, seen.filter((x) => x.method === method).length);
-      if (what === 'silent') {
-        open.add(res);
-        return;
-      }
-      if (typeof what === 'number') {
-        res.writeHead(what, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, result: { status: what } }));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      let sent = 0;
-      const tick = setInterval(() => {
-        res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { n: sent } })}\n\n`);
-        if (++sent === what.events) {
-          clearInterval(tick);
-          res.end(`data: ${JSON.stringify({ jsonrpc: '2.0', id, result: { done: true } })}\n\n`);
-        }
-      }, what.everyMs);
-      res.on('close', () => clearInterval(tick));
-    });
+    }, what.everyMs);
+    res.on('close', () => clearInterval(tick));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(async () => {
-    for (const res of open) res.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const address = server.address();
-  assert.ok(address !== null && typeof address === 'object');
-  return { url: `http://127.0.0.1:${address.port}/mcp`, seen };
+  return { url, seen };
 }
 
 /** One route (no jwtAuth unless `jwt`) with these policies and targets. */

@@ -4,7 +4,7 @@
 // the gateway now runs node-front.ts instead. The native binary is kept from loading by the
 // same preload as uws-native.test.ts, in a real CLI process.
 import assert from 'node:assert/strict';
-import { createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { CleanupHost } from '../helpers/files.js';
@@ -14,6 +14,7 @@ import { initializeRequest, mcpFetch, rpc } from '../helpers/mcp-http.js';
 import { freePort } from '../helpers/ports.js';
 import { rawExchange } from '../helpers/raw-http.js';
 import { spawnAndWait, type SpawnedProcess } from '../helpers/process.js';
+import { startStub } from '../helpers/stub-upstream.js';
 
 const ROOT = repoRoot();
 const PRELOAD = join(ROOT, 'test', 'fixtures', 'no-native-uws.cjs');
@@ -95,20 +96,13 @@ for (const filtered of [false, true]) {
     const obs = Buffer.from([0x6f, 0x6b, 0x20, 0xe9, 0xff]); // not UTF-8
     const utf8 = Buffer.from('café – 東京', 'utf8');
     // node:http writes header strings as latin1: these go out as exactly these bytes.
-    const upstream = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, ['content-type', 'application/json', 'x-obs', obs.toString('latin1'), 'x-utf8', utf8.toString('latin1')]);
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'echo', inputSchema: { type: 'object' } }, { name: 'hidden', inputSchema: { type: 'object' } }] } }));
-      });
+    const upstream = await startStub(suite, (_req, res) => {
+      res.writeHead(200, ['content-type', 'application/json', 'x-obs', obs.toString('latin1'), 'x-utf8', utf8.toString('latin1')]);
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools: [{ name: 'echo', inputSchema: { type: 'object' } }, { name: 'hidden', inputSchema: { type: 'object' } }] } }));
     });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    suite.after(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
-    const address = upstream.address();
-    assert.ok(address !== null && typeof address === 'object');
     const port = await freePort();
     const rules = filtered ? { rules: ['mcp.tool.name == "echo"'] } : {};
-    await fallbackGateway(gatewayYaml({ upstreamUrl: `http://127.0.0.1:${address.port}/mcp`, port, mode: null, ...rules }));
+    await fallbackGateway(gatewayYaml({ upstreamUrl: upstream.url, port, mode: null, ...rules }));
     const raw = await new Promise<{ headers: string[]; body: string }>((resolve, reject) => {
       const req = request(`http://127.0.0.1:${port}/mcp`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' } }, (res) => {
         const chunks: Buffer[] = [];

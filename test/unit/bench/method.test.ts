@@ -4,10 +4,11 @@
 // each request was due, so that a stall of the proxy shows in full.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { pacedLoad } from '../../../bench/paced-load.js';
 import { drift, figureStat, quiet, ratioStat, usedRounds, type Figures, type GroupResult, type Round } from '../../../bench/rounds.js';
 import { S } from '../../../bench/scenarios.js';
+import { startStub } from '../../helpers/stub-upstream.js';
 
 function figures(rps: number, cpuUs: number): Figures {
   return { rps, cpuUs, boxUs: cpuUs, p50Ms: 1, p99Ms: 2, otherCores: 0, non2xx: 0, socketErrors: 0, rssMB: 0 };
@@ -59,26 +60,20 @@ test('paced load: a stall of the upstream shows in full in the latencies, measur
   const answer = (res: ServerResponse): void => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' }).end('{}');
   };
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      seen++;
-      if (seen === 60) {
-        held = [];
-        setTimeout(() => {
-          for (const r of held ?? []) answer(r);
-          held = null;
-        }, 400);
-      }
-      if (held !== null) held.push(res);
-      else answer(res);
-    });
+  const upstream = await startStub(null, (_req, res) => {
+    seen++;
+    if (seen === 60) {
+      held = [];
+      setTimeout(() => {
+        for (const r of held ?? []) answer(r);
+        held = null;
+      }, 400);
+    }
+    if (held !== null) held.push(res);
+    else answer(res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
   try {
-    const r = await pacedLoad({ url: `http://127.0.0.1:${port}/mcp`, body: '{}', headers: { 'content-type': 'application/json' }, rate: 200, seconds: 1.5, connections: 4 });
+    const r = await pacedLoad({ url: upstream.url, body: '{}', headers: { 'content-type': 'application/json' }, rate: 200, seconds: 1.5, connections: 4 });
     assert.equal(r.sent, 300);
     assert.equal(r.ok, 300);
     assert.equal(r.errors + r.non2xx + r.unanswered, 0);
@@ -87,6 +82,6 @@ test('paced load: a stall of the upstream shows in full in the latencies, measur
     assert.ok(r.p90Ms >= 100, `p90 ${r.p90Ms} ms`);
     assert.ok(r.p50Ms < 100, `p50 ${r.p50Ms} ms`);
   } finally {
-    server.close();
+    await upstream.close();
   }
 });

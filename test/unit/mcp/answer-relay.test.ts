@@ -2,11 +2,11 @@
 // answering into a sink that records what the client would get.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import type { HeaderList, ResponseSink } from '../../../src/main/http/reply.js';
 import { ByteBudget } from '../../../src/main/http/byte-budget.js';
 import { answerRelay } from '../../../src/main/mcp/answer-relay.js';
 import { HttpPools } from '../../../src/main/upstream/http-transport.js';
+import { startStub } from '../../helpers/stub-upstream.js';
 
 class RecordingSink implements ResponseSink {
   open = true;
@@ -53,14 +53,10 @@ class RecordingSink implements ResponseSink {
 }
 
 test('a filter that fails before anything is sent gets the client an error answer, never the unfiltered list', async (t) => {
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"secret"}]}}'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const upstream = await startStub(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"secret"}]}}'));
   const pools = new HttpPools();
   t.after(() => pools.close());
-  const transport = pools.transport(`http://127.0.0.1:${port}/mcp`, null);
+  const transport = pools.transport(upstream.url, null);
   const sink = new RecordingSink();
   const failures: unknown[] = [];
   const relay = answerRelay({

@@ -3,11 +3,11 @@
 // streaming, a new one is refused. Opens in flight (a legacy SSE upstream's GET) count too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
 import { ChannelHub, ChannelLimitError } from '../../../src/main/upstream/channels/channel-hub.js';
 import type { ChannelSession } from '../../../src/main/upstream/channels/channel-session.js';
 import type { ChannelSpec } from '../../../src/main/upstream/channels/channel.js';
 import { startScriptedSseServer } from '../../helpers/scripted-sse-server.js';
+import { startStub } from '../../helpers/stub-upstream.js';
 
 const idleProcess: ChannelSpec = { kind: 'stdio', cmd: process.execPath, args: ['-e', 'process.stdin.resume()'], env: {} };
 
@@ -124,22 +124,13 @@ test('a stdio server that does not read its stdin ends its session once 64 MiB w
 });
 
 test('a legacy SSE server that takes no more messages ends its session once 256 wait for it', { timeout: 60_000 }, async (t) => {
-  const held: ServerResponse[] = [];
-  const server = createServer((req, res) => {
+  const { port } = await startStub(t, (req, res) => {
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('event: endpoint\ndata: /messages\n\n');
-      return;
     }
-    held.push(res); // never answered
+    // a POST is never answered
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
   const log: string[] = [];
   const hub = new ChannelHub((line) => log.push(line));
   t.after(() => hub.closeAll());
