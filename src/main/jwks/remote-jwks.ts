@@ -71,106 +71,143 @@ function fingerprint(keys: readonly PublicJwk[]): string {
   return keys.map((k) => JSON.stringify(k)).sort().join('\n');
 }
 
-export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
-  const timeoutMs = o.timeoutMs ?? 5_000;
-  const defaultTtlMs = o.defaultTtlMs ?? 15 * 60_000;
-  const minTtlMs = o.minTtlMs ?? 60_000;
-  const maxTtlMs = o.maxTtlMs ?? 24 * 60 * 60_000;
-  const cooldownMs = o.cooldownMs ?? 10_000;
-  const retryMs = o.retryMs ?? 15_000;
-  let keys: readonly PublicJwk[] = [];
-  let applied = '';
-  let error: string | null = null;
-  let jwksUrl: string | null = 'url' in o.source ? o.source.url : null;
-  let pending: Promise<boolean> | null = null;
-  let lastAttempt = -Infinity;
-  let timer: NodeJS.Timeout | null = null;
-  let closed = false;
-  const label = (): string => jwksUrl ?? ('discoveryIssuer' in o.source ? `${o.source.discoveryIssuer} (discovery)` : '');
+/** The JWKS URL an issuer's OpenID configuration names. */
+async function discoverJwksUrl(issuer: string, timeoutMs: number, dispatcher: Dispatcher | undefined): Promise<string> {
+  const doc = await getDocument(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, timeoutMs, dispatcher);
+  const meta: unknown = JSON.parse(doc.text);
+  if (typeof meta !== 'object' || meta === null) throw new Error('OpenID configuration is not a JSON object');
+  const docIssuer = 'issuer' in meta ? meta.issuer : undefined;
+  const uri = 'jwks_uri' in meta ? meta.jwks_uri : undefined;
+  // OpenID Connect Discovery §4.3: the document's issuer must be the one we asked about.
+  if (docIssuer !== issuer) throw new Error(`OpenID configuration names issuer ${JSON.stringify(docIssuer)}, expected ${JSON.stringify(issuer)}`);
+  if (typeof uri !== 'string' || !/^https?:\/\//.test(uri)) throw new Error('OpenID configuration has no http(s) jwks_uri');
+  return uri;
+}
 
-  async function resolveUrl(): Promise<string> {
-    if (jwksUrl !== null) return jwksUrl;
-    if (!('discoveryIssuer' in o.source)) throw new Error('no JWKS URL');
-    const issuer = o.source.discoveryIssuer;
-    const doc = await getDocument(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, timeoutMs, o.dispatcher);
-    const meta: unknown = JSON.parse(doc.text);
-    if (typeof meta !== 'object' || meta === null) throw new Error('OpenID configuration is not a JSON object');
-    const docIssuer = 'issuer' in meta ? meta.issuer : undefined;
-    const uri = 'jwks_uri' in meta ? meta.jwks_uri : undefined;
-    // OpenID Connect Discovery §4.3: the document's issuer must be the one we asked about.
-    if (docIssuer !== issuer) throw new Error(`OpenID configuration names issuer ${JSON.stringify(docIssuer)}, expected ${JSON.stringify(issuer)}`);
-    if (typeof uri !== 'string' || !/^https?:\/\//.test(uri)) throw new Error('OpenID configuration has no http(s) jwks_uri');
-    jwksUrl = uri;
-    return uri;
+/** A fetched document's keys; a document with no usable key at all is a failure (the caller
+ * keeps the last good set). */
+function keysOf(text: string): readonly PublicJwk[] {
+  const issues = new IssueList();
+  const keys = parseJwks(issues, text, 'jwks', 'jwks.keys');
+  if (keys.length === 0 && issues.count > 0) throw new Error(issues.items.map((i) => `${i.path}: ${i.message}`).join('; '));
+  return keys;
+}
+
+export function createRemoteJwks(o: RemoteJwksOptions): RemoteJwks {
+  return new RemoteKeySet(o);
+}
+
+class RemoteKeySet implements RemoteJwks {
+  readonly #o: RemoteJwksOptions;
+  readonly #timeoutMs: number;
+  readonly #cooldownMs: number;
+  #keys: readonly PublicJwk[] = [];
+  /** fingerprint of the keys the gateway runs with */
+  #applied = '';
+  #error: string | null = null;
+  #jwksUrl: string | null;
+  #pending: Promise<boolean> | null = null;
+  #lastAttempt = -Infinity;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(o: RemoteJwksOptions) {
+    this.#o = o;
+    this.#timeoutMs = o.timeoutMs ?? 5_000;
+    this.#cooldownMs = o.cooldownMs ?? 10_000;
+    this.#jwksUrl = 'url' in o.source ? o.source.url : null;
+  }
+
+  keys(): readonly PublicJwk[] {
+    return this.#keys;
+  }
+
+  lastError(): string | null {
+    return this.#error;
+  }
+
+  markApplied(print: string): void {
+    this.#applied = print;
+  }
+
+  refreshForUnknownKid(): Promise<boolean> {
+    if (this.#pending !== null) return this.#pending;
+    if (performance.now() - this.#lastAttempt < this.#cooldownMs) return Promise.resolve(false);
+    return this.#refresh('unknown_kid');
+  }
+
+  async start(): Promise<void> {
+    await this.#refresh('startup');
+  }
+
+  async reload(): Promise<void> {
+    if (this.#pending !== null) await this.#pending;
+    await this.#refresh('reload');
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    // A fetch under way finishes first; its result is then dropped.
+    this.#o.dispatcher?.close().catch(() => undefined);
+  }
+
+  #label(): string {
+    const source = this.#o.source;
+    return this.#jwksUrl ?? ('discoveryIssuer' in source ? `${source.discoveryIssuer} (discovery)` : '');
+  }
+
+  async #url(): Promise<string> {
+    if (this.#jwksUrl !== null) return this.#jwksUrl;
+    const source = this.#o.source;
+    if (!('discoveryIssuer' in source)) throw new Error('no JWKS URL');
+    this.#jwksUrl = await discoverJwksUrl(source.discoveryIssuer, this.#timeoutMs, this.#o.dispatcher);
+    return this.#jwksUrl;
   }
 
   /** Schedules the next background refresh; returns its delay. */
-  function schedule(ms: number): number {
+  #schedule(ms: number): number {
     const delay = timerDelay(ms);
-    if (closed) return delay;
-    if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = null;
-      void refresh('schedule');
+    if (this.#closed) return delay;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.#refresh('schedule');
     }, delay);
-    timer.unref();
+    this.#timer.unref();
     return delay;
   }
 
-  function refresh(reason: RefreshReason): Promise<boolean> {
-    pending ??= (async () => {
-      lastAttempt = performance.now();
-      try {
-        const url = await resolveUrl();
-        const doc = await getDocument(url, timeoutMs, o.dispatcher);
-        const issues = new IssueList();
-        const next = parseJwks(issues, doc.text, 'jwks', 'jwks.keys');
-        // A document with no usable key at all is treated as a failure: keep the last good set.
-        if (next.length === 0 && issues.count > 0) throw new Error(issues.items.map((i) => `${i.path}: ${i.message}`).join('; '));
-        const nextPrint = fingerprint(next);
-        // The startup fetch is what the caller builds its first key data from.
-        if (reason === 'startup') applied = nextPrint;
-        const changed = nextPrint !== applied;
-        keys = next;
-        error = null;
-        const nextRefreshMs = schedule(Math.min(maxTtlMs, Math.max(minTtlMs, doc.maxAgeMs ?? defaultTtlMs)));
-        o.onRefresh({ ok: true, url, changed, reason, keys: next.length, fingerprint: nextPrint, nextRefreshMs });
-        return changed;
-      } catch (err) {
-        error = errorText(err);
-        o.onRefresh({ ok: false, url: label(), reason, error, nextRefreshMs: schedule(retryMs) });
-        return false;
-      } finally {
-        pending = null;
-      }
-    })();
-    return pending;
+  /** One fetch at a time: a refresh asked for while one runs shares it. */
+  #refresh(reason: RefreshReason): Promise<boolean> {
+    this.#pending ??= this.#fetch(reason).finally(() => {
+      this.#pending = null;
+    });
+    return this.#pending;
   }
 
-  return {
-    keys: () => keys,
-    lastError: () => error,
-    markApplied(print) {
-      applied = print;
-    },
-    refreshForUnknownKid() {
-      if (pending !== null) return pending;
-      if (performance.now() - lastAttempt < cooldownMs) return Promise.resolve(false);
-      return refresh('unknown_kid');
-    },
-    start: async () => {
-      await refresh('startup');
-    },
-    reload: async () => {
-      if (pending !== null) await pending;
-      await refresh('reload');
-    },
-    close() {
-      closed = true;
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
-      // A fetch under way finishes first; its result is then dropped.
-      o.dispatcher?.close().catch(() => undefined);
-    },
-  };
+  async #fetch(reason: RefreshReason): Promise<boolean> {
+    const o = this.#o;
+    this.#lastAttempt = performance.now();
+    try {
+      const url = await this.#url();
+      const doc = await getDocument(url, this.#timeoutMs, o.dispatcher);
+      const next = keysOf(doc.text);
+      const nextPrint = fingerprint(next);
+      // The startup fetch is what the caller builds its first key data from.
+      if (reason === 'startup') this.#applied = nextPrint;
+      const changed = nextPrint !== this.#applied;
+      this.#keys = next;
+      this.#error = null;
+      const ttl = Math.min(o.maxTtlMs ?? 24 * 60 * 60_000, Math.max(o.minTtlMs ?? 60_000, doc.maxAgeMs ?? o.defaultTtlMs ?? 15 * 60_000));
+      const nextRefreshMs = this.#schedule(ttl);
+      o.onRefresh({ ok: true, url, changed, reason, keys: next.length, fingerprint: nextPrint, nextRefreshMs });
+      return changed;
+    } catch (err) {
+      this.#error = errorText(err);
+      o.onRefresh({ ok: false, url: this.#label(), reason, error: this.#error, nextRefreshMs: this.#schedule(o.retryMs ?? 15_000) });
+      return false;
+    }
+  }
 }

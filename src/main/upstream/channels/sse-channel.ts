@@ -2,7 +2,7 @@
 // then POST each message there; every answer arrives as an `event: message` on the GET stream.
 
 import { request, type Dispatcher } from 'undici';
-import { SseSplitter } from '../../../protocol/sse.js';
+import { SseSplitter, type SseEvent } from '../../../protocol/sse.js';
 import { redactUrl } from '../../log/redact.js';
 import type { Channel } from './channel.js';
 import { errorText } from '../../../protocol/errors.js';
@@ -30,87 +30,115 @@ export async function openSseChannel(
   log: (line: string) => void,
   dispatcher?: Dispatcher,
 ): Promise<Channel> {
-  const via = dispatcher === undefined ? {} : { dispatcher };
-  const abort = new AbortController();
-  // What the log and errors name: the URL as configured may carry a key.
-  const shown = redactUrl(url.href);
-  const res = await request(url, {
-    method: 'GET',
-    headers: { ...headers, accept: 'text/event-stream' },
-    signal: abort.signal,
-    bodyTimeout: 0,
-    ...via,
-  });
-  if (res.statusCode !== 200) {
-    await res.body.dump();
-    throw new Error(`GET ${shown} answered ${res.statusCode}`);
+  const channel = new SseChannel(url, headers, log, dispatcher);
+  try {
+    await channel.open(timeoutMs);
+  } catch (err) {
+    channel.close();
+    throw err;
   }
-  let closed = false;
-  let endpoint: URL | null = null;
+  return channel;
+}
+
+type EventStream = Dispatcher.ResponseData['body'];
+
+class SseChannel implements Channel {
+  onMessage: (text: string) => void = () => {};
+  onClose: (reason: string) => void = () => {};
+  readonly #url: URL;
+  readonly #headers: Readonly<Record<string, string>>;
+  readonly #log: (line: string) => void;
+  readonly #via: { readonly dispatcher?: Dispatcher };
+  readonly #abort = new AbortController();
+  /** what the log and errors name: the URL as configured may carry a key */
+  readonly #shown: string;
+  #closed = false;
+  #endpoint: URL | null = null;
   /** POSTs sent and not yet answered */
-  let posting = 0;
-  const fail = (reason: string): void => {
-    if (closed) return;
-    closed = true;
-    abort.abort();
-    channel.onClose(reason);
-  };
-  const channel: Channel = {
-    onMessage: () => {},
-    onClose: () => {},
-    send(text) {
-      if (closed || endpoint === null) return false;
-      if (posting >= maxPostsInFlight) {
-        // The server stopped taking messages: what clients send would pile up in the gateway
-        // (a notification is answered 202 at once). The session ends.
-        log(`${shown}: session closed: ${maxPostsInFlight} messages posted and not yet accepted`);
-        fail(`${shown} does not take the messages posted to it`);
-        return false;
-      }
-      posting++;
-      request(endpoint, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: text, ...via })
-        .then((r) => r.body.dump())
-        .catch(() => channel.close())
-        .finally(() => posting--);
-      return true;
-    },
-    close() {
-      fail('closed');
-    },
-    async closeAndWait() {
-      channel.close();
-    },
-    get closed() {
-      return closed;
-    },
-  };
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no endpoint event from ${shown} within ${timeoutMs} ms`)), timeoutMs);
+  #posting = 0;
+
+  constructor(url: URL, headers: Readonly<Record<string, string>>, log: (line: string) => void, dispatcher: Dispatcher | undefined) {
+    this.#url = url;
+    this.#headers = headers;
+    this.#log = log;
+    this.#via = dispatcher === undefined ? {} : { dispatcher };
+    this.#shown = redactUrl(url.href);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  send(text: string): boolean {
+    if (this.#closed || this.#endpoint === null) return false;
+    if (this.#posting >= maxPostsInFlight) {
+      // The server stopped taking messages: what clients send would pile up in the gateway
+      // (a notification is answered 202 at once). The session ends.
+      this.#log(`${this.#shown}: session closed: ${maxPostsInFlight} messages posted and not yet accepted`);
+      this.#fail(`${this.#shown} does not take the messages posted to it`);
+      return false;
+    }
+    this.#posting++;
+    request(this.#endpoint, { method: 'POST', headers: { ...this.#headers, 'content-type': 'application/json' }, body: text, ...this.#via })
+      .then((r) => r.body.dump())
+      .catch(() => this.close())
+      .finally(() => this.#posting--);
+    return true;
+  }
+
+  close(): void {
+    this.#fail('closed');
+  }
+
+  async closeAndWait(): Promise<void> {
+    this.close();
+  }
+
+  /** GETs the event stream; resolves once it names the endpoint to POST to. */
+  async open(timeoutMs: number): Promise<void> {
+    const res = await request(this.#url, {
+      method: 'GET',
+      headers: { ...this.#headers, accept: 'text/event-stream' },
+      signal: this.#abort.signal,
+      bodyTimeout: 0,
+      ...this.#via,
+    });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new Error(`GET ${this.#shown} answered ${res.statusCode}`);
+    }
+    await new Promise<void>((resolve, reject) => this.#read(res.body, timeoutMs, resolve, reject));
+  }
+
+  #fail(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    this.onClose(reason);
+  }
+
+  /** Reads the event stream for as long as it lasts: `ready` once the endpoint is known. */
+  #read(body: EventStream, timeoutMs: number, ready: () => void, failed: (err: Error) => void): void {
+    const timer = setTimeout(() => failed(new Error(`no endpoint event from ${this.#shown} within ${timeoutMs} ms`)), timeoutMs);
     const splitter = new SseSplitter();
     const decoder = new TextDecoder();
     const broken = (reason: string): void => {
-      log(`${shown}: session closed: ${reason}`);
+      this.#log(`${this.#shown}: session closed: ${reason}`);
       clearTimeout(timer);
-      reject(new Error(`${shown}: ${reason}`));
-      fail(reason);
+      failed(new Error(`${this.#shown}: ${reason}`));
+      this.#fail(reason);
     };
     // A throw from a stream listener is uncaught: it would end the process, not the session.
-    res.body.on('data', (chunk: Buffer) => {
+    body.on('data', (chunk: Buffer) => {
       try {
         for (const event of splitter.push(decoder.decode(chunk, { stream: true }))) {
-          if (closed) return;
-          const type = event.lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
-          if (event.data === null) continue;
-          if (type === 'endpoint') {
-            const next = endpointUrl(event.data, url);
-            if (typeof next === 'string') {
-              broken(`endpoint event is ${next}`);
-              return;
-            }
-            endpoint = next;
+          if (this.#closed) return;
+          const problem = this.#event(event);
+          if (problem !== null) return broken(problem);
+          if (this.#endpoint !== null) {
             clearTimeout(timer);
-            resolve();
-          } else if (type === 'message') channel.onMessage(event.data);
+            ready();
+          }
         }
       } catch (err) {
         broken(`event stream failed: ${errorText(err)}`);
@@ -118,17 +146,23 @@ export async function openSseChannel(
     });
     const end = (): void => {
       clearTimeout(timer);
-      reject(new Error(`${shown} closed the event stream`));
-      fail('upstream closed the event stream');
+      failed(new Error(`${this.#shown} closed the event stream`));
+      this.#fail('upstream closed the event stream');
     };
-    res.body.on('end', end);
-    res.body.on('error', end);
-  });
-  try {
-    await ready;
-  } catch (err) {
-    channel.close();
-    throw err;
+    body.on('end', end);
+    body.on('error', end);
   }
-  return channel;
+
+  /** Takes one event: the endpoint, or a message for the session. Returns why the stream is
+   * unusable, or null. */
+  #event(event: SseEvent): string | null {
+    if (event.data === null) return null;
+    const type = event.lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message';
+    if (type === 'endpoint') {
+      const next = endpointUrl(event.data, this.#url);
+      if (typeof next === 'string') return `endpoint event is ${next}`;
+      this.#endpoint = next;
+    } else if (type === 'message') this.onMessage(event.data);
+    return null;
+  }
 }
