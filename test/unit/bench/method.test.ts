@@ -79,8 +79,10 @@ test('paced load: a stall of the upstream shows in full in the latencies, measur
     assert.equal(r.errors + r.non2xx + r.unanswered, 0);
     // ~80 of 300 requests fall due during the stall; only 4 can be in flight on 4 connections, so
     // timed from their sending, the queued ones would look fast and the 90th percentile would not move
+    // and the requests outside the stall are not charged with it (a relation, not a time: on a
+    // loaded machine every latency grows, the stall's lead over the rest does not go away)
     assert.ok(r.p90Ms >= 100, `p90 ${r.p90Ms} ms`);
-    assert.ok(r.p50Ms < 100, `p50 ${r.p50Ms} ms`);
+    assert.ok(r.p50Ms * 2 < r.p90Ms, `p50 ${r.p50Ms} ms against p90 ${r.p90Ms} ms`);
   } finally {
     await upstream.close();
   }
