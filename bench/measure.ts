@@ -4,6 +4,7 @@
 // bench, the runner included), which is what decides whether the measurement is kept.
 
 import { join } from 'node:path';
+import { isLatencyHistogram } from './latency-histogram.js';
 import type { PacedResult, PacedSpec } from './paced-load.js';
 import { onCpu } from './pin.js';
 import { machineBusy, processCpuSeconds, rssBytes, systemCpu } from './proc.js';
@@ -111,6 +112,11 @@ export async function waitQuiet(nproc: number, maxCores: number, budgetMs: numbe
   }
 }
 
+/** The paced generator against one target, watched. */
+export function measurePaced(spec: PacedSpec, pids: readonly number[], stubPid: number, nproc: number, cpu: number | null): Promise<Measurement> {
+  return watch(pids, stubPid, nproc, async () => (await runPaced(spec, cpu)).load);
+}
+
 /** The paced (open-loop) load generator as a child process on `cpu`: its result, and the same
  * figures in wrk's shape for watch(). */
 export async function runPaced(spec: PacedSpec, cpu: number | null): Promise<{ load: LoadResult; paced: PacedResult }> {
@@ -124,7 +130,10 @@ export async function runPaced(spec: PacedSpec, cpu: number | null): Promise<{ l
     p50Ms: paced.p50Ms,
     p90Ms: paced.p90Ms,
     p99Ms: paced.p99Ms,
+    p999Ms: paced.p999Ms,
     maxMs: paced.maxMs,
+    sent: paced.sent,
+    histogram: paced.histogram,
     non2xx: paced.non2xx,
     socketErrors: paced.errors + paced.unanswered,
     bytes: 0,
@@ -157,5 +166,6 @@ function parsePacedResult(text: string): PacedResult {
     p999Ms: num('p999Ms'),
     maxMs: num('maxMs'),
     sendLagP99Ms: num('sendLagP99Ms'),
+    histogram: isLatencyHistogram(o['histogram']) ? o['histogram'] : [],
   };
 }

@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { histogramOf, type LatencyHistogram } from './latency-histogram.js';
 
 export interface PacedSpec {
   readonly url: string;
@@ -47,6 +48,8 @@ export interface PacedResult {
   readonly maxMs: number;
   /** how late this generator sent requests (its own timer lag), 99th percentile, ms */
   readonly sendLagP99Ms: number;
+  /** every latency, ms, to pool runs (latency-histogram.ts) */
+  readonly histogram: LatencyHistogram;
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -190,6 +193,7 @@ export async function pacedLoad(spec: PacedSpec): Promise<PacedResult> {
     p999Ms: ms(percentile(sorted, 99.9)),
     maxMs: ms(sorted[sorted.length - 1] ?? 0),
     sendLagP99Ms: ms(percentile(lagSorted, 99)),
+    histogram: histogramOf(Array.from(sorted, ms)),
   };
 }
 

@@ -6,8 +6,9 @@
 // are kept. Figures are the median over kept rounds with their min–max; comparisons between two
 // targets are the median of the per-round ratios.
 
+import { histogramPercentile, mergeHistograms, type LatencyHistogram } from './latency-histogram.js';
 import { check, headersFor, bodyOf, type Scenario } from './scenarios.js';
-import { boxUsPerReq, cpuUsPerReq, measureWrk, waitQuiet, type Measurement, type RequestSpec } from './measure.js';
+import { boxUsPerReq, cpuUsPerReq, measurePaced, measureWrk, waitQuiet, type Measurement, type RequestSpec } from './measure.js';
 import { fmt, log, median, walkOn, walkStart, type Env } from './setup.js';
 
 export interface RoundTarget {
@@ -30,6 +31,9 @@ export interface RoundSettings {
   readonly connections: number;
   /** wrk's CPU (null: any) */
   readonly loadCpu: number | null;
+  /** offered req/s of the open-loop generator (paced-load.ts) instead of wrk's saturating load;
+   * undefined: wrk */
+  readonly pacedRate?: number;
 }
 
 /** One target in one round. */
@@ -39,6 +43,10 @@ export interface Figures {
   readonly boxUs: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** the paced generator's 99.9th percentile (null under wrk, which does not report it) */
+  readonly p999Ms: number | null;
+  /** the paced generator's latencies, to pool rounds (null under wrk) */
+  readonly histogram: LatencyHistogram | null;
   readonly otherCores: number;
   readonly non2xx: number;
   readonly socketErrors: number;
@@ -99,6 +107,16 @@ export function ratioStat(g: GroupResult, a: string, b: string, f: (x: Figures) 
   }));
 }
 
+/** A percentile (0–100) of every latency of `target` over the rounds used, pooled (paced rounds
+ * only; null under wrk). */
+export function pooledPercentile(g: GroupResult, target: string, p: number): number | null {
+  const hs = usedRounds(g).flatMap((r) => {
+    const h = r.figures.get(target)?.histogram;
+    return h === undefined || h === null ? [] : [h];
+  });
+  return hs.length === 0 ? null : histogramPercentile(mergeHistograms(hs), p);
+}
+
 /** How far a round's direct stub strayed from its median over the rounds used: req/s and CPU
  * per request, as fractions (0.1 = 10 %). The host's speed, as the stub sees it. */
 export function drift(g: GroupResult, r: Round, direct: string): { rps: number; cpu: number } {
@@ -119,6 +137,8 @@ function figures(m: Measurement): Figures {
     boxUs: boxUsPerReq(m),
     p50Ms: m.load.p50Ms,
     p99Ms: m.load.p99Ms,
+    p999Ms: m.load.p999Ms ?? null,
+    histogram: m.load.histogram ?? null,
     otherCores: m.otherCores,
     non2xx: m.load.non2xx,
     socketErrors: m.load.socketErrors,
@@ -136,8 +156,16 @@ export function requestFor(env: Env, s: Scenario, url: string): RequestSpec {
   };
 }
 
-/** One wrk measurement of a target, its token walk carried on. */
+/** One measurement of a target (wrk, or the paced generator at `o.pacedRate`), its token walk
+ * carried on. */
 export async function measureTarget(env: Env, s: Scenario, t: RoundTarget, seconds: number, o: RoundSettings, name: string): Promise<Measurement> {
+  if (o.pacedRate !== undefined) {
+    const spec = { ...requestFor(env, s, t.url), tokensStart: walkStart(env, t.name), rate: o.pacedRate, seconds, connections: o.connections };
+    const m = await measurePaced(spec, t.pids, env.stubPid, env.nproc, o.loadCpu);
+    // every request due was sent: the next walk starts after them
+    if (s.auth === 'fresh') env.walks.set(t.name, walkStart(env, t.name) + (m.load.sent ?? m.load.requests));
+    return m;
+  }
   const m = await measureWrk(
     { request: requestFor(env, s, t.url), tokensStart: walkStart(env, t.name), connections: o.connections, threads: 1, seconds, cpu: o.loadCpu },
     t.pids,
@@ -178,20 +206,24 @@ export async function runGroup(env: Env, id: string, s: Scenario, targets: reado
 export const range = (s: Stat, digits = 0): string => `${fmt(s.median, digits)} [${fmt(s.min, digits)}–${fmt(s.max, digits)}]`;
 export const ratioRange = (s: Stat): string => (s.n === 0 ? '—' : `${s.median.toFixed(2)}× [${s.min.toFixed(2)}–${s.max.toFixed(2)}]`);
 
+const latencies = (x: Figures): string => `${x.p50Ms.toFixed(2)} / ${x.p99Ms.toFixed(2)} / ${x.p999Ms === null ? '—' : x.p999Ms.toFixed(2)}`;
+
 /** Every round of a group as a markdown table: each target's req/s @ CPU µs/req, the direct
  * stub's drift, the other load, whether the round was kept. */
 export function roundsTable(g: GroupResult, direct: string): string[] {
+  const paced = g.settings.pacedRate !== undefined;
   const rows = g.rounds.map((r) => {
     const d = drift(g, r, direct);
     const flag = Math.abs(d.rps) > DRIFT_FLAG || Math.abs(d.cpu) > DRIFT_FLAG ? ' ⚠' : '';
     const cells = g.targets.map((t) => {
       const x = r.figures.get(t.name);
-      return x === undefined ? '—' : `${fmt(x.rps)} @ ${x.cpuUs.toFixed(0)}${x.non2xx + x.socketErrors > 0 ? ` (${x.non2xx + x.socketErrors} errors)` : ''}`;
+      return x === undefined ? '—' : `${paced ? latencies(x) : fmt(x.rps)} @ ${x.cpuUs.toFixed(0)}${x.non2xx + x.socketErrors > 0 ? ` (${x.non2xx + x.socketErrors} errors)` : ''}`;
     });
     return `| ${r.index + 1} | ${r.order.map((n) => g.targets.findIndex((t) => t.name === n) + 1).join(' ')} | ${cells.join(' | ')} | ${(d.rps * 100).toFixed(0)} % / ${(d.cpu * 100).toFixed(0)} %${flag} | ${r.otherCores.toFixed(2)} | ${r.kept ? 'yes' : '**dropped**'} |`;
   });
+  const what = paced ? `p50 / p99 / p99.9 ms at ${fmt(g.settings.pacedRate ?? 0)} req/s offered @ CPU µs/req` : 'req/s @ CPU µs/req';
   return [
-    `Rounds (targets numbered in the table's order; cells req/s @ CPU µs/req; "direct drift": the stub's req/s and CPU per request against their median, ⚠ beyond ${DRIFT_FLAG * 100} %):`,
+    `Rounds (targets numbered in the table's order; cells ${what}; "direct drift": the stub's req/s and CPU per request against their median, ⚠ beyond ${DRIFT_FLAG * 100} %):`,
     '',
     `| round | order | ${g.targets.map((t) => t.name).join(' | ')} | direct drift (req/s / CPU) | other load, cores | kept |`,
     `|--:|---|${g.targets.map(() => '--:').join('|')}|--:|--:|---|`,

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LatencyHistogram } from './latency-histogram.js';
 import { onCpu } from './pin.js';
 import { runForLine } from './processes.js';
 
@@ -43,7 +44,13 @@ export interface LoadResult {
   readonly p50Ms: number;
   readonly p90Ms: number;
   readonly p99Ms: number;
+  /** the paced generator only (wrk does not report it) */
+  readonly p999Ms?: number;
   readonly maxMs: number;
+  /** every latency: the paced generator only */
+  readonly histogram?: LatencyHistogram;
+  /** requests sent: the paced generator only (wrk's count leaves out those in flight at its end) */
+  readonly sent?: number;
   /** responses with status > 399 (wrk's `errors.status`) */
   readonly non2xx: number;
   /** connect/read/write/timeout errors */

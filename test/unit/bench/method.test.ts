@@ -11,7 +11,7 @@ import { S } from '../../../bench/scenarios.js';
 import { startStub } from '../../helpers/stub-upstream.js';
 
 function figures(rps: number, cpuUs: number): Figures {
-  return { rps, cpuUs, boxUs: cpuUs, p50Ms: 1, p99Ms: 2, otherCores: 0, non2xx: 0, socketErrors: 0, rssMB: 0 };
+  return { rps, cpuUs, boxUs: cpuUs, p50Ms: 1, p99Ms: 2, p999Ms: null, histogram: null, otherCores: 0, non2xx: 0, socketErrors: 0, rssMB: 0 };
 }
 
 function round(index: number, kept: boolean, direct: number, a: number, b: number): Round {
