@@ -68,7 +68,7 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       const claims = deepFreeze(result.claims);
       const key = keyIdentity(result.issuer, result.kid, result.key);
       // Verified against keys replaced while it ran: this request passes, later ones verify again.
-      if (live === null || live.has(key)) cache.set(token, { claims, key, expiresAtMs: result.exp * 1000 });
+      if (live === null || live.has(key)) cache.offer(token, { claims, key, expiresAtMs: result.exp * 1000 });
       counters.count('ok');
       return { kind: 'pass', claims, token, stripAuthorization: true };
     }

@@ -5,6 +5,13 @@
 // lives with one config generation; each entry names the exact key that verified it (issuer,
 // kid, key material), so when a remote key set changes, tokens whose key left go with it, even
 // if another provider publishes the same kid or the IdP reuses the kid for a new key.
+//
+// A token is cached the second time it verifies, not the first (`offer`): a cached token is kept
+// long enough to reach V8's old generation, so a stream of tokens used once each (one per call,
+// as some clients mint them) would fill the old generation with entries nobody reads and make
+// every request wait out its collections. What is remembered of a token verified once is a small
+// integer drawn from its signature, which costs the collector nothing; two tokens drawing the same
+// number only mean one of them is cached at its first verification, as before.
 
 import { jwkThumbprint } from '../../protocol/jwk-thumbprint.js';
 import type { CacheCounts, Claims, ProviderInit } from '../../protocol/worker-contract.js';
@@ -32,13 +39,24 @@ export function liveKeys(providers: readonly ProviderInit[]): Set<string> {
   return live;
 }
 
+/** A Smi (at most 30 bits, so V8 keeps it unboxed) from the token's last characters: for a
+ * verified token, its signature's. */
+export function tokenFingerprint(token: string): number {
+  let h = 0;
+  for (let i = Math.max(0, token.length - 8); i < token.length; i++) h = (Math.imul(h, 31) + token.charCodeAt(i)) | 0;
+  return h & 0x3fffffff;
+}
+
 export class VerifiedTokenCache {
   readonly #entries: GenerationalMap<string, VerifiedToken>;
+  /** fingerprints of tokens verified once and not cached (as many as the cache holds tokens) */
+  readonly #verifiedOnce: GenerationalMap<number, true>;
   readonly #counts: CacheCounts;
 
   /** `counts`: where lookups are counted (the gateway's metrics), else a private tally. */
   constructor(max: number, counts: CacheCounts = { hits: 0, misses: 0 }) {
     this.#entries = new GenerationalMap(max);
+    this.#verifiedOnce = new GenerationalMap(max);
     this.#counts = counts;
   }
 
@@ -60,6 +78,13 @@ export class VerifiedTokenCache {
 
   set(key: string, entry: VerifiedToken): void {
     this.#entries.set(key, entry);
+  }
+
+  /** A token just verified: cached if it was verified before (while remembered), else remembered. */
+  offer(key: string, entry: VerifiedToken): void {
+    const fingerprint = tokenFingerprint(key);
+    if (this.#verifiedOnce.peek(fingerprint) === undefined) this.#verifiedOnce.set(fingerprint, true);
+    else this.set(key, entry);
   }
 
   /** Drops every token verified with a key not in `live` (keyIdentity values). */

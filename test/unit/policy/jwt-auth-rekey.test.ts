@@ -34,6 +34,8 @@ test('a verification in flight when its key is withdrawn is not cached, and late
   });
   const token = await joseToken(keys.ec256, 'ES256', claims({ exp: Math.floor(Date.now() / 1000) + 600 }));
 
+  // Verified once already: the verification below is the one that would cache it.
+  assert.equal((await auth.authenticate(token)).kind, 'pass');
   const started = auth.authenticate(token);
   // The key leaves while that verification runs.
   current = after;
@@ -61,10 +63,44 @@ test('keysChanged keeps the tokens of keys still published', async (t) => {
   const exp = Math.floor(Date.now() / 1000) + 600;
   const rsa = await joseToken(keys.rsa, 'RS256', claims({ exp }));
   const ec = await joseToken(keys.ec256, 'ES256', claims({ exp }));
-  assert.equal((await auth.authenticate(rsa)).kind, 'pass');
-  assert.equal((await auth.authenticate(ec)).kind, 'pass');
+  // each verified twice: cached at the second verification
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await auth.authenticate(rsa)).kind, 'pass');
+    assert.equal((await auth.authenticate(ec)).kind, 'pass');
+  }
   assert.equal(auth.cache.size, 2);
   auth.keysChanged(withoutEc256);
   assert.equal(auth.cache.size, 1);
   assert.notEqual(auth.cache.get(rsa, Date.now()), undefined, 'the RSA key is still published');
+});
+
+test('a token is cached at its second verification: tokens used once each leave nothing in the cache', async (t) => {
+  const engine = await createEngineRunner(init, 0);
+  t.after(() => engine.close());
+  let verified = 0;
+  const counted: EngineRunner = {
+    ...engine,
+    verify: (task) => {
+      verified++;
+      return engine.verify(task);
+    },
+  };
+  const auth = createJwtAuthenticator({
+    mode: 'strict',
+    providerSet: PROVIDER_SET,
+    engine: () => counted,
+    counters: { count: () => undefined },
+    onUnknownKid: () => Promise.resolve(false),
+    keysProblem: () => null,
+  });
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const once = await Promise.all(Array.from({ length: 20 }, (_, i) => joseToken(keys.rsa, 'RS256', claims({ exp, jti: `once-${i}` }))));
+  for (const token of once) assert.equal((await auth.authenticate(token)).kind, 'pass');
+  assert.equal(auth.cache.size, 0, 'no token used once is cached');
+  assert.equal(verified, 20);
+
+  const reused = await joseToken(keys.rsa, 'RS256', claims({ exp, jti: 'reused' }));
+  for (let i = 0; i < 4; i++) assert.equal((await auth.authenticate(reused)).kind, 'pass');
+  assert.equal(verified, 22, 'verified at its first and second use, then served from the cache');
+  assert.equal(auth.cache.size, 1);
 });
