@@ -26,6 +26,7 @@ import { extractToken, type HeaderPairs } from './policy/bearer.js';
 import { bearerChallenge, isMetadataPath, metadataResponse, preflightHeaders } from './policy/protected-resource.js';
 import { EngineOverloadedError } from './policy-engine/runner.js';
 import { selectListener, selectRoute } from './router.js';
+import { then, type Maybe } from './maybe-async.js';
 
 export interface PipelineDeps {
   readonly current: () => Generation;
@@ -170,9 +171,17 @@ function routeRequest(
   const body = bodyMethods.has(snap.method)
     ? readBody(res, gen.maxBodyBytes, held, (cb) => reply.onClose((aborted) => aborted && cb()))
     : null;
-  runPolicies(gen, route, snap, reply, record, trace, corsHeaders, body, held, deps)
-    .catch((err: unknown) => failed(err, corsHeaders))
-    .finally(held.close);
+  // Runs through at once when nothing waits (a cached token, inline decisions), else on.
+  try {
+    const running = runPolicies({ gen, route, snap, reply, record, trace, corsHeaders, body, held, deps });
+    if (running instanceof Promise) {
+      running.catch((err: unknown) => failed(err, corsHeaders)).finally(held.close);
+      return;
+    }
+  } catch (err) {
+    failed(err, corsHeaders);
+  }
+  held.close();
 }
 
 /** What the MCP backend needs: built once per (pipeline, generation), not per request. */
@@ -194,73 +203,96 @@ function mcpDepsOf(gen: Generation, deps: PipelineDeps): McpDeps {
   return mcp;
 }
 
-async function runPolicies(
-  gen: Generation,
-  route: RoutePlan,
-  snap: RequestSnapshot,
-  reply: Reply,
-  record: AccessRecord,
-  trace: RequestTrace | null,
-  corsHeaders: HeaderList,
-  body: ReturnType<typeof readBody> | null,
-  held: ByteAccount,
-  deps: PipelineDeps,
-): Promise<void> {
-  let claims: Claims | null = null;
-  let upstreamAuthorization = headerValue(snap, 'authorization');
-  let forwardHeaders: HeaderPairs = snap.headers;
-  let token: string | null = null;
-  const authenticator = gen.authenticators.get(route);
-  if (route.jwt !== null && authenticator !== undefined) {
-    const extracted = extractToken(snap, route.jwt.location);
-    const outcome = await authenticator.authenticate(extracted.token);
+/** A request past routing, on its way through the route's policies. */
+interface Routed {
+  readonly gen: Generation;
+  readonly route: RoutePlan;
+  readonly snap: RequestSnapshot;
+  readonly reply: Reply;
+  readonly record: AccessRecord;
+  readonly trace: RequestTrace | null;
+  readonly corsHeaders: HeaderList;
+  readonly body: ReturnType<typeof readBody> | null;
+  readonly held: ByteAccount;
+  readonly deps: PipelineDeps;
+}
+
+/** What jwtAuth leaves of the request for the rest of the pipeline. */
+interface Authenticated {
+  readonly claims: Claims | null;
+  readonly token: string | null;
+  readonly upstreamAuthorization: string | undefined;
+  readonly forwardHeaders: HeaderPairs;
+}
+
+/** jwtAuth, HTTP authorization, then the MCP backend; a value when nothing had to wait. */
+function runPolicies(r: Routed): Maybe<void> {
+  const { route, snap } = r;
+  const authenticator = r.gen.authenticators.get(route);
+  if (route.jwt === null || authenticator === undefined) {
+    return authorize(r, { claims: null, token: null, upstreamAuthorization: headerValue(snap, 'authorization'), forwardHeaders: snap.headers });
+  }
+  const extracted = extractToken(snap, route.jwt.location);
+  return then(authenticator.authenticate(extracted.token), (outcome) => {
     if (outcome.kind === 'reject') {
       // RFC 6750 §3.1: no error code when the request had no credentials at all.
       const challenge = bearerChallenge(route.mcpAuthentication, snap, outcome.reason === 'missing' ? null : 'invalid_token');
-      refuse(reply, record, corsHeaders, new Refusal('GW_UNAUTHENTICATED', `authentication failure: ${outcome.message}`, { headers: [['www-authenticate', challenge]] }));
+      refuse(r.reply, r.record, r.corsHeaders, new Refusal('GW_UNAUTHENTICATED', `authentication failure: ${outcome.message}`, { headers: [['www-authenticate', challenge]] }));
       return;
     }
-    claims = outcome.claims;
-    record.setClaims(claims);
+    r.record.setClaims(outcome.claims);
     // A verified token is consumed here: it reaches an upstream only as a target's backendAuth
     // (passthrough) puts it back.
-    if (outcome.stripAuthorization) {
-      upstreamAuthorization = undefined;
-      if (outcome.token !== null) forwardHeaders = extracted.withoutToken();
-    }
-    token = outcome.token;
-  }
-  if (route.authorization !== null) {
-    if (!(await gen.authorization.allowRequest(route.authorization, { req: snap, claims }))) {
-      const challenge = bearerChallenge(route.mcpAuthentication, snap, 'insufficient_scope');
-      refuse(reply, record, corsHeaders, new Refusal('GW_FORBIDDEN', 'authorization failed', { headers: [['www-authenticate', challenge]] }));
-      return;
-    }
-  }
+    const strip = outcome.stripAuthorization;
+    return authorize(r, {
+      claims: outcome.claims,
+      token: outcome.token,
+      upstreamAuthorization: strip ? undefined : headerValue(snap, 'authorization'),
+      forwardHeaders: strip && outcome.token !== null ? extracted.withoutToken() : snap.headers,
+    });
+  });
+}
+
+/** HTTP authorization, when the route has one. */
+function authorize(r: Routed, who: Authenticated): Maybe<void> {
+  const rules = r.route.authorization;
+  if (rules === null) return relay(r, who);
+  return then(r.gen.authorization.allowRequest(rules, { req: r.snap, claims: who.claims }), (allowed) => {
+    if (allowed) return relay(r, who);
+    const challenge = bearerChallenge(r.route.mcpAuthentication, r.snap, 'insufficient_scope');
+    refuse(r.reply, r.record, r.corsHeaders, new Refusal('GW_FORBIDDEN', 'authorization failed', { headers: [['www-authenticate', challenge]] }));
+  });
+}
+
+/** The MCP backend, once the request may go on. */
+function relay(r: Routed, who: Authenticated): Maybe<void> {
+  const { gen, route, snap, record, deps } = r;
   const targets = gen.targets.get(route);
   if (route.backend === null || targets === undefined || targets.length === 0) {
-    refuse(reply, record, corsHeaders, new Refusal('GW_NO_BACKEND', 'no valid backends'));
+    refuse(r.reply, record, r.corsHeaders, new Refusal('GW_NO_BACKEND', 'no valid backends'));
     return;
   }
-  await handleMcp(
+  const handled = handleMcp(
     {
       req: snap,
-      headers: forwardHeaders,
-      reply,
-      body,
-      held,
+      headers: who.forwardHeaders,
+      reply: r.reply,
+      body: r.body,
+      held: r.held,
       route,
       targets,
-      claims,
-      token,
-      upstreamAuthorization,
+      claims: who.claims,
+      token: who.token,
+      upstreamAuthorization: who.upstreamAuthorization,
       deadline: route.requestTimeoutMs === null ? null : snap.startedAt + route.requestTimeoutMs,
       rateLimiter: gen.limiters.get(route.sessionScope) ?? null,
       record,
-      corsHeaders,
-      trace,
+      corsHeaders: r.corsHeaders,
+      trace: r.trace,
     },
     mcpDepsOf(gen, deps),
   );
-  if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: methodLabel(record.mcpMethod) });
+  return then(handled, () => {
+    if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: methodLabel(record.mcpMethod) });
+  });
 }

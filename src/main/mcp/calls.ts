@@ -5,6 +5,7 @@
 import type { McpCelContext } from '../../protocol/worker-contract.js';
 import type { ParsedMessage } from '../../protocol/jsonrpc.js';
 import type { CallTarget } from '../../protocol/mcp.js';
+import type { Maybe } from '../maybe-async.js';
 import type { UpstreamTarget } from '../upstream/target.js';
 import { prefixed, type McpDeps, type McpRequest } from './context.js';
 
@@ -34,7 +35,7 @@ export function rewriteCallName(message: ParsedMessage, call: CallTarget, name: 
 }
 
 /** Whether the route's mcpAuthorization rules allow the call. */
-export async function allowCall(m: McpRequest, deps: McpDeps, method: string, call: CallTarget, target: string, name: string): Promise<boolean> {
+export function allowCall(m: McpRequest, deps: McpDeps, method: string, call: CallTarget, target: string, name: string): Maybe<boolean> {
   const mcp: McpCelContext = { method, [call.kind]: { name, target } };
   return deps.authorization.allowCall(m.route.mcpAuthorization, m, mcp);
 }

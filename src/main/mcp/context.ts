@@ -10,6 +10,7 @@ import type { AccessRecord } from '../log/access-record.js';
 import type { RoutePlan } from '../plan.js';
 import { allRoots, celContext, type Authorization } from '../policy/authorization.js';
 import type { LegacySessions } from './legacy-sse.js';
+import type { Maybe } from '../maybe-async.js';
 import type { StreamGate } from './stream-gate.js';
 import type { RateLimiter } from '../policy/rate-limit.js';
 import type { RequestTrace } from '../telemetry/tracing.js';
@@ -22,7 +23,7 @@ export interface McpRequest {
   /** request headers to forward (the token's header or cookie removed once consumed) */
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly reply: ResponseSink;
-  readonly body: Promise<BodyResult> | null;
+  readonly body: Maybe<BodyResult> | null;
   /** what this request holds in memory against the gateway-wide budget */
   readonly held: ByteAccount;
   readonly route: RoutePlan;

@@ -2,13 +2,14 @@
 // same handling as a Streamable HTTP POST, its answer going to the session's event stream.
 
 import { parseMessage } from '../../protocol/jsonrpc.js';
+import type { Maybe } from '../maybe-async.js';
 import { Refusal } from '../refusals.js';
 import { refuse, send, type McpDeps, type McpRequest } from './context.js';
 import { LegacyAnswerSink, admitPost, asStreamablePost, holdInflight, maxPostsInFlight, streamableHeaders } from './legacy-sse.js';
 import { wholeBody } from './request-body.js';
 import { sessionOwner } from './session-id.js';
 
-export async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string, handlePost: (m: McpRequest, deps: McpDeps) => Promise<void>): Promise<void> {
+export async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string, handlePost: (m: McpRequest, deps: McpDeps) => Maybe<void>): Promise<void> {
   const session = deps.legacy.find(sessionId, sessionOwner(m.claims, m.route.sessionScope));
   if (session === undefined) {
     refuse(m, new Refusal('GW_SESSION_NOT_FOUND', 'Session not found', { form: 'text' }), null);
@@ -47,7 +48,7 @@ export async function legacyPost(m: McpRequest, deps: McpDeps, sessionId: string
     const sink = new LegacyAnswerSink(session, message.kind === 'request' ? message.id : null);
     try {
       await handlePost(
-        { ...m, req: asStreamablePost(m.req, session), headers: streamableHeaders(m.headers, session), reply: sink, body: Promise.resolve({ ok: true, body }) },
+        { ...m, req: asStreamablePost(m.req, session), headers: streamableHeaders(m.headers, session), reply: sink, body: { ok: true, body } },
         deps,
       );
     } catch (err) {

@@ -6,6 +6,7 @@
 import { JsonRpcError, parseMessage, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { callTargetOf, listKindOf, unknownTargetMessage, type CallTarget } from '../../protocol/mcp.js';
 import { headerValue } from '../http/request.js';
+import { then, type Maybe } from '../maybe-async.js';
 import { Refusal } from '../refusals.js';
 import type { UpstreamTarget } from '../upstream/target.js';
 import { allowCall, resolveTarget, rewriteCallName } from './calls.js';
@@ -19,11 +20,21 @@ import { untagAnswer } from './server-requests.js';
 
 type Message = Exclude<ParsedMessage, { readonly kind: 'invalid' }>;
 type Request = Extract<ParsedMessage, { readonly kind: 'request' }>;
+type Resolved = { readonly target: UpstreamTarget; readonly name: string };
 
-export async function handlePost(request: McpRequest, deps: McpDeps): Promise<void> {
-  const read = await readMessage(request);
-  if (read === null) return;
-  const { message, body } = read;
+export function handlePost(request: McpRequest, deps: McpDeps): Maybe<void> {
+  const contentType = headerValue(request.req, 'content-type') ?? '';
+  if (!contentType.toLowerCase().startsWith('application/json')) {
+    refuse(request, new Refusal('GW_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type: Client must send application/json'), null);
+    return;
+  }
+  return then(wholeBody(request), (body) => (body === null ? undefined : handleMessage(request, deps, body)));
+}
+
+/** The body read whole: one JSON-RPC message, checked, charged, then routed. */
+function handleMessage(request: McpRequest, deps: McpDeps, body: Buffer): Maybe<void> {
+  const message = readMessage(request, body);
+  if (message === null) return;
   const id = message.kind === 'request' ? message.id : null;
   if (message.kind !== 'response') request.record.mcpMethod = message.method;
   const opened = openSession(request, deps, id);
@@ -41,7 +52,12 @@ export async function handlePost(request: McpRequest, deps: McpDeps): Promise<vo
   if (m === null) return;
   // A GET of this session still being opened upstream goes first, as the client sent it.
   const gate = deps.streamGate.opened(opened.header);
-  if (gate !== null) await gate;
+  const route = (): Maybe<void> => routeMessage(m, deps, message, body, call, resolved, opened);
+  return gate === null ? route() : gate.then(route);
+}
+
+function routeMessage(m: McpRequest, deps: McpDeps, message: Message, body: Buffer, call: CallTarget | null, resolved: Resolved | null, opened: OpenedSession): Maybe<void> {
+  const id = message.kind === 'request' ? message.id : null;
   if (message.kind === 'request' && call !== null) return routeCall(m, deps, { message, body }, call, resolved, opened);
   if (message.kind === 'request') {
     const kind = listKindOf(message.method);
@@ -51,36 +67,29 @@ export async function handlePost(request: McpRequest, deps: McpDeps): Promise<vo
   if (m.targets.length > 1) return fanOut(m, deps, message, body, opened);
   const only = m.targets[0];
   if (only === undefined) refuse(m, new Refusal('GW_NO_BACKEND', 'no upstream target', { status: 502, form: 'json-rpc' }), id);
-  else await forward(m, deps, only, body, opened, message);
+  else return forward(m, deps, only, body, opened, message);
 }
 
 /** The body as one JSON-RPC message; null when the client has had its refusal. */
-async function readMessage(m: McpRequest): Promise<{ readonly message: Message; readonly body: Buffer } | null> {
-  const contentType = headerValue(m.req, 'content-type') ?? '';
-  if (!contentType.toLowerCase().startsWith('application/json')) {
-    refuse(m, new Refusal('GW_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type: Client must send application/json'), null);
-    return null;
-  }
-  const body = await wholeBody(m);
-  if (body === null) return null;
+function readMessage(m: McpRequest, body: Buffer): Message | null {
   const message = parseMessage(body.toString('utf8'));
   if (message.kind === 'invalid') {
     const rpcCode = message.reason === 'body is not valid JSON' ? JsonRpcError.parseError : JsonRpcError.invalidRequest;
     refuse(m, new Refusal('GW_INVALID_MESSAGE', message.reason, { rpcCode, log: message.reason }), null);
     return null;
   }
-  return { message, body };
+  return message;
 }
 
 /** A call of a named tool, prompt or resource: to its target, once the rules allow it. */
-async function routeCall(
+function routeCall(
   m: McpRequest,
   deps: McpDeps,
   { message, body }: { readonly message: Request; readonly body: Buffer },
   call: CallTarget,
-  resolved: { target: UpstreamTarget; name: string } | null,
+  resolved: Resolved | null,
   opened: OpenedSession,
-): Promise<void> {
+): Maybe<void> {
   m.record.mcpResourceType = call.kind;
   // A name no target has, and one the rules deny, get the same answer: a denied tool stays hidden.
   const unknown = (log: string): Refusal => new Refusal('GW_UNKNOWN_TARGET', unknownTargetMessage(call), { log });
@@ -91,22 +100,24 @@ async function routeCall(
   }
   m.record.mcpTarget = resolved.target.name;
   m.record.mcpResourceName = resolved.name;
-  if (!(await allowCall(m, deps, message.method, call, resolved.target.name, resolved.name))) {
-    deps.onDenied(call.kind);
-    refuse(m, unknown(`mcp authorization denied: ${call.kind} ${resolved.name}`), message.id);
-    return;
-  }
-  const sent = resolved.name === call.name ? body : rewriteCallName(message, call, resolved.name);
-  await forward(m, deps, resolved.target, sent, opened, message);
+  return then(allowCall(m, deps, message.method, call, resolved.target.name, resolved.name), (allowed) => {
+    if (!allowed) {
+      deps.onDenied(call.kind);
+      refuse(m, unknown(`mcp authorization denied: ${call.kind} ${resolved.name}`), message.id);
+      return;
+    }
+    const sent = resolved.name === call.name ? body : rewriteCallName(message, call, resolved.name);
+    return forward(m, deps, resolved.target, sent, opened, message);
+  });
 }
 
 /** A client's answer to a server's own request, on a route with several targets: to that target alone. */
-async function routeAnswer(m: McpRequest, deps: McpDeps, message: Extract<ParsedMessage, { readonly kind: 'response' }>, body: Buffer, opened: OpenedSession): Promise<void> {
+function routeAnswer(m: McpRequest, deps: McpDeps, message: Extract<ParsedMessage, { readonly kind: 'response' }>, body: Buffer, opened: OpenedSession): Maybe<void> {
   const routed = untagAnswer(m.targets, message.id, body.toString('utf8'));
   if (routed === null) {
     refuse(m, new Refusal('GW_INVALID_MESSAGE', 'the answer names no request of a target', { log: 'an answer to no request of a target' }), null);
     return;
   }
   m.record.mcpTarget = routed.target.name;
-  await forward(m, deps, routed.target, routed.body, opened, message);
+  return forward(m, deps, routed.target, routed.body, opened, message);
 }

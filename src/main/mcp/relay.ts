@@ -5,6 +5,7 @@
 // method and path; a POST is handled in post.ts, a legacy HTTP+SSE POST in legacy-post.ts.
 
 import { decodeComponent, headerValue } from '../http/request.js';
+import type { Maybe } from '../maybe-async.js';
 import { Refusal } from '../refusals.js';
 import { refuse, type McpDeps, type McpRequest } from './context.js';
 import { endOtherSessions } from './fanout.js';
@@ -16,7 +17,7 @@ import { handlePost } from './post.js';
 import { chargeRateLimit } from './rate-limit-charge.js';
 import { openSession } from './open-session.js';
 
-export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
+export function handleMcp(m: McpRequest, deps: McpDeps): Maybe<void> {
   m.record.protocol = 'mcp';
   const origin = headerValue(m.req, 'origin');
   if (origin !== undefined && !originAllowed(origin, m.route)) {
@@ -33,8 +34,8 @@ export async function handleMcp(m: McpRequest, deps: McpDeps): Promise<void> {
     const sessionId = /(?:^|&)sessionId=([^&]*)/.exec(m.req.query)?.[1];
     if (m.req.method === 'POST' && sessionId !== undefined) {
       const decoded = decodeComponent(sessionId); // null for `%zz`: no id any server handed out
-      if (decoded === null) refuse(m, new Refusal('GW_BAD_REQUEST', 'failed to process session_id', { log: 'malformed session id' }), null);
-      else await legacyPost(m, deps, decoded, handlePost);
+      if (decoded !== null) return legacyPost(m, deps, decoded, handlePost);
+      refuse(m, new Refusal('GW_BAD_REQUEST', 'failed to process session_id', { log: 'malformed session id' }), null);
       return;
     }
   }

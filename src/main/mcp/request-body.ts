@@ -1,13 +1,17 @@
 // The request's body as the relay needs it: read whole, or the client answered why not.
 
+import type { BodyResult } from '../http/request.js';
+import { then, type Maybe } from '../maybe-async.js';
 import { Refusal } from '../refusals.js';
 import { refuse, type McpRequest } from './context.js';
 
 /** The body read whole; null when there is none, or it was not read whole and the client has
  * had its answer (an aborted one needs none: its client is gone). */
-export async function wholeBody(m: McpRequest): Promise<Buffer | null> {
-  const result = m.body === null ? null : await m.body;
-  if (result === null) return null;
+export function wholeBody(m: McpRequest): Maybe<Buffer | null> {
+  return m.body === null ? null : then(m.body, (result) => bodyOf(m, result));
+}
+
+function bodyOf(m: McpRequest, result: BodyResult): Buffer | null {
   if (result.ok) return result.body;
   if (result.reason === 'too_large') refuse(m, new Refusal('GW_BODY_TOO_LARGE', 'Payload Too Large', { log: 'request body too large' }), null);
   else if (result.reason === 'busy') {

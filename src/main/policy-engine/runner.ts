@@ -5,12 +5,14 @@
 import type { DecideTask, FilterTask, PolicyEngine, VerifyTask } from '../../protocol/policy-engine.js';
 import type { DecideResult, FilterResult, VerifyResult } from '../../protocol/worker-contract.js';
 import { GatewayError } from '../../protocol/errors.js';
+import type { Maybe } from '../maybe-async.js';
 
 export interface EngineRunner {
   readonly mode: 'pool' | 'inline';
   readonly generation: number;
   verify(task: VerifyTask): Promise<VerifyResult>;
-  decide(task: DecideTask): Promise<DecideResult>;
+  /** A value when decided on this thread (it always is today: one decision costs less than any hop). */
+  decide(task: DecideTask): Maybe<DecideResult>;
   filter(task: FilterTask): Promise<FilterResult>;
   /** Tasks waiting for a worker (0 inline). */
   queueSize(): number;
@@ -34,7 +36,7 @@ export function inlineRunner(engine: PolicyEngine): EngineRunner {
     mode: 'inline',
     generation: engine.generation,
     verify: async (task) => engine.verifyAsync(task),
-    decide: async (task) => engine.decide(task.ruleSet, task.ctx),
+    decide: (task) => engine.decide(task.ruleSet, task.ctx),
     filter: async (task) => engine.filter(task.ruleSet, task),
     queueSize: () => 0,
     listCacheChars: () => engine.listCacheChars(),

@@ -4,10 +4,11 @@
 // fails to evaluate counts as false and is counted here.
 
 import type { FilterRequest } from '../../protocol/policy-engine.js';
-import type { CelContext, Claims, McpCelContext } from '../../protocol/worker-contract.js';
+import type { CelContext, Claims, DecideResult, McpCelContext } from '../../protocol/worker-contract.js';
 import { joinedHeaders, type RequestSnapshot } from '../http/request.js';
 import type { RuleSetRef } from '../plan.js';
 import type { EngineRunner } from '../policy-engine/runner.js';
+import { then, type Maybe } from '../maybe-async.js';
 
 /** Who asks: the request as received and the claims jwtAuth verified (null: none). */
 export interface Asker {
@@ -52,12 +53,12 @@ export class Authorization {
   }
 
   /** HTTP `authorization`: whether the request may go on. */
-  allowRequest(ref: RuleSetRef, who: Asker): Promise<boolean> {
+  allowRequest(ref: RuleSetRef, who: Asker): Maybe<boolean> {
     return this.#decide(ref.id, celContext(who, allRoots, null));
   }
 
   /** `mcpAuthorization` (null: none, every call allowed): whether the call may be made. */
-  async allowCall(ref: RuleSetRef | null, who: Asker, mcp: McpCelContext): Promise<boolean> {
+  allowCall(ref: RuleSetRef | null, who: Asker, mcp: McpCelContext): Maybe<boolean> {
     if (ref === null) return true;
     return this.#decide(ref.id, celContext(who, ref, mcp));
   }
@@ -79,9 +80,12 @@ export class Authorization {
     return result.body;
   }
 
-  async #decide(ruleSet: number, ctx: CelContext): Promise<boolean> {
-    const decision = await this.#engine().decide({ op: 'decide', ruleSet, ctx });
+  #decide(ruleSet: number, ctx: CelContext): Maybe<boolean> {
+    return then(this.#engine().decide({ op: 'decide', ruleSet, ctx }), this.#allowed);
+  }
+
+  readonly #allowed = (decision: DecideResult): boolean => {
     if (decision.ruleErrors > 0) this.#onRuleErrors(decision.ruleErrors);
     return decision.allow;
-  }
+  };
 }

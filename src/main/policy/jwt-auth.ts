@@ -4,6 +4,7 @@
 import type { JwtMode } from '../config/types.js';
 import type { CacheCounts, Claims, ReasonCode, WorkerInit } from '../../protocol/worker-contract.js';
 import type { EngineRunner } from '../policy-engine/runner.js';
+import type { Maybe } from '../maybe-async.js';
 import { VerifiedTokenCache, keyIdentity, liveKeys } from './token-cache.js';
 
 export type AuthOutcome =
@@ -19,7 +20,8 @@ export type AuthOutcome =
   | { readonly kind: 'reject'; readonly reason: ReasonCode | 'missing'; readonly message: string };
 
 export interface JwtAuthenticator {
-  authenticate(token: string | null): Promise<AuthOutcome>;
+  /** A value when no verification is needed (no token, a cached one). */
+  authenticate(token: string | null): Maybe<AuthOutcome>;
   /** The engine now runs with `init`'s keys (a remote key set changed): cached tokens whose
    * exact key is gone are dropped, and so is any verification still running on the old keys. */
   keysChanged(init: WorkerInit): void;
@@ -92,14 +94,14 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       if (token === null) {
         if (mode === 'strict') {
           counters.count('missing');
-          return Promise.resolve({ kind: 'reject', reason: 'missing', message: 'no bearer token found' });
+          return { kind: 'reject', reason: 'missing', message: 'no bearer token found' };
         }
-        return Promise.resolve({ kind: 'pass', claims: null, token: null, stripAuthorization: true });
+        return { kind: 'pass', claims: null, token: null, stripAuthorization: true };
       }
       const hit = cache.get(token, Date.now());
       if (hit !== undefined) {
         counters.count('ok');
-        return Promise.resolve({ kind: 'pass', claims: hit.claims, token, stripAuthorization: true });
+        return { kind: 'pass', claims: hit.claims, token, stripAuthorization: true };
       }
       const shared = inflight.get(token);
       if (shared !== undefined) return shared;
