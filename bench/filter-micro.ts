@@ -13,7 +13,7 @@ import { compileRuleSet, type CompiledRuleSet } from '../src/workers/cel/compile
 import { evaluateRules, withoutStackTraces } from '../src/workers/cel/decide.js';
 import { ListJudge } from '../src/workers/cel/list-judge.js';
 import { filterList, itemContext, SHAPES, type FilterRequest } from '../src/workers/filter-list.js';
-import { JsonScanner } from '../src/workers/json-scan.js';
+import { JsonScanner } from '../src/protocol/json-scan.js';
 import { ALLOW_RULE, ruleSet, tools } from './fixtures.js';
 import { parseBasedFilterList } from './parse-based-filter.js';
 

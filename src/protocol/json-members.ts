@@ -7,56 +7,77 @@
 // stops at 128 levels, and deeper values overflow the stack of anything that walks them
 // recursively (JSON.stringify, msgpackr, structuredClone) further down the gateway.
 
+import { JsonScanner, type WalkCheck } from './json-scan.js';
+
 /** serde_json's default recursion limit. */
 export const MAX_JSON_DEPTH = 128;
 
 export type MemberProblem = { readonly kind: 'duplicate'; readonly name: string } | { readonly kind: 'too_deep'; readonly limit: number };
 
+/** Objects with more members than this look names up in a Set instead of a list. */
+const LIST_LIMIT = 16;
+
+/**
+ * A skip's check that every object's member names are unique (compared decoded: `"k\u0069d"` is
+ * `kid`) and that containers nest at most `maxDepth` deep; `problem` says why it stopped a skip.
+ * One check follows one walk: after a FAIL it is not used again.
+ */
+export class MemberCheck implements WalkCheck {
+  problem: MemberProblem | null = null;
+  /** The name last given to name() when it was new (the caller may read it). */
+  lastName = '';
+  readonly #scanner: JsonScanner;
+  readonly #maxDepth: number;
+  /** One entry per open container: the names seen so far (objects) or null (arrays). */
+  readonly #open: Array<string[] | Set<string> | null> = [];
+
+  constructor(scanner: JsonScanner, maxDepth: number = MAX_JSON_DEPTH) {
+    this.#scanner = scanner;
+    this.#maxDepth = maxDepth;
+  }
+
+  open(isObject: boolean): boolean {
+    if (this.#open.length === this.#maxDepth) {
+      this.problem = { kind: 'too_deep', limit: this.#maxDepth };
+      return false;
+    }
+    this.#open.push(isObject ? [] : null);
+    return true;
+  }
+
+  name(nameStart: number, nameEnd: number): boolean {
+    const names = this.#open[this.#open.length - 1];
+    const name = this.#scanner.stringValue(nameStart, nameEnd) ?? '';
+    if (names === undefined || names === null) return true;
+    if (Array.isArray(names)) {
+      if (names.includes(name)) return this.#duplicate(name);
+      names.push(name);
+      if (names.length > LIST_LIMIT) this.#open[this.#open.length - 1] = new Set(names);
+    } else {
+      if (names.has(name)) return this.#duplicate(name);
+      names.add(name);
+    }
+    this.lastName = name;
+    return true;
+  }
+
+  close(): void {
+    this.#open.pop();
+  }
+
+  #duplicate(name: string): boolean {
+    this.problem = { kind: 'duplicate', name };
+    return false;
+  }
+}
+
 /** The first problem of one value of valid JSON text: a name that occurs twice in one object, or
  * containers nested deeper than `maxDepth`; null when there is none. */
 export function memberProblem(text: string, maxDepth: number = MAX_JSON_DEPTH): MemberProblem | null {
-  // One entry per open container: the names seen so far (objects) or null (arrays).
-  const stack: Array<Set<string> | null> = [];
-  let expectName = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      let j = i + 1;
-      let escaped = false;
-      while (j < text.length) {
-        const d = text.charCodeAt(j);
-        if (d === 0x5c) {
-          escaped = true;
-          j += 2;
-          continue;
-        }
-        if (d === 0x22) break;
-        j++;
-      }
-      const names = stack[stack.length - 1];
-      if (expectName && names !== undefined && names !== null) {
-        const raw = text.slice(i, j + 1);
-        // Escapes (`"k\u0069d"`) must compare decoded.
-        const decoded: unknown = escaped ? JSON.parse(raw) : raw.slice(1, -1);
-        const name = typeof decoded === 'string' ? decoded : raw;
-        if (names.has(name)) return { kind: 'duplicate', name };
-        names.add(name);
-        expectName = false;
-      }
-      i = j;
-    } else if (c === 0x7b || c === 0x5b) {
-      if (stack.length === maxDepth) return { kind: 'too_deep', limit: maxDepth };
-      stack.push(c === 0x7b ? new Set() : null);
-      expectName = c === 0x7b;
-    } else if (c === 0x7d || c === 0x5d) {
-      stack.pop();
-      expectName = false;
-    } else if (c === 0x2c) {
-      const top = stack[stack.length - 1];
-      expectName = top !== undefined && top !== null;
-    }
-  }
-  return null;
+  const scanner = new JsonScanner(text);
+  const check = new MemberCheck(scanner, maxDepth);
+  scanner.skipValue(scanner.skipWhitespace(0), check);
+  return check.problem;
 }
 
 /** The first name that occurs twice in one object of valid JSON text, or null. */

@@ -1,6 +1,7 @@
 // MCP names the gateway acts on: methods whose target must be authorized, and list methods
 // whose results are filtered.
 
+import type { CallParams } from './jsonrpc.js';
 import type { ListKind } from './worker-contract.js';
 
 export type ResourceKind = 'tool' | 'prompt' | 'resource';
@@ -23,25 +24,23 @@ const callMethods: ReadonlyMap<string, { kind: ResourceKind; param: 'name' | 'ur
 ]);
 
 /** `completion/complete` names its prompt or resource (template) in `params.ref`. */
-function completionTarget(params: Readonly<Record<string, unknown>> | null): CallTarget {
-  const ref = params?.['ref'];
-  const fields = typeof ref === 'object' && ref !== null && !Array.isArray(ref) ? new Map(Object.entries(ref)) : new Map<string, unknown>();
-  const isResource = fields.get('type') === 'ref/resource';
-  const raw = fields.get(isResource ? 'uri' : 'name');
+function completionTarget(params: CallParams | null): CallTarget {
+  const ref = params?.ref;
+  const isResource = ref?.type === 'ref/resource';
+  const raw = isResource ? ref?.uri : ref?.name;
   // Another ref type names nothing we can judge: an empty prompt name, which no rule allows by name.
-  return { kind: isResource ? 'resource' : 'prompt', name: typeof raw === 'string' && (isResource || fields.get('type') === 'ref/prompt') ? raw : '' };
+  return { kind: isResource ? 'resource' : 'prompt', name: raw !== undefined && (isResource || ref?.type === 'ref/prompt') ? raw : '' };
 }
 
 /** The tool/prompt/resource a request targets, or null for methods that target none.
  * Returns `{kind, name: ''}` when the method needs a name and none is given (fail closed).
  * A completion targets the prompt or resource it completes arguments of: its suggestions tell
  * about an item the caller may not see. */
-export function callTargetOf(method: string, params: Readonly<Record<string, unknown>> | null): CallTarget | null {
+export function callTargetOf(method: string, params: CallParams | null): CallTarget | null {
   if (method === 'completion/complete') return completionTarget(params);
   const spec = callMethods.get(method);
   if (spec === undefined) return null;
-  const raw = params?.[spec.param];
-  return { kind: spec.kind, name: typeof raw === 'string' ? raw : '' };
+  return { kind: spec.kind, name: params?.[spec.param] ?? '' };
 }
 
 const listMethods: ReadonlyMap<string, ListKind> = new Map([

@@ -8,7 +8,7 @@ import type { CelContext, FilterResult, ListKind, McpCelContext } from '../proto
 import { hasNoRules, type CompiledRuleSet } from './cel/compile.js';
 import { withoutStackTraces, type ErrorTally } from './cel/decide.js';
 import { ListJudge } from './cel/list-judge.js';
-import { FAIL, JsonScanner } from './json-scan.js';
+import { FAIL, JsonScanner } from '../protocol/json-scan.js';
 import type { CachedList, FilteredListCache } from './list-cache.js';
 
 export type { FilterRequest } from '../protocol/policy-engine.js';

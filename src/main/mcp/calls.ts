@@ -22,16 +22,24 @@ export function resolveTarget(m: McpRequest, call: CallTarget): { target: Upstre
   return target === undefined ? null : { target, name: call.name.slice(at + 1) };
 }
 
-/** The message re-written to name the call as its target knows it. */
-export function rewriteCallName(message: ParsedMessage, call: CallTarget, name: string): Buffer {
+/** The message re-written to name the call as its target knows it. The whole body is parsed
+ * only here, where it is re-written (it was checked already: valid JSON, no name twice). */
+export function rewriteCallName(body: Buffer, message: ParsedMessage, call: CallTarget, name: string): Buffer {
   if (message.kind !== 'request') throw new TypeError('only requests carry call targets');
+  const value: unknown = JSON.parse(body.toString('utf8'));
+  const given = isRecord(value) ? value['params'] : undefined;
+  const sent = isRecord(given) ? given : null;
   const key = call.kind === 'resource' ? 'uri' : 'name';
-  const ref = message.params?.['ref'];
+  const ref = sent?.['ref'];
   const params =
     message.method === 'completion/complete' && typeof ref === 'object' && ref !== null
-      ? { ...message.params, ref: { ...ref, [key]: name } }
-      : { ...message.params, [key]: name };
+      ? { ...sent, ref: { ...ref, [key]: name } }
+      : { ...sent, [key]: name };
   return Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params }));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Whether the route's mcpAuthorization rules allow the call. */

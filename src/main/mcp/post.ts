@@ -106,7 +106,7 @@ function routeCall(
       refuse(m, unknown(`mcp authorization denied: ${call.kind} ${resolved.name}`), message.id);
       return;
     }
-    const sent = resolved.name === call.name ? body : rewriteCallName(message, call, resolved.name);
+    const sent = resolved.name === call.name ? body : rewriteCallName(body, message, call, resolved.name);
     return forward(m, deps, resolved.target, sent, opened, message);
   });
 }

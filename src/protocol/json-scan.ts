@@ -1,6 +1,7 @@
 // A strict JSON scanner over the text itself: skip a value, walk an object's members or an
 // array's elements, read a string token. It lets the filter op find and slice the few members it
-// needs without building (and later re-serialising) the whole message. Whatever it passes over
+// needs without building (and later re-serialising) the whole message, and a POST's message be
+// checked and read in one pass (jsonrpc.ts), its names and depth too. Whatever it passes over
 // it checks against RFC 8259 exactly as JSON.parse does, and answers FAIL at the first thing
 // JSON.parse would reject: a rewrite is only ever built from text a client would parse as we did.
 //
@@ -138,6 +139,17 @@ export type MemberVisitor = (nameStart: number, nameEnd: number, valueStart: num
 /** Called for each element of an array, at its first character; answers as a MemberVisitor. */
 export type ElementVisitor = (valueStart: number) => number;
 
+/** What a skip checks besides the grammar as it goes (json-members.ts: names unique per object,
+ * nesting bounded); false stops the skip with FAIL. */
+export interface WalkCheck {
+  /** a container opens (`{` or `[`) */
+  open(isObject: boolean): boolean;
+  /** a member's name, the string token text[nameStart, nameEnd) */
+  name(nameStart: number, nameEnd: number): boolean;
+  /** the innermost open container closes */
+  close(): void;
+}
+
 /** A scanner for one text; positions are indexes into `text`. */
 export class JsonScanner {
   readonly text: string;
@@ -215,15 +227,16 @@ export class JsonScanner {
   }
 
   /** From a member name's opening quote at i, past the name, whitespace and colon to the value. */
-  private memberValueStart(i: number): number {
+  private memberValueStart(i: number, check: WalkCheck | null): number {
     const nameEnd = this.skipString(i);
-    if (nameEnd === FAIL) return FAIL;
+    if (nameEnd === FAIL || (check !== null && !check.name(i, nameEnd))) return FAIL;
     const colon = this.skipWhitespace(nameEnd);
     return this.text.charCodeAt(colon) === COLON ? this.skipWhitespace(colon + 1) : FAIL;
   }
 
-  /** Past the JSON value whose first character is at i (no leading whitespace), or FAIL. */
-  skipValue(i: number): number {
+  /** Past the JSON value whose first character is at i (no leading whitespace), or FAIL; with
+   * `check`, also FAIL where it says so. */
+  skipValue(i: number, check: WalkCheck | null = null): number {
     const text = this.text;
     const first = text.charCodeAt(i);
     if (first !== OPEN_BRACE && first !== OPEN_BRACKET) return this.skipScalar(i);
@@ -234,6 +247,7 @@ export class JsonScanner {
       let c = text.charCodeAt(i);
       if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         const isObject = c === OPEN_BRACE;
+        if (check !== null && !check.open(isObject)) return FAIL;
         if (depth === stack.length) {
           open = new Uint8Array(stack.length * 2);
           open.set(stack);
@@ -242,10 +256,11 @@ export class JsonScanner {
         stack[depth++] = isObject ? 1 : 0;
         i = this.skipWhitespace(i + 1);
         if (text.charCodeAt(i) === (isObject ? CLOSE_BRACE : CLOSE_BRACKET)) {
+          check?.close();
           depth--;
           i++;
         } else {
-          if (isObject) i = this.memberValueStart(i);
+          if (isObject) i = this.memberValueStart(i, check);
           if (i === FAIL) return FAIL;
           continue;
         }
@@ -261,11 +276,12 @@ export class JsonScanner {
         const inObject = stack[depth - 1] === 1;
         if (c === COMMA) {
           i = this.skipWhitespace(i + 1);
-          if (inObject) i = this.memberValueStart(i);
+          if (inObject) i = this.memberValueStart(i, check);
           if (i === FAIL) return FAIL;
           break;
         }
         if (c !== (inObject ? CLOSE_BRACE : CLOSE_BRACKET)) return FAIL;
+        check?.close();
         depth--;
         i++;
       }

@@ -1,10 +1,11 @@
-// The JSON scanner behind the filter op (src/workers/json-scan.ts): it must accept exactly what
+// The JSON scanner behind the filter op (src/protocol/json-scan.ts): it must accept exactly what
 // JSON.parse accepts, since the filter passes on text only when the scan found it valid.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FAIL, JsonScanner } from '../../../src/workers/json-scan.js';
+import { FAIL, JsonScanner } from '../../../src/protocol/json-scan.js';
 import { tools } from '../../../bench/fixtures.js';
 import { parses } from '../../helpers/json.js';
+import { random } from '../../helpers/random.js';
 
 
 function scans(text: string): boolean {
@@ -87,17 +88,6 @@ test('accepts exactly what JSON.parse accepts: hand-picked texts', () => {
     assert.equal(scans(text), false, JSON.stringify(text));
   }
 });
-
-/** A small deterministic PRNG (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASES = [
   JSON.stringify({ jsonrpc: '2.0', id: 4, result: { tools: tools(3), nextCursor: 'c2' } }),
