@@ -125,6 +125,9 @@ function hasBackslash(text: string, start: number, end: number): boolean {
   return false;
 }
 
+/** Texts up to this many characters are scanned without searching ahead (JsonScanner.short). */
+const SHORT_TEXT = 512;
+
 // Open containers of the value being skipped, innermost last: 1 = object, 0 = array. Shared by
 // every scanner (skipValue never re-enters itself), grown on demand.
 let open = new Uint8Array(64);
@@ -166,9 +169,13 @@ export class JsonScanner {
   /** the least of the five */
   private special = -1;
   private searchedFrom = 0;
+  /** Short texts (a request's message) are read one character at a time: the first search for
+   * the five would cost more than reading all of it. */
+  private readonly short: boolean;
 
   constructor(text: string) {
     this.text = text;
+    this.short = text.length <= SHORT_TEXT;
   }
 
   /** Past any JSON whitespace (space, tab, LF, CR; nothing else) from i. */
@@ -188,6 +195,7 @@ export class JsonScanner {
   /** Past the string token whose opening quote is at i, or FAIL. */
   skipString(i: number): number {
     const text = this.text;
+    if (this.short) return skipStringByChar(text, i);
     if (text.charCodeAt(i) !== QUOTE) return FAIL;
     const close = text.indexOf('"', i + 1);
     if (close === -1) return FAIL;
@@ -294,22 +302,29 @@ export class JsonScanner {
     return end !== FAIL && this.skipWhitespace(end) === this.text.length;
   }
 
-  /** Walks the object whose `{` is at i; past its `}`, or FAIL (invalid JSON, or a visitor's FAIL). */
-  walkObject(i: number, visit: MemberVisitor): number {
+  /** Walks the object whose `{` is at i; past its `}`, or FAIL (invalid JSON, a visitor's FAIL,
+   * or `check`'s: the object and its names counted there, the visitor's skips passing it on). */
+  walkObject(i: number, visit: MemberVisitor, check: WalkCheck | null = null): number {
     const text = this.text;
-    if (text.charCodeAt(i) !== OPEN_BRACE) return FAIL;
+    if (text.charCodeAt(i) !== OPEN_BRACE || (check !== null && !check.open(true))) return FAIL;
     i = this.skipWhitespace(i + 1);
-    if (text.charCodeAt(i) === CLOSE_BRACE) return i + 1;
+    if (text.charCodeAt(i) === CLOSE_BRACE) {
+      check?.close();
+      return i + 1;
+    }
     for (;;) {
       const nameEnd = this.skipString(i);
-      if (nameEnd === FAIL) return FAIL;
+      if (nameEnd === FAIL || (check !== null && !check.name(i, nameEnd))) return FAIL;
       const colon = this.skipWhitespace(nameEnd);
       if (text.charCodeAt(colon) !== COLON) return FAIL;
       const end = visit(i, nameEnd, this.skipWhitespace(colon + 1));
       if (end === FAIL) return FAIL;
       i = this.skipWhitespace(end);
       const c = text.charCodeAt(i);
-      if (c === CLOSE_BRACE) return i + 1;
+      if (c === CLOSE_BRACE) {
+        check?.close();
+        return i + 1;
+      }
       if (c !== COMMA) return FAIL;
       i = this.skipWhitespace(i + 1);
     }

@@ -35,12 +35,6 @@ const OPEN_BRACKET = 0x5b;
 
 const notJson: ParsedMessage = { kind: 'invalid', reason: 'body is not valid JSON' };
 
-/** A member's value: where its token starts and ends (end is FAIL while absent). */
-interface Token {
-  start: number;
-  end: number;
-}
-
 /**
  * Classifies one JSON-RPC message. Batches are refused: 2025-06-18 removed them, and a batch
  * would let one POST carry calls that each need their own authorization decision. So is a
@@ -61,114 +55,147 @@ export function parseMessage(text: string): ParsedMessage {
     if (!scanner.isJsonText()) return notJson;
     return first === OPEN_BRACKET ? { kind: 'invalid', reason: 'JSON-RPC batches are not supported' } : { kind: 'invalid', reason: 'not a JSON-RPC 2.0 message' };
   }
-  const check = new MemberCheck(scanner);
-  const jsonrpc: Token = { start: 0, end: FAIL };
-  const id: Token = { start: 0, end: FAIL };
-  const method: Token = { start: 0, end: FAIL };
-  const params: Token = { start: 0, end: FAIL };
-  let callParams: CallParams | null = null;
-  let answers = false;
-  const end = walkChecked(scanner, check, start, (name, valueStart) => {
-    if (name === 'params' && text.charCodeAt(valueStart) === OPEN_BRACE) {
-      const read = readCallParams(scanner, check, valueStart);
-      set(params, valueStart, read.end);
-      callParams = read.params;
-      return read.end;
+  return reader.read(scanner, start);
+}
+
+/**
+ * One message's walk: where the members read are (an end of FAIL: absent) and the names a call
+ * targets. One reader serves every message in turn (a read runs to its end synchronously), so a
+ * message costs no closures or records beyond its answer.
+ */
+class MessageReader {
+  #scanner = new JsonScanner('');
+  #check = new MemberCheck(this.#scanner);
+  #jsonrpcStart = 0;
+  #jsonrpcEnd = FAIL;
+  #idStart = 0;
+  #idEnd = FAIL;
+  #methodStart = 0;
+  #methodEnd = FAIL;
+  #paramsStart = 0;
+  #paramsEnd = FAIL;
+  /** `params` was an object, and these its names */
+  #paramsObject = false;
+  #name: string | undefined;
+  #uri: string | undefined;
+  /** `params.ref` was an object, and these its names */
+  #refObject = false;
+  #refType: string | undefined;
+  #refName: string | undefined;
+  #refUri: string | undefined;
+  /** a `result` or `error` member */
+  #answers = false;
+
+  read(scanner: JsonScanner, start: number): ParsedMessage {
+    this.#scanner = scanner;
+    this.#check = new MemberCheck(scanner);
+    this.#jsonrpcEnd = this.#idEnd = this.#methodEnd = this.#paramsEnd = FAIL;
+    this.#paramsObject = this.#refObject = this.#answers = false;
+    this.#name = this.#uri = this.#refType = this.#refName = this.#refUri = undefined;
+    const end = scanner.walkObject(start, this.#member, this.#check);
+    if (end === FAIL || scanner.skipWhitespace(end) !== scanner.text.length) {
+      // Stopped early: the text is not JSON, or a name or depth check stopped it. JSON or not is
+      // told by a scan of the whole text.
+      const problem = this.#check.problem;
+      if (problem === null || !new JsonScanner(scanner.text).isJsonText()) return notJson;
+      return { kind: 'invalid', reason: describeMemberProblem(problem) };
     }
-    const valueEnd = scanner.skipValue(valueStart, check);
-    if (name === 'jsonrpc') set(jsonrpc, valueStart, valueEnd);
-    else if (name === 'id') set(id, valueStart, valueEnd);
-    else if (name === 'method') set(method, valueStart, valueEnd);
-    else if (name === 'params') set(params, valueStart, valueEnd);
-    else if (name === 'result' || name === 'error') answers = true;
-    return valueEnd;
-  });
-  if (end === FAIL || scanner.skipWhitespace(end) !== text.length) {
-    // Stopped early: the text is not JSON, or a name or depth check stopped it. JSON or not is
-    // told by a scan of the whole text.
-    const problem = check.problem;
-    if (problem === null || !new JsonScanner(text).isJsonText()) return notJson;
-    return { kind: 'invalid', reason: describeMemberProblem(problem) };
+    return this.#classify();
   }
-  return classify(scanner, { jsonrpc, id, method, params }, callParams, answers);
-}
 
-function set(token: Token, start: number, end: number): void {
-  token.start = start;
-  token.end = end;
-}
-
-/** The message's shape, from the members read (the text is valid JSON, its names unique). */
-function classify(scanner: JsonScanner, m: Readonly<Record<'jsonrpc' | 'id' | 'method' | 'params', Token>>, params: CallParams | null, answers: boolean): ParsedMessage {
-  const text = scanner.text;
-  if (m.jsonrpc.end === FAIL || text.charCodeAt(m.jsonrpc.start) !== QUOTE || !scanner.tokenEquals(m.jsonrpc.start, m.jsonrpc.end, '2.0')) {
-    return { kind: 'invalid', reason: 'not a JSON-RPC 2.0 message' };
-  }
-  if (m.params.end !== FAIL && params === null && text.charCodeAt(m.params.start) !== OPEN_BRACKET) {
-    return { kind: 'invalid', reason: 'params must be an object' };
-  }
-  const id = m.id.end === FAIL ? undefined : idValue(scanner, m.id);
-  if (m.method.end !== FAIL) {
-    const method = text.charCodeAt(m.method.start) === QUOTE ? scanner.stringValue(m.method.start, m.method.end) : null;
-    if (method === null) return { kind: 'invalid', reason: 'method must be a string' };
-    if (id === undefined) return { kind: 'notification', method, params };
-    if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return { kind: 'request', id, method, params };
-    return { kind: 'invalid', reason: 'id must be a string or a number' };
-  }
-  if (answers && (id === null || typeof id === 'string' || typeof id === 'number')) return { kind: 'response', id };
-  return { kind: 'invalid', reason: 'neither a request, a notification nor a response' };
-}
-
-/** An id's value: a string or number as JSON.parse reads it, null, or false for anything else. */
-function idValue(scanner: JsonScanner, token: Token): JsonRpcId | null | false {
-  const text = scanner.text;
-  const c = text.charCodeAt(token.start);
-  if (c === QUOTE) return scanner.stringValue(token.start, token.end) ?? false;
-  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return Number(text.slice(token.start, token.end));
-  return c === 0x6e ? null : false; // null, or true/false/an object/an array
-}
-
-/** The names `params` (an object at `start`) gives a call; end is FAIL where the walk stopped. */
-function readCallParams(scanner: JsonScanner, check: MemberCheck, start: number): { readonly end: number; readonly params: CallParams } {
-  let name: string | undefined;
-  let uri: string | undefined;
-  let ref: CallParams['ref'];
-  const end = walkChecked(scanner, check, start, (member, valueStart) => {
-    if (member === 'ref' && scanner.text.charCodeAt(valueStart) === OPEN_BRACE) {
-      let type: string | undefined;
-      let refName: string | undefined;
-      let refUri: string | undefined;
-      const refEnd = walkChecked(scanner, check, valueStart, (field, at) => {
-        const value = scanner.skipValue(at, check);
-        if (field === 'type') type = stringAt(scanner, at, value);
-        else if (field === 'name') refName = stringAt(scanner, at, value);
-        else if (field === 'uri') refUri = stringAt(scanner, at, value);
-        return value;
-      });
-      ref = { type, name: refName, uri: refUri };
-      return refEnd;
+  /** A member of the message. */
+  readonly #member = (_nameStart: number, _nameEnd: number, at: number): number => {
+    const scanner = this.#scanner;
+    const name = this.#check.lastName;
+    if (name === 'params' && scanner.text.charCodeAt(at) === OPEN_BRACE) {
+      this.#paramsObject = true;
+      this.#paramsStart = at;
+      return (this.#paramsEnd = scanner.walkObject(at, this.#param, this.#check));
     }
-    const value = scanner.skipValue(valueStart, check);
-    if (member === 'name') name = stringAt(scanner, valueStart, value);
-    else if (member === 'uri') uri = stringAt(scanner, valueStart, value);
-    return value;
-  });
-  return { end, params: { name, uri, ref } };
+    const end = scanner.skipValue(at, this.#check);
+    if (name === 'jsonrpc') {
+      this.#jsonrpcStart = at;
+      this.#jsonrpcEnd = end;
+    } else if (name === 'id') {
+      this.#idStart = at;
+      this.#idEnd = end;
+    } else if (name === 'method') {
+      this.#methodStart = at;
+      this.#methodEnd = end;
+    } else if (name === 'params') {
+      this.#paramsStart = at;
+      this.#paramsEnd = end;
+    } else if (name === 'result' || name === 'error') this.#answers = true;
+    return end;
+  };
+
+  /** A member of `params`. */
+  readonly #param = (_nameStart: number, _nameEnd: number, at: number): number => {
+    const scanner = this.#scanner;
+    const name = this.#check.lastName;
+    if (name === 'ref' && scanner.text.charCodeAt(at) === OPEN_BRACE) {
+      this.#refObject = true;
+      return scanner.walkObject(at, this.#refMember, this.#check);
+    }
+    const end = scanner.skipValue(at, this.#check);
+    if (name === 'name') this.#name = this.#stringAt(at, end);
+    else if (name === 'uri') this.#uri = this.#stringAt(at, end);
+    return end;
+  };
+
+  /** A member of `params.ref`. */
+  readonly #refMember = (_nameStart: number, _nameEnd: number, at: number): number => {
+    const name = this.#check.lastName;
+    const end = this.#scanner.skipValue(at, this.#check);
+    if (name === 'type') this.#refType = this.#stringAt(at, end);
+    else if (name === 'name') this.#refName = this.#stringAt(at, end);
+    else if (name === 'uri') this.#refUri = this.#stringAt(at, end);
+    return end;
+  };
+
+  /** The string a value token holds, or undefined when it is no string (or FAIL). */
+  #stringAt(start: number, end: number): string | undefined {
+    const scanner = this.#scanner;
+    if (end === FAIL || scanner.text.charCodeAt(start) !== QUOTE) return undefined;
+    return scanner.stringValue(start, end) ?? undefined;
+  }
+
+  /** The message's shape, from the members read (the text is valid JSON, its names unique). */
+  #classify(): ParsedMessage {
+    const scanner = this.#scanner;
+    const text = scanner.text;
+    if (this.#jsonrpcEnd === FAIL || text.charCodeAt(this.#jsonrpcStart) !== QUOTE || !scanner.tokenEquals(this.#jsonrpcStart, this.#jsonrpcEnd, '2.0')) {
+      return { kind: 'invalid', reason: 'not a JSON-RPC 2.0 message' };
+    }
+    if (this.#paramsEnd !== FAIL && !this.#paramsObject && text.charCodeAt(this.#paramsStart) !== OPEN_BRACKET) {
+      return { kind: 'invalid', reason: 'params must be an object' };
+    }
+    const params: CallParams | null = this.#paramsObject
+      ? { name: this.#name, uri: this.#uri, ref: this.#refObject ? { type: this.#refType, name: this.#refName, uri: this.#refUri } : undefined }
+      : null;
+    const id = this.#idEnd === FAIL ? undefined : this.#idValue();
+    if (this.#methodEnd !== FAIL) {
+      const method = this.#stringAt(this.#methodStart, this.#methodEnd);
+      if (method === undefined) return { kind: 'invalid', reason: 'method must be a string' };
+      if (id === undefined) return { kind: 'notification', method, params };
+      if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return { kind: 'request', id, method, params };
+      return { kind: 'invalid', reason: 'id must be a string or a number' };
+    }
+    if (this.#answers && (id === null || typeof id === 'string' || typeof id === 'number')) return { kind: 'response', id };
+    return { kind: 'invalid', reason: 'neither a request, a notification nor a response' };
+  }
+
+  /** The id's value: a string or number as JSON.parse reads it, null, or false for anything else. */
+  #idValue(): JsonRpcId | null | false {
+    const scanner = this.#scanner;
+    const c = scanner.text.charCodeAt(this.#idStart);
+    if (c === QUOTE) return scanner.stringValue(this.#idStart, this.#idEnd) ?? false;
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return Number(scanner.text.slice(this.#idStart, this.#idEnd));
+    return c === 0x6e ? null : false; // null, or true/false/an object/an array
+  }
 }
 
-/** Walks the object at `start` with the check's names and depth counted; past its `}` or FAIL. */
-function walkChecked(scanner: JsonScanner, check: MemberCheck, start: number, visit: (name: string, valueStart: number) => number): number {
-  if (!check.open(true)) return FAIL;
-  const end = scanner.walkObject(start, (nameStart, nameEnd, valueStart) => (check.name(nameStart, nameEnd) ? visit(check.lastName, valueStart) : FAIL));
-  if (end !== FAIL) check.close();
-  return end;
-}
-
-/** The string a value token holds, or undefined when it is no string (or FAIL). */
-function stringAt(scanner: JsonScanner, start: number, end: number): string | undefined {
-  if (end === FAIL || scanner.text.charCodeAt(start) !== QUOTE) return undefined;
-  return scanner.stringValue(start, end) ?? undefined;
-}
+const reader = new MessageReader();
 
 /** The text of a JSON-RPC error response. */
 export function errorMessage(id: JsonRpcId | null, code: number, message: string): string {
