@@ -6,6 +6,7 @@ import { S, type Scenario } from './scenarios.js';
 
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
   call: S.call,
+  call4k: S.call4k,
   fresh: S.fresh,
   callsse: S.callSse,
   list20: S.list20,

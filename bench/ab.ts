@@ -7,7 +7,7 @@
 // instead of wrk: latency (p50, p99, p99.9 from when each request was due) and CPU per request at
 // equal offered load, the p99 goal's terms.
 //
-//   node dist/bench/ab.js --a <checkout> --b <checkout> [--scenario call|fresh|callsse|list20|list20sse|list200]
+//   node dist/bench/ab.js --a <checkout> --b <checkout> [--scenario call|call4k|fresh|callsse|list20|list20sse|list200]
 //                         [--rules 1] [--workers 0] [--rounds 6] [--seconds 5] [--warmup 2] [--alg RS256|ES256|EdDSA]
 //                         [--a-node '<node flags>'] [--b-node '<node flags>'] [--pin 0,1 | --no-pin]
 //                         [--max-other 0.2] [--paced <req/s>] [--out <file.md>]

@@ -43,9 +43,16 @@ export const INITIALIZE_RESULT = JSON.stringify({
   serverInfo: { name: 'portcullis-bench-stub', version: '1.0.0' },
 });
 
-/** Request bodies the load generator sends. */
+/** Request bodies the load generator sends. `call4k`: the echo call with ~4 KB of arguments
+ * beside its message (text and a list of small objects), as agents send documents and queries. */
 export const BODIES = {
   call: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } }),
+  call4k: JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/call',
+    params: { name: 'echo', arguments: { message: 'hi', text: 'lorem ipsum '.repeat(290), items: Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: i })) } },
+  }),
   list: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
 } as const;
 

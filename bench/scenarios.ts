@@ -19,14 +19,17 @@ export interface Scenario {
   readonly sse: boolean;
   readonly auth: AuthKind;
   readonly expectStatus: 200 | 401;
+  /** a call's body with ~4 KB of arguments (BODIES.call4k) */
+  readonly bigArgs: boolean;
 }
 
 function scenario(id: string, method: 'call' | 'list', extra: Partial<Omit<Scenario, 'id' | 'method'>> = {}): Scenario {
-  return { id, method, tools: 20, sse: false, auth: 'token', expectStatus: 200, ...extra };
+  return { id, method, tools: 20, sse: false, auth: 'token', expectStatus: 200, bigArgs: false, ...extra };
 }
 
 export const S = {
   call: scenario('tools/call', 'call'),
+  call4k: scenario('tools/call, 4 KB of arguments', 'call', { bigArgs: true }),
   callSse: scenario('tools/call SSE', 'call', { sse: true }),
   list20: scenario('tools/list 20', 'list'),
   list20Sse: scenario('tools/list 20 SSE', 'list', { sse: true }),
@@ -63,7 +66,8 @@ export function headersFor(s: Scenario, token: string | null): Record<string, st
 }
 
 export function bodyOf(s: Scenario): string {
-  return s.method === 'call' ? BODIES.call : BODIES.list;
+  if (s.method === 'list') return BODIES.list;
+  return s.bigArgs ? BODIES.call4k : BODIES.call;
 }
 
 /** The bench's tokens: the one reused by every 'token' request, the first of the fresh ones. */
