@@ -5,7 +5,8 @@
 import type { ListKind } from '../../protocol/worker-contract.js';
 import { replaceEventData } from '../../protocol/sse.js';
 import type { HeaderList } from '../http/reply.js';
-import type { AnswerMode } from './answer-relay.js';
+import { then } from '../maybe-async.js';
+import type { AnswerMode, Collected } from './answer-relay.js';
 import { prefixed, type McpDeps, type McpRequest } from './context.js';
 import { tagServerRequest } from './server-requests.js';
 import { filterList, listKindIn, prefixResourceUri } from './list-filter.js';
@@ -48,12 +49,15 @@ export function answerMode(m: McpRequest, deps: McpDeps, target: string, fields:
   // JSON, or any other type a lenient client might still read as JSON (text/plain, none).
   return {
     kind: 'collect',
-    finish: async (text) => {
+    finish: (text) => {
       const kind = listKindIn(text, expected);
-      return { body: kind === null ? null : await filterList(m, deps, target, kind, text) };
+      return kind === null ? asCollected : then(filterList(m, deps, target, kind, text), (body) => ({ body }));
     },
   };
 }
+
+/** An answer that is no list: sent as it came. */
+const asCollected: Collected = { body: null };
 
 /** How an answer that must be filtered is read: an event stream when its one Content-Type is
  * text/event-stream, as JSON when no type mentions the event-stream type (JSON, or any other type

@@ -14,13 +14,14 @@ import type { AnswerHandler, RawHeaders } from '../upstream/answer.js';
 import { UpstreamSessionEndedError } from '../upstream/channel-transport.js';
 import { rawFields } from '../upstream/headers.js';
 import { GatewayError } from '../../protocol/errors.js';
+import { then, type Maybe } from '../maybe-async.js';
 
 /** How the answer must be handled, decided once its headers are known. */
 export type AnswerMode =
   /** relay as it comes (whole bodies in one write, streams chunk by chunk) */
   | { readonly kind: 'relay' }
-  /** collect the whole body, then hand it to `finish` (JSON list results) */
-  | { readonly kind: 'collect'; readonly finish: (body: string) => Promise<Collected> }
+  /** collect the whole body, then hand it to `finish` (JSON list results; a value when nothing waits) */
+  | { readonly kind: 'collect'; readonly finish: (body: string) => Maybe<Collected> }
   /** rewrite some events of an event stream; `rewrite` returns null to keep an event */
   | { readonly kind: 'events'; readonly rewrite: (event: SseEvent) => Promise<string | null> }
   /** refuse the answer (e.g. compressed when it must be filtered) */
@@ -192,7 +193,20 @@ class RelayHandler implements AnswerHandler {
       }
       return;
     }
-    this.#queue = this.#queue.then(() => (this.#streaming ? this.#endStream() : this.#endWhole())).then(() => this.#finish(), this.#fail);
+    const mode = this.#mode;
+    if (mode.kind === 'collect') {
+      // Held whole and never streamed: nothing else is queued, and a finish that has its answer
+      // at hand (not a list, a list remembered) ends it now.
+      try {
+        const ended = this.#endCollected(mode);
+        if (ended instanceof Promise) ended.then(this.#finishing, this.#fail);
+        else this.#finish();
+      } catch (err) {
+        this.#fail(err);
+      }
+      return;
+    }
+    this.#queue = this.#queue.then(() => (this.#streaming ? this.#endStream() : this.#endWhole())).then(this.#finishing, this.#fail);
   }
 
   onError(err: Error): void {
@@ -228,6 +242,8 @@ class RelayHandler implements AnswerHandler {
     this.#call.held.give(this.#counted);
     this.#counted = 0;
   }
+
+  readonly #finishing = (): void => this.#finish();
 
   #finish(): void {
     if (this.#done) return;
@@ -325,15 +341,21 @@ class RelayHandler implements AnswerHandler {
     this.#reply.send(this.#status, this.#headers, body);
   }
 
+  /** A collected answer, through `finish`, to the client. */
+  #endCollected(mode: Extract<AnswerMode, { kind: 'collect' }>): Maybe<void> {
+    if (!this.#reply.open) return;
+    const body = this.#collected() ?? Buffer.alloc(0);
+    return then(mode.finish(body.toString('utf8')), (rewritten) => {
+      if (rewritten.headers !== undefined) this.#headers = rewritten.headers;
+      this.#send(rewritten.body ?? body);
+    });
+  }
+
   async #endWhole(): Promise<void> {
     if (!this.#reply.open) return;
     const body = this.#collected() ?? Buffer.alloc(0);
     const mode = this.#mode;
-    if (mode.kind === 'collect') {
-      const rewritten = await mode.finish(body.toString('utf8'));
-      if (rewritten.headers !== undefined) this.#headers = rewritten.headers;
-      this.#send(rewritten.body ?? body);
-    } else if (mode.kind === 'events') {
+    if (mode.kind === 'events') {
       const out = await this.#rewriteEvents((this.#decoder ?? new TextDecoder()).decode(body), true);
       if (this.#reply.open) this.#send(out);
     } else this.#send(body);

@@ -3,6 +3,7 @@
 // cannot read safely.
 
 import type { ListKind } from '../../protocol/worker-contract.js';
+import type { Maybe } from '../maybe-async.js';
 import { prefixed, type McpDeps, type McpRequest } from './context.js';
 
 const listKinds: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
@@ -45,7 +46,7 @@ export function listsFiltered(m: McpRequest): boolean {
 }
 
 /** The list result in `text` filtered for `target` (renamed when prefixed); null when unchanged. */
-export async function filterList(m: McpRequest, deps: McpDeps, target: string, list: ListKind, text: string): Promise<string | null> {
+export function filterList(m: McpRequest, deps: McpDeps, target: string, list: ListKind, text: string): Maybe<string | null> {
   if (!listsFiltered(m)) return null;
   return deps.authorization.filterList(m.route.mcpAuthorization, m, { list, target, prefix: prefixed(m), body: text });
 }

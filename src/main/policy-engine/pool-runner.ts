@@ -52,14 +52,16 @@ export async function createPoolRunner(init: WorkerInit, workers: number, engine
   return {
     ...inlineRunner(engine),
     mode: 'pool',
-    filter: async (task) => {
+    filter: (task) => {
       const cached = engine.cachedFilter(task.ruleSet, task);
       if (cached !== null) return cached;
       // Retired (a reload, new keys, shutdown): the same engine on the main thread.
       if (pool.closing) return engine.filter(task.ruleSet, task);
-      const result = asFilterResult(await pool.run(task));
-      engine.rememberFilter(task.ruleSet, task, result);
-      return result;
+      return pool.run(task).then((frame) => {
+        const result = asFilterResult(frame);
+        engine.rememberFilter(task.ruleSet, task, result);
+        return result;
+      });
     },
     queueSize: () => pool.queueSize,
     close: () => pool.close(),

@@ -13,7 +13,8 @@ export interface EngineRunner {
   verify(task: VerifyTask): Promise<VerifyResult>;
   /** A value when decided on this thread (it always is today: one decision costs less than any hop). */
   decide(task: DecideTask): Maybe<DecideResult>;
-  filter(task: FilterTask): Promise<FilterResult>;
+  /** A value when filtered on this thread (inline, or a list the main thread remembers). */
+  filter(task: FilterTask): Maybe<FilterResult>;
   /** Tasks waiting for a worker (0 inline). */
   queueSize(): number;
   /** Characters the main thread's list cache holds (the pool's workers keep none). */
@@ -37,7 +38,7 @@ export function inlineRunner(engine: PolicyEngine): EngineRunner {
     generation: engine.generation,
     verify: async (task) => engine.verifyAsync(task),
     decide: (task) => engine.decide(task.ruleSet, task.ctx),
-    filter: async (task) => engine.filter(task.ruleSet, task),
+    filter: (task) => engine.filter(task.ruleSet, task),
     queueSize: () => 0,
     listCacheChars: () => engine.listCacheChars(),
     close: async () => {},

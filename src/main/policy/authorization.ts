@@ -4,7 +4,7 @@
 // fails to evaluate counts as false and is counted here.
 
 import type { FilterRequest } from '../../protocol/policy-engine.js';
-import type { CelContext, Claims, DecideResult, McpCelContext } from '../../protocol/worker-contract.js';
+import type { CelContext, Claims, DecideResult, FilterResult, McpCelContext } from '../../protocol/worker-contract.js';
 import { joinedHeaders, type RequestSnapshot } from '../http/request.js';
 import type { RuleSetRef } from '../plan.js';
 import type { EngineRunner } from '../policy-engine/runner.js';
@@ -65,8 +65,8 @@ export class Authorization {
 
   /** The list with the items `mcpAuthorization` hides taken out (null: no rules, every item
    * kept) and renamed when prefixed; null when the text is unchanged. */
-  async filterList(ref: RuleSetRef | null, who: Asker, l: ListToFilter): Promise<string | null> {
-    const result = await this.#engine().filter({
+  filterList(ref: RuleSetRef | null, who: Asker, l: ListToFilter): Maybe<string | null> {
+    const filtered = this.#engine().filter({
       op: 'filter',
       // No rules but prefixed names: the allow-all rule set still renames the items.
       ruleSet: ref?.id ?? this.#allowAllRuleSet,
@@ -76,8 +76,7 @@ export class Authorization {
       prefix: l.prefix,
       body: l.body,
     });
-    if (result.ruleErrors > 0) this.#onRuleErrors(result.ruleErrors);
-    return result.body;
+    return then(filtered, this.#filtered);
   }
 
   #decide(ruleSet: number, ctx: CelContext): Maybe<boolean> {
@@ -87,5 +86,10 @@ export class Authorization {
   readonly #allowed = (decision: DecideResult): boolean => {
     if (decision.ruleErrors > 0) this.#onRuleErrors(decision.ruleErrors);
     return decision.allow;
+  };
+
+  readonly #filtered = (result: FilterResult): string | null => {
+    if (result.ruleErrors > 0) this.#onRuleErrors(result.ruleErrors);
+    return result.body;
   };
 }
