@@ -90,8 +90,7 @@ export function createLogger(format: LogFormat, sink?: LogSink, options: LoggerO
   // On stdout, access lines wait in a batch (line-batch.ts); every other line goes out at once,
   // after them (the "started bind" line is what scripts and supervisors wait for). A sink (tests,
   // embedding) gets every line as it is written.
-  // Buffers: the batch encodes its lines itself (line-batch.ts).
-  const stdout = sink === undefined ? pino.destination({ dest: 1, sync: false, contentMode: 'buffer' }) : null;
+  const stdout = sink === undefined ? pino.destination({ dest: 1, sync: false }) : null;
   const batch = stdout === null ? null : new LineBatch((chunk) => stdout.write(chunk));
   const destination: DestinationStream =
     sink !== undefined ? { write: (s: string) => sink.write(s) } : { write: (s: string) => batch?.add(s) };
