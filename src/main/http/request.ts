@@ -134,23 +134,16 @@ export function readBody(res: FrontResponse, limit: number, held: ByteAccount, o
       holding += chunk.byteLength;
       if (isLast) {
         done = true;
-        if (chunks.length === 0) resolve({ ok: true, body: copied(chunk) });
+        if (chunks.length === 0) resolve({ ok: true, body: Buffer.from(chunk.slice(0)) });
         else {
-          chunks.push(copied(chunk));
+          chunks.push(Buffer.from(chunk.slice(0)));
           resolve({ ok: true, body: Buffer.concat(chunks, size) });
         }
       } else {
-        chunks.push(copied(chunk));
+        chunks.push(Buffer.from(chunk.slice(0)));
       }
     });
   });
-}
-
-/** A copy of a chunk uWS lends for the callback only. Buffer.copyBytesFrom takes a small one
- * from Node's shared pool; ArrayBuffer.prototype.slice gave every body its own backing store,
- * which V8 frees on its helper threads (on one core, time the event loop waits for). */
-function copied(chunk: ArrayBuffer): Buffer {
-  return Buffer.copyBytesFrom(new Uint8Array(chunk));
 }
 
 /** A percent-decoded URL component, or null where the encoding is malformed (`%zz`, a lone
