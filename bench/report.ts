@@ -14,7 +14,7 @@ import type { PacedResult } from './paced-load.js';
 import { threadAffinities, type CpuPlan } from './pin.js';
 import { machineInfo } from './proc.js';
 import { stopProcess, type Started } from './processes.js';
-import { figureStat, quiet, range, ratioRange, ratioStat, requestFor, roundsTable, runGroup, stat, usedRounds, type Figures, type GroupResult, type RoundSettings, type RoundTarget, type Stat } from './rounds.js';
+import { LEAD_IN_SECONDS, figureStat, pacedLeadIn, quiet, range, ratioRange, ratioStat, requestFor, roundsTable, runGroup, stat, usedRounds, type Figures, type GroupResult, type RoundSettings, type RoundTarget, type Stat } from './rounds.js';
 import { CONNECTIONS, DIRECT, S, type Scenario } from './scenarios.js';
 import { RESULTS, commitInfo, fmt, log, setup, walkStart, type Env } from './setup.js';
 import { freePort, startGateways, startRelay, startStub, stopGateways, withStubUnpinned, type RelayKind, type RunningGateway } from './targets.js';
@@ -108,6 +108,7 @@ async function equalLoad(env: Env, o: ReportOptions, s: Scenario, group: GroupRe
   const keptOf = (name: string): number => runs.filter((r) => r.target === name && r.kept).length;
   for (let i = 0; i < 3 * perTarget && (keptOf(GATEWAY) < perTarget || keptOf(HAPROXY) < perTarget); i++) {
     const t = i % 4 === 0 || i % 4 === 3 ? gw : hap;
+    await pacedLeadIn(env, s, t, rate, CONNECTIONS, o.cpus?.load ?? null);
     const spec = { ...requestFor(env, s, t.url), tokensStart: walkStart(env, t.name), rate, seconds: o.seconds, connections: CONNECTIONS };
     const got: { paced: PacedResult | null } = { paced: null };
     const m = await watch(t.pids, env.stubPid, env.nproc, async () => {
@@ -281,7 +282,7 @@ function equalTables(equal: readonly EqualLoad[]): string[] {
   return [
     '## p99 at equal offered load',
     '',
-    `Each proxy driven open loop at the same rate (bench/paced-load.ts on the load CPU: requests due at fixed intervals on ${CONNECTIONS} keep-alive connections, latency from when each was due), gateway and HAProxy alternately (G H H G …), a run with too much other load dropped and replaced. The rate is half the slower proxy's median req/s above, unless \`--rate\` set it.`,
+    `Each proxy driven open loop at the same rate (bench/paced-load.ts on the load CPU: requests due at fixed intervals on ${CONNECTIONS} keep-alive connections, latency from when each was due; each run after ${LEAD_IN_SECONDS} s of unmeasured load at the same rate, so it starts from warm connections and heap), gateway and HAProxy alternately (G H H G …), a run with too much other load dropped and replaced. The rate is half the slower proxy's median req/s above, unless \`--rate\` set it.`,
     '',
     '| scenario | offered req/s | gateway p99 ms | HAProxy-jwt p99 ms | gateway ÷ HAProxy | runs: target p50 / p99 / p99.9 ms, achieved req/s, errors, send lag p99 ms, other load |',
     '|---|--:|--:|--:|--:|---|',

@@ -8,7 +8,7 @@
 
 import { histogramPercentile, mergeHistograms, type LatencyHistogram } from './latency-histogram.js';
 import { check, headersFor, bodyOf, type Scenario } from './scenarios.js';
-import { boxUsPerReq, cpuUsPerReq, measurePaced, measureWrk, waitQuiet, type Measurement, type RequestSpec } from './measure.js';
+import { boxUsPerReq, cpuUsPerReq, measurePaced, measureWrk, runPaced, waitQuiet, type Measurement, type RequestSpec } from './measure.js';
 import { fmt, log, median, walkOn, walkStart, type Env } from './setup.js';
 
 export interface RoundTarget {
@@ -156,10 +156,27 @@ export function requestFor(env: Env, s: Scenario, url: string): RequestSpec {
   };
 }
 
+/** Seconds of unmeasured load at the measured rate before each paced measurement. */
+export const LEAD_IN_SECONDS = 1;
+
+/**
+ * The target loaded at `rate`, unmeasured, just before a paced measurement. Between its runs a
+ * target idles for the other targets' runs: long enough for the stub to close idle upstream
+ * connections and for V8 to shrink the idle heap, so a run's first ~100 ms would reconnect, collect
+ * every few ms and recompile, and its p99 would tell how the target wakes from a lull rather than
+ * how it serves at that rate. Every target gets the same lead-in.
+ */
+export async function pacedLeadIn(env: Env, s: Scenario, t: RoundTarget, rate: number, connections: number, cpu: number | null): Promise<void> {
+  const spec = { ...requestFor(env, s, t.url), tokensStart: walkStart(env, t.name), rate, seconds: LEAD_IN_SECONDS, connections };
+  const { paced } = await runPaced(spec, cpu);
+  if (s.auth === 'fresh') env.walks.set(t.name, walkStart(env, t.name) + paced.sent);
+}
+
 /** One measurement of a target (wrk, or the paced generator at `o.pacedRate`), its token walk
  * carried on. */
 export async function measureTarget(env: Env, s: Scenario, t: RoundTarget, seconds: number, o: RoundSettings, name: string): Promise<Measurement> {
   if (o.pacedRate !== undefined) {
+    await pacedLeadIn(env, s, t, o.pacedRate, o.connections, o.loadCpu);
     const spec = { ...requestFor(env, s, t.url), tokensStart: walkStart(env, t.name), rate: o.pacedRate, seconds, connections: o.connections };
     const m = await measurePaced(spec, t.pids, env.stubPid, env.nproc, o.loadCpu);
     // every request due was sent: the next walk starts after them

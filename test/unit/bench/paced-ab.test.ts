@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { Agent } from 'undici';
 import { parseAbArgs } from '../../../bench/ab-options.js';
 import { histogramOf, histogramPercentile, mergeHistograms } from '../../../bench/latency-histogram.js';
-import { measureTarget, pooledPercentile, roundsTable, type Figures, type GroupResult, type Round, type RoundSettings } from '../../../bench/rounds.js';
+import { LEAD_IN_SECONDS, measureTarget, pooledPercentile, roundsTable, type Figures, type GroupResult, type Round, type RoundSettings } from '../../../bench/rounds.js';
 import { S } from '../../../bench/scenarios.js';
 import type { Env } from '../../../bench/setup.js';
 import { startStub } from '../../helpers/stub-upstream.js';
@@ -48,7 +48,7 @@ function envFor(t: test.TestContext, tokens: number): Env {
   };
 }
 
-test('a paced measurement: every request due is sent, p99.9 is reported, and the fresh-token walk goes on after the tokens sent', async (t) => {
+test('a paced measurement: a lead-in first, then every request due is sent, p99.9 is reported, and the fresh-token walk goes on after the tokens sent', async (t) => {
   const seen: string[] = [];
   const upstream = await startStub(t, (req, res) => {
     seen.push(String(req.headers.authorization));
@@ -65,11 +65,14 @@ test('a paced measurement: every request due is sent, p99.9 is reported, and the
     assert.equal(typeof m.load.p999Ms, 'number');
     assert.equal(m.load.histogram?.reduce((sum, [, n]) => sum + n, 0), 200, 'every latency in the histogram');
   }
-  assert.equal(seen.length, 400);
-  assert.equal(new Set(seen).size, 400, 'no token sent twice');
+  // each measurement follows LEAD_IN_SECONDS of the same load, unmeasured but on the same walk
+  const lead = 200 * LEAD_IN_SECONDS;
+  const total = 2 * (lead + 200);
+  assert.equal(seen.length, total);
+  assert.equal(new Set(seen).size, total, 'no token sent twice');
   // token 0 is the one the answer check sends; the walks start at 1 and go on without a gap
-  assert.deepEqual([seen.includes('Bearer token-1'), seen.includes('Bearer token-400'), seen.includes('Bearer token-401')], [true, true, false]);
-  assert.equal(env.walks.get('A'), 401);
+  assert.deepEqual([seen.includes('Bearer token-1'), seen.includes(`Bearer token-${total}`), seen.includes(`Bearer token-${total + 1}`)], [true, true, false]);
+  assert.equal(env.walks.get('A'), total + 1);
 });
 
 test("a paced group's rounds table gives each target's p50 / p99 / p99.9 at the offered rate", () => {
