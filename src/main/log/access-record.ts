@@ -112,12 +112,9 @@ export class AccessRecord implements AccessLine {
     return out;
   }
 
-  object(edit?: AccessEdit): Record<string, AccessValue> {
-    const drop = edit?.remove ?? null;
-    const o: Record<string, AccessValue> = {};
-    const put = (k: string, v: string | number | undefined): void => {
-      if (v !== undefined && v !== '' && (drop === null || !drop.has(k))) o[k] = v;
-    };
+  /** The fields the JSON line and the server span share, from `gateway` to `protocol`, in
+   * agentgateway's order (`put` leaves out the unset ones). */
+  putRequestFields(put: (name: string, value: string | number | undefined) => void): void {
     put('gateway', this.gateway);
     put('listener', this.listener);
     put('route_rule', this.routeRule);
@@ -132,6 +129,15 @@ export class AccessRecord implements AccessLine {
     put('span.id', this.spanId);
     put('jwt.sub', this.jwtSub);
     put('protocol', this.protocol);
+  }
+
+  object(edit?: AccessEdit): Record<string, AccessValue> {
+    const drop = edit?.remove ?? null;
+    const o: Record<string, AccessValue> = {};
+    const put = (k: string, v: string | number | undefined): void => {
+      if (v !== undefined && v !== '' && (drop === null || !drop.has(k))) o[k] = v;
+    };
+    this.putRequestFields(put);
     put('mcp.method', clip(this.mcpMethod));
     put('mcp.target', clip(this.mcpTarget));
     put('mcp.resource.type', this.mcpResourceType);

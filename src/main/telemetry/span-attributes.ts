@@ -4,7 +4,6 @@
 
 import type { Attributes } from '@opentelemetry/api';
 import type { ParsedMessage } from '../../protocol/jsonrpc.js';
-import { logAddress } from '../http/address.js';
 import type { AccessRecord } from '../log/access-record.js';
 
 /** The server span's attributes, in agentgateway's order; unset ones left out. */
@@ -13,20 +12,7 @@ export function serverAttributes(record: AccessRecord): Attributes {
   const put = (k: string, v: string | number | undefined): void => {
     if (v !== undefined && v !== '') a[k] = v;
   };
-  put('gateway', record.gateway);
-  put('listener', record.listener);
-  put('route_rule', record.routeRule);
-  put('route', record.route);
-  put('src.addr', record.srcAddr === '' ? '' : logAddress(record.srcAddr));
-  put('http.method', record.method);
-  put('http.host', record.host);
-  put('http.path', record.path);
-  put('http.version', 'HTTP/1.1');
-  put('http.status', record.status);
-  put('trace.id', record.traceId);
-  put('span.id', record.spanId);
-  put('jwt.sub', record.jwtSub);
-  put('protocol', record.protocol);
+  record.putRequestFields(put);
   put('mcp.method.name', record.mcpMethod);
   put('mcp.target', record.mcpTarget);
   const type = record.mcpResourceType;
