@@ -24,6 +24,7 @@ import { Reloader, type ReloadResult } from './reload.js';
 import { CallerSlots } from './upstream/caller-slots.js';
 import { ChannelHub } from './upstream/channels/channel-hub.js';
 import { HttpPools } from './upstream/http-transport.js';
+import type { IdleLimits } from './upstream/idle-guard.js';
 import { version } from './version.js';
 import { TracingHost } from './telemetry/tracing-host.js';
 import { GatewayError } from '../protocol/errors.js';
@@ -57,6 +58,9 @@ export interface GatewayOptions {
   readonly sessionKey?: string;
   /** Least time between two unknown-kid refetches of one remote JWKS (default 10 s). */
   readonly jwksCooldownMs?: number;
+  /** How long an HTTP upstream may leave a call without its head, or its body without a chunk
+   * (default 300 s each, undici's headersTimeout and bodyTimeout). */
+  readonly upstreamIdleLimits?: IdleLimits;
 }
 
 export interface Gateway {
@@ -109,7 +113,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const config = first.config;
   const metrics = new Metrics(version);
   const { uws, logger } = openFront(options, env, config, metrics);
-  const upstream = upstreamParts(config, metrics, logger);
+  const upstream = upstreamParts(config, metrics, logger, options.upstreamIdleLimits);
   const sessions = createSessionCodec(options.sessionKey ?? config.runtime.sessionKey);
   const generations = new Generations({
     logger,
@@ -175,9 +179,9 @@ function openFront(options: GatewayOptions, env: Env, config: GatewayConfig, met
   return { uws: loaded.module, logger };
 }
 
-function upstreamParts(config: GatewayConfig, metrics: Metrics, logger: Logger): UpstreamParts {
+function upstreamParts(config: GatewayConfig, metrics: Metrics, logger: Logger, idleLimits: IdleLimits | undefined): UpstreamParts {
   return {
-    pools: new HttpPools(),
+    pools: new HttpPools(idleLimits),
     channels: new ChannelHub((line) => logger.info('mcp::stdio', line)),
     // Read at start only, like the rest of `config:`.
     callerSlots: new CallerSlots(

@@ -134,6 +134,10 @@ class RelayHandler implements AnswerHandler {
     });
   }
 
+  get paused(): boolean {
+    return this.#paused;
+  }
+
   onConnect(abortFn: (err: Error) => void): void {
     this.#abortRequest = abortFn;
     if (!this.#reply.open) this.#abort(new Error('client went away'));

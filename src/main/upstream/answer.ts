@@ -16,6 +16,9 @@ export interface AnswerHandler {
   onComplete(): void;
   /** The request failed or was aborted; nothing else follows. */
   onError(err: Error): void;
+  /** Whether a body this reader paused is still held back (it has not called `resume` since):
+   * an idle limit never cuts a paused body. Readers that never pause leave it out. */
+  readonly paused?: boolean;
 }
 
 /** A whole answer made here (a refusal, a channel's JSON answer) given to a handler. */

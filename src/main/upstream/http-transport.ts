@@ -1,17 +1,21 @@
 // Streamable HTTP upstreams: one undici Pool per origin for request/response traffic, and one for
 // long-lived streams (GET event streams), so open streams never starve calls of connections.
 // Requests go out on undici's dispatch API with the caller's handler as it is: no body stream,
-// no promise, no AbortController per request (the relay's hot path).
+// no promise, no AbortController per request (the relay's hot path). The calls pool has no undici
+// timers: its idle guard (idle-guard.ts) gives the same limits without a timer per request.
 
 import { Pool } from 'undici';
 import type { BackendTlsPolicy } from '../config/types.js';
 import { tlsConnectOptions, tlsIdentity } from '../http/tls-client.js';
 import { applyCredential } from '../upstream-auth/apply-credential.js';
 import type { AnswerHandler } from './answer.js';
+import { defaultIdleLimits, GuardedCall, IdleGuard, type IdleLimits } from './idle-guard.js';
 import type { QueryEdit, Transport, TransportRequest } from './transport.js';
 
 interface Pools {
   readonly calls: Pool;
+  /** what bounds a call's wait for its head and its body's silences */
+  readonly guard: IdleGuard;
   readonly streams: Pool;
 }
 
@@ -29,8 +33,11 @@ export class HttpTransport implements Transport {
     this.#pools = pools;
   }
 
+  /** `answer` is watched for idle time when it is a GuardedCall (target calls, DELETEs). */
   send(req: TransportRequest, answer: AnswerHandler): void {
-    const pool = req.method === 'GET' ? this.#pools.streams : this.#pools.calls;
+    const stream = req.method === 'GET';
+    const pool = stream ? this.#pools.streams : this.#pools.calls;
+    if (answer instanceof GuardedCall) answer.guard = stream ? null : this.#pools.guard;
     try {
       const path = req.query.length === 0 ? this.#path : withQuery(this.#path, req.query);
       pool.dispatch({ origin: this.#origin, path, method: req.method, headers: req.headers, body: req.body }, answer);
@@ -52,6 +59,11 @@ function withQuery(pathAndQuery: string, edits: readonly QueryEdit[]): string {
  * way (the same origin and backendTLS). */
 export class HttpPools {
   readonly #byOrigin = new Map<string, Pools>();
+  readonly #limits: IdleLimits;
+
+  constructor(limits: IdleLimits = defaultIdleLimits) {
+    this.#limits = limits;
+  }
 
   transport(rawUrl: string, tls: BackendTlsPolicy | null): HttpTransport {
     const url = new URL(rawUrl);
@@ -61,7 +73,8 @@ export class HttpPools {
       const connect = tls === null ? {} : { connect: tlsConnectOptions(tls) };
       pools = {
         // No pipelining: a slow tool call would hold up every call queued behind it.
-        calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, ...connect }),
+        calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, ...connect }),
+        guard: new IdleGuard(this.#limits),
         // No body timeout: an event stream may stay quiet for a long time.
         streams: new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0, ...connect }),
       };
@@ -73,6 +86,7 @@ export class HttpPools {
   async close(): Promise<void> {
     const all = [...this.#byOrigin.values()];
     this.#byOrigin.clear();
+    for (const p of all) p.guard.close();
     await Promise.all(all.flatMap((p) => [p.calls.destroy(), p.streams.destroy()]));
   }
 }

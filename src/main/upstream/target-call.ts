@@ -10,6 +10,7 @@ import type { UpstreamSpan } from '../telemetry/tracing.js';
 import type { Credential } from '../upstream-auth/credential.js';
 import { Refusal } from '../refusals.js';
 import type { AnswerHandler, RawHeaders } from './answer.js';
+import { GuardedCall } from './idle-guard.js';
 import type { CallerContext, TargetRequest } from './target.js';
 import type { TargetPolicies } from './target-policies.js';
 import type { Transport, TransportRequest } from './transport.js';
@@ -46,7 +47,7 @@ export interface TargetCallParts {
   readonly request: (credential: Credential | null, attempt: number) => TransportRequest;
 }
 
-export class TargetCall implements AnswerHandler {
+export class TargetCall extends GuardedCall implements AnswerHandler {
   readonly #p: TargetCallParts;
   #credential: Credential | null = null;
   #attempt = 0;
@@ -66,7 +67,16 @@ export class TargetCall implements AnswerHandler {
   #backoffTimer: NodeJS.Timeout | null = null;
 
   constructor(parts: TargetCallParts) {
+    super();
     this.#p = parts;
+  }
+
+  get paused(): boolean {
+    return this.held && !this.#discarding && this.#p.answer.paused !== false;
+  }
+
+  timedOut(err: Error): void {
+    this.#abortUpstream?.(err);
   }
 
   start(): void {
@@ -126,6 +136,7 @@ export class TargetCall implements AnswerHandler {
 
   onConnect(abort: (err: Error) => void): void {
     this.#abortUpstream = abort;
+    this.guardStart();
     const pending = this.#stopped ?? this.#pendingAbort;
     if (pending !== null) abort(pending);
   }
@@ -136,6 +147,12 @@ export class TargetCall implements AnswerHandler {
   }
 
   onHeaders(status: number, headers: RawHeaders, resume: () => void): boolean {
+    const go = this.#head(status, headers, resume);
+    this.guardHead(status, go);
+    return go;
+  }
+
+  #head(status: number, headers: RawHeaders, resume: () => void): boolean {
     if (status < 200) return this.#discarding || this.#over ? true : this.#p.answer.onHeaders(status, headers, resume);
     this.#clearAttemptTimer();
     if (this.#retriesStatus(status)) {
@@ -151,10 +168,13 @@ export class TargetCall implements AnswerHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    return this.#discarding ? true : this.#p.answer.onData(chunk);
+    const go = this.#discarding ? true : this.#p.answer.onData(chunk);
+    this.guardData(go);
+    return go;
   }
 
   onComplete(): void {
+    this.guardEnd();
     if (this.#discarding) {
       this.#retryLater();
       return;
@@ -164,6 +184,7 @@ export class TargetCall implements AnswerHandler {
   }
 
   onError(err: Error): void {
+    this.guardEnd();
     this.#clearAttemptTimer();
     if (this.#over) return;
     if (this.#discarding || (!this.#headed && this.#retriesError(err))) {

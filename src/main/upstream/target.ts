@@ -14,6 +14,7 @@ import type { CallerIdentity, Credential, CredentialInsert, CredentialRemove } f
 import { Refusal } from '../refusals.js';
 import type { AnswerHandler } from './answer.js';
 import type { CallerSlots } from './caller-slots.js';
+import { GuardedCall } from './idle-guard.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { TargetCall } from './target-call.js';
 import { NO_TARGET_POLICIES, type TargetPolicies } from './target-policies.js';
@@ -93,7 +94,7 @@ export class UpstreamTarget {
       const credential = source === null ? null : source.credential(ctx.identity, () => new AbortController().signal);
       const go = (c: Credential | null): void => {
         if (c !== null && !c.ok) resolve();
-        else this.transport.send(this.#request(ctx, req, c, 1, null), discarding(resolve));
+        else this.transport.send(this.#request(ctx, req, c, 1, null), new Discarding(resolve));
       };
       if (credential instanceof Promise) void credential.then(go);
       else go(credential);
@@ -142,12 +143,44 @@ function applyToHeaders(headers: Record<string, string>, removes: readonly Crede
 }
 
 /** Reads an answer nobody waits for to its end, so its connection can serve the next request. */
-function discarding(ended: () => void): AnswerHandler {
-  return {
-    onConnect: () => {},
-    onHeaders: () => true,
-    onData: () => true,
-    onComplete: ended,
-    onError: () => ended(),
-  };
+class Discarding extends GuardedCall implements AnswerHandler {
+  readonly #ended: () => void;
+  #abort: ((err: Error) => void) | null = null;
+  constructor(ended: () => void) {
+    super();
+    this.#ended = ended;
+  }
+
+  get paused(): boolean {
+    return false;
+  }
+
+  timedOut(err: Error): void {
+    this.#abort?.(err);
+  }
+
+  onConnect(abort: (err: Error) => void): void {
+    this.#abort = abort;
+    this.guardStart();
+  }
+
+  onHeaders(status: number): boolean {
+    this.guardHead(status, true);
+    return true;
+  }
+
+  onData(): boolean {
+    this.guardData(true);
+    return true;
+  }
+
+  onComplete(): void {
+    this.guardEnd();
+    this.#ended();
+  }
+
+  onError(): void {
+    this.guardEnd();
+    this.#ended();
+  }
 }
