@@ -5,6 +5,7 @@ import type { JwtMode } from '../config/types.js';
 import type { CacheCounts, Claims, ReasonCode, WorkerInit } from '../../protocol/worker-contract.js';
 import type { EngineRunner } from '../policy-engine/runner.js';
 import type { Maybe } from '../maybe-async.js';
+import { InFlightVerifications } from './inflight-verifications.js';
 import { VerifiedTokenCache, keyIdentity, liveKeys } from './token-cache.js';
 
 export type AuthOutcome =
@@ -52,7 +53,7 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
   const { mode, providerSet, counters } = o;
   const cache = o.cache ?? new VerifiedTokenCache(10_000, o.cacheCounts);
   // Concurrent first requests with the same token share one verification.
-  const inflight = new Map<string, Promise<AuthOutcome>>();
+  const inflight = new InFlightVerifications<AuthOutcome>();
   // The keys (keyIdentity) a result may be cached for; null until keys first change: every key
   // the engine started with.
   let live: ReadonlySet<string> | null = null;
@@ -68,9 +69,11 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       // Frozen: every request with this token shares the object, and what is derived from it
       // once (the list cache's key text) must stay true.
       const claims = deepFreeze(result.claims);
-      const key = keyIdentity(result.issuer, result.kid, result.key);
-      // Verified against keys replaced while it ran: this request passes, later ones verify again.
-      if (live === null || live.has(key)) cache.offer(token, { claims, key, expiresAtMs: result.exp * 1000 });
+      if (cache.admits(token)) {
+        const key = keyIdentity(result.issuer, result.kid, result.key);
+        // Verified against keys replaced while it ran: this request passes, later ones verify again.
+        if (live === null || live.has(key)) cache.set(token, { claims, key, expiresAtMs: result.exp * 1000 });
+      }
       counters.count('ok');
       return { kind: 'pass', claims, token, stripAuthorization: true };
     }
@@ -105,10 +108,8 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       }
       const shared = inflight.get(token);
       if (shared !== undefined) return shared;
-      const pending: Promise<AuthOutcome> = verify(token).finally(() => {
-        if (inflight.get(token) === pending) inflight.delete(token);
-      });
-      inflight.set(token, pending);
+      const pending: Promise<AuthOutcome> = verify(token).finally(() => inflight.end(token, pending));
+      inflight.add(token, pending);
       return pending;
     },
   };

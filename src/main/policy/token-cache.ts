@@ -10,8 +10,10 @@
 // long enough to reach V8's old generation, so a stream of tokens used once each (one per call,
 // as some clients mint them) would fill the old generation with entries nobody reads and make
 // every request wait out its collections. What is remembered of a token verified once is a small
-// integer drawn from its signature, which costs the collector nothing; two tokens drawing the same
-// number only mean one of them is cached at its first verification, as before.
+// integer drawn from its signature, in a typed table the collector neither scans nor moves (a Map
+// would reallocate its table as tokens come and go, and those tables outlive young collections);
+// two tokens drawing the same number only mean one of them is cached at its first verification,
+// as before, and one evicting the other from a slot that it is cached at its third.
 
 import { jwkThumbprint } from '../../protocol/jwk-thumbprint.js';
 import type { CacheCounts, Claims, ProviderInit } from '../../protocol/worker-contract.js';
@@ -47,16 +49,40 @@ export function tokenFingerprint(token: string): number {
   return h & 0x3fffffff;
 }
 
+/** Fingerprints seen once, one per slot (a newer one takes the slot): 4 slots per token the cache
+ * holds, so a token verified again after `max / 2` others is still found in most cases. */
+export class FingerprintTable {
+  readonly #slots: Int32Array;
+  readonly #shift: number;
+
+  constructor(max: number) {
+    const bits = Math.max(4, Math.ceil(Math.log2(max * 4)));
+    this.#slots = new Int32Array(2 ** bits);
+    this.#shift = 32 - bits;
+  }
+
+  /** True if `fingerprint` (a tokenFingerprint) was marked and still holds its slot; else marks it. */
+  seenBefore(fingerprint: number): boolean {
+    // Fibonacci hashing: the slot from the high bits of the product, which mix every bit.
+    const slot = Math.imul(fingerprint, 0x9e3779b1) >>> this.#shift;
+    // +1: an empty slot (0) is no fingerprint's tag
+    const tag = fingerprint + 1;
+    if (this.#slots[slot] === tag) return true;
+    this.#slots[slot] = tag;
+    return false;
+  }
+}
+
 export class VerifiedTokenCache {
   readonly #entries: GenerationalMap<string, VerifiedToken>;
-  /** fingerprints of tokens verified once and not cached (as many as the cache holds tokens) */
-  readonly #verifiedOnce: GenerationalMap<number, true>;
+  /** fingerprints of tokens verified once and not cached */
+  readonly #verifiedOnce: FingerprintTable;
   readonly #counts: CacheCounts;
 
   /** `counts`: where lookups are counted (the gateway's metrics), else a private tally. */
   constructor(max: number, counts: CacheCounts = { hits: 0, misses: 0 }) {
     this.#entries = new GenerationalMap(max);
-    this.#verifiedOnce = new GenerationalMap(max);
+    this.#verifiedOnce = new FingerprintTable(max);
     this.#counts = counts;
   }
 
@@ -80,11 +106,10 @@ export class VerifiedTokenCache {
     this.#entries.set(key, entry);
   }
 
-  /** A token just verified: cached if it was verified before (while remembered), else remembered. */
-  offer(key: string, entry: VerifiedToken): void {
-    const fingerprint = tokenFingerprint(key);
-    if (this.#verifiedOnce.peek(fingerprint) === undefined) this.#verifiedOnce.set(fingerprint, true);
-    else this.set(key, entry);
+  /** A token just verified: true if it was verified before (while remembered), and so is to be
+   * cached (`set`); else it is remembered. */
+  admits(key: string): boolean {
+    return this.#verifiedOnce.seenBefore(tokenFingerprint(key));
   }
 
   /** Drops every token verified with a key not in `live` (keyIdentity values). */

@@ -104,3 +104,34 @@ test('a token is cached at its second verification: tokens used once each leave 
   assert.equal(verified, 22, 'verified at its first and second use, then served from the cache');
   assert.equal(auth.cache.size, 1);
 });
+
+test('concurrent first requests with one token share one verification; a bad token is refused each time', async (t) => {
+  const engine = await createEngineRunner(init, 0);
+  t.after(() => engine.close());
+  let verified = 0;
+  const counted: EngineRunner = {
+    ...engine,
+    verify: (task) => {
+      verified++;
+      return engine.verify(task);
+    },
+  };
+  const auth = createJwtAuthenticator({
+    mode: 'strict',
+    providerSet: PROVIDER_SET,
+    engine: () => counted,
+    counters: { count: () => undefined },
+    onUnknownKid: () => Promise.resolve(false),
+    keysProblem: () => null,
+  });
+  const token = await joseToken(keys.rsa, 'RS256', claims({ exp: Math.floor(Date.now() / 1000) + 600, jti: 'shared' }));
+  const outcomes = await Promise.all(Array.from({ length: 5 }, () => auth.authenticate(token)));
+  assert.deepEqual(outcomes.map((o) => o.kind), ['pass', 'pass', 'pass', 'pass', 'pass']);
+  assert.equal(verified, 1);
+  const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(342)}`;
+  for (let i = 0; i < 3; i++) {
+    const o = await auth.authenticate(forged);
+    assert.ok(o.kind === 'reject' && o.reason === 'bad_signature', JSON.stringify(o));
+  }
+  assert.equal(verified, 4, 'a refused token is verified again each time');
+});

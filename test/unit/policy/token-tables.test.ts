@@ -1,0 +1,53 @@
+// The verified-token cache's fixed tables: fingerprints of tokens verified once, and the
+// verifications in flight that concurrent requests with one token share.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InFlightVerifications } from '../../../src/main/policy/inflight-verifications.js';
+import { FingerprintTable, tokenFingerprint } from '../../../src/main/policy/token-cache.js';
+
+test('a fingerprint is seen before at its second mark, whatever its value', () => {
+  const t = new FingerprintTable(100);
+  for (const fp of [0, 1, 0x3fffffff, 12345]) {
+    assert.equal(t.seenBefore(fp), false, `first ${fp}`);
+    assert.equal(t.seenBefore(fp), true, `second ${fp}`);
+  }
+});
+
+test('fingerprints sharing a slot evict each other, and most survive half the bound of newer ones', () => {
+  const t = new FingerprintTable(10_000);
+  const fps = Array.from({ length: 5_001 }, (_, i) => tokenFingerprint(`token-${i}-signature-${(i * 7919) % 100_003}`));
+  for (const fp of fps) t.seenBefore(fp);
+  // the first one, after 5,000 newer ones (a Map-based generation kept exactly these)
+  const found = fps.slice(0, 1_000).filter((fp) => t.seenBefore(fp)).length;
+  assert.ok(found > 850, `found ${found} of 1,000`);
+  const tiny = new FingerprintTable(1);
+  const a = 5;
+  const b = [...Array(1_000).keys()].find((n) => n !== a && (tiny.seenBefore(n), !tiny.seenBefore(a)));
+  assert.notEqual(b, undefined, 'some other fingerprint takes its slot');
+});
+
+test('in-flight verifications: shared by token, ended only by their own promise, cleared', () => {
+  const f = new InFlightVerifications<number>(4);
+  const p1 = Promise.resolve(1);
+  f.add('tok-a', p1);
+  assert.equal(f.get('tok-a'), p1);
+  assert.equal(f.get('tok-b'), undefined);
+  f.clear();
+  assert.equal(f.get('tok-a'), undefined, 'cleared');
+  const p2 = Promise.resolve(2);
+  f.add('tok-a', p2);
+  f.end('tok-a', p1);
+  assert.equal(f.get('tok-a'), p2, 'an older verification ending leaves the newer one');
+  f.end('tok-a', p2);
+  assert.equal(f.get('tok-a'), undefined);
+});
+
+test('in-flight verifications: a token whose slot is taken is not shared, never confused', () => {
+  const f = new InFlightVerifications<string>(1);
+  const a = Promise.resolve('a');
+  f.add('tok-a', a);
+  f.add('tok-b', Promise.resolve('b'));
+  assert.equal(f.get('tok-b'), undefined, 'verifies on its own');
+  assert.equal(f.get('tok-a'), a);
+  assert.throws(() => new InFlightVerifications(3), RangeError);
+});
