@@ -13,7 +13,7 @@
 // integer drawn from its signature, in a typed table the collector neither scans nor moves (a Map
 // would reallocate its table as tokens come and go, and those tables outlive young collections);
 // two tokens drawing the same number only mean one of them is cached at its first verification,
-// as before, and one evicting the other from a slot that it is cached at its third.
+// as before, and one evicting the other from its slot that it is cached at its third.
 
 import { jwkThumbprint } from '../../protocol/jwk-thumbprint.js';
 import type { CacheCounts, Claims, ProviderInit } from '../../protocol/worker-contract.js';
@@ -49,26 +49,39 @@ export function tokenFingerprint(token: string): number {
   return h & 0x3fffffff;
 }
 
-/** Fingerprints seen once, one per slot (a newer one takes the slot): 4 slots per token the cache
- * holds, so a token verified again after `max / 2` others is still found in most cases. */
+/** Fingerprints seen once, remembered for at most `max` newer ones, as the cache holds `max`
+ * tokens: one verified again later would be read from the cache no sooner than it is verified
+ * anew. One per slot (a newer one takes the slot), 4 slots per token, so most are still found
+ * after `max / 2` newer ones. */
 export class FingerprintTable {
-  readonly #slots: Int32Array;
+  readonly #tags: Int32Array;
+  /** when each slot was marked, in marks */
+  readonly #marked: Int32Array;
   readonly #shift: number;
+  readonly #max: number;
+  #marks = 0;
 
   constructor(max: number) {
     const bits = Math.max(4, Math.ceil(Math.log2(max * 4)));
-    this.#slots = new Int32Array(2 ** bits);
+    this.#tags = new Int32Array(2 ** bits);
+    this.#marked = new Int32Array(2 ** bits);
     this.#shift = 32 - bits;
+    this.#max = max;
   }
 
-  /** True if `fingerprint` (a tokenFingerprint) was marked and still holds its slot; else marks it. */
+  /** True if `fingerprint` (a tokenFingerprint) was marked, still holds its slot and is among the
+   * last `max` marked; else marks it. */
   seenBefore(fingerprint: number): boolean {
     // Fibonacci hashing: the slot from the high bits of the product, which mix every bit.
     const slot = Math.imul(fingerprint, 0x9e3779b1) >>> this.#shift;
     // +1: an empty slot (0) is no fingerprint's tag
     const tag = fingerprint + 1;
-    if (this.#slots[slot] === tag) return true;
-    this.#slots[slot] = tag;
+    // int32 arithmetic: an age that wrapped around can only make a token cached one verification early
+    const age = (this.#marks - (this.#marked[slot] ?? 0)) | 0;
+    if (this.#tags[slot] === tag && age >= 0 && age < this.#max) return true;
+    this.#marks = (this.#marks + 1) | 0;
+    this.#tags[slot] = tag;
+    this.#marked[slot] = this.#marks;
     return false;
   }
 }

@@ -26,6 +26,17 @@ test('fingerprints sharing a slot evict each other, and most survive half the bo
   assert.notEqual(b, undefined, 'some other fingerprint takes its slot');
 });
 
+test('a fingerprint is forgotten once `max` newer ones were marked: the cache would not have held its token that long', () => {
+  const t = new FingerprintTable(100);
+  t.seenBefore(42);
+  for (let i = 0; i < 99; i++) t.seenBefore(43 + i); // consecutive: Fibonacci hashing puts them in distinct slots
+  assert.equal(t.seenBefore(42), true, 'after 99 newer ones');
+  const u = new FingerprintTable(100);
+  u.seenBefore(42);
+  for (let i = 0; i < 100; i++) u.seenBefore(43 + i);
+  assert.equal(u.seenBefore(42), false, 'after 100 newer ones');
+});
+
 test('in-flight verifications: shared by token, ended only by their own promise, cleared', () => {
   const f = new InFlightVerifications<number>(4);
   const p1 = Promise.resolve(1);
