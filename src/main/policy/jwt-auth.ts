@@ -119,7 +119,7 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    for (const k in value) deepFreeze(value[k]);
   }
   return value;
 }
