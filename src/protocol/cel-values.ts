@@ -26,33 +26,11 @@ function readable(value: unknown): unknown {
   return changed ? new Map(out) : value;
 }
 
-function isRecord(value: object): value is Record<string, unknown> {
-  return !Array.isArray(value);
-}
-
-/** Whether `value` holds an object with a `constructor` member at any depth; walked without
- * allocating. */
-function needsMaps(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value)) {
-    const items: readonly unknown[] = value;
-    for (let i = 0; i < items.length; i++) if (needsMaps(items[i])) return true;
-    return false;
-  }
-  if (!isRecord(value)) return false;
-  if (hasConstructorMember(value)) return true;
-  for (const k in value) if (Object.hasOwn(value, k) && needsMaps(value[k])) return true;
-  return false;
-}
-
 /** Claims made readable, by identity: a cached token's claims are the same object on each request. */
 const readableClaims = new WeakMap<Claims, unknown>();
 
 function claimsForCel(claims: Claims | null): unknown {
   if (claims === null) return null;
-  // Claims that need no Map (nearly all) are not remembered: with a new token per request, an
-  // entry per token grows a table that outlives young-generation collections.
-  if (!needsMaps(claims)) return claims;
   let out = readableClaims.get(claims);
   if (out === undefined) {
     out = readable(claims);
