@@ -20,10 +20,15 @@ test('fingerprints sharing a slot evict each other, and most survive half the bo
   // the first one, after 5,000 newer ones (a Map-based generation kept exactly these)
   const found = fps.slice(0, 1_000).filter((fp) => t.seenBefore(fp)).length;
   assert.ok(found > 850, `found ${found} of 1,000`);
-  const tiny = new FingerprintTable(1);
-  const a = 5;
-  const b = [...Array(1_000).keys()].find((n) => n !== a && (tiny.seenBefore(n), !tiny.seenBefore(a)));
-  assert.notEqual(b, undefined, 'some other fingerprint takes its slot');
+  // 1,000 tokens: 4,096 slots, picked by the top 12 bits of the Fibonacci hash
+  const slotOf = (fp: number): number => Math.imul(fp, 0x9e3779b1) >>> 20;
+  let rival = 6;
+  while (slotOf(rival) !== slotOf(5)) rival++;
+  const t2 = new FingerprintTable(1_000);
+  t2.seenBefore(5);
+  t2.seenBefore(rival);
+  assert.equal(t2.seenBefore(5), false, `${rival} took the slot of 5`);
+  assert.equal(t2.seenBefore(5), true, 'and 5 took it back');
 });
 
 test('a fingerprint is forgotten once `max` newer ones were marked: the cache would not have held its token that long', () => {
