@@ -3,10 +3,10 @@
 // keys still answers the request that started it, but neither caches its result nor answers a
 // request that arrives after the change. Real inline engines, real keys.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type { EngineRunner } from '../../../src/main/policy-engine/runner.js';
 import { createEngineRunner } from '../../../src/main/policy-engine/runners.js';
-import { createJwtAuthenticator } from '../../../src/main/policy/jwt-auth.js';
+import { createJwtAuthenticator, type JwtAuthenticator } from '../../../src/main/policy/jwt-auth.js';
 import type { WorkerInit } from '../../../src/protocol/worker-contract.js';
 import { PROVIDER_SET, claims, init, joseToken, keys } from '../workers/fixtures.js';
 
@@ -19,19 +19,39 @@ const withoutEc256: WorkerInit = {
   })),
 };
 
+/** The authenticator under test, strict, on whatever engine `engine` gives at each verification. */
+function authenticatorOn(engine: () => EngineRunner): JwtAuthenticator {
+  return createJwtAuthenticator({
+    mode: 'strict',
+    providerSet: PROVIDER_SET,
+    engine,
+    counters: { count: () => undefined },
+    onUnknownKid: () => Promise.resolve(false),
+    keysProblem: () => null,
+  });
+}
+
+/** An inline engine on `init` that counts the verifications asked of it. */
+async function countingEngine(t: TestContext): Promise<{ readonly runner: EngineRunner; readonly verified: () => number }> {
+  const engine = await createEngineRunner(init, 0);
+  t.after(() => engine.close());
+  let count = 0;
+  const runner: EngineRunner = {
+    ...engine,
+    verify: (task) => {
+      count++;
+      return engine.verify(task);
+    },
+  };
+  return { runner, verified: () => count };
+}
+
 test('a verification in flight when its key is withdrawn is not cached, and later requests do not join it', async (t) => {
   const before = await createEngineRunner(init, 0);
   const after = await createEngineRunner(withoutEc256, 0);
   t.after(() => Promise.all([before.close(), after.close()]));
   let current: EngineRunner = before;
-  const auth = createJwtAuthenticator({
-    mode: 'strict',
-    providerSet: PROVIDER_SET,
-    engine: () => current,
-    counters: { count: () => undefined },
-    onUnknownKid: () => Promise.resolve(false),
-    keysProblem: () => null,
-  });
+  const auth = authenticatorOn(() => current);
   const token = await joseToken(keys.ec256, 'ES256', claims({ exp: Math.floor(Date.now() / 1000) + 600 }));
 
   // Verified once already: the verification below is the one that would cache it.
@@ -52,14 +72,7 @@ test('a verification in flight when its key is withdrawn is not cached, and late
 test('keysChanged keeps the tokens of keys still published', async (t) => {
   const engine = await createEngineRunner(init, 0);
   t.after(() => engine.close());
-  const auth = createJwtAuthenticator({
-    mode: 'strict',
-    providerSet: PROVIDER_SET,
-    engine: () => engine,
-    counters: { count: () => undefined },
-    onUnknownKid: () => Promise.resolve(false),
-    keysProblem: () => null,
-  });
+  const auth = authenticatorOn(() => engine);
   const exp = Math.floor(Date.now() / 1000) + 600;
   const rsa = await joseToken(keys.rsa, 'RS256', claims({ exp }));
   const ec = await joseToken(keys.ec256, 'ES256', claims({ exp }));
@@ -75,63 +88,31 @@ test('keysChanged keeps the tokens of keys still published', async (t) => {
 });
 
 test('a token is cached at its second verification: tokens used once each leave nothing in the cache', async (t) => {
-  const engine = await createEngineRunner(init, 0);
-  t.after(() => engine.close());
-  let verified = 0;
-  const counted: EngineRunner = {
-    ...engine,
-    verify: (task) => {
-      verified++;
-      return engine.verify(task);
-    },
-  };
-  const auth = createJwtAuthenticator({
-    mode: 'strict',
-    providerSet: PROVIDER_SET,
-    engine: () => counted,
-    counters: { count: () => undefined },
-    onUnknownKid: () => Promise.resolve(false),
-    keysProblem: () => null,
-  });
+  const { runner, verified } = await countingEngine(t);
+  const auth = authenticatorOn(() => runner);
   const exp = Math.floor(Date.now() / 1000) + 600;
   const once = await Promise.all(Array.from({ length: 20 }, (_, i) => joseToken(keys.rsa, 'RS256', claims({ exp, jti: `once-${i}` }))));
   for (const token of once) assert.equal((await auth.authenticate(token)).kind, 'pass');
   assert.equal(auth.cache.size, 0, 'no token used once is cached');
-  assert.equal(verified, 20);
+  assert.equal(verified(), 20);
 
   const reused = await joseToken(keys.rsa, 'RS256', claims({ exp, jti: 'reused' }));
   for (let i = 0; i < 4; i++) assert.equal((await auth.authenticate(reused)).kind, 'pass');
-  assert.equal(verified, 22, 'verified at its first and second use, then served from the cache');
+  assert.equal(verified(), 22, 'verified at its first and second use, then served from the cache');
   assert.equal(auth.cache.size, 1);
 });
 
 test('concurrent first requests with one token share one verification; a bad token is refused each time', async (t) => {
-  const engine = await createEngineRunner(init, 0);
-  t.after(() => engine.close());
-  let verified = 0;
-  const counted: EngineRunner = {
-    ...engine,
-    verify: (task) => {
-      verified++;
-      return engine.verify(task);
-    },
-  };
-  const auth = createJwtAuthenticator({
-    mode: 'strict',
-    providerSet: PROVIDER_SET,
-    engine: () => counted,
-    counters: { count: () => undefined },
-    onUnknownKid: () => Promise.resolve(false),
-    keysProblem: () => null,
-  });
+  const { runner, verified } = await countingEngine(t);
+  const auth = authenticatorOn(() => runner);
   const token = await joseToken(keys.rsa, 'RS256', claims({ exp: Math.floor(Date.now() / 1000) + 600, jti: 'shared' }));
   const outcomes = await Promise.all(Array.from({ length: 5 }, () => auth.authenticate(token)));
   assert.deepEqual(outcomes.map((o) => o.kind), ['pass', 'pass', 'pass', 'pass', 'pass']);
-  assert.equal(verified, 1);
+  assert.equal(verified(), 1);
   const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(342)}`;
   for (let i = 0; i < 3; i++) {
     const o = await auth.authenticate(forged);
     assert.ok(o.kind === 'reject' && o.reason === 'bad_signature', JSON.stringify(o));
   }
-  assert.equal(verified, 4, 'a refused token is verified again each time');
+  assert.equal(verified(), 4, 'a refused token is verified again each time');
 });
