@@ -6,7 +6,7 @@
 // kid, key material), so when a remote key set changes, tokens whose key left go with it, even
 // if another provider publishes the same kid or the IdP reuses the kid for a new key.
 //
-// A token is cached the second time it verifies, not the first (`offer`): a cached token is kept
+// A token is cached the second time it verifies, not the first (`admits`, then `set`): a cached token is kept
 // long enough to reach V8's old generation, so a stream of tokens used once each (one per call,
 // as some clients mint them) would fill the old generation with entries nobody reads and make
 // every request wait out its collections. What is remembered of a token verified once is a small
