@@ -2,15 +2,12 @@
 // (a version skew between main and worker code), never an outcome, so these throw.
 
 import type { Claims, FilterResult, ReasonCode, VerifyResult } from './worker-contract.js';
+import { isRecord } from './is-record.js';
 
 const reasons: ReadonlySet<string> = new Set<ReasonCode>([
   'malformed', 'missing_kid', 'unknown_kid', 'alg_not_allowed', 'bad_signature', 'expired',
   'not_yet_valid', 'missing_exp', 'missing_claim', 'bad_issuer', 'bad_audience', 'bad_claim_type',
 ]);
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function isReason(v: unknown): v is ReasonCode {
   return typeof v === 'string' && reasons.has(v);

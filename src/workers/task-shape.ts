@@ -1,9 +1,6 @@
 // Cheap runtime shape checks for frames decoded off the wire.
 import type { CelContext, ListKind, WorkerInit, WorkerTask } from '../protocol/worker-contract.js';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord } from '../protocol/is-record.js';
 
 function isStringRecord(value: unknown): boolean {
   return isRecord(value) && Object.values(value).every((v) => typeof v === 'string');

@@ -1,6 +1,7 @@
 // Reading JWKs from files the user hands the CLI: JSON.parse gives `unknown`, so every member we
 // keep is checked and copied into jose's JWK shape.
 import type { JWK } from 'jose';
+import { isRecord } from '../../protocol/is-record.js';
 
 /** Members that only a private (or symmetric) key has; never allowed in a published keyset. */
 export const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'] as const;
@@ -10,10 +11,6 @@ const STRING_MEMBERS = [
   'x5t', 'x5t#S256', 'x5u',
 ] as const;
 const STRING_ARRAY_MEMBERS = ['key_ops', 'x5c'] as const;
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');

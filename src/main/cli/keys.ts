@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import type { CliIo } from './io.js';
 import { newKeyPair, type KeySpec } from './key-pairs.js';
-import { hasPrivateMembers, isRecord, parseJwk, toJwk } from './jwk.js';
+import { isRecord } from '../../protocol/is-record.js';
+import { hasPrivateMembers, parseJwk, toJwk } from './jwk.js';
 import { errorText } from '../../protocol/errors.js';
 
 export type KeyAlg = 'ES256' | 'RS256' | 'EdDSA' | 'PS256' | 'ES384';

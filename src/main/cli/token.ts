@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { CliIo } from './io.js';
-import { hasPrivateMembers, isRecord, parseJwk, signingAlg } from './jwk.js';
+import { isRecord } from '../../protocol/is-record.js';
+import { hasPrivateMembers, parseJwk, signingAlg } from './jwk.js';
 import { errorText } from '../../protocol/errors.js';
 
 export interface SignTokenOptions {

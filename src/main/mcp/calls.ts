@@ -8,6 +8,7 @@ import type { CallTarget } from '../../protocol/mcp.js';
 import type { Maybe } from '../maybe-async.js';
 import type { UpstreamTarget } from '../upstream/target.js';
 import { prefixed, type McpDeps, type McpRequest } from './context.js';
+import { isRecord } from '../../protocol/is-record.js';
 
 /** The target a call is for and the name that target knows it by; null when none matches. */
 export function resolveTarget(m: McpRequest, call: CallTarget): { target: UpstreamTarget; name: string } | null {
@@ -36,10 +37,6 @@ export function rewriteCallName(body: Buffer, message: ParsedMessage, call: Call
       ? { ...sent, ref: { ...ref, [key]: name } }
       : { ...sent, [key]: name };
   return Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: message.id, method: message.method, params }));
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Whether the route's mcpAuthorization rules allow the call. */

@@ -16,6 +16,7 @@ import { firstHeader } from '../upstream/headers.js';
 import type { UpstreamTarget } from '../upstream/target.js';
 import { callerContext, jsonHeaders, refuse, send, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { sessionOwner } from './session-id.js';
+import { isRecord } from '../../protocol/is-record.js';
 
 interface Answer {
   readonly target: UpstreamTarget;
@@ -28,10 +29,6 @@ interface Answer {
 }
 
 const maxAnswerBytes = 16 * 1024 * 1024;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The response with our id in a JSON body or an event stream. */
 function findResponse(text: string, eventStream: boolean, id: JsonRpcId | null): Record<string, unknown> | null {

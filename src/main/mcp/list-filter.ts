@@ -5,12 +5,9 @@
 import type { ListKind } from '../../protocol/worker-contract.js';
 import type { Maybe } from '../maybe-async.js';
 import { prefixed, type McpDeps, type McpRequest } from './context.js';
+import { isRecord } from '../../protocol/is-record.js';
 
 const listKinds: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A list member's name, quoted, or an escape that could spell one. */
 const mayNameList = /"(?:tools|prompts|resources|resourceTemplates)"|\\u/;

@@ -5,10 +5,7 @@
 import type { JsonRpcId } from '../../protocol/jsonrpc.js';
 import { replaceMessageId } from '../../protocol/message-id.js';
 import type { UpstreamTarget } from '../upstream/target.js';
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isRecord } from '../../protocol/is-record.js';
 
 /** Separates the target from a server's own request id as the client sees it. */
 const requestIdSeparator = '~';

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { JsonRpcId } from '../../../protocol/jsonrpc.js';
 import { replaceMessageId } from '../../../protocol/message-id.js';
 import type { Channel } from './channel.js';
+import { isRecord } from '../../../protocol/is-record.js';
 
 const backlogLimit = 256;
 /** The backlog's size (UTF-16 units) kept besides its count, as a message may be 64 MiB; under
@@ -22,10 +23,6 @@ interface Pending {
   readonly clientId: JsonRpcId;
   resolve(text: string): void;
   reject(err: Error): void;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 export class ChannelSession {
