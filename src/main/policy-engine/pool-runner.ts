@@ -41,8 +41,9 @@ function threadsLoaded(threads: readonly Worker[]): Promise<void> {
   ).then(() => undefined);
 }
 
-/** The pool takes list filtering. Token signatures are checked from the main thread on libuv's
- * threads, which takes less event-loop time than a hop to a worker. A single CEL decision costs
+/** The pool takes list filtering. Token signatures are checked from the main thread (on libuv's
+ * threads, or on the loop with one CPU: `signaturesOnLoop`), which costs less than a hop to a
+ * worker. A single CEL decision costs
  * far less than the main-thread time any offload costs, so `decide` stays on the main thread, on
  * the same engine code. Filtered lists are remembered on the main thread (list-cache.ts):
  * recognising a list seen before costs less than the hop to a worker, so only lists not seen

@@ -6,6 +6,7 @@ import type { DecideTask, FilterTask, PolicyEngine, VerifyTask } from '../../pro
 import type { DecideResult, FilterResult, VerifyResult } from '../../protocol/worker-contract.js';
 import { GatewayError } from '../../protocol/errors.js';
 import type { Maybe } from '../maybe-async.js';
+import { availableParallelism } from 'node:os';
 
 export interface EngineRunner {
   readonly mode: 'pool' | 'inline';
@@ -31,12 +32,20 @@ export class EngineOverloadedError extends GatewayError {
   }
 }
 
-/** Every task on the main thread. */
-export function inlineRunner(engine: PolicyEngine): EngineRunner {
+/** Whether token signatures are checked on the event loop rather than on libuv's pool. The pool
+ * pays when its thread runs on another CPU while the loop goes on; with one CPU to run on (taskset,
+ * a one-CPU cpuset) the pool thread takes the same core, and the hand-off (wake-up, context
+ * switches, completion callback) costs about as much as the RS256 math itself. */
+export function signaturesOnLoop(): boolean {
+  return availableParallelism() === 1;
+}
+
+/** Every task on the main thread; signatures where `signaturesOnLoop` says. */
+export function inlineRunner(engine: PolicyEngine, verifyOnLoop = signaturesOnLoop()): EngineRunner {
   return {
     mode: 'inline',
     generation: engine.generation,
-    verify: async (task) => engine.verifyAsync(task),
+    verify: verifyOnLoop ? async (task) => engine.verify(task.providerSet, task.token, task.now) : async (task) => engine.verifyAsync(task),
     decide: (task) => engine.decide(task.ruleSet, task.ctx),
     filter: (task) => engine.filter(task.ruleSet, task),
     queueSize: () => 0,

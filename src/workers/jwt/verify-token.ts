@@ -3,7 +3,8 @@
 // Signatures use node:crypto's `crypto.verify` with KeyObjects imported once per generation:
 // less CPU than jose's `jwtVerify`, which goes through async WebCrypto and a second hop to the
 // libuv pool. Workers call it synchronously; the main thread hands the math to the libuv pool
-// (`verifyTokenAsync`), so the event loop spends little on a token. jose stays in the project
+// (`verifyTokenAsync`), so the event loop spends little on a token, unless the process has a
+// single CPU, where the hand-off costs more than it saves (src/main/policy-engine/runner.ts). jose stays in the project
 // for signing and key generation.
 import type { ReasonCode, VerifyResult } from '../../protocol/worker-contract.js';
 import { ALGORITHMS, isForbiddenAlg } from './algorithms.js';
