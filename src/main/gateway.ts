@@ -7,7 +7,7 @@
 import { Binds } from './binds.js';
 import { formatIssues } from './config/load.js';
 import { ConfigSource } from './config/source.js';
-import type { ConfigIssue, GatewayConfig, LogFormat } from './config/types.js';
+import type { ConfigIssue, GatewayConfig, LogFormat, UpstreamClient } from './config/types.js';
 import { Generations, type UpstreamParts } from './generation.js';
 import type { FrontModule } from './http/front.js';
 import { ByteBudget } from './http/byte-budget.js';
@@ -61,6 +61,8 @@ export interface GatewayOptions {
   /** How long an HTTP upstream may leave a call without its head, or its body without a chunk
    * (default 300 s each, undici's headersTimeout and bodyTimeout). */
   readonly upstreamIdleLimits?: IdleLimits;
+  /** Overrides `config.upstreamClient`. */
+  readonly upstreamClient?: UpstreamClient;
 }
 
 export interface Gateway {
@@ -113,7 +115,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const config = first.config;
   const metrics = new Metrics(version);
   const { uws, logger } = openFront(options, env, config, metrics);
-  const upstream = upstreamParts(config, metrics, logger, options.upstreamIdleLimits);
+  const upstream = upstreamParts(config, options.upstreamClient ?? config.runtime.upstreamClient, metrics, logger, options.upstreamIdleLimits);
   const sessions = createSessionCodec(options.sessionKey ?? config.runtime.sessionKey);
   const generations = new Generations({
     logger,
@@ -179,9 +181,9 @@ function openFront(options: GatewayOptions, env: Env, config: GatewayConfig, met
   return { uws: loaded.module, logger };
 }
 
-function upstreamParts(config: GatewayConfig, metrics: Metrics, logger: Logger, idleLimits: IdleLimits | undefined): UpstreamParts {
+function upstreamParts(config: GatewayConfig, client: UpstreamClient, metrics: Metrics, logger: Logger, idleLimits: IdleLimits | undefined): UpstreamParts {
   return {
-    pools: new HttpPools(idleLimits),
+    pools: new HttpPools(client, idleLimits),
     channels: new ChannelHub((line) => logger.info('mcp::stdio', line)),
     // Read at start only, like the rest of `config:`.
     callerSlots: new CallerSlots(

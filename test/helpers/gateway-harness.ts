@@ -114,6 +114,15 @@ export interface TestGateway {
   readonly log: LogCapture;
 }
 
+/** PORTCULLIS_TEST_UPSTREAM_CLIENT=undici|portcullis runs the tests' gateways on that upstream
+ * client whatever their config says (the suite is run once with each). */
+function upstreamClientOverride(): Pick<GatewayOptions, 'upstreamClient'> {
+  const chosen = process.env['PORTCULLIS_TEST_UPSTREAM_CLIENT'];
+  if (chosen === undefined || chosen === '') return {};
+  if (chosen !== 'undici' && chosen !== 'portcullis') throw new Error(`PORTCULLIS_TEST_UPSTREAM_CLIENT: expected undici or portcullis, got ${chosen}`);
+  return { upstreamClient: chosen };
+}
+
 /**
  * startGateway with ops listeners off and logs captured; closed in t.after. Pass configText or
  * configFile (and cwd) like startGateway; `workers` defaults to 0 (inline) to keep tests light.
@@ -126,6 +135,7 @@ export async function startTestGateway(t: CleanupHost, options: GatewayOptions):
     statsAddr: null,
     readinessAddr: null,
     logSink: log,
+    ...upstreamClientOverride(),
     ...options,
   });
   t.after(() => gateway.close({ drainMs: 0 }));

@@ -5,7 +5,7 @@ import type { Env } from './env-expand.js';
 import { readLogging } from './read-logging.js';
 import { readLegacyTracing } from './read-tracing.js';
 import { type IssueList, MapReader } from './schema-reader.js';
-import type { LogFormat, LoggingSettings, RuntimeSettings } from './types.js';
+import { type LogFormat, type LoggingSettings, type RuntimeSettings, UPSTREAM_CLIENTS, type UpstreamClient } from './types.js';
 
 /** agentgateway's `config` keys that Portcullis does not implement. */
 const AGENTGATEWAY_ONLY = [
@@ -32,6 +32,7 @@ const AGENTGATEWAY_ONLY = [
 ];
 
 export const DEFAULT_MAX_BODY_BYTES = 2_097_152;
+export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'portcullis';
 export const DEFAULT_LIST_CACHE_BYTES = 16 * 1024 * 1024;
 /** Room for four answers of the largest size a filter holds (64 MiB), or 128 bodies of 2 MiB. */
 export const DEFAULT_BUFFER_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -52,6 +53,7 @@ export function defaultRuntime(): RuntimeSettings {
     upstreamCallsPerCaller: 64,
     upstreamStreamsPerCaller: 64,
     tracing: null,
+    upstreamClient: DEFAULT_UPSTREAM_CLIENT,
   };
 }
 
@@ -61,7 +63,7 @@ export function readRuntime(issues: IssueList, path: string, value: unknown, env
   const m = MapReader.open(issues, path, value, {
     known: [
       'workers', 'logging', 'maxBufferSize', 'bufferBudgetBytes', 'listCacheBytes', 'adminAddr', 'statsAddr', 'readinessAddr', 'session',
-      'upstreamCallsPerCaller', 'upstreamStreamsPerCaller', 'tracing',
+      'upstreamCallsPerCaller', 'upstreamStreamsPerCaller', 'tracing', 'upstreamClient',
     ],
     unsupported: AGENTGATEWAY_ONLY,
   });
@@ -100,6 +102,7 @@ export function readRuntime(issues: IssueList, path: string, value: unknown, env
     upstreamCallsPerCaller: m.integer('upstreamCallsPerCaller', { min: 1 }) ?? defaults.upstreamCallsPerCaller,
     upstreamStreamsPerCaller: m.integer('upstreamStreamsPerCaller', { min: 1 }) ?? defaults.upstreamStreamsPerCaller,
     tracing: m.has('tracing') ? readLegacyTracing(issues, m.at('tracing'), m.value('tracing'), env) : null,
+    upstreamClient: m.oneOf('upstreamClient', UPSTREAM_CLIENTS) ?? defaults.upstreamClient,
   };
 }
 

@@ -59,7 +59,13 @@ export interface RuntimeSettings {
   readonly upstreamStreamsPerCaller: number;
   /** The deprecated `config.tracing` (read at start, like the rest of `config:`); null when unset. */
   readonly tracing: TracingConfig | null;
+  /** Which HTTP/1.1 client carries requests to Streamable HTTP upstreams (Portcullis only). */
+  readonly upstreamClient: UpstreamClient;
 }
+
+/** `portcullis`: the gateway's own HTTP/1.1 client (src/main/upstream/h1); `undici`: undici's Pool. */
+export type UpstreamClient = 'portcullis' | 'undici';
+export const UPSTREAM_CLIENTS: readonly UpstreamClient[] = ['portcullis', 'undici'];
 
 export interface GatewayConfig {
   readonly runtime: RuntimeSettings;

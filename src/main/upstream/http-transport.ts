@@ -1,50 +1,56 @@
-// Streamable HTTP upstreams: one undici Pool per origin for request/response traffic, and one for
-// long-lived streams (GET event streams), so open streams never starve calls of connections.
-// Requests go out on undici's dispatch API with the caller's handler as it is: no body stream,
-// no promise, no AbortController per request (the relay's hot path). The calls pool has no undici
-// timers: its idle guard (idle-guard.ts) gives the same limits without a timer per request.
+// Streamable HTTP upstreams: per origin, one pool of connections for request/response traffic
+// and one for long-lived streams (GET event streams), so open streams never starve calls of
+// connections. The pools are this package's HTTP/1.1 client (h1/) or undici's, as
+// `config.upstreamClient` says; either takes the caller's handler as it is: no body stream, no
+// promise, no AbortController per request (the relay's hot path). undici's calls pool has no
+// undici timers: its idle guard (idle-guard.ts) gives the same limits without a timer per
+// request; this package's client checks its own.
 
 import { Pool } from 'undici';
-import type { BackendTlsPolicy } from '../config/types.js';
-import { tlsConnectOptions, tlsIdentity } from '../http/tls-client.js';
+import { DEFAULT_UPSTREAM_CLIENT } from '../config/read-runtime.js';
+import type { BackendTlsPolicy, UpstreamClient } from '../config/types.js';
+import { type TlsConnectOptions, tlsConnectOptions, tlsIdentity } from '../http/tls-client.js';
 import { applyCredential } from '../upstream-auth/apply-credential.js';
 import type { AnswerHandler } from './answer.js';
+import { H1_DEFAULTS, H1Pool } from './h1/pool.js';
+import { H1Error } from './h1/errors.js';
+import { type RequestParts, validPath } from './h1/request-head.js';
 import { defaultIdleLimits, GuardedCall, IdleGuard, type IdleLimits } from './idle-guard.js';
 import type { QueryEdit, Transport, TransportRequest } from './transport.js';
 
-interface Pools {
-  readonly calls: Pool;
-  /** what bounds a call's wait for its head and its body's silences */
-  readonly guard: IdleGuard;
-  readonly streams: Pool;
+/** One origin's connections, whichever client keeps them. */
+interface OriginPool {
+  /** `handler` is watched for idle time when it is a GuardedCall and the pool has a guard. */
+  dispatch(req: RequestParts, handler: AnswerHandler): void;
+  close(): Promise<void>;
 }
+
+interface Pools {
+  readonly calls: OriginPool;
+  readonly streams: OriginPool;
+}
+
+/** Calls: up to 256 connections per upstream, idle ones kept 30 s (or the server's Keep-Alive
+ * timeout). No pipelining: a slow tool call would hold up every call queued behind it. */
+const CALL_CONNECTIONS = 256;
+const CALL_KEEP_ALIVE_MS = 30_000;
 
 export class HttpTransport implements Transport {
   readonly key: string;
-  readonly #origin: string;
   /** path and query sent upstream */
   readonly #path: string;
   readonly #pools: Pools;
 
   constructor(url: URL, pools: Pools) {
     this.key = url.origin;
-    this.#origin = url.origin;
     this.#path = `${url.pathname}${url.search}`;
     this.#pools = pools;
   }
 
-  /** `answer` is watched for idle time when it is a GuardedCall (target calls, DELETEs). */
   send(req: TransportRequest, answer: AnswerHandler): void {
-    const stream = req.method === 'GET';
-    const pool = stream ? this.#pools.streams : this.#pools.calls;
-    if (answer instanceof GuardedCall) answer.guard = stream ? null : this.#pools.guard;
-    try {
-      const path = req.query.length === 0 ? this.#path : withQuery(this.#path, req.query);
-      pool.dispatch({ origin: this.#origin, path, method: req.method, headers: req.headers, body: req.body }, answer);
-    } catch (err) {
-      // a closed pool (the gateway is closing) throws instead of calling onError
-      answer.onError(err instanceof Error ? err : new Error(String(err)));
-    }
+    const pool = req.method === 'GET' ? this.#pools.streams : this.#pools.calls;
+    const path = req.query.length === 0 ? this.#path : withQuery(this.#path, req.query);
+    pool.dispatch({ path, method: req.method, headers: req.headers, body: req.body }, answer);
   }
 }
 
@@ -55,13 +61,79 @@ function withQuery(pathAndQuery: string, edits: readonly QueryEdit[]): string {
   return applyCredential({ headers: [], pathAndQuery }, { removes, inserts }).pathAndQuery;
 }
 
+/** This package's client; a path it could not write is refused before anything is sent. */
+class PortcullisPool implements OriginPool {
+  readonly #pool: H1Pool;
+
+  constructor(pool: H1Pool) {
+    this.#pool = pool;
+  }
+
+  dispatch(req: RequestParts, handler: AnswerHandler): void {
+    if (!validPath(req.path)) handler.onError(new H1Error('GW_UPSTREAM_BAD_REQUEST', 'request not sent upstream: invalid request path'));
+    else this.#pool.dispatch(req, handler);
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
+
+class UndiciPool implements OriginPool {
+  readonly #pool: Pool;
+  readonly #origin: string;
+  /** what bounds a call's wait for its head and its body's silences (null: nothing, streams) */
+  readonly #guard: IdleGuard | null;
+
+  constructor(origin: string, pool: Pool, guard: IdleGuard | null) {
+    this.#origin = origin;
+    this.#pool = pool;
+    this.#guard = guard;
+  }
+
+  dispatch(req: RequestParts, handler: AnswerHandler): void {
+    if (handler instanceof GuardedCall) handler.guard = this.#guard;
+    try {
+      this.#pool.dispatch({ origin: this.#origin, ...req }, handler);
+    } catch (err) {
+      // a closed pool (the gateway is closing) throws instead of calling onError
+      handler.onError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  close(): Promise<void> {
+    this.#guard?.close();
+    return this.#pool.destroy();
+  }
+}
+
+function portcullisPools(url: URL, tls: TlsConnectOptions | null, limits: IdleLimits): Pools {
+  const calls = { ...H1_DEFAULTS, headersMs: limits.headMs, bodyMs: limits.bodyMs, connections: CALL_CONNECTIONS, keepAliveMs: CALL_KEEP_ALIVE_MS };
+  return {
+    calls: new PortcullisPool(new H1Pool(url, tls, calls)),
+    // No body timeout: an event stream may stay quiet for a long time.
+    streams: new PortcullisPool(new H1Pool(url, tls, { ...H1_DEFAULTS, connections: null, bodyMs: 0 })),
+  };
+}
+
+function undiciPools(url: URL, tls: TlsConnectOptions | null, limits: IdleLimits): Pools {
+  const connect = tls === null ? {} : { connect: tls };
+  const calls = { connections: CALL_CONNECTIONS, pipelining: 1, keepAliveTimeout: CALL_KEEP_ALIVE_MS, headersTimeout: 0, bodyTimeout: 0, ...connect };
+  return {
+    calls: new UndiciPool(url.origin, new Pool(url.origin, calls), new IdleGuard(limits)),
+    streams: new UndiciPool(url.origin, new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0, ...connect }), null),
+  };
+}
+
 /** The pools of every origin the config names, shared by the targets that reach it the same
  * way (the same origin and backendTLS). */
 export class HttpPools {
   readonly #byOrigin = new Map<string, Pools>();
+  readonly #client: UpstreamClient;
   readonly #limits: IdleLimits;
 
-  constructor(limits: IdleLimits = defaultIdleLimits) {
+  constructor(client: UpstreamClient = DEFAULT_UPSTREAM_CLIENT, limits: IdleLimits = defaultIdleLimits) {
+    this.#client = client;
     this.#limits = limits;
   }
 
@@ -70,14 +142,8 @@ export class HttpPools {
     const key = `${url.origin} ${tlsIdentity(tls)}`;
     let pools = this.#byOrigin.get(key);
     if (pools === undefined) {
-      const connect = tls === null ? {} : { connect: tlsConnectOptions(tls) };
-      pools = {
-        // No pipelining: a slow tool call would hold up every call queued behind it.
-        calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, ...connect }),
-        guard: new IdleGuard(this.#limits),
-        // No body timeout: an event stream may stay quiet for a long time.
-        streams: new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0, ...connect }),
-      };
+      const options = tls === null ? null : tlsConnectOptions(tls);
+      pools = this.#client === 'undici' ? undiciPools(url, options, this.#limits) : portcullisPools(url, options, this.#limits);
       this.#byOrigin.set(key, pools);
     }
     return new HttpTransport(url, pools);
@@ -86,7 +152,6 @@ export class HttpPools {
   async close(): Promise<void> {
     const all = [...this.#byOrigin.values()];
     this.#byOrigin.clear();
-    for (const p of all) p.guard.close();
-    await Promise.all(all.flatMap((p) => [p.calls.destroy(), p.streams.destroy()]));
+    await Promise.all(all.flatMap((p) => [p.calls.close(), p.streams.close()]));
   }
 }

@@ -132,6 +132,7 @@ describe('lab configs', () => {
         upstreamCallsPerCaller: 64,
         upstreamStreamsPerCaller: 64,
         tracing: null,
+        upstreamClient: 'portcullis',
       },
     );
   });
@@ -600,6 +601,7 @@ describe('runtime settings', () => {
       '  session: {key: "0123456789abcdef0123456789abcdef"}',
       '  upstreamCallsPerCaller: 8',
       '  upstreamStreamsPerCaller: 2',
+      '  upstreamClient: undici',
     ].join('\n');
     assert.deepEqual(expectOk(load(text)).runtime, {
       workers: 0,
@@ -615,7 +617,14 @@ describe('runtime settings', () => {
       upstreamCallsPerCaller: 8,
       upstreamStreamsPerCaller: 2,
       tracing: null,
+      upstreamClient: 'undici',
     });
+  });
+
+  it('config.upstreamClient: portcullis or undici, anything else an error naming the path', () => {
+    assert.equal(expectOk(load('config:\n  upstreamClient: portcullis\n')).runtime.upstreamClient, 'portcullis');
+    assert.deepEqual(lines(load('config:\n  upstreamClient: node-http\n')), ['config.upstreamClient: expected one of portcullis, undici']);
+    assert.deepEqual(lines(load('config:\n  upstreamClient: 1\n')), ['config.upstreamClient: expected one of portcullis, undici']);
   });
 
   it('the default buffer budget grows to hold one body of maxBufferSize; a smaller configured one is an error', () => {

@@ -1,0 +1,175 @@
+// The keep-alive connections to one origin: a request goes out on an idle connection (the most
+// recently used), or waits in order for one while a new one opens (up to `connections`). A
+// connection that fails to open fails the request waiting longest, one per failed attempt, so an
+// upstream that is down fails every caller without a storm of attempts per request. Idle
+// connections close after the server's Keep-Alive timeout (less a margin) or ours; one idle for a
+// while is looked at once more before it is written to, so a close already on its way is seen
+// first. Timeouts are checked once a second over all connections, rather than a timer each.
+
+import type { TlsConnectOptions } from '../../http/tls-client.js';
+import type { AnswerHandler } from '../answer.js';
+import { Connector, type Origin, originOf } from './connect.js';
+import { Connection, type ConnectionOwner, type ConnectionTimeouts } from './connection.js';
+import { H1Error } from './errors.js';
+import { Exchange, type ExchangeHolder } from './exchange.js';
+import { type RequestParts, requestBytes } from './request-head.js';
+
+export interface H1PoolOptions extends ConnectionTimeouts {
+  /** most connections open at once; null: no limit */
+  readonly connections: number | null;
+}
+
+/** undici's defaults where the gateway keeps them. */
+export const H1_DEFAULTS = { connectMs: 10_000, headersMs: 300_000, bodyMs: 300_000, keepAliveMs: 4_000 } as const;
+
+/** A connection idle longer than this is written to only after the event loop's next check
+ * phase, by which a FIN or reset already received has been read. */
+const RECHECK_IDLE_AFTER_MS = 1_000;
+const TICK_MS = 1_000;
+
+function clientClosed(): H1Error {
+  return new H1Error('GW_UPSTREAM_CLIENT_CLOSED', 'upstream client closed');
+}
+
+export class H1Pool implements ConnectionOwner, ExchangeHolder {
+  readonly #origin: Origin;
+  readonly #connector: Connector;
+  readonly #options: H1PoolOptions;
+  readonly #all = new Set<Connection>();
+  /** idle connections, the most recently used last */
+  readonly #idle: Connection[] = [];
+  /** requests waiting for a connection, oldest first */
+  readonly #queue: Exchange[] = [];
+  #connecting = 0;
+  /** idle connections being looked at once more before use */
+  #rechecking = 0;
+  /** #serveQueue is running (a connection it closes does not start it again) */
+  #serving = false;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(url: URL, tls: TlsConnectOptions | null, options: H1PoolOptions) {
+    this.#origin = originOf(url);
+    this.#connector = new Connector(this.#origin, tls);
+    this.#options = options;
+  }
+
+  /** Sends the request; the answer or the failure goes to `handler` (onConnect first, unless the
+   * request is refused before anything is sent). Never throws. */
+  dispatch(req: RequestParts, handler: AnswerHandler): void {
+    if (this.#closed) {
+      handler.onError(clientClosed());
+      return;
+    }
+    const request = requestBytes(req, this.#origin.hostLine);
+    if (request instanceof H1Error) {
+      handler.onError(request);
+      return;
+    }
+    const ex = new Exchange(handler, request, this);
+    handler.onConnect(ex.abort);
+    if (ex.over) return;
+    this.#queue.push(ex);
+    this.#serveQueue();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#stopTimer();
+    for (const ex of this.#queue.splice(0)) ex.fail(clientClosed());
+    const all = [...this.#all];
+    for (const c of all) c.destroy(clientClosed());
+    await Promise.all(all.map((c) => c.closed()));
+  }
+
+  /** ExchangeHolder: a waiting request was aborted. */
+  drop(ex: Exchange): void {
+    const i = this.#queue.indexOf(ex);
+    if (i >= 0) this.#queue.splice(i, 1);
+  }
+
+  // --- ConnectionOwner ---
+
+  ready(c: Connection): void {
+    this.#connecting--;
+    this.free(c);
+  }
+
+  free(c: Connection): void {
+    const ex = this.#queue.shift();
+    if (ex !== undefined) c.send(ex);
+    else {
+      c.park(performance.now());
+      this.#idle.push(c);
+    }
+  }
+
+  closed(c: Connection, err: Error | null, connected: boolean): void {
+    this.#all.delete(c);
+    const i = this.#idle.lastIndexOf(c);
+    if (i >= 0) this.#idle.splice(i, 1);
+    if (!connected) {
+      this.#connecting--;
+      if (!this.#closed) this.#queue.shift()?.fail(err ?? new H1Error('GW_UPSTREAM_CLOSED', 'upstream connection closed while opening'));
+    }
+    if (this.#closed) return;
+    if (!this.#serving) this.#serveQueue();
+    if (this.#all.size === 0 && this.#queue.length === 0) this.#stopTimer();
+  }
+
+  /** Gives waiting requests the idle connections, and opens connections for the rest. */
+  #serveQueue(): void {
+    this.#serving = true;
+    const now = performance.now();
+    while (this.#queue.length > 0) {
+      const c = this.#idle.pop();
+      if (c === undefined) break;
+      if (!c.reusable || now - c.idleSince > c.idleTimeoutMs) {
+        c.destroy(null);
+        continue;
+      }
+      if (now - c.idleSince > RECHECK_IDLE_AFTER_MS) {
+        c.idleSince = now;
+        this.#rechecking++;
+        setImmediate(() => this.#recheck(c));
+        continue;
+      }
+      const ex = this.#queue.shift();
+      if (ex !== undefined) c.send(ex);
+    }
+    const max = this.#options.connections;
+    while (this.#queue.length > this.#connecting + this.#rechecking && (max === null || this.#all.size < max)) this.#open();
+    this.#serving = false;
+  }
+
+  /** A connection idle for a while, after the event loop has read what it had for it. */
+  #recheck(c: Connection): void {
+    this.#rechecking--;
+    if (this.#closed) return;
+    if (c.reusable) this.free(c);
+    else if (!c.destroyed) c.destroy(null); // its close serves the queue
+    else this.#serveQueue();
+  }
+
+  #open(): void {
+    this.#connecting++;
+    const c = new Connection(this.#connector.open(), this.#connector.ready, this, this.#options);
+    this.#all.add(c);
+    this.#timer ??= setInterval(() => this.#tick(), TICK_MS).unref();
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    for (const c of [...this.#all]) c.check(now);
+    for (let i = this.#idle.length - 1; i >= 0; i--) {
+      const c = this.#idle[i];
+      if (c !== undefined && now - c.idleSince > c.idleTimeoutMs) c.destroy(null);
+    }
+    if (this.#all.size === 0 && this.#queue.length === 0) this.#stopTimer();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}

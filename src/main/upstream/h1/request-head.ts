@@ -1,0 +1,86 @@
+// A request's bytes: the head built once as one latin1 string (what undici writes, in its order:
+// request line, host, connection, the fields, content-length), and the body after it in the same
+// buffer, for one write. A field that could split the request (CR, LF, NUL or another control
+// character in a value, a name that is not a token) refuses the whole request: nothing is sent.
+
+import { H1Error } from './errors.js';
+
+export type RequestMethod = 'POST' | 'GET' | 'DELETE';
+
+export interface RequestParts {
+  readonly method: RequestMethod;
+  /** path and query, already checked (see validPath) */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer | null;
+}
+
+export interface RequestBytes {
+  /** head and body, or the head alone when the body is large (sent after it, uncopied) */
+  readonly bytes: Buffer;
+  readonly body: Buffer | null;
+  /** the request asks for the connection to close after it (`connection: close`) */
+  readonly close: boolean;
+}
+
+/** Bodies above this go in a second write rather than being copied behind the head. */
+const COPY_BODY_BELOW = 64 * 1024;
+
+const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A value byte undici refuses: a control character other than HTAB, DEL, or above latin1. */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** A path undici refuses: controls, space, or above latin1. */
+const BAD_PATH = /[^\u0021-\u00ff]/;
+
+export function validPath(path: string): boolean {
+  return path.startsWith('/') && !BAD_PATH.test(path);
+}
+
+function refused(reason: string): H1Error {
+  return new H1Error('GW_UPSTREAM_BAD_REQUEST', `request not sent upstream: ${reason}`);
+}
+
+/** The request's bytes, or why it cannot be sent. `hostLine` is `host: <host>\r\n` for the origin. */
+export function requestBytes(req: RequestParts, hostLine: string): RequestBytes | H1Error {
+  let host = hostLine;
+  let fields = '';
+  let close = false;
+  const bodyLength = req.body === null ? 0 : req.body.byteLength;
+  const headers = req.headers;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (!TOKEN_NAME.test(name)) return refused('invalid header field name');
+    if (BAD_VALUE.test(value)) return refused(`invalid characters in header field ${name}`);
+    // Fields that frame the request or the connection are the client's own, as in undici.
+    const n = name.length;
+    if (n === 4 || n === 6 || n === 7 || n === 10 || n === 14 || n === 17) {
+      const lower = name.toLowerCase();
+      if (lower === 'host') {
+        host = `host: ${value}\r\n`;
+        continue;
+      }
+      if (lower === 'connection') {
+        const options = value.toLowerCase().split(',').map((t) => t.trim());
+        if (options.some((t) => !TOKEN_NAME.test(t))) return refused('invalid connection header field');
+        close ||= options.includes('close');
+        continue;
+      }
+      if (lower === 'content-length') {
+        if (!/^\d+$/.test(value) || Number(value) !== bodyLength) return refused('content-length does not match the body');
+        continue;
+      }
+      if (lower === 'transfer-encoding' || lower === 'keep-alive' || lower === 'upgrade' || lower === 'expect') return refused(`${lower} header field`);
+    }
+    fields += `${name}: ${value}\r\n`;
+  }
+  // As undici: POST always says its length; GET and DELETE only when they carry a body.
+  const length = bodyLength > 0 || req.method === 'POST' ? `content-length: ${bodyLength}\r\n` : '';
+  const head = `${req.method} ${req.path} HTTP/1.1\r\n${host}connection: ${close ? 'close' : 'keep-alive'}\r\n${fields}${length}\r\n`;
+  if (req.body === null || bodyLength === 0) return { bytes: Buffer.from(head, 'latin1'), body: null, close };
+  if (bodyLength >= COPY_BODY_BELOW) return { bytes: Buffer.from(head, 'latin1'), body: req.body, close };
+  const bytes = Buffer.allocUnsafe(head.length + bodyLength);
+  bytes.write(head, 0, 'latin1');
+  req.body.copy(bytes, head.length);
+  return { bytes, body: null, close };
+}
