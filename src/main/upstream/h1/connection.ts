@@ -19,6 +19,8 @@ export interface ConnectionOwner {
   ready(c: Connection): void;
   /** its answers are all in and it may carry another request */
   free(c: Connection): void;
+  /** it has bytes to write: flush() it once the event loop's turn has given it all of them */
+  dirty(c: Connection): void;
   /** it is gone; `connected` says whether it ever was (else `err` is why it could not) */
   closed(c: Connection, err: Error | null, connected: boolean): void;
 }
@@ -48,6 +50,8 @@ export class Connection implements ResponseSink, ExchangeHolder {
   readonly #resume: () => void;
   /** the exchanges written, oldest first: the next answer is the first one's */
   readonly #inflight: Exchange[] = [];
+  /** requests of this turn of the event loop, not written yet */
+  #out: Buffer[] = [];
   readonly #openedAt: number;
   #connected = false;
   #destroyed = false;
@@ -94,21 +98,31 @@ export class Connection implements ResponseSink, ExchangeHolder {
     return !this.#destroyed && this.#keepAlive && !this.#eof;
   }
 
+  /** Queues the request; it is written with the others of this turn (flush). */
   send(ex: Exchange): void {
     ex.holder = this;
     this.#inflight.push(ex);
     if (ex.request.close) this.#keepAlive = false;
     ex.sentAt = performance.now();
+    this.#socket.ref();
+    if (this.#out.length === 0) this.#owner.dirty(this);
+    this.#out.push(ex.request.bytes);
+    if (ex.request.body !== null) this.#out.push(ex.request.body);
+  }
+
+  /** Writes what this turn queued, in one write where it can. */
+  flush(): void {
+    const out = this.#out;
+    if (out.length === 0 || this.#destroyed) return;
+    this.#out = [];
     const socket = this.#socket;
-    socket.ref();
-    const body = ex.request.body;
-    if (body === null) socket.write(ex.request.bytes);
-    else {
-      socket.cork();
-      socket.write(ex.request.bytes);
-      socket.write(body);
-      socket.uncork();
+    if (out.length === 1 && out[0] !== undefined) {
+      socket.write(out[0]);
+      return;
     }
+    socket.cork();
+    for (const b of out) socket.write(b);
+    socket.uncork();
   }
 
   /** Idle in the pool: it does not keep the process alive. */

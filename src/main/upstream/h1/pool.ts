@@ -47,6 +47,9 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
   #serving = false;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** connections with requests to write at the end of this turn */
+  #dirty: Connection[] = [];
+  #flushQueued = false;
 
   constructor(url: URL, tls: TlsConnectOptions | null, options: H1PoolOptions) {
     this.#origin = originOf(url);
@@ -103,6 +106,21 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
       this.#idle.push(c);
     }
   }
+
+  dirty(c: Connection): void {
+    this.#dirty.push(c);
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    setImmediate(this.#flush);
+  }
+
+  /** The requests of a turn leave together, after everything the turn read was handled. */
+  #flush = (): void => {
+    this.#flushQueued = false;
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const c of dirty) c.flush();
+  };
 
   closed(c: Connection, err: Error | null, connected: boolean): void {
     this.#all.delete(c);
