@@ -21,8 +21,9 @@ export interface ConnectionOwner {
   free(c: Connection): void;
   /** it has bytes to write: flush() it once the event loop's turn has given it all of them */
   dirty(c: Connection): void;
-  /** it is gone; `connected` says whether it ever was (else `err` is why it could not) */
-  closed(c: Connection, err: Error | null, connected: boolean): void;
+  /** it is gone; `connected` says whether it ever was (else `err` is why it could not);
+   * `unsent`: requests it had queued but not written, to go out on another connection */
+  closed(c: Connection, err: Error | null, connected: boolean, unsent: Exchange[]): void;
 }
 
 export interface ConnectionTimeouts {
@@ -50,8 +51,8 @@ export class Connection implements ResponseSink, ExchangeHolder {
   readonly #resume: () => void;
   /** the exchanges written, oldest first: the next answer is the first one's */
   readonly #inflight: Exchange[] = [];
-  /** requests of this turn of the event loop, not written yet */
-  #out: Buffer[] = [];
+  /** the last of #inflight: requests of this turn of the event loop, not written yet */
+  #unsent: Exchange[] = [];
   readonly #openedAt: number;
   #connected = false;
   #destroyed = false;
@@ -105,23 +106,28 @@ export class Connection implements ResponseSink, ExchangeHolder {
     if (ex.request.close) this.#keepAlive = false;
     ex.sentAt = performance.now();
     this.#socket.ref();
-    if (this.#out.length === 0) this.#owner.dirty(this);
-    this.#out.push(ex.request.bytes);
-    if (ex.request.body !== null) this.#out.push(ex.request.body);
+    if (this.#unsent.length === 0) this.#owner.dirty(this);
+    this.#unsent.push(ex);
   }
 
-  /** Writes what this turn queued, in one write where it can. */
+  /** Writes the requests this turn queued, in one write where it can. Written at the end of the
+   * turn, after the turn's reads: a close the upstream sent before then is seen first, and the
+   * requests go on another connection, unsent. */
   flush(): void {
-    const out = this.#out;
-    if (out.length === 0 || this.#destroyed) return;
-    this.#out = [];
+    const unsent = this.#unsent;
+    if (unsent.length === 0 || this.#destroyed) return;
+    this.#unsent = [];
     const socket = this.#socket;
-    if (out.length === 1 && out[0] !== undefined) {
-      socket.write(out[0]);
+    const only = unsent.length === 1 ? unsent[0] : undefined;
+    if (only !== undefined && only.request.body === null) {
+      socket.write(only.request.bytes);
       return;
     }
     socket.cork();
-    for (const b of out) socket.write(b);
+    for (const ex of unsent) {
+      socket.write(ex.request.bytes);
+      if (ex.request.body !== null) socket.write(ex.request.body);
+    }
     socket.uncork();
   }
 
@@ -132,6 +138,15 @@ export class Connection implements ResponseSink, ExchangeHolder {
   }
 
   drop(ex: Exchange, err: Error): void {
+    const unsent = this.#unsent.indexOf(ex);
+    if (unsent >= 0) {
+      // Not written: the connection is as it was without it.
+      this.#unsent.splice(unsent, 1);
+      this.#inflight.splice(this.#inflight.indexOf(ex), 1);
+      ex.fail(err);
+      if (this.#inflight.length === 0 && !this.#destroyed) this.#owner.free(this);
+      return;
+    }
     const i = this.#inflight.indexOf(ex);
     if (i >= 0) this.#inflight.splice(i, 1);
     ex.fail(err);
@@ -157,15 +172,20 @@ export class Connection implements ResponseSink, ExchangeHolder {
     }
   }
 
-  /** Closes it; what it carries fails with `err` (or a plain "closed" when null). */
+  /** Closes it; what it sent fails with `err` (or a plain "closed" when null), what it did not
+   * goes back to the owner. */
   destroy(err: Error | null): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#parser.destroy();
     this.#socket.destroy();
+    const unsent = this.#unsent;
+    this.#unsent = [];
+    const sent = this.#inflight.splice(0, this.#inflight.length - unsent.length);
+    this.#inflight.length = 0;
     const failure = err ?? new H1Error('GW_UPSTREAM_CLOSED', 'upstream connection closed');
-    for (const ex of this.#inflight.splice(0)) ex.fail(failure);
-    this.#owner.closed(this, err, this.#connected);
+    for (const ex of sent) ex.fail(failure);
+    this.#owner.closed(this, err, this.#connected, unsent);
   }
 
   /** Resolves once the socket is closed. */
@@ -264,9 +284,10 @@ export class Connection implements ResponseSink, ExchangeHolder {
     if (!this.#freed) return;
     this.#freed = false;
     if (!this.#keepAlive) {
-      if (this.#inflight.length === 0) this.destroy(null);
+      // The upstream closes after this answer: requests behind it get no answer here.
+      this.destroy(this.#inflight.length === 0 ? null : closedEarly('before answering (it closed after an earlier answer)'));
       return;
     }
-    this.#owner.free(this);
+    if (this.#inflight.length === 0) this.#owner.free(this);
   }
 }

@@ -2,9 +2,9 @@
 // recently used), or waits in order for one while a new one opens (up to `connections`). A
 // connection that fails to open fails the request waiting longest, one per failed attempt, so an
 // upstream that is down fails every caller without a storm of attempts per request. Idle
-// connections close after the server's Keep-Alive timeout (less a margin) or ours; one idle for a
-// while is looked at once more before it is written to, so a close already on its way is seen
-// first. Timeouts are checked once a second over all connections, rather than a timer each.
+// connections close after the server's Keep-Alive timeout (less a margin) or ours. Requests are
+// written at the end of the event loop's turn (see Connection.flush), all of the turn's together.
+// Timeouts are checked once a second over all connections, rather than a timer each.
 
 import type { TlsConnectOptions } from '../../http/tls-client.js';
 import type { AnswerHandler } from '../answer.js';
@@ -22,9 +22,6 @@ export interface H1PoolOptions extends ConnectionTimeouts {
 /** undici's defaults where the gateway keeps them. */
 export const H1_DEFAULTS = { connectMs: 10_000, headersMs: 300_000, bodyMs: 300_000, keepAliveMs: 4_000 } as const;
 
-/** A connection idle longer than this is written to only after the event loop's next check
- * phase, by which a FIN or reset already received has been read. */
-const RECHECK_IDLE_AFTER_MS = 1_000;
 const TICK_MS = 1_000;
 
 function clientClosed(): H1Error {
@@ -41,10 +38,10 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
   /** requests waiting for a connection, oldest first */
   readonly #queue: Exchange[] = [];
   #connecting = 0;
-  /** idle connections being looked at once more before use */
-  #rechecking = 0;
   /** #serveQueue is running (a connection it closes does not start it again) */
   #serving = false;
+  /** how often the timeouts are checked: a second, or half the shortest timeout */
+  readonly #tickMs: number;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   /** connections with requests to write at the end of this turn */
@@ -55,6 +52,8 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
     this.#origin = originOf(url);
     this.#connector = new Connector(this.#origin, tls);
     this.#options = options;
+    const shortest = Math.min(...[options.connectMs, options.headersMs, options.bodyMs, options.keepAliveMs].filter((ms) => ms > 0));
+    this.#tickMs = Math.max(10, Math.min(TICK_MS, shortest / 2));
   }
 
   /** Sends the request; the answer or the failure goes to `handler` (onConnect first, unless the
@@ -122,8 +121,11 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
     for (const c of dirty) c.flush();
   };
 
-  closed(c: Connection, err: Error | null, connected: boolean): void {
+  closed(c: Connection, err: Error | null, connected: boolean, unsent: Exchange[]): void {
     this.#all.delete(c);
+    for (const ex of unsent) ex.holder = this;
+    if (this.#closed) for (const ex of unsent) ex.fail(clientClosed());
+    else this.#queue.unshift(...unsent);
     const i = this.#idle.lastIndexOf(c);
     if (i >= 0) this.#idle.splice(i, 1);
     if (!connected) {
@@ -146,34 +148,19 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
         c.destroy(null);
         continue;
       }
-      if (now - c.idleSince > RECHECK_IDLE_AFTER_MS) {
-        c.idleSince = now;
-        this.#rechecking++;
-        setImmediate(() => this.#recheck(c));
-        continue;
-      }
       const ex = this.#queue.shift();
       if (ex !== undefined) c.send(ex);
     }
     const max = this.#options.connections;
-    while (this.#queue.length > this.#connecting + this.#rechecking && (max === null || this.#all.size < max)) this.#open();
+    while (this.#queue.length > this.#connecting && (max === null || this.#all.size < max)) this.#open();
     this.#serving = false;
-  }
-
-  /** A connection idle for a while, after the event loop has read what it had for it. */
-  #recheck(c: Connection): void {
-    this.#rechecking--;
-    if (this.#closed) return;
-    if (c.reusable) this.free(c);
-    else if (!c.destroyed) c.destroy(null); // its close serves the queue
-    else this.#serveQueue();
   }
 
   #open(): void {
     this.#connecting++;
     const c = new Connection(this.#connector.open(), this.#connector.ready, this, this.#options);
     this.#all.add(c);
-    this.#timer ??= setInterval(() => this.#tick(), TICK_MS).unref();
+    this.#timer ??= setInterval(() => this.#tick(), this.#tickMs).unref();
   }
 
   #tick(): void {
