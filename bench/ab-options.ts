@@ -2,6 +2,7 @@
 
 import { resolve } from 'node:path';
 import type { KeyAlg } from '../src/main/cli/keys.js';
+import { UPSTREAM_CLIENTS, type UpstreamClient } from '../src/main/config/types.js';
 import { S, type Scenario } from './scenarios.js';
 
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
@@ -28,6 +29,9 @@ export interface AbOptions {
   /** flags for node in front of each gateway (e.g. V8 heap sizes), split on spaces */
   aNode: string[];
   bNode: string[];
+  /** `config.upstreamClient` of each side's gateway (null: the checkout's default) */
+  aClient: UpstreamClient | null;
+  bClient: UpstreamClient | null;
   pin: string | null;
   maxOtherCores: number;
   /** offered req/s of the paced generator; null: wrk */
@@ -35,9 +39,15 @@ export interface AbOptions {
   out: string | null;
 }
 
+function upstreamClient(value: string): UpstreamClient {
+  const client = UPSTREAM_CLIENTS.find((c) => c === value);
+  if (client === undefined) throw new Error(`--a/--b-upstream-client: expected one of ${UPSTREAM_CLIENTS.join(', ')}, got ${value}`);
+  return client;
+}
+
 /** ab.js's command line (see ab.ts); throws on a bad or missing argument. */
 export function parseAbArgs(argv: readonly string[]): AbOptions {
-  const o: AbOptions = { a: '', b: '', scenario: 'call', rules: 1, workers: 0, rounds: 6, seconds: 5, warmup: 2, alg: 'RS256', aNode: [], bNode: [], pin: '0,1', maxOtherCores: 0.2, paced: null, out: null };
+  const o: AbOptions = { a: '', b: '', scenario: 'call', rules: 1, workers: 0, rounds: 6, seconds: 5, warmup: 2, alg: 'RS256', aNode: [], bNode: [], aClient: null, bClient: null, pin: '0,1', maxOtherCores: 0.2, paced: null, out: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--no-pin') {
@@ -55,6 +65,8 @@ export function parseAbArgs(argv: readonly string[]): AbOptions {
     else if (flag === '--warmup') o.warmup = Number(value);
     else if (flag === '--a-node') o.aNode = value.split(' ').filter((f) => f !== '');
     else if (flag === '--b-node') o.bNode = value.split(' ').filter((f) => f !== '');
+    else if (flag === '--a-upstream-client') o.aClient = upstreamClient(value);
+    else if (flag === '--b-upstream-client') o.bClient = upstreamClient(value);
     else if (flag === '--alg' && (value === 'RS256' || value === 'ES256' || value === 'EdDSA')) o.alg = value;
     else if (flag === '--pin') o.pin = value;
     else if (flag === '--max-other') o.maxOtherCores = Number(value);

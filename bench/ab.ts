@@ -10,9 +10,12 @@
 //   node dist/bench/ab.js --a <checkout> --b <checkout> [--scenario call|call4k|fresh|callsse|list20|list20sse|list200]
 //                         [--rules 1] [--workers 0] [--rounds 6] [--seconds 5] [--warmup 2] [--alg RS256|ES256|EdDSA]
 //                         [--a-node '<node flags>'] [--b-node '<node flags>'] [--pin 0,1 | --no-pin]
+//                         [--a-upstream-client portcullis|undici] [--b-upstream-client portcullis|undici]
 //                         [--max-other 0.2] [--paced <req/s>] [--out <file.md>]
 //
-// A checkout is a directory holding a built gateway (bin/portcullis.js + dist/). The stub, the
+// A checkout is a directory holding a built gateway (bin/portcullis.js + dist/); A and B may be
+// the same checkout with different upstream clients (`config.upstreamClient`, which the checkout
+// must know; unset: its default). The stub, the
 // key and the tokens come from this build. `--out` writes the result as markdown (commits,
 // settings, every round) for bench/results.
 
@@ -57,8 +60,8 @@ function summary(o: AbOptions, g: GroupResult): string[] {
   const ratios = `req/s ${ratioRange(ratioStat(g, 'B', 'A', (x) => x.rps))}, CPU µs/req ${ratioRange(ratioStat(g, 'B', 'A', (x) => x.cpuUs))}, p99 ${ratioRange(ratioStat(g, 'B', 'A', (x) => x.p99Ms))}`;
   return [
     `${o.scenario}, ${o.alg}, ${o.rules} rule(s), --workers ${o.workers}, ${load}; ${usedRounds(g).length} round(s) of ${o.seconds} s used${dropped > 0 ? `, ${dropped} dropped for other load` : ''}${g.rounds.some((r) => r.kept) ? '' : ' — NO QUIET ROUND: do not decide on this'}; ${o.pin === null ? 'not pinned' : `gateways on CPU ${o.pin.split(',')[0] ?? '?'}, wrk and stub on CPU ${o.pin.split(',')[1] ?? '?'}`}`,
-    `A ${describe(o.a)} ${o.aNode.join(' ')}`,
-    `B ${describe(o.b)} ${o.bNode.join(' ')}`,
+    `A ${describe(o.a)} ${o.aNode.join(' ')}${o.aClient === null ? '' : ` upstreamClient ${o.aClient}`}`,
+    `B ${describe(o.b)} ${o.bNode.join(' ')}${o.bClient === null ? '' : ` upstreamClient ${o.bClient}`}`,
     line(DIRECT),
     line('A'),
     line('B'),
@@ -79,8 +82,9 @@ async function main(): Promise<void> {
   const gateways: RunningGateway[] = [];
   let g: GroupResult;
   try {
-    for (const [name, checkout, node] of [['A', o.a, o.aNode], ['B', o.b, o.bNode]] as const) {
-      gateways.push(await startGateways(env, { label: name, workers: o.workers, rules: o.rules, processes: 1 }, cpus?.proxy ?? null, node, join(checkout, 'bin', 'portcullis.js')));
+    for (const [name, checkout, node, client] of [['A', o.a, o.aNode, o.aClient], ['B', o.b, o.bNode, o.bClient]] as const) {
+      const spec = { label: name, workers: o.workers, rules: o.rules, processes: 1, ...(client === null ? {} : { upstreamClient: client }) };
+      gateways.push(await startGateways(env, spec, cpus?.proxy ?? null, node, join(checkout, 'bin', 'portcullis.js')));
     }
     const targets = [
       { name: DIRECT, url: `http://127.0.0.1:${stub.port}/mcp`, pids: [stub.p.pid], rules: null },

@@ -4,6 +4,8 @@
 // Tool names alternate `read_<i>` / `write_<i>` (with `echo` first), so the bench rule
 // `!mcp.tool.name.startsWith("write_")` keeps exactly half of every list (+ echo).
 
+import type { UpstreamClient } from '../src/main/config/types.js';
+
 export const PROTOCOL_VERSION = '2025-11-25';
 
 /** One tool with a realistic JSON-schema input (≈ 430 B of JSON each, 20 ≈ 8.6 KB). */
@@ -85,6 +87,8 @@ export function gatewayConfig(o: {
   readonly tracingPort?: number;
   /** an HTTPS listener with this certificate and key (file paths) */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** `config.upstreamClient` (unset: the gateway's default) */
+  readonly upstreamClient?: UpstreamClient;
 }): string {
   const policies: Record<string, unknown> = {
     jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: o.jwksFile } },
@@ -104,8 +108,9 @@ export function gatewayConfig(o: {
     };
   }
   const route = { policies, backends: [{ mcp: { targets: [target] } }] };
+  const config = { ...(o.listCache === false ? { listCacheBytes: 0 } : {}), ...(o.upstreamClient === undefined ? {} : { upstreamClient: o.upstreamClient }) };
   return JSON.stringify({
-    ...(o.listCache === false ? { config: { listCacheBytes: 0 } } : {}),
+    ...(Object.keys(config).length === 0 ? {} : { config }),
     ...(o.tracingPort === undefined ? {} : { frontendPolicies: { tracing: { host: `127.0.0.1:${o.tracingPort}`, protocol: 'http', randomSampling: true } } }),
     binds: [{ port: o.port, listeners: [{ ...(o.tls === undefined ? {} : { protocol: 'HTTPS', tls: o.tls }), routes: [route] }] }],
   });

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { UpstreamClient } from '../src/main/config/types.js';
 import { AUDIENCE, ISSUER, gatewayConfig } from './fixtures.js';
 import { allowedCpus, onCpu, setAffinity } from './pin.js';
 import { processCpuSeconds } from './proc.js';
@@ -118,6 +119,8 @@ export interface GatewaySpec {
   readonly tracing?: boolean;
   /** an HTTPS listener (the runner's self-signed certificate) */
   readonly https?: boolean;
+  /** `config.upstreamClient` (unset: the gateway's default) */
+  readonly upstreamClient?: UpstreamClient;
   readonly processes: number;
 }
 
@@ -136,7 +139,8 @@ export async function startGateways(env: Env, g: GatewaySpec, cpu: number | null
   const exchange = g.exchange === true ? { exchangePort: env.tokenEndpointPort } : {};
   const tracing = g.tracing === true ? { tracingPort: env.otlpSinkPort } : {};
   const tls = g.https === true ? { tls: { cert: env.tls.cert, key: env.tls.key } } : {};
-  const yaml = gatewayConfig({ port, stubPort: env.stubPort, jwksFile: env.jwksFile, rules: g.rules, listCache: g.listCache ?? true, ...exchange, ...tracing, ...tls });
+  const client = g.upstreamClient === undefined ? {} : { upstreamClient: g.upstreamClient };
+  const yaml = gatewayConfig({ port, stubPort: env.stubPort, jwksFile: env.jwksFile, rules: g.rules, listCache: g.listCache ?? true, ...exchange, ...tracing, ...tls, ...client });
   const gwEnv = { ...process.env, ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
   const args = [...nodeArgs, bin, '-c', yaml, '--workers', String(g.workers)];
   if (g.processes > 1) {
