@@ -409,14 +409,16 @@ export class ResponseParser {
     const te = this.#transferEncoding;
     const cl = this.#contentLength;
     if (te !== null) {
-      const codings = tokens(te);
-      if (codings.length !== 1 || codings[0] !== 'chunked') throw this.#fail(badResponse('a Transfer-Encoding other than chunked'));
+      // One `chunked` and nothing else, not even an empty list element: llhttp reads `chunked,`
+      // as not chunked, so a list is where two readers of one answer part ways.
+      if (!/^chunked[ \t]*$/i.test(te)) throw this.#fail(badResponse('a Transfer-Encoding other than chunked'));
       if (cl !== null) throw this.#fail(badResponse('both Transfer-Encoding and Content-Length'));
       return 'chunked';
     }
     if (cl === null) return null;
     if (this.#contentLengths > 1) throw this.#fail(badResponse('several Content-Length fields'));
-    const digits = cl.replace(/[ \t]+$/, '');
+    // Trailing spaces are allowed, a tab is not: llhttp refuses it.
+    const digits = cl.replace(/ +$/, '');
     if (!/^\d{1,15}$/.test(digits)) throw this.#fail(badResponse('invalid Content-Length'));
     return Number(digits);
   }
@@ -496,7 +498,8 @@ function keepAliveHint(value: string): number | null {
   return m?.[1] === undefined ? null : Number(m[1]) * 1000;
 }
 
-/** `*( ";" token [ "=" ( token / quoted-string ) ] )` over b[i, e), no blanks (llhttp's strict form). */
+/** `*( ";" token [ "=" ( token / quoted-string ) ] )` over b[i, e), no blanks, read as llhttp
+ * reads it: a name may be empty when a value follows, a value may be empty. */
 function validExtensions(b: Buffer, from: number, e: number): boolean {
   let i = from;
   while (i < e) {
@@ -504,17 +507,17 @@ function validExtensions(b: Buffer, from: number, e: number): boolean {
     i++;
     const name = i;
     while (i < e && TOKEN[b[i] ?? 0] === 1) i++;
-    if (i === name) return false;
-    if (i === e || b[i] === SEMI) continue;
+    if (i === e || b[i] === SEMI) {
+      if (i === name) return false;
+      continue;
+    }
     if (b[i] !== EQUALS) return false;
     i++;
     if (b[i] === DQUOTE) {
       i = quotedStringEnd(b, i + 1, e);
       if (i < 0) return false;
     } else {
-      const value = i;
       while (i < e && TOKEN[b[i] ?? 0] === 1) i++;
-      if (i === value) return false;
     }
   }
   return true;
