@@ -65,7 +65,7 @@ async function through(t: CleanupHost, client: 'undici' | 'portcullis', c: FuzzC
   const pools = poolsOf(t, client);
   if (c.warm) {
     const warm = await exchange(pools, up.url, postRequest('{}', { 'x-case': 'warm' }));
-    assert.equal(warm.ended, 'complete', `${client}: the warm-up answer`);
+    assert.equal(warm.ended, 'complete', `${client}, case ${c.id}: the warm-up answer: ${warm.error?.message ?? ''}`);
     // the next request from a later event, as in the gateway (undici reuses a connection only then)
     await new Promise((resolve) => setImmediate(resolve));
   }

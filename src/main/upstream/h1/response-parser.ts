@@ -468,8 +468,12 @@ export class ResponseParser {
       this.#resetHead();
       this.#state = COMPLETE;
     } else {
-      // Checked as header fields and counted with them; not passed on (the relay has no use for them).
-      this.#field(this.#lineBuf, this.#lineStart, this.#lineEnd);
+      // Checked as header fields and counted with them; not passed on (the relay has no use for
+      // them). A Content-Length among them is refused, as llhttp refuses it.
+      const colon = this.#field(this.#lineBuf, this.#lineStart, this.#lineEnd);
+      if (colon - this.#lineStart === 14 && this.#lineBuf.toString('latin1', this.#lineStart, colon).toLowerCase() === 'content-length') {
+        throw this.#fail(badResponse('Content-Length in the trailers'));
+      }
     }
     return next;
   }
