@@ -267,7 +267,8 @@ export class ResponseParser {
 
   #statusLine(buf: Buffer, at: number): number {
     if (!this.#begun) {
-      // Empty lines before a message are skipped, as llhttp does.
+      // Empty lines before a message are skipped, bare LFs too, as llhttp does.
+      if (buf[at] === LF && !this.#leadingCR) return at + 1;
       if (this.#leadingCR || buf[at] === CR) {
         const lf = this.#leadingCR ? at : at + 1;
         this.#leadingCR = false;
