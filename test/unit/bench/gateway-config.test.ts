@@ -31,7 +31,7 @@ it('the list cache off and an upstream client together', async (t) => {
   assert.equal(runtime.listCacheBytes, 0);
 });
 
-it('ab.js takes each side's upstream client, and refuses one it does not know', () => {
+it('ab.js takes the upstream client of each side, and refuses one it does not know', () => {
   const base = ['--a', '/tmp/a', '--b', '/tmp/b'];
   assert.deepEqual([parseAbArgs(base).aClient, parseAbArgs(base).bClient], [null, null]);
   const o = parseAbArgs([...base, '--a-upstream-client', 'undici', '--b-upstream-client', 'portcullis']);
