@@ -49,6 +49,7 @@ const CASES: readonly Case[] = [
   ok('304 without length', 'HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n'),
   ok('empty lines before the status line', `\r\n\r\n${CL('hi')}`),
   ok('bare LFs before the status line', `\n\r\n\n${CL('hi')}`),
+  ok('bare CRs before the status line', `\r\n\r\r${CL('hi')}`),
   ok('chunked in capitals, with blanks', 'HTTP/1.1 200 OK\r\nTransfer-Encoding:  CHUNKED \r\n\r\n2\r\nhi\r\n0\r\n\r\n'),
   ok('Connection: close', CL('hi', 'Connection: close\r\n')),
   ok('Connection: keep-alive, CLOSE', CL('hi', 'Connection: keep-alive, CLOSE\r\n')),

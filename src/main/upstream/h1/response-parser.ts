@@ -79,8 +79,6 @@ export class ResponseParser {
   #paused = false;
   /** a message's first byte was seen (messageBegin asked) */
   #begun = false;
-  /** a CR before any message, its LF not read yet */
-  #leadingCR = false;
   /** the start of a line split across reads */
   #partial: Buffer | null = null;
   /** the line found by #line: its bytes are #lineBuf[#lineStart, #lineEnd) (CRLF excluded) */
@@ -267,18 +265,9 @@ export class ResponseParser {
 
   #statusLine(buf: Buffer, at: number): number {
     if (!this.#begun) {
-      // Empty lines before a message are skipped, bare LFs too, as llhttp does.
-      if (buf[at] === LF && !this.#leadingCR) return at + 1;
-      if (this.#leadingCR || buf[at] === CR) {
-        const lf = this.#leadingCR ? at : at + 1;
-        this.#leadingCR = false;
-        if (lf >= buf.length) {
-          this.#leadingCR = true;
-          return buf.length;
-        }
-        if (buf[lf] !== LF) throw this.#fail(badResponse('invalid status line'));
-        return lf + 1;
-      }
+      // CRs and LFs before a message are skipped (empty lines, bare ones too), as llhttp does.
+      while (buf[at] === CR || buf[at] === LF) at++;
+      if (at >= buf.length) return at;
       this.#begun = true;
       if (!this.#sink.messageBegin()) throw this.#fail(badResponse('data from the upstream when no answer was due'));
     }
