@@ -108,7 +108,9 @@ class UndiciPool implements OriginPool {
 }
 
 function portcullisPools(url: URL, tls: TlsConnectOptions | null, limits: IdleLimits): Pools {
-  const calls = { ...H1_DEFAULTS, headersMs: limits.headMs, bodyMs: limits.bodyMs, connections: CALL_CONNECTIONS, keepAliveMs: CALL_KEEP_ALIVE_MS };
+  const shape = /^(\d+)x(\d+)$/.exec(process.env.PORTCULLIS_PIPELINE ?? '');
+  const pipe = shape === null ? {} : { connections: Number(shape[1]), depth: Number(shape[2]) };
+  const calls = { ...H1_DEFAULTS, headersMs: limits.headMs, bodyMs: limits.bodyMs, connections: CALL_CONNECTIONS, keepAliveMs: CALL_KEEP_ALIVE_MS, ...pipe };
   return {
     calls: new PortcullisPool(new H1Pool(url, tls, calls)),
     // No body timeout: an event stream may stay quiet for a long time.

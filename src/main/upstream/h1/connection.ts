@@ -19,11 +19,21 @@ export interface ConnectionOwner {
   ready(c: Connection): void;
   /** its answers are all in and it may carry another request */
   free(c: Connection): void;
+  /** an answer of this upstream was an event stream: pipelining to it stops; `unsent`: requests
+   * queued behind it but not written, to go out on another connection */
+  streamed(c: Connection, unsent: Exchange[]): void;
+  /** an answer of this upstream was an event stream earlier */
+  readonly streams: boolean;
   /** it has bytes to write: flush() it once the event loop's turn has given it all of them */
   dirty(c: Connection): void;
   /** it is gone; `connected` says whether it ever was (else `err` is why it could not);
    * `unsent`: requests it had queued but not written, to go out on another connection */
   closed(c: Connection, err: Error | null, connected: boolean, unsent: Exchange[]): void;
+}
+
+/** Requests one connection may carry at once: 1 unless its pool pipelines. */
+export interface ConnectionOptions extends ConnectionTimeouts {
+  readonly depth: number;
 }
 
 export interface ConnectionTimeouts {
@@ -39,6 +49,10 @@ export interface ConnectionTimeouts {
 const KEEP_ALIVE_MARGIN_MS = 2_000;
 const KEEP_ALIVE_MAX_MS = 600_000;
 
+function headersTimeout(): H1Error {
+  return new H1Error('GW_UPSTREAM_HEADERS_TIMEOUT', 'upstream headers timeout');
+}
+
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -46,7 +60,7 @@ function asError(err: unknown): Error {
 export class Connection implements ResponseSink, ExchangeHolder {
   readonly #socket: Socket;
   readonly #owner: ConnectionOwner;
-  readonly #timeouts: ConnectionTimeouts;
+  readonly #timeouts: ConnectionOptions;
   readonly #parser: ResponseParser;
   readonly #resume: () => void;
   /** the exchanges written, oldest first: the next answer is the first one's */
@@ -63,11 +77,16 @@ export class Connection implements ResponseSink, ExchangeHolder {
   /** the peer sent its FIN */
   #eof = false;
   #closedPromise: Promise<void> | null = null;
+  /** requests it may carry at once now: 1 until an answer showed HTTP/1.1 keep-alive, then the
+   * pool's depth; 1 for good after an HTTP/1.0 answer */
+  #depth = 1;
+  /** the answer being read is an event stream: nothing more goes behind it until it ends */
+  #streaming = false;
   /** when it went idle (performance.now() ms), and how long it may stay so */
   idleSince = 0;
   idleTimeoutMs: number;
 
-  constructor(socket: Socket, readyEvent: string, owner: ConnectionOwner, timeouts: ConnectionTimeouts) {
+  constructor(socket: Socket, readyEvent: string, owner: ConnectionOwner, timeouts: ConnectionOptions) {
     this.#socket = socket;
     this.#owner = owner;
     this.#timeouts = timeouts;
@@ -97,6 +116,16 @@ export class Connection implements ResponseSink, ExchangeHolder {
 
   get reusable(): boolean {
     return !this.#destroyed && this.#keepAlive && !this.#eof;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** How many more requests it takes now. */
+  get room(): number {
+    if (!this.#connected || this.#streaming || !this.reusable) return 0;
+    return this.#depth - this.#inflight.length;
   }
 
   /** Queues the request; it is written with the others of this turn (flush). */
@@ -138,6 +167,10 @@ export class Connection implements ResponseSink, ExchangeHolder {
   }
 
   drop(ex: Exchange, err: Error): void {
+    if (this.#timeouts.depth > 1 && !this.#destroyed && this.#unsent.indexOf(ex) < 0) {
+      this.#abandon(ex, err);
+      return;
+    }
     const unsent = this.#unsent.indexOf(ex);
     if (unsent >= 0) {
       // Not written: the connection is as it was without it.
@@ -154,6 +187,15 @@ export class Connection implements ResponseSink, ExchangeHolder {
     this.destroy(new H1Error('GW_UPSTREAM_CLOSED', 'connection closed: a request on it was aborted'));
   }
 
+  /** A written request nobody waits for any more, on a pipelined connection: its answer is read
+   * and dropped, so the answers behind it stay matched to their requests (closing the connection
+   * would fail every request written behind it, which the upstream may have run). */
+  #abandon(ex: Exchange, err: Error): void {
+    ex.fail(err);
+    // A body its reader had paused is read on (to be dropped), outside the reader's call.
+    if (ex === this.#inflight[0] && this.#parser.paused) setImmediate(this.#resume);
+  }
+
   /** The timeouts, checked by the pool about once a second. */
   check(now: number): void {
     if (this.#destroyed) return;
@@ -166,9 +208,18 @@ export class Connection implements ResponseSink, ExchangeHolder {
     if (!ex.headed) {
       // Behind a pipelined request, the wait counts from when that one's answer ended.
       const since = Math.max(ex.sentAt, ex.lastActivity);
-      if (now - since > this.#timeouts.headersMs) this.destroy(new H1Error('GW_UPSTREAM_HEADERS_TIMEOUT', 'upstream headers timeout'));
+      if (now - since > this.#timeouts.headersMs) {
+        this.destroy(headersTimeout());
+        return;
+      }
     } else if (this.#timeouts.bodyMs > 0 && !this.#parser.paused && now - ex.lastActivity > this.#timeouts.bodyMs) {
       this.destroy(new H1Error('GW_UPSTREAM_BODY_TIMEOUT', 'upstream body timeout'));
+      return;
+    }
+    // Pipelined requests behind the first: each waits at most the head limit from its write.
+    for (let i = 1; i < this.#inflight.length; i++) {
+      const behind = this.#inflight[i];
+      if (behind !== undefined && !behind.over && behind.sentAt > 0 && now - behind.sentAt > this.#timeouts.headersMs) this.#abandon(behind, headersTimeout());
     }
   }
 
@@ -204,30 +255,55 @@ export class Connection implements ResponseSink, ExchangeHolder {
     const ex = this.#inflight[0];
     if (ex === undefined) return false;
     if (status < 200) {
-      ex.handler.onHeaders(status, headers, this.#resume);
+      if (!ex.over) ex.handler.onHeaders(status, headers, this.#resume);
       return true;
     }
     ex.headed = true;
     ex.lastActivity = performance.now();
+    if (this.#timeouts.depth > 1) this.#pipelineAfter(headers, keepAlive);
     if (!keepAlive) this.#keepAlive = false;
     else if (hintMs !== null) {
       const ms = Math.min(hintMs - KEEP_ALIVE_MARGIN_MS, KEEP_ALIVE_MAX_MS);
       if (ms <= 0) this.#keepAlive = false;
       else this.idleTimeoutMs = ms;
     } else this.idleTimeoutMs = this.#timeouts.keepAliveMs;
-    return ex.handler.onHeaders(status, headers, this.#resume);
+    return ex.over || ex.handler.onHeaders(status, headers, this.#resume);
   }
 
   body(chunk: Buffer): boolean {
     const ex = this.#inflight[0];
     if (ex === undefined) return false;
     ex.lastActivity = performance.now();
-    return ex.handler.onData(chunk);
+    return ex.over || ex.handler.onData(chunk);
+  }
+
+  /** What an answer's head says about pipelining on this connection: it starts once an answer
+   * showed HTTP/1.1 keep-alive, and never after an HTTP/1.0 answer. An event stream is the one
+   * answer whose end the upstream may put off for long (progress, server requests, a long tool
+   * call): requests already written behind it fail at once (their answers are read and dropped),
+   * rather than wait for its end with nothing to tell them apart from a hung upstream; nothing
+   * new goes behind it, and the pool sends no more than one request at a time on any connection
+   * to this upstream after it. */
+  #pipelineAfter(headers: RawHeaders, keepAlive: boolean): void {
+    if (this.#parser.http10) this.#depth = 1;
+    else if (keepAlive && this.#depth === 1 && !this.#owner.streams) this.#depth = this.#timeouts.depth;
+    if (!isEventStream(headers)) return;
+    this.#streaming = true;
+    this.#depth = 1;
+    const unsent = this.#unsent;
+    this.#unsent = [];
+    this.#inflight.length -= unsent.length;
+    for (let i = 1; i < this.#inflight.length; i++) {
+      const behind = this.#inflight[i];
+      if (behind !== undefined && !behind.over) this.#abandon(behind, streamedAhead());
+    }
+    this.#owner.streamed(this, unsent);
   }
 
   end(): void {
     const ex = this.#inflight.shift();
     if (ex === undefined) return;
+    this.#streaming = false;
     const next = this.#inflight[0];
     if (next !== undefined) next.lastActivity = performance.now();
     this.#freed = true;
@@ -288,6 +364,21 @@ export class Connection implements ResponseSink, ExchangeHolder {
       this.destroy(this.#inflight.length === 0 ? null : closedEarly('before answering (it closed after an earlier answer)'));
       return;
     }
-    if (this.#inflight.length === 0) this.#owner.free(this);
+    if (this.#inflight.length === 0 || this.#depth > 1) this.#owner.free(this);
   }
+}
+
+const EVENT_STREAM = /^\s*text\/event-stream\s*(;|$)/i;
+
+/** The answer's Content-Type is text/event-stream. */
+function isEventStream(headers: RawHeaders): boolean {
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i];
+    if (name !== undefined && name.length === 12 && name.toString().toLowerCase() === 'content-type') return EVENT_STREAM.test(String(headers[i + 1]));
+  }
+  return false;
+}
+
+function streamedAhead(): H1Error {
+  return new H1Error('GW_UPSTREAM_STREAMED_AHEAD', 'upstream answered an earlier request on this pipelined connection with an event stream');
 }

@@ -13,6 +13,9 @@ export type H1ErrorCode =
   | 'GW_UPSTREAM_BODY_TIMEOUT'
   /** the request cannot be written as it is (a field that could split it): nothing was sent */
   | 'GW_UPSTREAM_BAD_REQUEST'
+  /** an earlier request on its pipelined connection got an event stream: it was written, but
+   * its answer would wait for the stream's end (it is read and dropped) */
+  | 'GW_UPSTREAM_STREAMED_AHEAD'
   /** the client is closed (the gateway is stopping) */
   | 'GW_UPSTREAM_CLIENT_CLOSED';
 

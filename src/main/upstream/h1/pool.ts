@@ -9,18 +9,18 @@
 import type { TlsConnectOptions } from '../../http/tls-client.js';
 import type { AnswerHandler } from '../answer.js';
 import { Connector, type Origin, originOf } from './connect.js';
-import { Connection, type ConnectionOwner, type ConnectionTimeouts } from './connection.js';
+import { Connection, type ConnectionOptions, type ConnectionOwner } from './connection.js';
 import { H1Error } from './errors.js';
 import { Exchange, type ExchangeHolder } from './exchange.js';
 import { type RequestParts, requestBytes } from './request-head.js';
 
-export interface H1PoolOptions extends ConnectionTimeouts {
+export interface H1PoolOptions extends ConnectionOptions {
   /** most connections open at once; null: no limit */
   readonly connections: number | null;
 }
 
-/** undici's defaults where the gateway keeps them. */
-export const H1_DEFAULTS = { connectMs: 10_000, headersMs: 300_000, bodyMs: 300_000, keepAliveMs: 4_000 } as const;
+/** undici's defaults where the gateway keeps them; no pipelining. */
+export const H1_DEFAULTS = { connectMs: 10_000, headersMs: 300_000, bodyMs: 300_000, keepAliveMs: 4_000, depth: 1 } as const;
 
 const TICK_MS = 1_000;
 
@@ -47,6 +47,8 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
   /** connections with requests to write at the end of this turn */
   #dirty: Connection[] = [];
   #flushQueued = false;
+  /** an answer of this origin was an event stream: no more pipelining */
+  #streams = false;
 
   constructor(url: URL, tls: TlsConnectOptions | null, options: H1PoolOptions) {
     this.#origin = originOf(url);
@@ -98,11 +100,47 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
   }
 
   free(c: Connection): void {
+    if (this.#options.depth > 1) {
+      this.#fill(c);
+      if (c.inflight === 0 && !this.#idle.includes(c)) {
+        c.park(performance.now());
+        this.#idle.push(c);
+      }
+      return;
+    }
     const ex = this.#queue.shift();
     if (ex !== undefined) c.send(ex);
     else {
       c.park(performance.now());
       this.#idle.push(c);
+    }
+  }
+
+  get streams(): boolean {
+    return this.#streams;
+  }
+
+  streamed(_c: Connection, unsent: Exchange[]): void {
+    this.#streams = true;
+    this.#requeue(unsent);
+    if (!this.#serving) this.#serveQueue();
+  }
+
+  /** Requests a connection took but did not write go first, in their order. */
+  #requeue(unsent: Exchange[]): void {
+    for (const ex of unsent) ex.holder = this;
+    if (this.#closed) for (const ex of unsent) ex.fail(clientClosed());
+    else this.#queue.unshift(...unsent);
+  }
+
+  /** Gives a pipelining connection the waiting requests it has room for. */
+  #fill(c: Connection): void {
+    let room = c.room;
+    while (room > 0) {
+      const ex = this.#queue.shift();
+      if (ex === undefined) return;
+      c.send(ex);
+      room--;
     }
   }
 
@@ -123,9 +161,7 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
 
   closed(c: Connection, err: Error | null, connected: boolean, unsent: Exchange[]): void {
     this.#all.delete(c);
-    for (const ex of unsent) ex.holder = this;
-    if (this.#closed) for (const ex of unsent) ex.fail(clientClosed());
-    else this.#queue.unshift(...unsent);
+    this.#requeue(unsent);
     const i = this.#idle.lastIndexOf(c);
     if (i >= 0) this.#idle.splice(i, 1);
     if (!connected) {
@@ -141,6 +177,15 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
   #serveQueue(): void {
     this.#serving = true;
     const now = performance.now();
+    if (this.#options.depth > 1) this.#servePipelined(now);
+    else this.#serveIdle(now);
+    const max = this.#options.connections;
+    while (this.#queue.length > this.#connecting && (max === null || this.#all.size < max)) this.#open();
+    this.#serving = false;
+  }
+
+  /** One request per connection: the most recently used idle one. */
+  #serveIdle(now: number): void {
     while (this.#queue.length > 0) {
       const c = this.#idle.pop();
       if (c === undefined) break;
@@ -151,9 +196,28 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
       const ex = this.#queue.shift();
       if (ex !== undefined) c.send(ex);
     }
-    const max = this.#options.connections;
-    while (this.#queue.length > this.#connecting && (max === null || this.#all.size < max)) this.#open();
-    this.#serving = false;
+  }
+
+  /** Several requests per connection: each goes to the connection with the fewest in flight
+   * that has room, so a turn's requests spread over the connections (one write each). */
+  #servePipelined(now: number): void {
+    while (this.#queue.length > 0) {
+      let best: Connection | null = null;
+      for (const c of this.#all) {
+        if (c.room > 0 && (best === null || c.inflight < best.inflight)) best = c;
+      }
+      if (best === null) return;
+      if (best.inflight === 0) {
+        const i = this.#idle.indexOf(best);
+        if (i >= 0) this.#idle.splice(i, 1);
+        if (now - best.idleSince > best.idleTimeoutMs) {
+          best.destroy(null);
+          continue;
+        }
+      }
+      const ex = this.#queue.shift();
+      if (ex !== undefined) best.send(ex);
+    }
   }
 
   #open(): void {

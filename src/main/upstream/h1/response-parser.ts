@@ -110,6 +110,11 @@ export class ResponseParser {
   constructor(sink: ResponseSink) {
     this.#sink = sink;
   }
+  /** The last status line read was HTTP/1.0. */
+  get http10(): boolean {
+    return this.#http10;
+  }
+
 
   get paused(): boolean {
     return this.#paused;
