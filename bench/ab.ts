@@ -62,6 +62,7 @@ function summary(o: AbOptions, g: GroupResult): string[] {
     `${o.scenario}, ${o.alg}, ${o.rules} rule(s), --workers ${o.workers}, ${load}; ${usedRounds(g).length} round(s) of ${o.seconds} s used${dropped > 0 ? `, ${dropped} dropped for other load` : ''}${g.rounds.some((r) => r.kept) ? '' : ' — NO QUIET ROUND: do not decide on this'}; ${o.pin === null ? 'not pinned' : `gateways on CPU ${o.pin.split(',')[0] ?? '?'}, wrk and stub on CPU ${o.pin.split(',')[1] ?? '?'}`}`,
     `A ${describe(o.a)} ${o.aNode.join(' ')}${o.aClient === null ? '' : ` upstreamClient ${o.aClient}`}`,
     `B ${describe(o.b)} ${o.bNode.join(' ')}${o.bClient === null ? '' : ` upstreamClient ${o.bClient}`}`,
+    ...(process.env.PORTCULLIS_PIPELINE === undefined ? [] : [`PORTCULLIS_PIPELINE=${process.env.PORTCULLIS_PIPELINE} (the portcullis client's calls pool: connections x depth)`]),
     line(DIRECT),
     line('A'),
     line('B'),
