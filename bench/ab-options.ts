@@ -2,7 +2,7 @@
 
 import { resolve } from 'node:path';
 import type { KeyAlg } from '../src/main/cli/keys.js';
-import { UPSTREAM_CLIENTS, type UpstreamClient } from '../src/main/config/types.js';
+import { type PipeliningPolicy, UPSTREAM_CLIENTS, type UpstreamClient } from '../src/main/config/types.js';
 import { S, type Scenario } from './scenarios.js';
 
 export const SCENARIOS: Readonly<Record<string, Scenario>> = {
@@ -32,6 +32,9 @@ export interface AbOptions {
   /** `config.upstreamClient` of each side's gateway (null: the checkout's default) */
   aClient: UpstreamClient | null;
   bClient: UpstreamClient | null;
+  /** the stub target's `http.pipelining` on each side (null: none) */
+  aPipelining: PipeliningPolicy | null;
+  bPipelining: PipeliningPolicy | null;
   pin: string | null;
   maxOtherCores: number;
   /** offered req/s of the paced generator; null: wrk */
@@ -45,9 +48,16 @@ function upstreamClient(value: string): UpstreamClient {
   return client;
 }
 
+/** `<connections>x<depth>`, e.g. 2x32. */
+function pipeliningShape(value: string): PipeliningPolicy {
+  const m = /^(\d+)x(\d+)$/.exec(value);
+  if (m === null) throw new Error(`--a/--b-pipelining: expected <connections>x<depth> (e.g. 2x32), got ${value}`);
+  return { connections: Number(m[1]), depth: Number(m[2]) };
+}
+
 /** ab.js's command line (see ab.ts); throws on a bad or missing argument. */
 export function parseAbArgs(argv: readonly string[]): AbOptions {
-  const o: AbOptions = { a: '', b: '', scenario: 'call', rules: 1, workers: 0, rounds: 6, seconds: 5, warmup: 2, alg: 'RS256', aNode: [], bNode: [], aClient: null, bClient: null, pin: '0,1', maxOtherCores: 0.2, paced: null, out: null };
+  const o: AbOptions = { a: '', b: '', scenario: 'call', rules: 1, workers: 0, rounds: 6, seconds: 5, warmup: 2, alg: 'RS256', aNode: [], bNode: [], aClient: null, bClient: null, aPipelining: null, bPipelining: null, pin: '0,1', maxOtherCores: 0.2, paced: null, out: null };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--no-pin') {
@@ -67,6 +77,8 @@ export function parseAbArgs(argv: readonly string[]): AbOptions {
     else if (flag === '--b-node') o.bNode = value.split(' ').filter((f) => f !== '');
     else if (flag === '--a-upstream-client') o.aClient = upstreamClient(value);
     else if (flag === '--b-upstream-client') o.bClient = upstreamClient(value);
+    else if (flag === '--a-pipelining') o.aPipelining = pipeliningShape(value);
+    else if (flag === '--b-pipelining') o.bPipelining = pipeliningShape(value);
     else if (flag === '--alg' && (value === 'RS256' || value === 'ES256' || value === 'EdDSA')) o.alg = value;
     else if (flag === '--pin') o.pin = value;
     else if (flag === '--max-other') o.maxOtherCores = Number(value);

@@ -11,6 +11,7 @@
 //                         [--rules 1] [--workers 0] [--rounds 6] [--seconds 5] [--warmup 2] [--alg RS256|ES256|EdDSA]
 //                         [--a-node '<node flags>'] [--b-node '<node flags>'] [--pin 0,1 | --no-pin]
 //                         [--a-upstream-client portcullis|undici] [--b-upstream-client portcullis|undici]
+//                         [--a-pipelining <connections>x<depth>] [--b-pipelining <connections>x<depth>]
 //                         [--max-other 0.2] [--paced <req/s>] [--out <file.md>]
 //
 // A checkout is a directory holding a built gateway (bin/portcullis.js + dist/); A and B may be
@@ -23,6 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCENARIOS, parseAbArgs, type AbOptions } from './ab-options.js';
+import type { PipeliningPolicy } from '../src/main/config/types.js';
 import { parseCpuPlan, type CpuPlan } from './pin.js';
 import { installCleanup, stopProcess } from './processes.js';
 import { figureStat, pooledPercentile, range, ratioRange, ratioStat, roundsTable, runGroup, usedRounds, type GroupResult } from './rounds.js';
@@ -52,6 +54,10 @@ function pooled(g: GroupResult): string {
   return `pooled over the rounds used: ${cell(99)}; ${cell(99.9)}`;
 }
 
+function pipelined(p: PipeliningPolicy | null): string {
+  return p === null ? '' : ` http.pipelining ${p.connections}x${p.depth}`;
+}
+
 function summary(o: AbOptions, g: GroupResult): string[] {
   const line = (name: string): string =>
     `${name}: ${range(figureStat(g, name, (x) => x.rps))} req/s, ${range(figureStat(g, name, (x) => x.cpuUs), 1)} µs/req, ${o.paced === null ? '' : `p50 ${range(figureStat(g, name, (x) => x.p50Ms), 2)} ms, `}p99 ${range(figureStat(g, name, (x) => x.p99Ms), 2)} ms${o.paced === null ? '' : `, p99.9 ${range(figureStat(g, name, (x) => x.p999Ms ?? 0), 2)} ms`}`;
@@ -60,9 +66,8 @@ function summary(o: AbOptions, g: GroupResult): string[] {
   const ratios = `req/s ${ratioRange(ratioStat(g, 'B', 'A', (x) => x.rps))}, CPU µs/req ${ratioRange(ratioStat(g, 'B', 'A', (x) => x.cpuUs))}, p99 ${ratioRange(ratioStat(g, 'B', 'A', (x) => x.p99Ms))}`;
   return [
     `${o.scenario}, ${o.alg}, ${o.rules} rule(s), --workers ${o.workers}, ${load}; ${usedRounds(g).length} round(s) of ${o.seconds} s used${dropped > 0 ? `, ${dropped} dropped for other load` : ''}${g.rounds.some((r) => r.kept) ? '' : ' — NO QUIET ROUND: do not decide on this'}; ${o.pin === null ? 'not pinned' : `gateways on CPU ${o.pin.split(',')[0] ?? '?'}, wrk and stub on CPU ${o.pin.split(',')[1] ?? '?'}`}`,
-    `A ${describe(o.a)} ${o.aNode.join(' ')}${o.aClient === null ? '' : ` upstreamClient ${o.aClient}`}`,
-    `B ${describe(o.b)} ${o.bNode.join(' ')}${o.bClient === null ? '' : ` upstreamClient ${o.bClient}`}`,
-    ...(process.env.PORTCULLIS_PIPELINE === undefined ? [] : [`PORTCULLIS_PIPELINE=${process.env.PORTCULLIS_PIPELINE} (the portcullis client's calls pool: connections x depth)`]),
+    `A ${describe(o.a)} ${o.aNode.join(' ')}${o.aClient === null ? '' : ` upstreamClient ${o.aClient}`}${pipelined(o.aPipelining)}`,
+    `B ${describe(o.b)} ${o.bNode.join(' ')}${o.bClient === null ? '' : ` upstreamClient ${o.bClient}`}${pipelined(o.bPipelining)}`,
     line(DIRECT),
     line('A'),
     line('B'),
@@ -83,8 +88,8 @@ async function main(): Promise<void> {
   const gateways: RunningGateway[] = [];
   let g: GroupResult;
   try {
-    for (const [name, checkout, node, client] of [['A', o.a, o.aNode, o.aClient], ['B', o.b, o.bNode, o.bClient]] as const) {
-      const spec = { label: name, workers: o.workers, rules: o.rules, processes: 1, ...(client === null ? {} : { upstreamClient: client }) };
+    for (const [name, checkout, node, client, pipelining] of [['A', o.a, o.aNode, o.aClient, o.aPipelining], ['B', o.b, o.bNode, o.bClient, o.bPipelining]] as const) {
+      const spec = { label: name, workers: o.workers, rules: o.rules, processes: 1, ...(client === null ? {} : { upstreamClient: client }), ...(pipelining === null ? {} : { pipelining }) };
       gateways.push(await startGateways(env, spec, cpus?.proxy ?? null, node, join(checkout, 'bin', 'portcullis.js')));
     }
     const targets = [

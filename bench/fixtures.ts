@@ -4,7 +4,8 @@
 // Tool names alternate `read_<i>` / `write_<i>` (with `echo` first), so the bench rule
 // `!mcp.tool.name.startsWith("write_")` keeps exactly half of every list (+ echo).
 
-import type { UpstreamClient } from '../src/main/config/types.js';
+import type { PipeliningPolicy, UpstreamClient } from '../src/main/config/types.js';
+import { isRecord } from '../src/protocol/is-record.js';
 
 export const PROTOCOL_VERSION = '2025-11-25';
 
@@ -89,6 +90,8 @@ export function gatewayConfig(o: {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** `config.upstreamClient` (unset: the gateway's default) */
   readonly upstreamClient?: UpstreamClient;
+  /** the stub target's `http.pipelining` (unset: none) */
+  readonly pipelining?: PipeliningPolicy;
 }): string {
   const policies: Record<string, unknown> = {
     jwtAuth: { mode: 'strict', issuer: ISSUER, audiences: [AUDIENCE], jwks: { file: o.jwksFile } },
@@ -107,6 +110,7 @@ export function gatewayConfig(o: {
       },
     };
   }
+  if (o.pipelining !== undefined) target['policies'] = { ...(isRecord(target['policies']) ? target['policies'] : {}), http: { pipelining: o.pipelining } };
   const route = { policies, backends: [{ mcp: { targets: [target] } }] };
   const config = { ...(o.listCache === false ? { listCacheBytes: 0 } : {}), ...(o.upstreamClient === undefined ? {} : { upstreamClient: o.upstreamClient }) };
   return JSON.stringify({

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { UpstreamClient } from '../src/main/config/types.js';
+import type { PipeliningPolicy, UpstreamClient } from '../src/main/config/types.js';
 import { AUDIENCE, ISSUER, gatewayConfig } from './fixtures.js';
 import { allowedCpus, onCpu, setAffinity } from './pin.js';
 import { processCpuSeconds } from './proc.js';
@@ -121,6 +121,8 @@ export interface GatewaySpec {
   readonly https?: boolean;
   /** `config.upstreamClient` (unset: the gateway's default) */
   readonly upstreamClient?: UpstreamClient;
+  /** the stub target's `http.pipelining` (unset: none) */
+  readonly pipelining?: PipeliningPolicy;
   readonly processes: number;
 }
 
@@ -139,7 +141,7 @@ export async function startGateways(env: Env, g: GatewaySpec, cpu: number | null
   const exchange = g.exchange === true ? { exchangePort: env.tokenEndpointPort } : {};
   const tracing = g.tracing === true ? { tracingPort: env.otlpSinkPort } : {};
   const tls = g.https === true ? { tls: { cert: env.tls.cert, key: env.tls.key } } : {};
-  const client = g.upstreamClient === undefined ? {} : { upstreamClient: g.upstreamClient };
+  const client = { ...(g.upstreamClient === undefined ? {} : { upstreamClient: g.upstreamClient }), ...(g.pipelining === undefined ? {} : { pipelining: g.pipelining }) };
   const yaml = gatewayConfig({ port, stubPort: env.stubPort, jwksFile: env.jwksFile, rules: g.rules, listCache: g.listCache ?? true, ...exchange, ...tracing, ...tls, ...client });
   const gwEnv = { ...process.env, ADMIN_ADDR: '', STATS_ADDR: '', READINESS_ADDR: '' };
   const args = [...nodeArgs, bin, '-c', yaml, '--workers', String(g.workers)];

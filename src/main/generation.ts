@@ -192,7 +192,7 @@ export class Generations {
           ? new ChannelTransport(t.name, { kind: 'stdio', cmd: t.cmd, args: t.args, env: t.env }, channels)
           : t.kind === 'sse'
             ? new ChannelTransport(t.name, sseChannelSpec(t.url, merged.backendTls), channels)
-            : pools.transport(t.url, merged.backendTls);
+            : pools.transport(t.url, merged.backendTls, merged.http?.pipelining ?? null);
       return new UpstreamTarget(t.name, transport, callerSlots, buildTargetPolicies(merged, route.retry, this.#targetHooks(route.name, t.name)));
     });
   }

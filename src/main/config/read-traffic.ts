@@ -1,12 +1,13 @@
 // Route traffic policies as agentgateway HEAD writes them: `timeout` (requestTimeout,
 // backendRequestTimeout), `retry` (attempts, backoff, codes) and `localRateLimit` (token buckets,
-// a list or `{conditional: [...]}`), plus a backend's or target's `http: {requestTimeout}`.
+// a list or `{conditional: [...]}`), plus a backend's or target's `http: {requestTimeout}` and
+// Portcullis's `http.pipelining`.
 // Portcullis adds `key` to a rate limit: a CEL expression giving each key its own bucket.
 
 import { celRuleProblem, celValueProblem } from './cel-check.js';
 import { parseDurationMs } from './duration.js';
 import { type IssueList, MapReader, asList, isPlainObject } from './schema-reader.js';
-import type { BackendHttpPolicy, LocalRateLimitPolicy, RateLimitSpec, RetryPolicy, TimeoutPolicy } from './types.js';
+import type { BackendHttpPolicy, LocalRateLimitPolicy, PipeliningPolicy, RateLimitSpec, RetryPolicy, TimeoutPolicy } from './types.js';
 
 /** agentgateway's bound on conditional rate limit entries. */
 const MAX_CONDITIONAL = 64;
@@ -90,11 +91,25 @@ function cel(m: MapReader, key: string, problemOf: (expr: string) => string | nu
   return problem === null ? expr : undefined;
 }
 
-/** A backend's or target's `http: {requestTimeout}` (agentgateway's `version` is not supported). */
+/** A backend's or target's `http: {requestTimeout, pipelining}` (agentgateway's `version` is not
+ * supported; `pipelining` is Portcullis's). */
 export function readBackendHttp(issues: IssueList, path: string, value: unknown): BackendHttpPolicy | undefined {
-  const m = MapReader.open(issues, path, value, { known: ['requestTimeout'], unsupported: ['version'] });
+  const m = MapReader.open(issues, path, value, { known: ['requestTimeout', 'pipelining'], unsupported: ['version'] });
   if (m === undefined) return undefined;
   const requestTimeoutMs = duration(m, 'requestTimeout');
-  return requestTimeoutMs === undefined ? undefined : { requestTimeoutMs };
+  const pipelining = m.has('pipelining') ? readPipelining(m) : null;
+  return requestTimeoutMs === undefined || pipelining === undefined ? undefined : { requestTimeoutMs, pipelining };
+}
+
+/** Most connections and calls per connection a pipelined target may ask for. */
+export const PIPELINING_LIMITS = { connections: 64, depth: 128 } as const;
+
+/** `pipelining: {connections, depth}`: both required; a depth of 1 would not pipeline. */
+function readPipelining(m: MapReader): PipeliningPolicy | undefined {
+  const p = m.map('pipelining', { known: ['connections', 'depth'] });
+  if (p === undefined) return undefined;
+  const connections = p.integer('connections', { min: 1, max: PIPELINING_LIMITS.connections }, true);
+  const depth = p.integer('depth', { min: 2, max: PIPELINING_LIMITS.depth }, true);
+  return connections === undefined || depth === undefined ? undefined : { connections, depth };
 }
 

@@ -39,6 +39,16 @@ export interface LocalRateLimitPolicy {
 export interface BackendHttpPolicy {
   /** each request to this upstream (an attempt), until the answer's head */
   readonly requestTimeoutMs: number | null;
+  /** `pipelining` (Portcullis): calls sent pipelined on a few connections; null: one call per
+   * connection at a time (the default) */
+  readonly pipelining: PipeliningPolicy | null;
+}
+
+/** `http.pipelining`: the target's calls (POSTs) share `connections` HTTP/1.1 connections, each
+ * carrying up to `depth` of them at once, answered in order. */
+export interface PipeliningPolicy {
+  readonly connections: number;
+  readonly depth: number;
 }
 
 /** `requestHeaderModifier` / `responseHeaderModifier`: static values, applied add → set → remove.

@@ -8,12 +8,13 @@
 
 import { Pool } from 'undici';
 import { DEFAULT_UPSTREAM_CLIENT } from '../config/read-runtime.js';
-import type { BackendTlsPolicy, UpstreamClient } from '../config/types.js';
+import type { BackendTlsPolicy, PipeliningPolicy, UpstreamClient } from '../config/types.js';
 import { type TlsConnectOptions, tlsConnectOptions, tlsIdentity } from '../http/tls-client.js';
 import { applyCredential } from '../upstream-auth/apply-credential.js';
 import type { AnswerHandler } from './answer.js';
 import { H1_DEFAULTS, H1Pool } from './h1/pool.js';
 import { H1Error } from './h1/errors.js';
+import { turnOffPretenuring } from './h1/no-pretenuring.js';
 import { type RequestParts, validPath } from './h1/request-head.js';
 import { defaultIdleLimits, GuardedCall, IdleGuard, type IdleLimits } from './idle-guard.js';
 import type { QueryEdit, Transport, TransportRequest } from './transport.js';
@@ -107,28 +108,33 @@ class UndiciPool implements OriginPool {
   }
 }
 
-function portcullisPools(url: URL, tls: TlsConnectOptions | null, limits: IdleLimits): Pools {
-  const shape = /^(\d+)x(\d+)$/.exec(process.env.PORTCULLIS_PIPELINE ?? '');
-  const pipe = shape === null ? {} : { connections: Number(shape[1]), depth: Number(shape[2]) };
-  const calls = { ...H1_DEFAULTS, headersMs: limits.headMs, bodyMs: limits.bodyMs, connections: CALL_CONNECTIONS, keepAliveMs: CALL_KEEP_ALIVE_MS, ...pipe };
-  return {
-    calls: new PortcullisPool(new H1Pool(url, tls, calls)),
-    // No body timeout: an event stream may stay quiet for a long time.
-    streams: new PortcullisPool(new H1Pool(url, tls, { ...H1_DEFAULTS, connections: null, bodyMs: 0 })),
-  };
+/** The calls pool of this package's client: one call per connection, or pipelined as the
+ * target's `http.pipelining` says. */
+function portcullisCalls(url: URL, tls: TlsConnectOptions | null, limits: IdleLimits, pipelining: PipeliningPolicy | null): OriginPool {
+  const timeouts = { ...H1_DEFAULTS, headersMs: limits.headMs, bodyMs: limits.bodyMs, keepAliveMs: CALL_KEEP_ALIVE_MS };
+  const shape = pipelining === null ? { connections: CALL_CONNECTIONS, depth: 1 } : pipelining;
+  if (pipelining !== null) turnOffPretenuring();
+  return new PortcullisPool(new H1Pool(url, tls, { ...timeouts, ...shape }));
 }
 
-function undiciPools(url: URL, tls: TlsConnectOptions | null, limits: IdleLimits): Pools {
+function portcullisStreams(url: URL, tls: TlsConnectOptions | null): OriginPool {
+  // No body timeout: an event stream may stay quiet for a long time.
+  return new PortcullisPool(new H1Pool(url, tls, { ...H1_DEFAULTS, connections: null, bodyMs: 0 }));
+}
+
+function undiciCalls(url: URL, tls: TlsConnectOptions | null, limits: IdleLimits): OriginPool {
   const connect = tls === null ? {} : { connect: tls };
-  const calls = { connections: CALL_CONNECTIONS, pipelining: 1, keepAliveTimeout: CALL_KEEP_ALIVE_MS, headersTimeout: 0, bodyTimeout: 0, ...connect };
-  return {
-    calls: new UndiciPool(url.origin, new Pool(url.origin, calls), new IdleGuard(limits)),
-    streams: new UndiciPool(url.origin, new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0, ...connect }), null),
-  };
+  const options = { connections: CALL_CONNECTIONS, pipelining: 1, keepAliveTimeout: CALL_KEEP_ALIVE_MS, headersTimeout: 0, bodyTimeout: 0, ...connect };
+  return new UndiciPool(url.origin, new Pool(url.origin, options), new IdleGuard(limits));
+}
+
+function undiciStreams(url: URL, tls: TlsConnectOptions | null): OriginPool {
+  const connect = tls === null ? {} : { connect: tls };
+  return new UndiciPool(url.origin, new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0, ...connect }), null);
 }
 
 /** The pools of every origin the config names, shared by the targets that reach it the same
- * way (the same origin and backendTLS). */
+ * way (the same origin, backendTLS and pipelining). */
 export class HttpPools {
   readonly #byOrigin = new Map<string, Pools>();
   readonly #client: UpstreamClient;
@@ -139,13 +145,21 @@ export class HttpPools {
     this.#limits = limits;
   }
 
-  transport(rawUrl: string, tls: BackendTlsPolicy | null): HttpTransport {
+  /** A pipelined target's calls go through this package's client whatever `upstreamClient`
+   * says (undici's pipelining writes each request on its own and fails every request behind a
+   * broken one); its streams, like every other target's requests, through the configured one. */
+  transport(rawUrl: string, tls: BackendTlsPolicy | null, pipelining: PipeliningPolicy | null = null): HttpTransport {
     const url = new URL(rawUrl);
-    const key = `${url.origin} ${tlsIdentity(tls)}`;
+    const shape = pipelining === null ? '' : ` ${pipelining.connections}x${pipelining.depth}`;
+    const key = `${url.origin} ${tlsIdentity(tls)}${shape}`;
     let pools = this.#byOrigin.get(key);
     if (pools === undefined) {
       const options = tls === null ? null : tlsConnectOptions(tls);
-      pools = this.#client === 'undici' ? undiciPools(url, options, this.#limits) : portcullisPools(url, options, this.#limits);
+      const undici = this.#client === 'undici';
+      pools = {
+        calls: undici && pipelining === null ? undiciCalls(url, options, this.#limits) : portcullisCalls(url, options, this.#limits, pipelining),
+        streams: undici ? undiciStreams(url, options) : portcullisStreams(url, options),
+      };
       this.#byOrigin.set(key, pools);
     }
     return new HttpTransport(url, pools);

@@ -54,7 +54,7 @@ export function routeUpstreamPolicies(p: RoutePolicies): BackendPolicies {
     requestHeaderModifier: p.requestHeaderModifier,
     responseHeaderModifier: p.responseHeaderModifier,
     transformations: p.transformations,
-    http: perAttempt === null ? null : { requestTimeoutMs: perAttempt },
+    http: perAttempt === null ? null : { requestTimeoutMs: perAttempt, pipelining: null },
     backendTls: p.backendTls,
   };
 }

@@ -95,4 +95,20 @@ describe('backend and target policies', () => {
       ],
     );
   });
+
+  it('http.pipelining on a target: read with its shape; bad values named by path and reason', () => {
+    const target = (http: string): string =>
+      ['backends:', '- mcp:', '    targets:', '    - name: a', '      mcp: {host: "http://localhost:1/mcp"}', `      policies: {http: ${http}}`].join('\n');
+    const config = expectOk(load(target('{requestTimeout: 5s, pipelining: {connections: 2, depth: 32}}')));
+    const a = config.binds[0]?.listeners[0]?.routes[0]?.backends[0]?.targets[0];
+    assert.ok(a !== undefined && a.kind === 'mcp');
+    assert.deepEqual(a.policies.http, { requestTimeoutMs: 5000, pipelining: { connections: 2, depth: 32 } });
+    const plain = expectOk(load(target('{requestTimeout: 5s}'))).binds[0]?.listeners[0]?.routes[0]?.backends[0]?.targets[0];
+    assert.deepEqual(plain?.kind === 'mcp' ? plain.policies.http : undefined, { requestTimeoutMs: 5000, pipelining: null });
+    const P = `${TARGET}.policies.http.pipelining`;
+    assert.deepEqual(lines(load(target('{pipelining: {connections: 0, depth: 1}}'))), [`${P}.connections: expected an integer from 1 to 64`, `${P}.depth: expected an integer from 2 to 128`]);
+    assert.deepEqual(lines(load(target('{pipelining: {connections: 2}}'))), [`${P}.depth: required`]);
+    assert.deepEqual(lines(load(target('{pipelining: {connections: 2, depth: 8, order: any}}'))), [`${P}.order: unknown key`]);
+    assert.deepEqual(lines(load(target('{pipelining: 4}'))), [`${P}: expected a mapping`]);
+  });
 });

@@ -122,6 +122,11 @@ export class Connection implements ResponseSink, ExchangeHolder {
     return this.#connected;
   }
 
+  /** One request at a time from now on (what is written stays). */
+  stopPipelining(): void {
+    this.#depth = 1;
+  }
+
   /** How many more requests it takes now. */
   get room(): number {
     if (!this.#connected || this.#streaming || !this.reusable) return 0;
@@ -205,10 +210,12 @@ export class Connection implements ResponseSink, ExchangeHolder {
     }
     const ex = this.#inflight[0];
     if (ex === undefined) return;
+    const headMs = this.#timeouts.headersMs;
     if (!ex.headed) {
-      // Behind a pipelined request, the wait counts from when that one's answer ended.
+      // Nothing came for a whole head limit since the request was written or the answer before
+      // it ended: the upstream is stuck on this connection.
       const since = Math.max(ex.sentAt, ex.lastActivity);
-      if (now - since > this.#timeouts.headersMs) {
+      if (headMs > 0 && now - since > headMs) {
         this.destroy(headersTimeout());
         return;
       }
@@ -216,10 +223,11 @@ export class Connection implements ResponseSink, ExchangeHolder {
       this.destroy(new H1Error('GW_UPSTREAM_BODY_TIMEOUT', 'upstream body timeout'));
       return;
     }
-    // Pipelined requests behind the first: each waits at most the head limit from its write.
-    for (let i = 1; i < this.#inflight.length; i++) {
-      const behind = this.#inflight[i];
-      if (behind !== undefined && !behind.over && behind.sentAt > 0 && now - behind.sentAt > this.#timeouts.headersMs) this.#abandon(behind, headersTimeout());
+    if (this.#timeouts.depth === 1 || headMs === 0) return;
+    // Pipelined: each request waits at most the head limit from its write, the time behind
+    // other answers included; past it, it fails alone and its answer is dropped when it comes.
+    for (const queued of this.#inflight) {
+      if (!queued.over && !queued.headed && queued.sentAt > 0 && now - queued.sentAt > headMs) this.#abandon(queued, headersTimeout());
     }
   }
 

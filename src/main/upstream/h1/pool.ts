@@ -122,6 +122,7 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
 
   streamed(_c: Connection, unsent: Exchange[]): void {
     this.#streams = true;
+    for (const c of this.#all) c.stopPipelining();
     this.#requeue(unsent);
     if (!this.#serving) this.#serveQueue();
   }
