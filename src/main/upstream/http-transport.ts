@@ -3,6 +3,8 @@
 // Requests go out on undici's dispatch API with the caller's handler as it is: no body stream,
 // no promise, no AbortController per request (the relay's hot path). The calls pool has no undici
 // timers: its idle guard (idle-guard.ts) gives the same limits without a timer per request.
+// Both pools close a connection idle for keepAliveMs themselves, before the upstream's own idle
+// timeout does (keepAliveLimits).
 
 import { Pool } from 'undici';
 import type { BackendTlsPolicy } from '../config/types.js';
@@ -11,6 +13,25 @@ import { applyCredential } from '../upstream-auth/apply-credential.js';
 import type { AnswerHandler } from './answer.js';
 import { defaultIdleLimits, GuardedCall, IdleGuard, type IdleLimits } from './idle-guard.js';
 import type { QueryEdit, Transport, TransportRequest } from './transport.js';
+
+/** The idle guard's limits on a call, and how long a connection may wait idle for its next one. */
+export interface UpstreamIdleLimits extends IdleLimits {
+  /** ms an idle upstream connection stays open; an upstream's `Keep-Alive: timeout=` hint can
+   * only shorten it */
+  readonly keepAliveMs: number;
+}
+
+/** Below the idle timeouts of common servers (Node's http server 5 s, Apache 5 s, uWS 10 s),
+ * undici's own default: the gateway closes an idle connection before its server does, so it never
+ * sends a call on a connection the server is closing (a POST is not retried: the call would
+ * fail), and a burst's connections close as they fall idle rather than when the server sweeps. */
+export const defaultUpstreamIdleLimits: UpstreamIdleLimits = { ...defaultIdleLimits, keepAliveMs: 4_000 };
+
+/** undici's keep-alive options for `ms`: a server's hint (minus undici's 2 s margin) may shorten
+ * it, never lengthen it. */
+function keepAliveLimits(ms: number): { readonly keepAliveTimeout: number; readonly keepAliveMaxTimeout: number } {
+  return { keepAliveTimeout: ms, keepAliveMaxTimeout: ms };
+}
 
 interface Pools {
   readonly calls: Pool;
@@ -59,10 +80,10 @@ function withQuery(pathAndQuery: string, edits: readonly QueryEdit[]): string {
  * way (the same origin and backendTLS). */
 export class HttpPools {
   readonly #byOrigin = new Map<string, Pools>();
-  readonly #limits: IdleLimits;
+  readonly #limits: UpstreamIdleLimits;
 
-  constructor(limits: IdleLimits = defaultIdleLimits) {
-    this.#limits = limits;
+  constructor(limits: Partial<UpstreamIdleLimits> = {}) {
+    this.#limits = { ...defaultUpstreamIdleLimits, ...limits };
   }
 
   transport(rawUrl: string, tls: BackendTlsPolicy | null): HttpTransport {
@@ -71,12 +92,13 @@ export class HttpPools {
     let pools = this.#byOrigin.get(key);
     if (pools === undefined) {
       const connect = tls === null ? {} : { connect: tlsConnectOptions(tls) };
+      const keepAlive = keepAliveLimits(this.#limits.keepAliveMs);
       pools = {
         // No pipelining: a slow tool call would hold up every call queued behind it.
-        calls: new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, ...connect }),
+        calls: new Pool(url.origin, { connections: 256, pipelining: 1, ...keepAlive, headersTimeout: 0, bodyTimeout: 0, ...connect }),
         guard: new IdleGuard(this.#limits),
         // No body timeout: an event stream may stay quiet for a long time.
-        streams: new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0, ...connect }),
+        streams: new Pool(url.origin, { connections: null, pipelining: 1, ...keepAlive, bodyTimeout: 0, ...connect }),
       };
       this.#byOrigin.set(key, pools);
     }
