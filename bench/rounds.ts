@@ -1,7 +1,10 @@
 // Measuring by turns: the targets of a group (the direct stub first, as the host-speed
 // reference, then the proxies) all run side by side, and each round measures every one of them
-// in turn, the order reversed every other round (A B C, C B A, …), so that the host's drift hits
-// them alike. A round in which other people's processes took more than `maxOtherCores` of CPU
+// in turn, the order reversed every other round and rotated every second one (A B C, C B A,
+// B C A, B A C, C A B, A C B), so that the host's drift hits them alike and each takes every
+// place in the order as often: a target always measured in the middle idles the same time
+// between its runs every round, the others alternately none and twice as long, and that
+// alone moved paced p99 between two copies of one build. A round in which other people's processes took more than `maxOtherCores` of CPU
 // during any of its measurements is dropped, and rounds go on (a few more at most) until enough
 // are kept. Figures are the median over kept rounds with their min–max; comparisons between two
 // targets are the median of the per-round ratios.
@@ -226,6 +229,14 @@ export async function settleUpstreams(env: Env, targets: readonly RoundTarget[])
   log(`upstream connections closed once after the warm-ups (${took} s)${left.length === 0 ? '' : `; still open after ${SETTLE_LIMIT_MS / 1000} s: ${left.map((t) => t.name).join(', ')}`}`);
 }
 
+/** The order of round `i` (from 0): forward or reversed by turns, rotated by one place every
+ * two rounds; over 2n rounds of n targets each takes every place twice. */
+export function roundOrder<T>(targets: readonly T[], i: number): T[] {
+  const base = i % 2 === 0 ? [...targets] : [...targets].reverse();
+  const shift = Math.floor(i / 2) % Math.max(1, base.length);
+  return [...base.slice(shift), ...base.slice(0, shift)];
+}
+
 /** Every target checked and warmed up, its upstream connections closed once (settleUpstreams),
  * then measured by turns. `targets[0]` is the direct stub. */
 export async function runGroup(env: Env, id: string, s: Scenario, targets: readonly RoundTarget[], o: RoundSettings): Promise<GroupResult> {
@@ -239,7 +250,7 @@ export async function runGroup(env: Env, id: string, s: Scenario, targets: reado
   const rounds: Round[] = [];
   for (let i = 0; i < o.rounds + o.extraRounds && rounds.filter((r) => r.kept).length < o.rounds; i++) {
     await waitQuiet(env.nproc, o.maxOtherCores, 2000);
-    const order = i % 2 === 0 ? [...targets] : [...targets].reverse();
+    const order = roundOrder(targets, i);
     const byTarget = new Map<string, Figures>();
     for (const t of order) byTarget.set(t.name, figures(await measureTarget(env, s, t, o.seconds, o, `${id}-${i}`)));
     const other = Math.max(...[...byTarget.values()].map((f) => f.otherCores));

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { connectionsTo } from '../../../bench/proc.js';
 import { pacedLoad } from '../../../bench/paced-load.js';
-import { drift, figureStat, quiet, ratioStat, usedRounds, type Figures, type GroupResult, type Round } from '../../../bench/rounds.js';
+import { drift, figureStat, quiet, ratioStat, roundOrder, usedRounds, type Figures, type GroupResult, type Round } from '../../../bench/rounds.js';
 import { S } from '../../../bench/scenarios.js';
 import { startStub } from '../../helpers/stub-upstream.js';
 
@@ -112,4 +112,23 @@ test('connectionsTo counts the connections a process opened to a port, not those
   }));
   for (const s of accepted) s.destroy();
   assert.equal(connectionsTo([process.pid], address.port), 0);
+});
+
+test('rounds by turns: over 2n rounds each of n targets takes every place in the order twice, and the direction alternates', () => {
+  for (const n of [2, 3, 4]) {
+    const targets = Array.from({ length: n }, (_, k) => k);
+    const places = targets.map(() => targets.map(() => 0));
+    for (let i = 0; i < 2 * n; i++) {
+      const order = roundOrder(targets, i);
+      assert.deepEqual([...order].sort(), targets, `round ${i} is a permutation`);
+      order.forEach((t, place) => {
+        const row = places[t];
+        if (row !== undefined) row[place] = (row[place] ?? 0) + 1;
+      });
+    }
+    assert.deepEqual(places, targets.map(() => targets.map(() => 2)), `n = ${n}`);
+  }
+  assert.deepEqual(roundOrder(['d', 'A', 'B'], 0), ['d', 'A', 'B']);
+  assert.deepEqual(roundOrder(['d', 'A', 'B'], 1), ['B', 'A', 'd']);
+  assert.deepEqual(roundOrder(['d', 'A', 'B'], 2), ['A', 'B', 'd']);
 });
