@@ -23,10 +23,16 @@ export interface RequestSnapshot {
 
 export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestSnapshot {
   const headers: Array<readonly [string, string]> = [];
+  // The first Host field, as getHeader would give it, without another call into uWS.
+  let hostHeader = '';
+  let hostSeen = false;
   req.forEach((k, v) => {
     headers.push([k, v]);
+    if (!hostSeen && k === 'host') {
+      hostHeader = v;
+      hostSeen = true;
+    }
   });
-  const hostHeader = req.getHeader('host');
   return {
     method: req.getCaseSensitiveMethod().toUpperCase(),
     path: req.getUrl(),
