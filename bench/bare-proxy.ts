@@ -12,8 +12,8 @@ import { Pool } from 'undici';
 import { arg, runRelayFront } from './relay-front.js';
 
 const upstream = new URL(arg('--upstream') ?? 'http://127.0.0.1:8000/mcp');
-// as the gateway's pool for calls: no pipelining, up to 256 connections
-const pool = new Pool(upstream.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+// as the gateway's pool for calls: no pipelining, up to 256 connections, idle ones closed after 4 s
+const pool = new Pool(upstream.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 4_000 });
 const origin = upstream.origin;
 const path = `${upstream.pathname}${upstream.search}`;
 

@@ -3,7 +3,7 @@
 // machine description written next to the results. Linux only.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 let clockTicks: number | null = null;
@@ -58,6 +58,56 @@ export function rssBytes(pid: number): number | null {
   }
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
   return m === null || m[1] === undefined ? null : Number(m[1]) * 1024;
+}
+
+/** The inodes of the sockets `pids` hold open (/proc/<pid>/fd: `socket:[inode]`). */
+function socketInodes(pids: readonly number[]): Set<string> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m?.[1] !== undefined) inodes.add(m[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return inodes;
+}
+
+/** How many rows of a /proc/net/tcp(6) table are established connections to remote `port` whose
+ * socket inode is in `inodes`. */
+export function establishedTo(table: string, port: number, inodes: ReadonlySet<string>): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let n = 0;
+  for (const line of table.split('\n').slice(1)) {
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+    const f = line.trim().split(/\s+/);
+    if (f[3] === '01' && f[2]?.endsWith(`:${hexPort}`) === true && inodes.has(f[9] ?? '')) n++;
+  }
+  return n;
+}
+
+/** TCP connections the processes `pids` hold established to `port` on this host. */
+export function connectionsTo(pids: readonly number[], port: number): number {
+  const inodes = socketInodes(pids);
+  if (inodes.size === 0) return 0;
+  let n = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      n += establishedTo(readFileSync(file, 'utf8'), port, inodes);
+    } catch {
+      // no IPv6
+    }
+  }
+  return n;
 }
 
 export interface SystemCpu {

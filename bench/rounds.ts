@@ -1,7 +1,10 @@
 // Measuring by turns: the targets of a group (the direct stub first, as the host-speed
 // reference, then the proxies) all run side by side, and each round measures every one of them
-// in turn, the order reversed every other round (A B C, C B A, …), so that the host's drift hits
-// them alike. A round in which other people's processes took more than `maxOtherCores` of CPU
+// in turn, the order reversed every other round and rotated every second one (A B C, C B A,
+// B C A, B A C, C A B, A C B), so that the host's drift hits them alike and each takes every
+// place in the order as often: a target always measured in the middle idles the same time
+// between its runs every round, the others alternately none and twice as long, and that
+// alone moved paced p99 between two copies of one build. A round in which other people's processes took more than `maxOtherCores` of CPU
 // during any of its measurements is dropped, and rounds go on (a few more at most) until enough
 // are kept. Figures are the median over kept rounds with their min–max; comparisons between two
 // targets are the median of the per-round ratios.
@@ -9,6 +12,7 @@
 import { histogramPercentile, mergeHistograms, type LatencyHistogram } from './latency-histogram.js';
 import { check, headersFor, bodyOf, type Scenario } from './scenarios.js';
 import { boxUsPerReq, cpuUsPerReq, measurePaced, measureWrk, runPaced, waitQuiet, type Measurement, type RequestSpec } from './measure.js';
+import { connectionsTo } from './proc.js';
 import { fmt, log, median, walkOn, walkStart, type Env } from './setup.js';
 
 export interface RoundTarget {
@@ -195,7 +199,46 @@ export async function measureTarget(env: Env, s: Scenario, t: RoundTarget, secon
   return m;
 }
 
-/** Every target checked and warmed up, then measured by turns. `targets[0]` is the direct stub. */
+/** The longest wait for the proxies' upstream connections to close after the warm-ups: the
+ * stub's idle timeout (uWS: 10 s, checked every 4 s) and a margin. */
+export const SETTLE_LIMIT_MS = 15_000;
+
+/** Processes whose upstream connections have been closed once since they started. */
+const settled = new Set<number>();
+
+/**
+ * After the warm-ups, waits until no proxy of the group started since the last wait holds a
+ * connection to the stub: each has closed its idle upstream connections (the gateway after its
+ * keep-alive limit) or had the stub close them, once. The first time a Node process takes that
+ * path, V8 recompiles the stream internals every upstream read goes through (a ~100 ms slowdown),
+ * and a burst's idle connections close some seconds after it: without this wait that happens
+ * once per process, inside whichever measured run it falls in.
+ */
+export async function settleUpstreams(env: Env, targets: readonly RoundTarget[]): Promise<void> {
+  const fresh = targets.filter((t) => !t.pids.includes(env.stubPid) && t.pids.some((p) => !settled.has(p)));
+  if (fresh.length === 0) return;
+  const started = performance.now();
+  const open = (): RoundTarget[] => fresh.filter((t) => connectionsTo(t.pids, env.stubPort) > 0);
+  let left = open();
+  while (left.length > 0 && performance.now() - started < SETTLE_LIMIT_MS) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = open();
+  }
+  for (const t of fresh) for (const p of t.pids) settled.add(p);
+  const took = ((performance.now() - started) / 1000).toFixed(1);
+  log(`upstream connections closed once after the warm-ups (${took} s)${left.length === 0 ? '' : `; still open after ${SETTLE_LIMIT_MS / 1000} s: ${left.map((t) => t.name).join(', ')}`}`);
+}
+
+/** The order of round `i` (from 0): forward or reversed by turns, rotated by one place every
+ * two rounds; over 2n rounds of n targets each takes every place twice. */
+export function roundOrder<T>(targets: readonly T[], i: number): T[] {
+  const base = i % 2 === 0 ? [...targets] : [...targets].reverse();
+  const shift = Math.floor(i / 2) % Math.max(1, base.length);
+  return [...base.slice(shift), ...base.slice(0, shift)];
+}
+
+/** Every target checked and warmed up, its upstream connections closed once (settleUpstreams),
+ * then measured by turns. `targets[0]` is the direct stub. */
 export async function runGroup(env: Env, id: string, s: Scenario, targets: readonly RoundTarget[], o: RoundSettings): Promise<GroupResult> {
   const checked: Array<{ name: string; check: string }> = [];
   for (const t of targets) {
@@ -203,10 +246,11 @@ export async function runGroup(env: Env, id: string, s: Scenario, targets: reado
     // JIT tiers, connection pools, caches: a process keeps speeding up for seconds
     await measureTarget(env, s, t, o.warmupSeconds, o, `${id}-warm`);
   }
+  await settleUpstreams(env, targets);
   const rounds: Round[] = [];
   for (let i = 0; i < o.rounds + o.extraRounds && rounds.filter((r) => r.kept).length < o.rounds; i++) {
     await waitQuiet(env.nproc, o.maxOtherCores, 2000);
-    const order = i % 2 === 0 ? [...targets] : [...targets].reverse();
+    const order = roundOrder(targets, i);
     const byTarget = new Map<string, Figures>();
     for (const t of order) byTarget.set(t.name, figures(await measureTarget(env, s, t, o.seconds, o, `${id}-${i}`)));
     const other = Math.max(...[...byTarget.values()].map((f) => f.otherCores));

@@ -23,8 +23,7 @@ import { createRequestHandler, type PipelineDeps } from './pipeline.js';
 import { Reloader, type ReloadResult } from './reload.js';
 import { CallerSlots } from './upstream/caller-slots.js';
 import { ChannelHub } from './upstream/channels/channel-hub.js';
-import { HttpPools } from './upstream/http-transport.js';
-import type { IdleLimits } from './upstream/idle-guard.js';
+import { HttpPools, type UpstreamIdleLimits } from './upstream/http-transport.js';
 import { version } from './version.js';
 import { TracingHost } from './telemetry/tracing-host.js';
 import { GatewayError } from '../protocol/errors.js';
@@ -59,8 +58,9 @@ export interface GatewayOptions {
   /** Least time between two unknown-kid refetches of one remote JWKS (default 10 s). */
   readonly jwksCooldownMs?: number;
   /** How long an HTTP upstream may leave a call without its head, or its body without a chunk
-   * (default 300 s each, undici's headersTimeout and bodyTimeout). */
-  readonly upstreamIdleLimits?: IdleLimits;
+   * (default 300 s each, undici's headersTimeout and bodyTimeout), and how long an idle upstream
+   * connection stays open (default 4 s); the limits not given keep their defaults. */
+  readonly upstreamIdleLimits?: Partial<UpstreamIdleLimits>;
   /** Overrides `config.upstreamClient`. */
   readonly upstreamClient?: UpstreamClient;
 }
@@ -181,7 +181,7 @@ function openFront(options: GatewayOptions, env: Env, config: GatewayConfig, met
   return { uws: loaded.module, logger };
 }
 
-function upstreamParts(config: GatewayConfig, client: UpstreamClient, metrics: Metrics, logger: Logger, idleLimits: IdleLimits | undefined): UpstreamParts {
+function upstreamParts(config: GatewayConfig, client: UpstreamClient, metrics: Metrics, logger: Logger, idleLimits: Partial<UpstreamIdleLimits> | undefined): UpstreamParts {
   return {
     pools: new HttpPools(client, idleLimits),
     channels: new ChannelHub((line) => logger.info('mcp::stdio', line)),

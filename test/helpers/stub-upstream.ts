@@ -36,6 +36,10 @@ export type StubScript = (req: StubRequest, res: ServerResponse) => unknown;
 export interface StubOptions {
   /** Serve https with these options (cert and key; requestCert for mutual TLS). */
   readonly tls?: TlsServerOptions;
+  /** Close a connection idle this long (node:http's default: 5 s, with a hint); `hint`: tell
+   * clients in a `Keep-Alive: timeout=` header (seconds, rounded down), as node:http does, or not,
+   * as uWS does. */
+  readonly idleClose?: { readonly ms: number; readonly hint: boolean };
 }
 
 export interface StubUpstream {
@@ -55,6 +59,11 @@ export async function startStub(t: CleanupHost | null, script: StubScript, optio
   const requests: StubRequest[] = [];
   const waiters = new Set<() => void>();
   const server: Server = options.tls === undefined ? createHttpServer() : createHttpsServer(options.tls);
+  if (options.idleClose !== undefined) {
+    // without keepAliveTimeout (and its hint), `timeout` closes a connection idle that long
+    server.keepAliveTimeout = options.idleClose.hint ? options.idleClose.ms : 0;
+    server.timeout = options.idleClose.hint ? 0 : options.idleClose.ms;
+  }
   server.on('request', (req, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

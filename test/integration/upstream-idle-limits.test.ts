@@ -3,24 +3,28 @@
 // a head gets the client a 502 naming the target, one that stalls mid-body has the client's
 // answer broken off, one that trickles within the limit is never cut, a client that leaves
 // during the wait cancels the upstream request, and many calls at once are each judged alone.
+// And the pools' keep-alive limit: the gateway closes an idle upstream connection itself, before
+// an upstream that closes idle connections does (whether or not it sends a Keep-Alive hint), and
+// the next call opens another.
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import type { CleanupHost } from '../helpers/files.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { MCP_ACCEPT, mcpFetch, rpc } from '../helpers/mcp-http.js';
-import { resultFor, sendJson, startStub, type StubRequest, type StubUpstream } from '../helpers/stub-upstream.js';
+import { resultFor, sendJson, startStub, type StubOptions, type StubRequest, type StubUpstream } from '../helpers/stub-upstream.js';
 
 const limits = { headMs: 300, bodyMs: 300 };
 /** the guard cuts between its limit and the limit plus two sweeps (75 ms each here) */
 const lateMs = 1_500;
 const testTimeout = { timeout: 20_000 };
 
-async function gatewayTo(t: CleanupHost, script: (req: StubRequest, res: ServerResponse) => unknown): Promise<TestGateway & { readonly up: StubUpstream }> {
-  const up = await startStub(t, script);
+async function gatewayTo(t: CleanupHost, script: (req: StubRequest, res: ServerResponse) => unknown, upstream: StubOptions = {}, keepAliveMs?: number): Promise<TestGateway & { readonly up: StubUpstream }> {
+  const up = await startStub(t, script, upstream);
   const configText = stringify({ binds: [{ port: 0, listeners: [{ routes: [{ backends: [{ mcp: { targets: [{ name: 'u', mcp: { host: up.url } }] } }] }] }] }] });
-  return { ...(await startTestGateway(t, { configText, upstreamIdleLimits: limits })), up };
+  return { ...(await startTestGateway(t, { configText, upstreamIdleLimits: keepAliveMs === undefined ? limits : { ...limits, keepAliveMs } })), up };
 }
 
 /** A JSON answer of `size` bytes whose body leaves in `parts` pieces, `everyMs` apart (the
@@ -97,5 +101,48 @@ describe('upstream idle limits', () => {
     });
     const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => mcpFetch(gw.url, rpc(i, 'tools/call', { name: 'x', arguments: {} }))));
     for (const [i, reply] of replies.entries()) assert.equal(reply.status, i % 2 === 0 ? 200 : 502, `call ${i}`);
+  });
+});
+
+describe('upstream keep-alive', () => {
+  const keepAliveMs = 200;
+
+  /** Who ends the connection: the gateway (its FIN reaches the upstream: 'end') or the upstream
+   * (node:http destroys it on its idle timeout: 'close' without 'end'). */
+  const closer = (socket: Socket): Promise<'gateway' | 'upstream'> =>
+    new Promise((resolve) => {
+      socket.once('end', () => resolve('gateway'));
+      socket.once('close', () => resolve('upstream'));
+    });
+
+  /** A call answered, then the connection it went on idles until someone closes it. */
+  async function idleAfterCall(t: CleanupHost, upstream: StubOptions): Promise<{ readonly gw: TestGateway & { readonly up: StubUpstream }; readonly by: 'gateway' | 'upstream'; readonly idleMs: number }> {
+    let answeredAt = 0;
+    const gw = await gatewayTo(t, (req, res) => {
+      res.on('finish', () => (answeredAt = performance.now()));
+      sendJson(res, resultFor(req, {}));
+    }, upstream, keepAliveMs);
+    const reply = await mcpFetch(gw.url, rpc(1, 'tools/call', { name: 'x', arguments: {} }));
+    assert.equal(reply.status, 200);
+    const socket = gw.up.requests.at(-1)?.socket;
+    assert.ok(socket !== undefined);
+    const by = await closer(socket);
+    return { gw, by, idleMs: performance.now() - answeredAt };
+  }
+
+  it('an upstream that closes idle connections without a hint (as uWS does): the gateway closes first, after its limit, and the next call is answered on a new connection', testTimeout, async (t) => {
+    const { gw, by, idleMs } = await idleAfterCall(t, { idleClose: { ms: 3_000, hint: false } });
+    assert.equal(by, 'gateway', `the upstream closed the connection after ${idleMs.toFixed(0)} ms idle`);
+    // timers run on the loop's millisecond clock: allow a tick's rounding
+    assert.ok(idleMs >= keepAliveMs - 2, `closed after ${idleMs.toFixed(0)} ms idle`);
+    const reply = await mcpFetch(gw.url, rpc(2, 'tools/call', { name: 'x', arguments: {} }));
+    assert.equal(reply.status, 200);
+    assert.notEqual(gw.up.requests.at(-1)?.socket, gw.up.requests.at(-2)?.socket);
+  });
+
+  it('a Keep-Alive hint longer than the limit does not keep the connection open longer', testTimeout, async (t) => {
+    const { by, idleMs } = await idleAfterCall(t, { idleClose: { ms: 60_000, hint: true } });
+    assert.equal(by, 'gateway');
+    assert.ok(idleMs >= keepAliveMs - 2 && idleMs < 10_000, `closed after ${idleMs.toFixed(0)} ms idle`);
   });
 });

@@ -3,7 +3,7 @@
 // per byte). A value crosses from one to the other as its bytes.
 
 /** Any character outside ASCII (no /g flag: test() keeps no state). */
-const nonAscii = /[^\x00-\x7f]/;
+export const nonAscii = /[^\x00-\x7f]/;
 
 /** A UTF-8-meant string as the latin1 string of its bytes (what node:http or undici sends
  * byte for byte). ASCII passes as it is, after one regex test. */

@@ -23,10 +23,16 @@ export interface RequestSnapshot {
 
 export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestSnapshot {
   const headers: Array<readonly [string, string]> = [];
+  // The first Host field, as getHeader would give it, without another call into uWS.
+  let hostHeader = '';
+  let hostSeen = false;
   req.forEach((k, v) => {
     headers.push([k, v]);
+    if (!hostSeen && k === 'host') {
+      hostHeader = v;
+      hostSeen = true;
+    }
   });
-  const hostHeader = req.getHeader('host');
   return {
     method: req.getCaseSensitiveMethod().toUpperCase(),
     path: req.getUrl(),
@@ -134,16 +140,23 @@ export function readBody(res: FrontResponse, limit: number, held: ByteAccount, o
       holding += chunk.byteLength;
       if (isLast) {
         done = true;
-        if (chunks.length === 0) resolve({ ok: true, body: Buffer.from(chunk.slice(0)) });
+        if (chunks.length === 0) resolve({ ok: true, body: copyOf(chunk) });
         else {
-          chunks.push(Buffer.from(chunk.slice(0)));
+          chunks.push(copyOf(chunk));
           resolve({ ok: true, body: Buffer.concat(chunks, size) });
         }
       } else {
-        chunks.push(Buffer.from(chunk.slice(0)));
+        chunks.push(copyOf(chunk));
       }
     });
   });
+}
+
+/** A chunk's bytes in a Buffer of their own. Copied through a view, so a small body lands in
+ * Node's shared Buffer pool; `ArrayBuffer.slice` would give every chunk a backing store of its
+ * own, allocated and later freed outside the JS heap. */
+function copyOf(chunk: ArrayBuffer): Buffer {
+  return Buffer.from(new Uint8Array(chunk));
 }
 
 /** A percent-decoded URL component, or null where the encoding is malformed (`%zz`, a lone

@@ -1,10 +1,11 @@
 // Verified-token cache: MCP clients send the same bearer token on every request of a session,
 // and a hit (a Map lookup) replaces a signature verification, which costs far more.
 // Bounded (at most `max` tokens; one not seen for `max / 2` newer ones may be dropped, see
-// GenerationalMap), keyed by the whole token, and an entry never outlives the token's `exp`. It
-// lives with one config generation; each entry names the exact key that verified it (issuer,
-// kid, key material), so when a remote key set changes, tokens whose key left go with it, even
-// if another provider publishes the same kid or the IdP reuses the kid for a new key.
+// GenerationalMap), an entry found by its token's fingerprint and used only for the very token it
+// holds, and never past the token's `exp`. It lives with one config generation; each entry names
+// the exact key that verified it (issuer, kid, key material), so when a remote key set changes,
+// tokens whose key left go with it, even if another provider publishes the same kid or the IdP
+// reuses the kid for a new key.
 //
 // A token is cached the second time it verifies, not the first (`admits`, then `set`): a cached token is kept
 // long enough to reach V8's old generation, so a stream of tokens used once each (one per call,
@@ -25,6 +26,10 @@ export interface VerifiedToken {
   readonly key: string;
   /** ms since epoch after which the entry is not used */
   readonly expiresAtMs: number;
+}
+
+interface CachedToken extends VerifiedToken {
+  readonly token: string;
 }
 
 /** One key of one provider: issuer, kid and RFC 7638 thumbprint. */
@@ -87,7 +92,10 @@ export class FingerprintTable {
 }
 
 export class VerifiedTokenCache {
-  readonly #entries: GenerationalMap<string, VerifiedToken>;
+  /** by the token's fingerprint, not the token: a Map hashes a string key's every character, a
+   * fresh string on every request, where the fingerprint reads 8 and the one comparison that
+   * decides a hit runs as a memory compare */
+  readonly #entries: GenerationalMap<number, CachedToken>;
   /** fingerprints of tokens verified once and not cached */
   readonly #verifiedOnce: FingerprintTable;
   readonly #counts: CacheCounts;
@@ -99,30 +107,34 @@ export class VerifiedTokenCache {
     this.#counts = counts;
   }
 
-  get(key: string, nowMs: number): VerifiedToken | undefined {
-    const entry = this.#entries.peek(key);
-    if (entry === undefined) {
+  get(token: string, nowMs: number): VerifiedToken | undefined {
+    const at = tokenFingerprint(token);
+    const entry = this.#entries.peek(at);
+    // Another token drawing the same number is a miss: only the whole token finds its claims.
+    if (entry === undefined || entry.token !== token) {
       this.#counts.misses++;
       return undefined;
     }
     if (entry.expiresAtMs <= nowMs) {
-      this.#entries.delete(key);
+      this.#entries.delete(at);
       this.#counts.misses++;
       return undefined;
     }
     this.#counts.hits++;
     // read again: kept through the next turn of generations
-    return this.#entries.get(key);
+    this.#entries.get(at);
+    return entry;
   }
 
-  set(key: string, entry: VerifiedToken): void {
-    this.#entries.set(key, entry);
+  /** Caches `token`; one cached before that draws the same number gives way. */
+  set(token: string, entry: VerifiedToken): void {
+    this.#entries.set(tokenFingerprint(token), { claims: entry.claims, key: entry.key, expiresAtMs: entry.expiresAtMs, token });
   }
 
   /** A token just verified: true if it was verified before (while remembered), and so is to be
    * cached (`set`); else it is remembered. */
-  admits(key: string): boolean {
-    return this.#verifiedOnce.seenBefore(tokenFingerprint(key));
+  admits(token: string): boolean {
+    return this.#verifiedOnce.seenBefore(tokenFingerprint(token));
   }
 
   /** Drops every token verified with a key not in `live` (keyIdentity values). */

@@ -2,7 +2,7 @@
 // (hop-by-hop fields and the gateway's own dropped), and what of the upstream's answer is relayed.
 
 import { Buffer, isUtf8 } from 'node:buffer';
-import { latin1OfUtf8 } from '../http/header-text.js';
+import { latin1OfUtf8, nonAscii } from '../http/header-text.js';
 import type { HeaderField, HeaderList } from '../http/reply.js';
 
 /** Request headers never forwarded: hop-by-hop ones (and those `Connection` names), those the
@@ -39,8 +39,11 @@ function connectionOptions(values: Iterable<string>): ReadonlySet<string> {
  * Otherwise (obsolete obs-text) the string is latin1, for what reads it, and the bytes go with
  * it for Reply to send as they came. */
 function field(name: string, bytes: Buffer): HeaderField {
+  // ASCII (nearly every value) reads the same as latin1 and as UTF-8: one decoding, no UTF-8 check.
+  const latin1 = bytes.toString('latin1');
+  if (!nonAscii.test(latin1)) return [name, latin1];
   // A copy: undici's buffer is a view of the socket's read, which a long stream would keep alive.
-  return isUtf8(bytes) ? [name, bytes.toString('utf8')] : [name, bytes.toString('latin1'), Buffer.from(bytes)];
+  return isUtf8(bytes) ? [name, bytes.toString('utf8')] : [name, latin1, Buffer.from(bytes)];
 }
 
 export function upstreamRequestHeaders(

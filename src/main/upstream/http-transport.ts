@@ -4,7 +4,8 @@
 // `config.upstreamClient` says; either takes the caller's handler as it is: no body stream, no
 // promise, no AbortController per request (the relay's hot path). undici's calls pool has no
 // undici timers: its idle guard (idle-guard.ts) gives the same limits without a timer per
-// request; this package's client checks its own.
+// request; this package's client checks its own. Both clients close a connection idle for
+// keepAliveMs themselves, before the upstream's own idle timeout does (keepAliveLimits).
 
 import { Pool } from 'undici';
 import { DEFAULT_UPSTREAM_CLIENT } from '../config/read-runtime.js';
@@ -19,6 +20,25 @@ import { type RequestParts, validPath } from './h1/request-head.js';
 import { defaultIdleLimits, GuardedCall, IdleGuard, type IdleLimits } from './idle-guard.js';
 import type { QueryEdit, Transport, TransportRequest } from './transport.js';
 
+/** The idle guard's limits on a call, and how long a connection may wait idle for its next one. */
+export interface UpstreamIdleLimits extends IdleLimits {
+  /** ms an idle upstream connection stays open; an upstream's `Keep-Alive: timeout=` hint can
+   * only shorten it */
+  readonly keepAliveMs: number;
+}
+
+/** Below the idle timeouts of common servers (Node's http server 5 s, Apache 5 s, uWS 10 s),
+ * undici's own default: the gateway closes an idle connection before its server does, so it never
+ * sends a call on a connection the server is closing (a POST is not retried: the call would
+ * fail), and a burst's connections close as they fall idle rather than when the server sweeps. */
+export const defaultUpstreamIdleLimits: UpstreamIdleLimits = { ...defaultIdleLimits, keepAliveMs: 4_000 };
+
+/** undici's keep-alive options for `ms`: a server's hint (minus undici's 2 s margin) may shorten
+ * it, never lengthen it. */
+function keepAliveLimits(ms: number): { readonly keepAliveTimeout: number; readonly keepAliveMaxTimeout: number } {
+  return { keepAliveTimeout: ms, keepAliveMaxTimeout: ms };
+}
+
 /** One origin's connections, whichever client keeps them. */
 interface OriginPool {
   /** `handler` is watched for idle time when it is a GuardedCall and the pool has a guard. */
@@ -31,10 +51,9 @@ interface Pools {
   readonly streams: OriginPool;
 }
 
-/** Calls: up to 256 connections per upstream, idle ones kept 30 s (or the server's Keep-Alive
- * timeout). No pipelining: a slow tool call would hold up every call queued behind it. */
+/** Calls: up to 256 connections per upstream. No pipelining unless the target asks for it: a
+ * slow tool call would hold up every call queued behind it. */
 const CALL_CONNECTIONS = 256;
-const CALL_KEEP_ALIVE_MS = 30_000;
 
 export class HttpTransport implements Transport {
   readonly key: string;
@@ -110,27 +129,27 @@ class UndiciPool implements OriginPool {
 
 /** The calls pool of this package's client: one call per connection, or pipelined as the
  * target's `http.pipelining` says. */
-function portcullisCalls(url: URL, tls: TlsConnectOptions | null, limits: IdleLimits, pipelining: PipeliningPolicy | null): OriginPool {
-  const timeouts = { ...H1_DEFAULTS, headersMs: limits.headMs, bodyMs: limits.bodyMs, keepAliveMs: CALL_KEEP_ALIVE_MS };
+function portcullisCalls(url: URL, tls: TlsConnectOptions | null, limits: UpstreamIdleLimits, pipelining: PipeliningPolicy | null): OriginPool {
+  const timeouts = { ...H1_DEFAULTS, headersMs: limits.headMs, bodyMs: limits.bodyMs, keepAliveMs: limits.keepAliveMs };
   const shape = pipelining === null ? { connections: CALL_CONNECTIONS, depth: 1 } : pipelining;
   if (pipelining !== null) turnOffPretenuring();
   return new PortcullisPool(new H1Pool(url, tls, { ...timeouts, ...shape }));
 }
 
-function portcullisStreams(url: URL, tls: TlsConnectOptions | null): OriginPool {
+function portcullisStreams(url: URL, tls: TlsConnectOptions | null, limits: UpstreamIdleLimits): OriginPool {
   // No body timeout: an event stream may stay quiet for a long time.
-  return new PortcullisPool(new H1Pool(url, tls, { ...H1_DEFAULTS, connections: null, bodyMs: 0 }));
+  return new PortcullisPool(new H1Pool(url, tls, { ...H1_DEFAULTS, connections: null, bodyMs: 0, keepAliveMs: limits.keepAliveMs }));
 }
 
-function undiciCalls(url: URL, tls: TlsConnectOptions | null, limits: IdleLimits): OriginPool {
+function undiciCalls(url: URL, tls: TlsConnectOptions | null, limits: UpstreamIdleLimits): OriginPool {
   const connect = tls === null ? {} : { connect: tls };
-  const options = { connections: CALL_CONNECTIONS, pipelining: 1, keepAliveTimeout: CALL_KEEP_ALIVE_MS, headersTimeout: 0, bodyTimeout: 0, ...connect };
+  const options = { connections: CALL_CONNECTIONS, pipelining: 1, ...keepAliveLimits(limits.keepAliveMs), headersTimeout: 0, bodyTimeout: 0, ...connect };
   return new UndiciPool(url.origin, new Pool(url.origin, options), new IdleGuard(limits));
 }
 
-function undiciStreams(url: URL, tls: TlsConnectOptions | null): OriginPool {
+function undiciStreams(url: URL, tls: TlsConnectOptions | null, limits: UpstreamIdleLimits): OriginPool {
   const connect = tls === null ? {} : { connect: tls };
-  return new UndiciPool(url.origin, new Pool(url.origin, { connections: null, pipelining: 1, bodyTimeout: 0, ...connect }), null);
+  return new UndiciPool(url.origin, new Pool(url.origin, { connections: null, pipelining: 1, ...keepAliveLimits(limits.keepAliveMs), bodyTimeout: 0, ...connect }), null);
 }
 
 /** The pools of every origin the config names, shared by the targets that reach it the same
@@ -138,11 +157,11 @@ function undiciStreams(url: URL, tls: TlsConnectOptions | null): OriginPool {
 export class HttpPools {
   readonly #byOrigin = new Map<string, Pools>();
   readonly #client: UpstreamClient;
-  readonly #limits: IdleLimits;
+  readonly #limits: UpstreamIdleLimits;
 
-  constructor(client: UpstreamClient = DEFAULT_UPSTREAM_CLIENT, limits: IdleLimits = defaultIdleLimits) {
+  constructor(client: UpstreamClient = DEFAULT_UPSTREAM_CLIENT, limits: Partial<UpstreamIdleLimits> = {}) {
     this.#client = client;
-    this.#limits = limits;
+    this.#limits = { ...defaultUpstreamIdleLimits, ...limits };
   }
 
   /** A pipelined target's calls go through this package's client whatever `upstreamClient`
@@ -158,7 +177,7 @@ export class HttpPools {
       const undici = this.#client === 'undici';
       pools = {
         calls: undici && pipelining === null ? undiciCalls(url, options, this.#limits) : portcullisCalls(url, options, this.#limits, pipelining),
-        streams: undici ? undiciStreams(url, options) : portcullisStreams(url, options),
+        streams: undici ? undiciStreams(url, options, this.#limits) : portcullisStreams(url, options, this.#limits),
       };
       this.#byOrigin.set(key, pools);
     }

@@ -1,12 +1,16 @@
 // The bench's measuring method: which rounds its figures come from (quiet ones; all, flagged, when
 // none was quiet), comparisons as medians of per-round ratios, the direct stub's drift, and the
 // open-loop generator behind "p99 at equal offered load", whose latencies must count from when
-// each request was due, so that a stall of the proxy shows in full.
+// each request was due, so that a stall of the proxy shows in full. And how the runner sees a
+// proxy's upstream connections (to wait, after the warm-ups, until they have closed once).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { connectionsTo } from '../../../bench/proc.js';
 import { pacedLoad } from '../../../bench/paced-load.js';
-import { drift, figureStat, quiet, ratioStat, usedRounds, type Figures, type GroupResult, type Round } from '../../../bench/rounds.js';
+import { drift, figureStat, quiet, ratioStat, roundOrder, usedRounds, type Figures, type GroupResult, type Round } from '../../../bench/rounds.js';
 import { S } from '../../../bench/scenarios.js';
 import { startStub } from '../../helpers/stub-upstream.js';
 
@@ -86,4 +90,45 @@ test('paced load: a stall of the upstream shows in full in the latencies, measur
   } finally {
     await upstream.close();
   }
+});
+
+test('connectionsTo counts the connections a process opened to a port, not those it accepted on it, nor closed ones', async (t) => {
+  const accepted: Socket[] = [];
+  const server = createServer((s) => accepted.push(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const clients = await Promise.all([1, 2, 3].map(async () => {
+    const c = connect(address.port, '127.0.0.1');
+    await once(c, 'connect');
+    return c;
+  }));
+  assert.equal(connectionsTo([process.pid], address.port), 3);
+  await Promise.all(clients.map((c) => {
+    c.destroy();
+    return once(c, 'close');
+  }));
+  for (const s of accepted) s.destroy();
+  assert.equal(connectionsTo([process.pid], address.port), 0);
+});
+
+test('rounds by turns: over 2n rounds each of n targets takes every place in the order twice, and the direction alternates', () => {
+  for (const n of [2, 3, 4]) {
+    const targets = Array.from({ length: n }, (_, k) => k);
+    const places = targets.map(() => targets.map(() => 0));
+    for (let i = 0; i < 2 * n; i++) {
+      const order = roundOrder(targets, i);
+      assert.deepEqual([...order].sort(), targets, `round ${i} is a permutation`);
+      order.forEach((t, place) => {
+        const row = places[t];
+        if (row !== undefined) row[place] = (row[place] ?? 0) + 1;
+      });
+    }
+    assert.deepEqual(places, targets.map(() => targets.map(() => 2)), `n = ${n}`);
+  }
+  assert.deepEqual(roundOrder(['d', 'A', 'B'], 0), ['d', 'A', 'B']);
+  assert.deepEqual(roundOrder(['d', 'A', 'B'], 1), ['B', 'A', 'd']);
+  assert.deepEqual(roundOrder(['d', 'A', 'B'], 2), ['A', 'B', 'd']);
 });

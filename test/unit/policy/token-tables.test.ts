@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InFlightVerifications } from '../../../src/main/policy/inflight-verifications.js';
-import { FingerprintTable, tokenFingerprint } from '../../../src/main/policy/token-cache.js';
+import { FingerprintTable, VerifiedTokenCache, tokenFingerprint } from '../../../src/main/policy/token-cache.js';
 
 test('a fingerprint is seen before at its second mark, whatever its value', () => {
   const t = new FingerprintTable(100);
@@ -66,4 +66,25 @@ test('in-flight verifications: a token whose slot is taken is not shared, never 
   assert.equal(f.get('tok-b'), undefined, 'verifies on its own');
   assert.equal(f.get('tok-a'), a);
   assert.throws(() => new InFlightVerifications(3), RangeError);
+});
+
+test('the verified-token cache gives claims only to the very token cached, not to another with its fingerprint', () => {
+  const counts = { hits: 0, misses: 0 };
+  const cache = new VerifiedTokenCache(100, counts);
+  // the same last 8 characters: the same fingerprint
+  const a = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.signature-of-a-12345678';
+  const b = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiIn0.other-signature-12345678';
+  assert.equal(tokenFingerprint(a), tokenFingerprint(b));
+  const later = Date.now() + 60_000;
+  cache.set(a, { claims: { sub: 'a' }, key: 'k', expiresAtMs: later });
+  assert.equal(cache.get(b, Date.now()), undefined, 'b is not a');
+  assert.deepEqual(cache.get(a, Date.now())?.claims, { sub: 'a' });
+  assert.equal(cache.get(a.replace('of-a', 'of-A'), Date.now()), undefined, 'nor one differing in the middle');
+  cache.set(b, { claims: { sub: 'b' }, key: 'k', expiresAtMs: later });
+  assert.equal(cache.get(a, Date.now()), undefined, 'a gave way to b');
+  assert.deepEqual(cache.get(b, Date.now())?.claims, { sub: 'b' });
+  assert.deepEqual(counts, { hits: 2, misses: 3 });
+  assert.equal(cache.size, 1);
+  assert.equal(cache.get(b, later), undefined, 'expired at exp');
+  assert.equal(cache.size, 0);
 });
