@@ -11,6 +11,7 @@ import { runKeysCommand } from './cli/keys.js';
 import { runTokenCommand } from './cli/token.js';
 import { runDemo } from './cli/demo.js';
 import { runProcesses } from './cli/processes.js';
+import { setHeapGrowth } from './heap-growth.js';
 import { ProcessSignals } from './cli/signals.js';
 import { version } from './version.js';
 import { errorText } from '../protocol/errors.js';
@@ -133,6 +134,7 @@ function frontForProcesses(allowFallback: boolean): string | null {
 
 async function runGateway(args: RunArgs): Promise<number> {
   if (args.validateOnly || args.processes > 1) return validateOrFork(args);
+  setHeapGrowth();
   const signals = new ProcessSignals();
   const gateway = await startFromArgs(args);
   if (gateway === null) return 1;
