@@ -48,10 +48,10 @@ function upstreamClient(value: string): UpstreamClient {
   return client;
 }
 
-/** `<connections>x<depth>`, e.g. 2x32. */
-function pipeliningShape(value: string): PipeliningPolicy {
+/** `<connections>x<depth>`, e.g. 2x32 (also run.js's --pipelining). */
+export function pipeliningShape(value: string, flag = '--a/--b-pipelining'): PipeliningPolicy {
   const m = /^(\d+)x(\d+)$/.exec(value);
-  if (m === null) throw new Error(`--a/--b-pipelining: expected <connections>x<depth> (e.g. 2x32), got ${value}`);
+  if (m === null) throw new Error(`${flag}: expected <connections>x<depth> (e.g. 2x32), got ${value}`);
   return { connections: Number(m[1]), depth: Number(m[2]) };
 }
 

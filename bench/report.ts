@@ -8,6 +8,7 @@
 
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PipeliningPolicy } from '../src/main/config/types.js';
 import { haproxyVersion, startHaproxy, type CProxy } from './c-proxies.js';
 import { runPaced, watch } from './measure.js';
 import type { PacedResult } from './paced-load.js';
@@ -36,6 +37,8 @@ export interface ReportOptions {
   readonly tokens: number;
   /** the offered rate of the equal-load latency runs (null: half the slower proxy's median req/s) */
   readonly rate: number | null;
+  /** the gateway's stub target with `http.pipelining` (null: the default, not pipelined) */
+  readonly pipelining: PipeliningPolicy | null;
 }
 
 const HAPROXY = 'HAProxy-jwt';
@@ -47,6 +50,11 @@ const RELAYS: ReadonlyArray<{ kind: RelayKind; name: string }> = [
   { kind: 'socket', name: 'uWS + net.Socket client' },
   { kind: 'socket-pipelined', name: 'uWS + net.Socket, pipelined ×4' },
 ];
+
+/** The gateway spec's part for `--pipelining` (nothing when not asked for). */
+function pipelinedSpec(o: ReportOptions): { readonly pipelining?: PipeliningPolicy } {
+  return o.pipelining === null ? {} : { pipelining: o.pipelining };
+}
 
 /** The issue's targets, gateway ÷ HAProxy-jwt, one core each, same run. */
 const GOALS = { callRps: 1.5, callCpu: 0.7, listRps: 1.2, freshRps: 0.8, p99: 1 } as const;
@@ -156,7 +164,7 @@ export async function pinnedReport(o: ReportOptions): Promise<void> {
     try {
       if (haproxy !== null) hap = await startHaproxy({ dir: env.dir, port: await freePort(), stubPort: env.stubPort, jwksFile: env.jwksFile, threads: 1, cpu: o.cpus?.proxy ?? null });
       else notes.push('HAProxy is not installed (apt-get install haproxy): the gateway was measured alone and no target can be judged.');
-      gw = await startGateways(env, { label: GATEWAY, workers: o.workers, rules: RULES, processes: 1 }, o.cpus?.proxy ?? null);
+      gw = await startGateways(env, { label: GATEWAY, workers: o.workers, rules: RULES, processes: 1, ...pipelinedSpec(o) }, o.cpus?.proxy ?? null);
       const hapT = hap === null ? [] : [target(HAPROXY, hap.port, hap.pids, null)];
       const gwT = target(GATEWAY, gw.port, gw.pids, RULES);
       const oneCore: ReadonlyArray<{ id: string; s: Scenario }> = [
@@ -187,7 +195,8 @@ export async function pinnedReport(o: ReportOptions): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   // a smoke test or a part of the report is never taken for a full run of the same commit
   const partial = o.only !== null || o.rounds < 6 || o.seconds < 5 ? '-partial' : '';
-  const stem = `${date}-${commit.short}${commit.dirty ? '-dirty' : ''}${partial}`;
+  const pipelined = o.pipelining === null ? '' : `-pipelined-${o.pipelining.connections}x${o.pipelining.depth}`;
+  const stem = `${date}-${commit.short}${commit.dirty ? '-dirty' : ''}${pipelined}${partial}`;
   const md = markdown({ o, date, commit, machine: { ...machine, haproxy: haproxy ?? 'not installed' }, elapsed, groups, equal, both, checks, notes });
   const json = { date: new Date().toISOString(), commit, machine: { ...machine, haproxy }, options: { ...o, only: o.only?.source ?? null }, elapsedSeconds: elapsed, groups: groups.map(groupJson), equalLoad: equal, bothCores: both === null ? null : groupJson(both), targets: checks, notes };
   mkdirSync(RESULTS, { recursive: true });
@@ -204,7 +213,7 @@ function bothCores(env: Env, o: ReportOptions, direct: RoundTarget, notes: strin
     let gw: RunningGateway | null = null;
     try {
       if (haproxyVersion() !== null) hap = await startHaproxy({ dir: env.dir, port: await freePort(), stubPort: env.stubPort, jwksFile: env.jwksFile, threads: 2 });
-      gw = await startGateways(env, { label: `${GATEWAY} ×2`, workers: o.workers, rules: RULES, processes: 2 }, null);
+      gw = await startGateways(env, { label: `${GATEWAY} ×2`, workers: o.workers, rules: RULES, processes: 2, ...pipelinedSpec(o) }, null);
       notes.push(`Both cores: the gateway as \`--processes 2 --workers ${o.workers}\` (a primary and two forked processes on one port; CPU summed over all three), HAProxy \`nbthread 2\`; wrk (one thread), the stub and the proxies wherever the scheduler puts them.`);
       const targets = [direct, ...(hap === null ? [] : [target(`${HAPROXY} 2 threads`, hap.port, hap.pids, null)]), target(`${GATEWAY} --processes 2`, gw.port, gw.pids, RULES)];
       return await runGroup(env, 'processes', S.call, targets, settings(o, null));
@@ -311,7 +320,7 @@ function markdown(x: {
     o.cpus === null
       ? 'Nothing pinned (`--no-pin`): the one-core groups are not one core each; read them as a smoke test only.'
       : `Pinned: the proxy under test alone on CPU ${o.cpus.proxy} (\`taskset\`, every thread of it: the gateway's worker threads and libuv's pool included), wrk (one thread, ${CONNECTIONS} connections) and the stub on CPU ${o.cpus.load}; the proxies not under load idle on CPU ${o.cpus.proxy} meanwhile.`;
-  const gatewayWhat = `The gateway: jwtAuth (RS256, strict) and one rule (\`mcpAuthorization\`: decides the call, keeps 10 of 20 tools), \`--workers ${o.workers}\`${o.workers > 0 ? ` (its worker threads on CPU ${o.cpus?.proxy ?? '?'} too)` : ''}. HAProxy-jwt: ${machine.haproxy}, \`nbthread 1\`, \`jwt_verify\` RS256 + iss/aud/exp on every request (no cache).`;
+  const gatewayWhat = `The gateway: jwtAuth (RS256, strict) and one rule (\`mcpAuthorization\`: decides the call, keeps 10 of 20 tools)${o.pipelining === null ? '' : `, its target with \`http.pipelining\` ${o.pipelining.connections} connections × ${o.pipelining.depth}`}, \`--workers ${o.workers}\`${o.workers > 0 ? ` (its worker threads on CPU ${o.cpus?.proxy ?? '?'} too)` : ''}. HAProxy-jwt: ${machine.haproxy}, \`nbthread 1\`, \`jwt_verify\` RS256 + iss/aud/exp on every request (no cache).`;
   return [
     `# Portcullis bench ${x.date}, commit ${x.commit.short}${x.commit.dirty ? ' + uncommitted changes' : ''}`,
     '',

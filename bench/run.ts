@@ -9,10 +9,14 @@
 // Options: --rounds N (6), --seconds S (5; rows: 2), --warmup S (2), --only <regex> (report: the
 // parts call|fresh|list|p99|processes; rows: '<target> <scenario>'), --workers N (the report's
 // gateway, 0), --rate R (the equal-load runs' req/s), --max-other C (0.2 cores), --pin P,L (0,1)
-// or --no-pin, --tokens N, --attempts N and --soak S and --no-reference (rows).
+// or --no-pin, --pipelining CxD (the report's gateway target with http.pipelining, C connections
+// × D in flight; its result named -pipelined-CxD), --tokens N, --attempts N and --soak S and
+// --no-reference (rows).
 //
 // Every process started here is stopped at the end, on Ctrl+C and on errors.
 
+import type { PipeliningPolicy } from '../src/main/config/types.js';
+import { pipeliningShape } from './ab-options.js';
 import { parseCpuPlan, type CpuPlan } from './pin.js';
 import { installCleanup } from './processes.js';
 import { profileRun } from './profile-run.js';
@@ -38,10 +42,11 @@ interface Options {
   pin: string | null;
   noRelays: boolean;
   quick: boolean;
+  pipelining: PipeliningPolicy | null;
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { mode: 'report', rounds: 6, seconds: null, warmup: 2, attempts: 2, soakSeconds: 10, tokens: 0, only: null, reference: true, workers: 0, rate: null, maxOtherCores: 0.2, pin: '0,1', noRelays: false, quick: false };
+  const o: Options = { mode: 'report', rounds: 6, seconds: null, warmup: 2, attempts: 2, soakSeconds: 10, tokens: 0, only: null, reference: true, workers: 0, rate: null, maxOtherCores: 0.2, pin: '0,1', noRelays: false, quick: false, pipelining: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -63,6 +68,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (a === '--max-other') o.maxOtherCores = Number(next());
     else if (a === '--pin') o.pin = next();
     else if (a === '--no-pin') o.pin = null;
+    else if (a === '--pipelining') o.pipelining = pipeliningShape(next(), '--pipelining');
     else if (a === '--rows') o.mode = 'rows';
     else if (a === '--profile') o.mode = 'profile';
     else if (a === '--head-to-head') {
@@ -96,5 +102,5 @@ const cacheSize = tokenCacheSize();
 if (cacheSize !== null && cacheSize * 1.1 > o.tokens) log(`WARNING: ${o.tokens} tokens vs a ${cacheSize}-entry token cache: fresh-token runs may hit`);
 if (o.mode === 'profile') await profileRun({ seconds, warmup: o.warmup, tokens: o.tokens, only: o.only, cpus });
 else if (o.mode === 'rows') await rowsCatalogue({ seconds, attempts: o.attempts, warmup: o.warmup, soakSeconds: o.soakSeconds, tokens: o.tokens, only: o.only, reference: o.reference, cpus });
-else await pinnedReport({ rounds: o.rounds, seconds, warmup: o.warmup, maxOtherCores: o.maxOtherCores, cpus, workers: o.workers, only: o.only, noRelays: o.noRelays, tokens: o.tokens, rate: o.rate });
+else await pinnedReport({ rounds: o.rounds, seconds, warmup: o.warmup, maxOtherCores: o.maxOtherCores, cpus, workers: o.workers, only: o.only, noRelays: o.noRelays, tokens: o.tokens, rate: o.rate, pipelining: o.pipelining });
 process.exit(0);
