@@ -1,7 +1,7 @@
 // A/B of two builds of the gateway, by the bench's pinned method (bench/README.md, "Method"):
 // both gateways run side by side on the proxy CPU (only one under load at a time), wrk (one
 // thread) and the stub on the load CPU, and each round measures the direct stub, A and B in turn,
-// the order reversed every other round; rounds with more than 0.2 cores of other load are
+// the order reversed every other round and rotated every second one; rounds with more than 0.2 cores of other load are
 // dropped and replaced. The answer is the median of the per-round ratios B/A, with their min–max.
 // With `--paced <rate>` the load is the open-loop generator (paced-load.ts) at that offered rate
 // instead of wrk: latency (p50, p99, p99.9 from when each request was due) and CPU per request at

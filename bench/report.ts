@@ -327,7 +327,7 @@ function markdown(x: {
     `Machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}; Node ${machine.node}; wrk ${machine.wrk ?? '?'}; ${machine.haproxy}. Whole run: ${x.elapsed.toFixed(0)} s.`,
     '',
     pinning,
-    `Rounds: ${o.rounds} of ${o.seconds} s per group (after a ${o.warmup} s warm-up of each target), targets in turn, the order reversed every other round, the direct stub in every round as the host-speed reference; a round with more than ${o.maxOtherCores} cores of other load (the machine's busy time minus every process of the bench, from /proc) is dropped and replaced (at most ${Math.ceil(o.rounds / 2)} more). CPU µs/req: utime+stime of the target's process(es), all threads.`,
+    `Rounds: ${o.rounds} of ${o.seconds} s per group (after a ${o.warmup} s warm-up of each target), targets in turn, the order reversed every other round and rotated every second one (each target in every place as often), the direct stub in every round as the host-speed reference; a round with more than ${o.maxOtherCores} cores of other load (the machine's busy time minus every process of the bench, from /proc) is dropped and replaced (at most ${Math.ceil(o.rounds / 2)} more). CPU µs/req: utime+stime of the target's process(es), all threads.`,
     gatewayWhat,
     '',
     '## Targets: gateway ÷ HAProxy-jwt, one core each, same run',
