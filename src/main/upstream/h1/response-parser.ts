@@ -7,6 +7,7 @@
 // blanks dropped, trailing ones kept, names as sent.
 
 import { H1Error, badResponse } from './errors.js';
+import { DEL, HEX, HTAB, SEMI, SP, TOKEN, keepAliveHint, tokens, validExtensions } from './field-syntax.js';
 
 export interface ResponseSink {
   /** A message begins; false when no request waits for one (the parser then fails). */
@@ -34,14 +35,7 @@ const MAX_CHUNK_DIGITS = 13;
 
 const CR = 13;
 const LF = 10;
-const SP = 32;
-const HTAB = 9;
 const COLON = 58;
-const SEMI = 59;
-const EQUALS = 61;
-const DQUOTE = 34;
-const BACKSLASH = 92;
-const DEL = 127;
 
 const STATUS_LINE = 0;
 const FIELDS = 1;
@@ -56,22 +50,6 @@ const TO_CLOSE = 8;
 const COMPLETE = 9;
 const DEAD = 10;
 type State = typeof STATUS_LINE | typeof FIELDS | typeof LENGTH | typeof CHUNK_SIZE | typeof CHUNK_DATA | typeof CHUNK_CR | typeof CHUNK_LF | typeof TRAILERS | typeof TO_CLOSE | typeof COMPLETE | typeof DEAD;
-
-/** RFC 9110 tchar. */
-const TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
-
-/** Hex digit values, -1 for others. */
-const HEX = new Int8Array(256).fill(-1);
-for (let i = 0; i < 16; i++) {
-  HEX['0123456789abcdef'.charCodeAt(i)] = i;
-  HEX['0123456789ABCDEF'.charCodeAt(i)] = i;
-}
-
-/** A field value's byte: HTAB, visible ASCII, space, or obs-text. */
-function isValueByte(b: number): boolean {
-  return b === HTAB || (b >= SP && b !== DEL);
-}
 
 export class ResponseParser {
   readonly #sink: ResponseSink;
@@ -479,58 +457,4 @@ export class ResponseParser {
     this.#headBytes = 0;
     this.#sink.end();
   }
-}
-
-/** A comma-separated list's elements, trimmed and lower case, empty ones left out. */
-function tokens(list: string): string[] {
-  const out: string[] = [];
-  for (const part of list.split(',')) {
-    const t = part.trim().toLowerCase();
-    if (t !== '') out.push(t);
-  }
-  return out;
-}
-
-/** `timeout=N` of a Keep-Alive field in ms, as undici reads it. */
-function keepAliveHint(value: string): number | null {
-  const m = /timeout=(\d+)/.exec(value);
-  return m?.[1] === undefined ? null : Number(m[1]) * 1000;
-}
-
-/** `*( ";" token [ "=" ( token / quoted-string ) ] )` over b[i, e), no blanks, read as llhttp
- * reads it: a name may be empty when a value follows, a value may be empty. */
-function validExtensions(b: Buffer, from: number, e: number): boolean {
-  let i = from;
-  while (i < e) {
-    if (b[i] !== SEMI) return false;
-    i++;
-    const name = i;
-    while (i < e && TOKEN[b[i] ?? 0] === 1) i++;
-    if (i === e || b[i] === SEMI) {
-      if (i === name) return false;
-      continue;
-    }
-    if (b[i] !== EQUALS) return false;
-    i++;
-    if (b[i] === DQUOTE) {
-      i = quotedStringEnd(b, i + 1, e);
-      if (i < 0) return false;
-    } else {
-      while (i < e && TOKEN[b[i] ?? 0] === 1) i++;
-    }
-  }
-  return true;
-}
-
-/** The offset after the closing quote of a quoted-string whose text starts at i; -1 if none. */
-function quotedStringEnd(b: Buffer, from: number, e: number): number {
-  for (let i = from; i < e; i++) {
-    const c = b[i] ?? 0;
-    if (c === DQUOTE) return i + 1;
-    if (c === BACKSLASH) {
-      i++;
-      if (i >= e || !isValueByte(b[i] ?? 0)) return -1;
-    } else if (!isValueByte(c)) return -1;
-  }
-  return -1;
 }
