@@ -75,12 +75,18 @@ async function warm(send: (tag: string) => Sent): Promise<void> {
   assert.equal((await send('warm').done).ended, 'complete');
 }
 
+/** An upstream that echoes each request's tag, and a pipelined target to it, warmed by one call. */
+async function warmEchoTarget(t: CleanupHost, shape: PipeliningPolicy): Promise<{ readonly up: RawUpstream; readonly send: (tag: string) => Sent }> {
+  const up = await startRawUpstream(t);
+  echo(up);
+  const send = pipelinedTarget(t, up, shape);
+  await warm(send);
+  return { up, send };
+}
+
 describe('pipelined upstream connections', () => {
   it('several requests in flight on one connection, each answer to its own request, in order', async (t) => {
-    const up = await startRawUpstream(t);
-    echo(up);
-    const send = pipelinedTarget(t, up, { connections: 1, depth: 4 });
-    await warm(send);
+    const { up, send } = await warmEchoTarget(t, { connections: 1, depth: 4 });
     const held = holdUntil(up, 4);
     const sent = ['a', 'b', 'c', 'd'].map(send);
     await held;
@@ -106,10 +112,7 @@ describe('pipelined upstream connections', () => {
   });
 
   it('a connection closing with requests written on it fails them (never resent); requests not written yet go out on another', async (t) => {
-    const up = await startRawUpstream(t);
-    echo(up);
-    const send = pipelinedTarget(t, up, { connections: 1, depth: 2 });
-    await warm(send);
+    const { up, send } = await warmEchoTarget(t, { connections: 1, depth: 2 });
     let closedOnce = false;
     up.script = (socket, req) => {
       if (!closedOnce && req.tag === 'b') {
@@ -126,10 +129,7 @@ describe('pipelined upstream connections', () => {
   });
 
   it('an aborted request: its answer is read and dropped, the connection stays and the answers behind it stay matched', async (t) => {
-    const up = await startRawUpstream(t);
-    echo(up);
-    const send = pipelinedTarget(t, up, { connections: 1, depth: 4 });
-    await warm(send);
+    const { up, send } = await warmEchoTarget(t, { connections: 1, depth: 4 });
     const held = holdUntil(up, 3);
     const [a, b, c] = ['a', 'b', 'c'].map(send);
     await held.then(() => undefined);
@@ -145,10 +145,7 @@ describe('pipelined upstream connections', () => {
   });
 
   it('an answer with Connection: close: the requests written behind it fail, later ones go on a new connection', async (t) => {
-    const up = await startRawUpstream(t);
-    echo(up);
-    const send = pipelinedTarget(t, up, { connections: 1, depth: 3 });
-    await warm(send);
+    const { up, send } = await warmEchoTarget(t, { connections: 1, depth: 3 });
     const held = holdUntil(up, 2, (socket, req) => {
       if (req.tag === 'a') socket.end(OK('a', 'Connection: close\r\n'));
     });
@@ -183,10 +180,7 @@ describe('pipelined upstream connections', () => {
   });
 
   it('an event-stream answer: requests written behind it fail at once, and the target is no longer pipelined', async (t) => {
-    const up = await startRawUpstream(t);
-    echo(up);
-    const send = pipelinedTarget(t, up, { connections: 1, depth: 3 });
-    await warm(send);
+    const { up, send } = await warmEchoTarget(t, { connections: 1, depth: 3 });
     let streamSocket: Socket | null = null;
     const held = holdUntil(up, 2, (socket, req) => {
       if (req.tag !== 'a') return;
