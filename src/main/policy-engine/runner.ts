@@ -34,8 +34,8 @@ export class EngineOverloadedError extends GatewayError {
 
 /** Whether token signatures are checked on the event loop rather than on libuv's pool. The pool
  * pays when its thread runs on another CPU while the loop goes on; with one CPU to run on (taskset,
- * a one-CPU cpuset) the pool thread takes the same core, and the hand-off (wake-up, context
- * switches, completion callback) costs about as much as the RS256 math itself. */
+ * a one-CPU cpuset) the pool thread takes the same core, so the hand-off (wake-up, context
+ * switches, completion callback) buys nothing and costs its own time. */
 export function signaturesOnLoop(): boolean {
   return availableParallelism() === 1;
 }
