@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { tlsConnectOptions } from '../../../src/main/http/tls-client.js';
 import { H1_DEFAULTS, H1Pool, type H1PoolOptions } from '../../../src/main/upstream/h1/pool.js';
+import { HttpPools } from '../../../src/main/upstream/http-transport.js';
 import type { RequestParts } from '../../../src/main/upstream/h1/request-head.js';
 import type { BackendTlsPolicy } from '../../../src/main/config/types.js';
 import type { CleanupHost } from '../../helpers/files.js';
@@ -227,6 +228,20 @@ describe('HTTP/1.1 client connections, beside undici', () => {
     t.after(() => pool.close());
     for (let i = 0; i < 3; i++) assert.equal((await send(pool).done).ended, 'complete');
     assert.equal(up.sockets.length, 1, 'kept alive');
+  });
+
+  it('a Keep-Alive timeout longer than the pools keep idle connections does not keep one open longer, in either client', { timeout: 10_000 }, async (t) => {
+    for (const client of CLIENTS) {
+      const up = await startRawUpstream(t);
+      up.script = answerWithBytes(OK('hi', 'Keep-Alive: timeout=60\r\n'));
+      const pools = new HttpPools(client, { keepAliveMs: 100 });
+      t.after(() => pools.close());
+      const started = performance.now();
+      assert.equal((await exchange(pools, up.url, postRequest())).ended, 'complete', client);
+      await up.closedConnections(1);
+      const idleMs = performance.now() - started;
+      assert.ok(idleMs < 3_000, `${client}: closed after ${idleMs.toFixed(0)} ms`);
+    }
   });
 });
 

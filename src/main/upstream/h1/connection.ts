@@ -41,13 +41,12 @@ export interface ConnectionTimeouts {
   readonly headersMs: number;
   /** 0: a body may stay quiet for ever (event streams) */
   readonly bodyMs: number;
-  /** how long an idle connection is kept when the server gives no Keep-Alive timeout */
+  /** how long an idle connection is kept; the server's Keep-Alive timeout can only shorten it */
   readonly keepAliveMs: number;
 }
 
 /** The server's Keep-Alive timeout is trusted up to this much less, as undici does. */
 const KEEP_ALIVE_MARGIN_MS = 2_000;
-const KEEP_ALIVE_MAX_MS = 600_000;
 
 function headersTimeout(): H1Error {
   return new H1Error('GW_UPSTREAM_HEADERS_TIMEOUT', 'upstream headers timeout');
@@ -271,7 +270,7 @@ export class Connection implements ResponseSink, ExchangeHolder {
     if (this.#timeouts.depth > 1) this.#pipelineAfter(headers, keepAlive);
     if (!keepAlive) this.#keepAlive = false;
     else if (hintMs !== null) {
-      const ms = Math.min(hintMs - KEEP_ALIVE_MARGIN_MS, KEEP_ALIVE_MAX_MS);
+      const ms = Math.min(hintMs - KEEP_ALIVE_MARGIN_MS, this.#timeouts.keepAliveMs);
       if (ms <= 0) this.#keepAlive = false;
       else this.idleTimeoutMs = ms;
     } else this.idleTimeoutMs = this.#timeouts.keepAliveMs;

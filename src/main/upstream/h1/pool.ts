@@ -2,8 +2,9 @@
 // recently used), or waits in order for one while a new one opens (up to `connections`). A
 // connection that fails to open fails the request waiting longest, one per failed attempt, so an
 // upstream that is down fails every caller without a storm of attempts per request. Idle
-// connections close after the server's Keep-Alive timeout (less a margin) or ours. Requests are
-// written at the end of the event loop's turn (see Connection.flush), all of the turn's together.
+// connections close after the server's Keep-Alive timeout (less a margin) or ours, whichever is
+// shorter. Requests are written at the end of the event loop's turn (see Connection.flush), all
+// of the turn's together.
 // Timeouts are checked once a second over all connections, rather than a timer each.
 
 import type { TlsConnectOptions } from '../../http/tls-client.js';
