@@ -128,11 +128,12 @@ class UndiciPool implements OriginPool {
 }
 
 /** The calls pool of this package's client: one call per connection, or pipelined as the
- * target's `http.pipelining` says. */
+ * target's `http.pipelining` says. Calls held while its connections open make V8 pretenure the
+ * call path (no-pretenuring.ts), pipelined or not. */
 function portcullisCalls(url: URL, tls: TlsConnectOptions | null, limits: UpstreamIdleLimits, pipelining: PipeliningPolicy | null): OriginPool {
   const timeouts = { ...H1_DEFAULTS, headersMs: limits.headMs, bodyMs: limits.bodyMs, keepAliveMs: limits.keepAliveMs };
   const shape = pipelining === null ? { connections: CALL_CONNECTIONS, depth: 1 } : pipelining;
-  if (pipelining !== null) turnOffPretenuring();
+  turnOffPretenuring();
   return new PortcullisPool(new H1Pool(url, tls, { ...timeouts, ...shape }));
 }
 
