@@ -115,7 +115,8 @@ export interface TestGateway {
 }
 
 /** PORTCULLIS_TEST_UPSTREAM_CLIENT=undici|portcullis runs the tests' gateways on that upstream
- * client whatever their config says (the suite is run once with each). */
+ * client whatever their config says (CI runs the integration tests once more with undici, the
+ * client that is not the default). */
 function upstreamClientOverride(): Pick<GatewayOptions, 'upstreamClient'> {
   const chosen = process.env['PORTCULLIS_TEST_UPSTREAM_CLIENT'];
   if (chosen === undefined || chosen === '') return {};

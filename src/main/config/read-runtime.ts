@@ -32,7 +32,7 @@ const AGENTGATEWAY_ONLY = [
 ];
 
 export const DEFAULT_MAX_BODY_BYTES = 2_097_152;
-export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'undici';
+export const DEFAULT_UPSTREAM_CLIENT: UpstreamClient = 'portcullis';
 export const DEFAULT_LIST_CACHE_BYTES = 16 * 1024 * 1024;
 /** Room for four answers of the largest size a filter holds (64 MiB), or 128 bodies of 2 MiB. */
 export const DEFAULT_BUFFER_BUDGET_BYTES = 256 * 1024 * 1024;

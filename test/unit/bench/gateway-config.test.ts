@@ -22,7 +22,7 @@ async function runtimeOf(t: Parameters<typeof tempDir>[0], extra: Partial<Parame
 it('the bench gateway runs on the upstream client asked for, and on the default without one', async (t) => {
   assert.equal((await runtimeOf(t, { upstreamClient: 'portcullis' })).upstreamClient, 'portcullis');
   assert.equal((await runtimeOf(t, { upstreamClient: 'undici' })).upstreamClient, 'undici');
-  assert.equal((await runtimeOf(t, {})).upstreamClient, 'undici');
+  assert.equal((await runtimeOf(t, {})).upstreamClient, 'portcullis');
 });
 
 it('the list cache off and an upstream client together', async (t) => {

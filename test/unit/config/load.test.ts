@@ -132,7 +132,7 @@ describe('lab configs', () => {
         upstreamCallsPerCaller: 64,
         upstreamStreamsPerCaller: 64,
         tracing: null,
-        upstreamClient: 'undici',
+        upstreamClient: 'portcullis',
       },
     );
   });
