@@ -9,8 +9,8 @@
 // Options: --rounds N (6), --seconds S (5; rows: 2), --warmup S (2), --only <regex> (report: the
 // parts call|fresh|list|p99|processes; rows: '<target> <scenario>'), --workers N (the report's
 // gateway, 0), --rate R (the equal-load runs' req/s), --max-other C (0.2 cores), --pin P,L (0,1)
-// or --no-pin, --pipelining CxD (the report's gateway target with http.pipelining, C connections
-// × D in flight; its result named -pipelined-CxD), --tokens N, --attempts N and --soak S and
+// or --no-pin, --pipelining CxD (the report's or the profiled gateways' target with http.pipelining,
+// C connections × D in flight; its result named -pipelined-CxD), --tokens N, --attempts N and --soak S and
 // --no-reference (rows).
 //
 // Every process started here is stopped at the end, on Ctrl+C and on errors.
@@ -100,7 +100,7 @@ const cpus: CpuPlan | null = o.pin === null ? null : parseCpuPlan(o.pin);
 const seconds = o.seconds ?? 5;
 const cacheSize = tokenCacheSize();
 if (cacheSize !== null && cacheSize * 1.1 > o.tokens) log(`WARNING: ${o.tokens} tokens vs a ${cacheSize}-entry token cache: fresh-token runs may hit`);
-if (o.mode === 'profile') await profileRun({ seconds, warmup: o.warmup, tokens: o.tokens, only: o.only, cpus });
+if (o.mode === 'profile') await profileRun({ seconds, warmup: o.warmup, tokens: o.tokens, only: o.only, cpus, pipelining: o.pipelining });
 else if (o.mode === 'rows') await rowsCatalogue({ seconds, attempts: o.attempts, warmup: o.warmup, soakSeconds: o.soakSeconds, tokens: o.tokens, only: o.only, reference: o.reference, cpus });
 else await pinnedReport({ rounds: o.rounds, seconds, warmup: o.warmup, maxOtherCores: o.maxOtherCores, cpus, workers: o.workers, only: o.only, noRelays: o.noRelays, tokens: o.tokens, rate: o.rate, pipelining: o.pipelining });
 process.exit(0);
