@@ -175,7 +175,14 @@ function routeRequest(
   try {
     const running = runPolicies({ gen, route, snap, reply, record, trace, corsHeaders, body, held, deps });
     if (running instanceof Promise) {
-      running.catch((err: unknown) => failed(err, corsHeaders)).finally(held.close);
+      // One reaction, not catch() and finally(): finally adds promises of its own per request.
+      running.then(held.close, (err: unknown) => {
+        try {
+          failed(err, corsHeaders);
+        } finally {
+          held.close();
+        }
+      });
       return;
     }
   } catch (err) {

@@ -49,6 +49,9 @@ export interface AnswerRelayOptions {
   /** Filtering the answer failed (an overloaded pool, a worker gone) before anything was sent:
    * answer the client. Once the head is out the response can only be broken off. */
   readonly onFilterFailure: (err: unknown) => void;
+  /** Called once, when the client's response is complete or abandoned, just before `done`
+   * resolves; `sentHead` as AnswerRelay's. */
+  readonly onDone?: (sentHead: boolean) => void;
 }
 
 /** A body up to this size is sent in one write when it arrives whole (no content-length needed). */
@@ -64,6 +67,9 @@ export class AnswerTooLargeError extends GatewayError {
   }
 }
 
+/** Every answer starts as relayed, until its head says otherwise. */
+const relayMode: AnswerMode = { kind: 'relay' };
+
 function isEventStream(headers: HeaderList): boolean {
   for (const [k, v] of headers) if (k === 'content-type') return v.startsWith('text/event-stream');
   return false;
@@ -74,9 +80,6 @@ export interface AnswerRelay {
   readonly handler: AnswerHandler;
   /** resolves when the client's response is complete (or abandoned) */
   readonly done: Promise<void>;
-  /** whether the answer's own head (its status and header fields, as onHead gave them) went to
-   * the client: an error in its place (a failure, a refusal) does not count */
-  readonly sentHead: () => boolean;
 }
 
 /** The handler relaying one answer to the client, and when it is done. */
@@ -86,7 +89,7 @@ export function answerRelay(call: AnswerRelayOptions): AnswerRelay {
     resolveDone = resolve;
   });
   const handler = new RelayHandler(call, resolveDone);
-  return { handler, done, sentHead: () => handler.headSent };
+  return { handler, done };
 }
 
 /**
@@ -106,17 +109,19 @@ class RelayHandler implements AnswerHandler {
   #paused = false;
   #status = 0;
   #headers: HeaderList = [];
-  #mode: AnswerMode = { kind: 'relay' };
+  #mode: AnswerMode = relayMode;
   #streaming = false;
-  /** the answer's own head went out */
+  /** whether the answer's own head (its status and header fields, as onHead gave them) went to
+   * the client: an error in its place (a failure, a refusal) does not count */
   headSent = false;
   #chunks: Buffer[] = [];
   #size = 0;
   #done = false;
   /** the upstream's answer has fully arrived */
   #ended = false;
-  /** Event rewriting is asynchronous (the filter may run on a worker): chunks are handled in order. */
-  #queue: Promise<void> = Promise.resolve();
+  /** Event rewriting is asynchronous (the filter may run on a worker): chunks are handled in
+   * order. Made when first needed: an answer held whole and ended at once never queues. */
+  #queued: Promise<void> | null = null;
   #splitter: SseSplitter | null = null;
   #decoder: TextDecoder | null = null;
   /** bytes of the answer counted against the budget (held in `chunks` or being filtered) */
@@ -157,8 +162,8 @@ class RelayHandler implements AnswerHandler {
     if (head.mode.kind === 'events') {
       this.#splitter = new SseSplitter();
       this.#decoder = new TextDecoder();
-      setImmediate(this.#startStream);
-    } else if (head.mode.kind === 'relay' && isEventStream(head.headers)) setImmediate(this.#startStream);
+      setImmediate(() => this.#startStream());
+    } else if (head.mode.kind === 'relay' && isEventStream(head.headers)) setImmediate(() => this.#startStream());
     return !this.#paused;
   }
 
@@ -203,14 +208,17 @@ class RelayHandler implements AnswerHandler {
       // at hand (not a list, a list remembered) ends it now.
       try {
         const ended = this.#endCollected(mode);
-        if (ended instanceof Promise) ended.then(this.#finishing, this.#fail);
+        if (ended instanceof Promise) ended.then(() => this.#finish(), (err: unknown) => this.#fail(err));
         else this.#finish();
       } catch (err) {
         this.#fail(err);
       }
       return;
     }
-    this.#queue = this.#queue.then(() => (this.#streaming ? this.#endStream() : this.#endWhole())).then(this.#finishing, this.#fail);
+    this.#queued = (this.#queued ?? Promise.resolve()).then(() => (this.#streaming ? this.#endStream() : this.#endWhole())).then(
+      () => this.#finish(),
+      (err: unknown) => this.#fail(err),
+    );
   }
 
   onError(err: Error): void {
@@ -236,35 +244,34 @@ class RelayHandler implements AnswerHandler {
     this.#abortRequest(err);
   }
 
-  #resume = (): void => {
+  #resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
     this.#resumeRead?.();
-  };
+  }
 
   #giveBack(): void {
     this.#call.held.give(this.#counted);
     this.#counted = 0;
   }
 
-  readonly #finishing = (): void => this.#finish();
-
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
     this.#giveBack();
+    this.#call.onDone?.(this.headSent);
     this.#resolve();
   }
 
   /** A filter that fails must not let the unfiltered answer through: an error in its place, or,
    * once the head is out, the response broken off. The client is answered before the upstream
    * call is aborted: aborting reports an error at once. */
-  #fail = (err: unknown): void => {
+  #fail(err: unknown): void {
     if (this.#reply.open && !this.#reply.headSent) this.#call.onFilterFailure(err);
     else this.#reply.destroy();
     this.#finish();
     this.#abort(err instanceof Error ? err : new Error(String(err)));
-  };
+  }
 
   #collected(): Buffer | null {
     const chunks = this.#chunks;
@@ -275,7 +282,7 @@ class RelayHandler implements AnswerHandler {
 
   #pauseUntilDrained(): void {
     this.#paused = true;
-    this.#reply.onDrain(this.#resume);
+    this.#reply.onDrain(() => this.#resume());
   }
 
   #write(chunk: Buffer | string): void {
@@ -309,20 +316,20 @@ class RelayHandler implements AnswerHandler {
     if (decoder === null || chunk.byteLength === 0) return;
     this.#paused = true;
     const text = decoder.decode(chunk, { stream: true });
-    this.#queue = this.#queue
+    this.#queued = (this.#queued ?? Promise.resolve())
       .then(() => this.#rewriteEvents(text, false))
       .then((out) => {
         // Read on only once the client takes more: a client that does not read must not have
         // the whole stream held for it.
-        if (out !== '' && this.#reply.open && !this.#reply.write(out)) this.#reply.onDrain(this.#resume);
+        if (out !== '' && this.#reply.open && !this.#reply.write(out)) this.#reply.onDrain(() => this.#resume());
         else this.#resume();
-      }, this.#fail);
+      }, (err: unknown) => this.#fail(err));
   }
 
   /** An answer still arriving after one turn of the event loop is streamed from then on; one
    * that has ended by then (most answers to a POST) leaves in one write, even if filtering it
    * takes longer than this turn (a worker): nothing is left to stream. */
-  #startStream = (): void => {
+  #startStream(): void {
     const reply = this.#reply;
     if (this.#streaming || this.#ended || this.#done || !reply.open) return;
     this.#streaming = true;
@@ -338,7 +345,7 @@ class RelayHandler implements AnswerHandler {
       if (!reply.start(this.#status, this.#headers, first)) this.#pauseUntilDrained();
     } else if (isEventStream(this.#headers)) reply.headStream(this.#status, this.#headers);
     else reply.head(this.#status, this.#headers);
-  };
+  }
 
   #send(body: string | Buffer): void {
     this.headSent = true;

@@ -19,7 +19,7 @@ import { Refusal } from '../refusals.js';
 import { answerFailure, callerContext, refuse, withUpstream, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { sessionOwner } from './session-id.js';
 
-export async function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: Buffer | null, opened: OpenedSession, message: ParsedMessage | null): Promise<void> {
+export function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarget, body: Buffer | null, opened: OpenedSession, message: ParsedMessage | null): Promise<void> {
   const method = m.req.method === 'DELETE' ? 'DELETE' : m.req.method === 'GET' ? 'GET' : 'POST';
   const id = message !== null && message.kind === 'request' ? message.id : null;
   const expected = message !== null && message.kind === 'request' ? listKindOf(message.method) : null;
@@ -53,14 +53,14 @@ export async function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarg
     onFilterFailure: (err) => {
       refuse(m, filterFailure(err), id);
     },
+    // Done as the answer is: no async function and await per call on top of the relay's promise.
+    onDone: (sentHead) => {
+      opening?.();
+      if (opens !== undefined && (refusedInit || !sentHead)) void target.endSession(ctx, opens);
+    },
   });
   target.send(ctx, { method, sessionId: known, body, message }, relay.handler);
-  try {
-    await relay.done;
-  } finally {
-    opening?.();
-  }
-  if (opens !== undefined && (refusedInit || !relay.sentHead())) void target.endSession(ctx, opens);
+  return relay.done;
 }
 
 /** What the client is answered when its answer could not be filtered: never the unfiltered one. */
