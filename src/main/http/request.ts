@@ -70,10 +70,14 @@ export function ambiguousFraming(headers: ReadonlyArray<readonly [string, string
       if (v.trim().toLowerCase() !== 'chunked') return 'a Transfer-Encoding other than chunked';
       chunked = true;
     } else if (k === 'content-length') {
-      for (const part of v.split(',')) {
-        const value = part.trim();
+      // Each comma-separated value, as split(',') would give them, without its array.
+      for (let from = 0; ; ) {
+        const comma = v.indexOf(',', from);
+        const value = v.slice(from, comma < 0 ? v.length : comma).trim();
         if (length !== null && value !== length) return 'conflicting Content-Length fields';
         length = value;
+        if (comma < 0) break;
+        from = comma + 1;
       }
     }
   }

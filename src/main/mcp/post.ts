@@ -47,7 +47,11 @@ function handleMessage(request: McpRequest, deps: McpDeps, body: Buffer): Maybe<
   }
   const call = message.kind === 'request' ? callTargetOf(message.method, message.params) : null;
   const resolved = call === null ? null : resolveTarget(request, call);
-  const mcp = message.kind === 'response' ? null : { method: message.method, ...(call !== null && resolved !== null ? { [call.kind]: { name: resolved.name, target: resolved.target.name } } : {}) };
+  // What a rate limit's CEL reads of the call; built only for a route that has a limit.
+  const mcp =
+    message.kind === 'response' || request.rateLimiter === null
+      ? null
+      : { method: message.method, ...(call !== null && resolved !== null ? { [call.kind]: { name: resolved.name, target: resolved.target.name } } : {}) };
   const m = chargeRateLimit(request, deps, id, mcp);
   if (m === null) return;
   // A GET of this session still being opened upstream goes first, as the client sent it.
