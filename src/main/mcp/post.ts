@@ -15,7 +15,7 @@ import { fanOut } from './fanout.js';
 import { forward } from './forward.js';
 import { openSession } from './open-session.js';
 import { chargeRateLimit } from './rate-limit-charge.js';
-import { wholeBody } from './request-body.js';
+import { withWholeBody } from './request-body.js';
 import { untagAnswer } from './server-requests.js';
 
 type Message = Exclude<ParsedMessage, { readonly kind: 'invalid' }>;
@@ -28,7 +28,7 @@ export function handlePost(request: McpRequest, deps: McpDeps): Maybe<void> {
     refuse(request, new Refusal('GW_UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type: Client must send application/json'), null);
     return;
   }
-  return then(wholeBody(request), (body) => (body === null ? undefined : handleMessage(request, deps, body)));
+  return withWholeBody(request, (body) => handleMessage(request, deps, body));
 }
 
 /** The body read whole: one JSON-RPC message, checked, charged, then routed. */
@@ -56,8 +56,8 @@ function handleMessage(request: McpRequest, deps: McpDeps, body: Buffer): Maybe<
   if (m === null) return;
   // A GET of this session still being opened upstream goes first, as the client sent it.
   const gate = deps.streamGate.opened(opened.header);
-  const route = (): Maybe<void> => routeMessage(m, deps, message, body, call, resolved, opened);
-  return gate === null ? route() : gate.then(route);
+  if (gate === null) return routeMessage(m, deps, message, body, call, resolved, opened);
+  return gate.then(() => routeMessage(m, deps, message, body, call, resolved, opened));
 }
 
 function routeMessage(m: McpRequest, deps: McpDeps, message: Message, body: Buffer, call: CallTarget | null, resolved: Resolved | null, opened: OpenedSession): Maybe<void> {

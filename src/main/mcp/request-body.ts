@@ -11,6 +11,16 @@ export function wholeBody(m: McpRequest): Maybe<Buffer | null> {
   return m.body === null ? null : then(m.body, (result) => bodyOf(m, result));
 }
 
+/** `next` with the body read whole, in one step after the body's promise; nothing when there is
+ * none or it was not read whole (as wholeBody). */
+export function withWholeBody(m: McpRequest, next: (body: Buffer) => Maybe<void>): Maybe<void> {
+  if (m.body === null) return;
+  return then(m.body, (result) => {
+    const body = bodyOf(m, result);
+    return body === null ? undefined : next(body);
+  });
+}
+
 function bodyOf(m: McpRequest, result: BodyResult): Buffer | null {
   if (result.ok) return result.body;
   if (result.reason === 'too_large') refuse(m, new Refusal('GW_BODY_TOO_LARGE', 'Payload Too Large', { log: 'request body too large' }), null);
