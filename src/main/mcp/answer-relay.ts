@@ -49,8 +49,9 @@ export interface AnswerRelayOptions {
   /** Filtering the answer failed (an overloaded pool, a worker gone) before anything was sent:
    * answer the client. Once the head is out the response can only be broken off. */
   readonly onFilterFailure: (err: unknown) => void;
-  /** Called once, when the client's response is complete or abandoned, just before `done`
-   * resolves; `sentHead` as AnswerRelay's. */
+  /** Called once, when the client's response is complete or abandoned, as `done` resolves;
+   * `sentHead`: whether the answer's own head went to the client. Runs inside the transport's
+   * callbacks, so it must not throw. */
   readonly onDone?: (sentHead: boolean) => void;
 }
 
@@ -259,8 +260,8 @@ class RelayHandler implements AnswerHandler {
     if (this.#done) return;
     this.#done = true;
     this.#giveBack();
-    this.#call.onDone?.(this.headSent);
     this.#resolve();
+    this.#call.onDone?.(this.headSent);
   }
 
   /** A filter that fails must not let the unfiltered answer through: an error in its place, or,
