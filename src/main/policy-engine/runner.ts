@@ -11,7 +11,8 @@ import { availableParallelism } from 'node:os';
 export interface EngineRunner {
   readonly mode: 'pool' | 'inline';
   readonly generation: number;
-  verify(task: VerifyTask): Promise<VerifyResult>;
+  /** A value when the signature was checked on this thread (`signaturesOnLoop`). */
+  verify(task: VerifyTask): Maybe<VerifyResult>;
   /** A value when decided on this thread (it always is today: one decision costs less than any hop). */
   decide(task: DecideTask): Maybe<DecideResult>;
   /** A value when filtered on this thread (inline, or a list the main thread remembers). */
@@ -45,7 +46,7 @@ export function inlineRunner(engine: PolicyEngine, verifyOnLoop = signaturesOnLo
   return {
     mode: 'inline',
     generation: engine.generation,
-    verify: verifyOnLoop ? async (task) => engine.verify(task.providerSet, task.token, task.now) : async (task) => engine.verifyAsync(task),
+    verify: verifyOnLoop ? (task) => engine.verify(task.providerSet, task.token, task.now) : (task) => engine.verifyAsync(task),
     decide: (task) => engine.decide(task.ruleSet, task.ctx),
     filter: (task) => engine.filter(task.ruleSet, task),
     queueSize: () => 0,

@@ -2,9 +2,9 @@
 // header, verification by the policy engine behind a verified-token cache.
 
 import type { JwtMode } from '../config/types.js';
-import type { CacheCounts, Claims, ReasonCode, WorkerInit } from '../../protocol/worker-contract.js';
+import type { CacheCounts, Claims, ReasonCode, VerifyResult, WorkerInit } from '../../protocol/worker-contract.js';
 import type { EngineRunner } from '../policy-engine/runner.js';
-import type { Maybe } from '../maybe-async.js';
+import { then, type Maybe } from '../maybe-async.js';
 import { InFlightVerifications } from './inflight-verifications.js';
 import { VerifiedTokenCache, keyIdentity, liveKeys } from './token-cache.js';
 
@@ -58,13 +58,20 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
   // the engine started with.
   let live: ReadonlySet<string> | null = null;
 
-  async function verify(token: string): Promise<AuthOutcome> {
+  /** A value when the engine checked the signature on this thread; a promise when it waits (the
+   * libuv pool, a key refetch after an unknown kid). */
+  function verify(token: string): Maybe<AuthOutcome> {
     const task = { op: 'verify', providerSet, token, now: Math.floor(Date.now() / 1000) } as const;
-    let result = await o.engine().verify(task);
-    if (!result.ok && result.reason === 'unknown_kid' && (await o.onUnknownKid())) {
-      // A key rotation at the provider: picked up within this one request.
-      result = await o.engine().verify(task);
-    }
+    return then(o.engine().verify(task), (result) => {
+      if (result.ok || result.reason !== 'unknown_kid') return conclude(token, result);
+      return o.onUnknownKid().then(async (changed) =>
+        // A key rotation at the provider: picked up within this one request.
+        conclude(token, changed ? await o.engine().verify(task) : result),
+      );
+    });
+  }
+
+  function conclude(token: string, result: VerifyResult): AuthOutcome {
     if (result.ok) {
       // Frozen: every request with this token shares the object, and what is derived from it
       // once (the list cache's key text) must stay true.
@@ -108,7 +115,10 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       }
       const shared = inflight.get(token);
       if (shared !== undefined) return shared;
-      const pending: Promise<AuthOutcome> = verify(token).finally(() => inflight.end(token, pending));
+      const outcome = verify(token);
+      // Checked on this thread: nothing ran meanwhile that could have shared it.
+      if (!(outcome instanceof Promise)) return outcome;
+      const pending: Promise<AuthOutcome> = outcome.finally(() => inflight.end(token, pending));
       inflight.add(token, pending);
       return pending;
     },

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { EngineRunner } from '../../../src/main/policy-engine/runner.js';
 import { createEngineRunner } from '../../../src/main/policy-engine/runners.js';
+import { inlineRunner } from '../../../src/main/policy-engine/runner.js';
+import { createPolicyEngine } from '../../../src/workers/engine.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from '../../../src/main/policy/jwt-auth.js';
 import type { WorkerInit } from '../../../src/protocol/worker-contract.js';
 import { PROVIDER_SET, claims, init, joseToken, keys } from '../workers/fixtures.js';
@@ -31,9 +33,10 @@ function authenticatorOn(engine: () => EngineRunner): JwtAuthenticator {
   });
 }
 
-/** An inline engine on `init` that counts the verifications asked of it. */
-async function countingEngine(t: TestContext): Promise<{ readonly runner: EngineRunner; readonly verified: () => number }> {
-  const engine = await createEngineRunner(init, 0);
+/** An inline engine on `init` that counts the verifications asked of it; signatures checked on
+ * the event loop or on libuv's pool as `onLoop` says, else as the machine decides. */
+async function countingEngine(t: TestContext, onLoop?: boolean): Promise<{ readonly runner: EngineRunner; readonly verified: () => number }> {
+  const engine = onLoop === undefined ? await createEngineRunner(init, 0) : inlineRunner(createPolicyEngine(init), onLoop);
   t.after(() => engine.close());
   let count = 0;
   const runner: EngineRunner = {
@@ -102,8 +105,8 @@ test('a token is cached at its second verification: tokens used once each leave 
   assert.equal(auth.cache.size, 1);
 });
 
-test('concurrent first requests with one token share one verification; a bad token is refused each time', async (t) => {
-  const { runner, verified } = await countingEngine(t);
+test('concurrent first requests with one token share one verification (libuv pool); a bad token is refused each time', async (t) => {
+  const { runner, verified } = await countingEngine(t, false);
   const auth = authenticatorOn(() => runner);
   const token = await joseToken(keys.rsa, 'RS256', claims({ exp: Math.floor(Date.now() / 1000) + 600, jti: 'shared' }));
   const outcomes = await Promise.all(Array.from({ length: 5 }, () => auth.authenticate(token)));
@@ -115,4 +118,39 @@ test('concurrent first requests with one token share one verification; a bad tok
     assert.ok(o.kind === 'reject' && o.reason === 'bad_signature', JSON.stringify(o));
   }
   assert.equal(verified(), 4, 'a refused token is verified again each time');
+});
+
+test('with signatures checked on the event loop a token is verified as a value: no promise, nothing to share', async (t) => {
+  const { runner, verified } = await countingEngine(t, true);
+  const auth = authenticatorOn(() => runner);
+  const token = await joseToken(keys.rsa, 'RS256', claims({ exp: Math.floor(Date.now() / 1000) + 600, jti: 'on-loop' }));
+  const outcomes = Array.from({ length: 4 }, () => auth.authenticate(token));
+  for (const o of outcomes) assert.ok(!(o instanceof Promise) && o.kind === 'pass', String(o));
+  assert.equal(verified(), 2, 'verified at its first and second use (cached then), then served from the cache');
+  const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(342)}`;
+  const refused = auth.authenticate(forged);
+  assert.ok(!(refused instanceof Promise) && refused.kind === 'reject' && refused.reason === 'bad_signature', String(refused));
+});
+
+test('an unknown kid verified on the event loop still refetches the keys and verifies once more', async (t) => {
+  const { runner, verified } = await countingEngine(t, true);
+  let refetches = 0;
+  const auth = createJwtAuthenticator({
+    mode: 'strict',
+    providerSet: PROVIDER_SET,
+    engine: () => runner,
+    counters: { count: () => undefined },
+    onUnknownKid: () => {
+      refetches++;
+      return Promise.resolve(true);
+    },
+    keysProblem: () => null,
+  });
+  const token = await joseToken({ ...keys.rsa, kid: 'not-published' }, 'RS256', claims({ exp: Math.floor(Date.now() / 1000) + 600 }));
+  const pending = auth.authenticate(token);
+  assert.ok(pending instanceof Promise, 'waits for the refetch');
+  const outcome = await pending;
+  assert.ok(outcome.kind === 'reject' && outcome.reason === 'unknown_kid', JSON.stringify(outcome));
+  assert.equal(refetches, 1);
+  assert.equal(verified(), 2, 'verified again after the key set changed');
 });
