@@ -11,17 +11,40 @@ function hasConstructorMember(value: object): boolean {
   return Object.hasOwn(value, 'constructor');
 }
 
+function isRecord(value: object): value is Readonly<Record<string, unknown>> {
+  return !Array.isArray(value);
+}
+
+/** Whether an object in `value` holds a `constructor` member: a walk that allocates nothing, as
+ * claims seen once (a token per request) mostly hold none. */
+function needsMaps(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    const items: readonly unknown[] = value;
+    for (let i = 0; i < items.length; i++) if (needsMaps(items[i])) return true;
+    return false;
+  }
+  if (!isRecord(value)) return false;
+  if (hasConstructorMember(value)) return true;
+  for (const k in value) if (Object.hasOwn(value, k) && needsMaps(value[k])) return true;
+  return false;
+}
+
 /** `value` with every object that holds a `constructor` member (and those above it) as a Map;
  * `value` itself when there is none. */
 function readable(value: unknown): unknown {
+  return needsMaps(value) ? asMaps(value) : value;
+}
+
+function asMaps(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) {
     const items: readonly unknown[] = value;
-    const out = items.map(readable);
+    const out = items.map(asMaps);
     return out.some((v, i) => v !== items[i]) ? out : value;
   }
   const entries = Object.entries(value);
-  const out = entries.map(([k, v]): [string, unknown] => [k, readable(v)]);
+  const out = entries.map(([k, v]): [string, unknown] => [k, asMaps(v)]);
   const changed = hasConstructorMember(value) || out.some(([, v], i) => v !== entries[i]?.[1]);
   return changed ? new Map(out) : value;
 }
