@@ -80,6 +80,67 @@ export function memberProblem(text: string, maxDepth: number = MAX_JSON_DEPTH): 
   return check.problem;
 }
 
+/** How many member names JSON text holds (in every object, at any depth), or -1 when containers
+ * nest deeper than `maxDepth`. The text must be valid JSON: a string followed by a colon is
+ * then always a name. Allocates nothing. */
+function nameCount(text: string, maxDepth: number): number {
+  let names = 0;
+  let depth = 0;
+  const end = text.length;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // to the closing quote, over escapes
+      for (i++; i < end; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x22) break;
+        if (d === 0x5c) i++;
+      }
+      let j = i + 1;
+      while (j < end && isJsonWhitespace(text.charCodeAt(j))) j++;
+      if (text.charCodeAt(j) === 0x3a) names++;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) return -1;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return names;
+}
+
+function isJsonWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** Own members of every object in a JSON.parse result: one per distinct name, as JSON.parse keeps
+ * only the last of a name (even `__proto__`, which it makes an own member). */
+function memberCount(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let n = 0;
+  if (Array.isArray(value)) {
+    const items: readonly unknown[] = value;
+    for (let i = 0; i < items.length; i++) n += memberCount(items[i]);
+    return n;
+  }
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    n += 1 + memberCount(Reflect.get(value, k));
+  }
+  return n;
+}
+
+/**
+ * memberProblem(text) for text that JSON.parse has turned into `parsed`, cheaper when there is
+ * none (the usual case): the text's names counted against the members `parsed` holds — fewer
+ * members than names means a name occurred twice in some object — with the depth checked on the
+ * way; only then the full walk, which says which name or how deep.
+ */
+export function parsedMemberProblem(text: string, parsed: unknown, maxDepth: number = MAX_JSON_DEPTH): MemberProblem | null {
+  const names = nameCount(text, maxDepth);
+  if (names >= 0 && names === memberCount(parsed)) return null;
+  return memberProblem(text, maxDepth);
+}
+
 /** The first name that occurs twice in one object of valid JSON text, or null. */
 export function firstDuplicateMember(text: string): string | null {
   const problem = memberProblem(text, Infinity);

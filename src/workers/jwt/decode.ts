@@ -1,7 +1,7 @@
 // Strict compact-JWS parsing: three base64url segments, header and payload JSON objects.
 // Nothing here is trusted yet; the signature is checked later over the original bytes.
 import { Buffer, isUtf8 } from 'node:buffer';
-import { memberProblem, type MemberProblem } from '../../protocol/json-members.js';
+import { parsedMemberProblem, type MemberProblem } from '../../protocol/json-members.js';
 
 /** Larger tokens are refused before any parsing (a bearer token is ~0.3–2 KiB). */
 export const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -71,9 +71,9 @@ export function decodeCompactJws(token: string): DecodeOutcome {
   if (header === null) return fail('token header is not a JSON object');
   const payload = parseObject(payloadSeg);
   if (payload === null) return fail('token payload is not a JSON object');
-  const headerProblem = memberProblem(header.text);
+  const headerProblem = parsedMemberProblem(header.text, header.value);
   if (headerProblem !== null) return fail(problemText('token header', headerProblem));
-  const claimProblem = memberProblem(payload.text);
+  const claimProblem = parsedMemberProblem(payload.text, payload.value);
   if (claimProblem !== null) return fail(problemText('token claims', claimProblem));
   return {
     ok: true,
