@@ -127,8 +127,13 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
 
 /** Claims are parsed JSON: a tree, no cycles. */
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    Object.freeze(value);
+  if (typeof value !== 'object' || value === null) return value;
+  Object.freeze(value);
+  // Arrays by index: for-in would make a string of every index.
+  if (Array.isArray(value)) {
+    const items: readonly unknown[] = value;
+    for (let i = 0; i < items.length; i++) deepFreeze(items[i]);
+  } else {
     for (const k in value) deepFreeze(value[k]);
   }
   return value;

@@ -154,3 +154,18 @@ test('an unknown kid verified on the event loop still refetches the keys and ver
   assert.equal(refetches, 1);
   assert.equal(verified(), 2, 'verified again after the key set changed');
 });
+
+test('verified claims are frozen all the way down, objects inside arrays too', async (t) => {
+  const engine = await createEngineRunner(init, 0);
+  t.after(() => engine.close());
+  const auth = authenticatorOn(() => engine);
+  const token = await joseToken(keys.rsa, 'RS256', claims({ exp: Math.floor(Date.now() / 1000) + 600, roles: ['a', { team: 'red', tags: [{ x: 1 }] }], org: { id: 1 } }));
+  const outcome = await auth.authenticate(token);
+  assert.ok(outcome.kind === 'pass' && outcome.claims !== null, JSON.stringify(outcome));
+  const walk = (v: unknown, path: string): void => {
+    if (typeof v !== 'object' || v === null) return;
+    assert.ok(Object.isFrozen(v), `${path} is frozen`);
+    for (const [k, inner] of Object.entries(v)) walk(inner, `${path}.${k}`);
+  };
+  walk(outcome.claims, 'claims');
+});
