@@ -11,6 +11,10 @@ function hasConstructorMember(value: object): boolean {
   return Object.hasOwn(value, 'constructor');
 }
 
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
+}
+
 function isRecord(value: object): value is Readonly<Record<string, unknown>> {
   return !Array.isArray(value);
 }
@@ -21,21 +25,16 @@ function needsMaps(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (Array.isArray(value)) {
     const items: readonly unknown[] = value;
-    for (let i = 0; i < items.length; i++) if (needsMaps(items[i])) return true;
+    for (let i = 0; i < items.length; i++) if (isObject(items[i]) && needsMaps(items[i])) return true;
     return false;
   }
   if (!isRecord(value)) return false;
   if (hasConstructorMember(value)) return true;
-  for (const k in value) if (Object.hasOwn(value, k) && needsMaps(value[k])) return true;
+  for (const k in value) if (isObject(value[k]) && Object.hasOwn(value, k) && needsMaps(value[k])) return true;
   return false;
 }
 
-/** `value` with every object that holds a `constructor` member (and those above it) as a Map;
- * `value` itself when there is none. */
-function readable(value: unknown): unknown {
-  return needsMaps(value) ? asMaps(value) : value;
-}
-
+/** `value` with every object that holds a `constructor` member (and those above it) as a Map. */
 function asMaps(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) {
@@ -49,17 +48,21 @@ function asMaps(value: unknown): unknown {
   return changed ? new Map(out) : value;
 }
 
-/** Claims made readable, by identity: a cached token's claims are the same object on each request. */
+/** The claims of cached tokens made readable, by identity: each later request with the token
+ * finds them here. Claims seen once (a token per request) are only walked: an entry per fresh
+ * token would grow the table in the old generation until a full collection. */
 const readableClaims = new WeakMap<Claims, unknown>();
+
+/** `claims` will be read again, by identity (a verified-token cache holds them). */
+export function rememberClaimsForCel(claims: Claims): void {
+  if (!readableClaims.has(claims)) readableClaims.set(claims, needsMaps(claims) ? asMaps(claims) : claims);
+}
 
 function claimsForCel(claims: Claims | null): unknown {
   if (claims === null) return null;
-  let out = readableClaims.get(claims);
-  if (out === undefined) {
-    out = readable(claims);
-    readableClaims.set(claims, out);
-  }
-  return out;
+  const remembered = readableClaims.get(claims);
+  if (remembered !== undefined) return remembered;
+  return needsMaps(claims) ? asMaps(claims) : claims;
 }
 
 /** Header values are strings: only the map itself can hold the member. */

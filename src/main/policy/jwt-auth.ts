@@ -5,6 +5,7 @@ import type { JwtMode } from '../config/types.js';
 import type { CacheCounts, Claims, ReasonCode, VerifyResult, WorkerInit } from '../../protocol/worker-contract.js';
 import type { EngineRunner } from '../policy-engine/runner.js';
 import { then, type Maybe } from '../maybe-async.js';
+import { rememberClaimsForCel } from '../../protocol/cel-values.js';
 import { InFlightVerifications } from './inflight-verifications.js';
 import { VerifiedTokenCache, keyIdentity, liveKeys } from './token-cache.js';
 
@@ -79,7 +80,10 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       if (cache.admits(token)) {
         const key = keyIdentity(result.issuer, result.kid, result.key);
         // Verified against keys replaced while it ran: this request passes, later ones verify again.
-        if (live === null || live.has(key)) cache.set(token, { claims, key, expiresAtMs: result.exp * 1000 });
+        if (live === null || live.has(key)) {
+          cache.set(token, { claims, key, expiresAtMs: result.exp * 1000 });
+          rememberClaimsForCel(claims);
+        }
       }
       counters.count('ok');
       return { kind: 'pass', claims, token, stripAuthorization: true };

@@ -2,7 +2,7 @@
 // member, which only a Map makes readable (the rules' behaviour is in workers/cel.test).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { celVars } from '../../../src/protocol/cel-values.js';
+import { celVars, rememberClaimsForCel } from '../../../src/protocol/cel-values.js';
 import type { Claims } from '../../../src/protocol/worker-contract.js';
 
 function jwtOf(claims: Claims): unknown {
@@ -18,8 +18,23 @@ test('a constructor member at any depth turns the objects above it into Maps, th
   for (const claims of [{ constructor: 'c' }, { org: { constructor: 1 } }, { roles: ['x', { constructor: true }] }, { a: [[{ constructor: null }]] }]) {
     const once = jwtOf(claims);
     assert.ok(once instanceof Map, JSON.stringify(claims));
-    assert.equal(jwtOf(claims), once, 'remembered by identity');
+    assert.deepEqual(jwtOf(claims), once, 'the same each time');
   }
   const parsed: Claims = JSON.parse('{"__proto__": {"constructor": 1}, "sub": "a"}');
   assert.ok(jwtOf(parsed) instanceof Map, 'an own __proto__ member is walked like any other');
+});
+
+test('claims remembered for a cache are read by identity; claims seen once are converted alike each time', () => {
+  const once: Claims = { sub: 'a', org: { constructor: 1 } };
+  const first = jwtOf(once);
+  assert.ok(first instanceof Map);
+  assert.deepEqual(jwtOf(once), first, 'the same Maps, made again');
+  const cached: Claims = { sub: 'b', org: { constructor: 2 } };
+  rememberClaimsForCel(cached);
+  const read = jwtOf(cached);
+  assert.ok(read instanceof Map);
+  assert.equal(jwtOf(cached), read, 'remembered by identity');
+  const plain: Claims = { sub: 'c', roles: ['x'] };
+  rememberClaimsForCel(plain);
+  assert.equal(jwtOf(plain), plain);
 });
