@@ -15,10 +15,6 @@ function isObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null;
 }
 
-function isRecord(value: object): value is Readonly<Record<string, unknown>> {
-  return !Array.isArray(value);
-}
-
 /** Whether an object in `value` holds a `constructor` member: a walk that allocates nothing, as
  * claims seen once (a token per request) mostly hold none. */
 function needsMaps(value: unknown): boolean {
@@ -28,9 +24,12 @@ function needsMaps(value: unknown): boolean {
     for (let i = 0; i < items.length; i++) if (isObject(items[i]) && needsMaps(items[i])) return true;
     return false;
   }
-  if (!isRecord(value)) return false;
   if (hasConstructorMember(value)) return true;
-  for (const k in value) if (isObject(value[k]) && Object.hasOwn(value, k) && needsMaps(value[k])) return true;
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const member: unknown = Reflect.get(value, k);
+    if (isObject(member) && needsMaps(member)) return true;
+  }
   return false;
 }
 

@@ -88,16 +88,26 @@ export class UpstreamTarget {
    * counted against the caller, whose own requests it must not be refused for. Resolves once
    * the upstream has answered, or failed to. */
   endSession(ctx: CallerContext, sessionId: string): Promise<void> {
+    // Never rejects: callers fire it and forget it, and a rejection no one handles would end
+    // the process. A credential that fails, or a header edit that throws, ends it unsent.
     return new Promise((resolve) => {
       const req: TargetRequest = { method: 'DELETE', sessionId, body: null, message: null };
-      const source = this.#policies.credential;
-      const credential = source === null ? null : source.credential(ctx.identity, () => new AbortController().signal);
       const go = (c: Credential | null): void => {
-        if (c !== null && !c.ok) resolve();
-        else this.transport.send(this.#request(ctx, req, c, 1, null), new Discarding(resolve));
+        try {
+          if (c !== null && !c.ok) resolve();
+          else this.transport.send(this.#request(ctx, req, c, 1, null), new Discarding(resolve));
+        } catch {
+          resolve();
+        }
       };
-      if (credential instanceof Promise) void credential.then(go);
-      else go(credential);
+      try {
+        const source = this.#policies.credential;
+        const credential = source === null ? null : source.credential(ctx.identity, () => new AbortController().signal);
+        if (credential instanceof Promise) credential.then(go, () => resolve());
+        else go(credential);
+      } catch {
+        resolve();
+      }
     });
   }
 

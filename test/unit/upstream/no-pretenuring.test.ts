@@ -11,6 +11,11 @@ const transport = fileURLToPath(new URL('../../../src/main/upstream/http-transpo
 const noPretenuring = fileURLToPath(new URL('../../../src/main/upstream/h1/no-pretenuring.js', import.meta.url));
 
 /** Whether a process that made the pools of one target (nothing is sent) turned it off. */
+/** What the child process printed: the flag's state before and after the pools were made. */
+function isFlags(value: unknown): value is { before: boolean; after: boolean } {
+  return typeof value === 'object' && value !== null && typeof Reflect.get(value, 'before') === 'boolean' && typeof Reflect.get(value, 'after') === 'boolean';
+}
+
 function offAfter(client: UpstreamClient, pipelining: PipeliningPolicy | null): boolean {
   const script = `
     const { HttpPools } = await import(${JSON.stringify(transport)});
@@ -22,9 +27,10 @@ function offAfter(client: UpstreamClient, pipelining: PipeliningPolicy | null): 
     process.stdout.write(JSON.stringify({ before, after: pretenuringOff() }));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const { before, after } = JSON.parse(r.stdout) as { before: boolean; after: boolean };
-  assert.equal(before, false);
-  return after;
+  const seen: unknown = JSON.parse(r.stdout);
+  assert.ok(isFlags(seen), r.stdout);
+  assert.equal(seen.before, false);
+  return seen.after;
 }
 
 describe('allocation-site pretenuring', () => {
