@@ -7,7 +7,7 @@
 
 import { isIdempotent } from '../../protocol/mcp.js';
 import type { UpstreamSpan } from '../telemetry/tracing.js';
-import type { Credential } from '../upstream-auth/credential.js';
+import { backendAuthFailed, type Credential } from '../upstream-auth/credential.js';
 import { Refusal } from '../refusals.js';
 import type { AnswerHandler, RawHeaders } from './answer.js';
 import { GuardedCall } from './idle-guard.js';
@@ -19,6 +19,8 @@ import type { Transport, TransportRequest } from './transport.js';
 export const maxRetryBodyBytes = 64 * 1024;
 
 /** Errors that say the upstream never received the request: resending it cannot run it twice. */
+const SOURCE_FAILED = backendAuthFailed('source_error', 'the credential source failed');
+
 const connectFailures: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 function isConnectFailure(err: Error): boolean {
@@ -100,7 +102,8 @@ export class TargetCall extends GuardedCall implements AnswerHandler {
     const span = this.#p.span;
     const identity = span === null ? this.#p.ctx.identity : { ...this.#p.ctx.identity, callouts: span };
     const credential = source.credential(identity, () => this.#waitSignal());
-    if (credential instanceof Promise) void credential.then((c) => this.#withCredential(c));
+    // A source that rejects (none should) fails the call closed rather than leave it hanging.
+    if (credential instanceof Promise) credential.then((c) => this.#withCredential(c), () => this.#withCredential(SOURCE_FAILED));
     else this.#withCredential(credential);
   }
 

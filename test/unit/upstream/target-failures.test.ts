@@ -1,6 +1,7 @@
-// Ending an upstream session is fired and forgotten (`void target.endSession(...)`): it must
-// settle, and never reject, whatever the credential source or the transport does, since a
-// rejection no one handles would end the gateway's process.
+// What a target does when its credential source or its transport fails where none should: a
+// call fails closed with an answer, and ending an upstream session (fired and forgotten,
+// `void target.endSession(...)`) settles without rejecting, since a rejection no one handles
+// would end the gateway's process.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AnswerHandler } from '../../../src/main/upstream/answer.js';
@@ -8,6 +9,7 @@ import { answerWith } from '../../../src/main/upstream/answer.js';
 import { CallerSlots } from '../../../src/main/upstream/caller-slots.js';
 import type { CallerContext } from '../../../src/main/upstream/target.js';
 import { UpstreamTarget } from '../../../src/main/upstream/target.js';
+import { parseMessage } from '../../../src/protocol/jsonrpc.js';
 import { NO_TARGET_POLICIES } from '../../../src/main/upstream/target-policies.js';
 import type { Transport, TransportRequest } from '../../../src/main/upstream/transport.js';
 import type { BackendCredentialSource, Credential } from '../../../src/main/upstream-auth/credential.js';
@@ -68,4 +70,25 @@ test('endSession resolves, unsent, when the credential source throws', async () 
 
 test('endSession resolves when the transport throws', async () => {
   await targetWith(new ThrowingTransport(), null).endSession(ctx, 'sid-4');
+});
+
+test('a call whose credential source rejects fails closed with a backend-auth refusal, unsent', { timeout: 5000 }, async () => {
+  const transport = new RecordingTransport();
+  const target = targetWith(transport, () => Promise.reject(new Error('token endpoint down')));
+  const text = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo' } });
+  const failure = await new Promise<Error>((resolve, reject) => {
+    target.send(ctx, { method: 'POST', sessionId: undefined, body: Buffer.from(text), message: parseMessage(text) }, {
+      onConnect: () => {},
+      onHeaders: () => {
+        reject(new Error('answered'));
+        return false;
+      },
+      onData: () => true,
+      onComplete: () => reject(new Error('completed')),
+      onError: resolve,
+    });
+  });
+  assert.equal(failure.message, 'backend authentication failed: the credential source failed');
+  assert.equal(Reflect.get(failure, 'code'), 'GW_BACKEND_AUTH');
+  assert.equal(transport.sent.length, 0);
 });
