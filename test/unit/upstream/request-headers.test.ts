@@ -1,0 +1,34 @@
+// The record of forwarded request fields reaches no Object.prototype: fields named like its
+// members are fields like any other, forwarded as sent, repeated ones joined, into the head.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { upstreamRequestHeaders } from '../../../src/main/upstream/headers.js';
+import { requestBytes } from '../../../src/main/upstream/h1/request-head.js';
+
+test('fields named after Object.prototype members are forwarded as sent, and only as sent', () => {
+  const headers = upstreamRequestHeaders(
+    [['constructor', 'a'], ['__proto__', 'b'], ['tostring', 'c'], ['constructor', 'd'], ['host', 'x'], ['content-type', 'application/json']],
+    { sessionId: 's1', authorization: undefined },
+  );
+  assert.equal(headers['constructor'], 'a, d');
+  // biome-ignore lint/suspicious/noProto: reads the record's own field of that name, no accessor
+  assert.equal(headers['__proto__'], 'b');
+  assert.equal(headers['hasOwnProperty'], undefined);
+  assert.equal(headers['toString'], undefined);
+  assert.deepEqual(Object.keys(headers), ['constructor', '__proto__', 'tostring', 'content-type', 'mcp-session-id']);
+  const request = requestBytes({ method: 'POST', path: '/mcp', headers, body: Buffer.from('{}') }, 'host: up\r\n');
+  assert.ok(!(request instanceof Error));
+  assert.equal(
+    request.bytes.toString('latin1'),
+    'POST /mcp HTTP/1.1\r\nhost: up\r\nconnection: keep-alive\r\nconstructor: a, d\r\n__proto__: b\r\ntostring: c\r\n' +
+      'content-type: application/json\r\nmcp-session-id: s1\r\ncontent-length: 2\r\n\r\n{}',
+  );
+});
+
+test('a forwarded value with CR, LF or NUL refuses the whole request', () => {
+  for (const bad of ['a\r\nx-evil: 1', 'a\nb', 'a\rb', 'a\u0000b']) {
+    const headers = upstreamRequestHeaders([['x-client', bad]], { sessionId: undefined, authorization: undefined });
+    const request = requestBytes({ method: 'POST', path: '/mcp', headers, body: null }, 'host: up\r\n');
+    assert.ok(request instanceof Error && 'code' in request && request.code === 'GW_UPSTREAM_BAD_REQUEST', JSON.stringify(bad));
+  }
+});
