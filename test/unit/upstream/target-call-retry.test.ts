@@ -7,10 +7,10 @@ import { parseMessage } from '../../../src/protocol/jsonrpc.js';
 import type { AnswerHandler } from '../../../src/main/upstream/answer.js';
 import { answerWith } from '../../../src/main/upstream/answer.js';
 import { CallerSlots } from '../../../src/main/upstream/caller-slots.js';
-import type { CallerContext } from '../../../src/main/upstream/target.js';
 import { UpstreamTarget } from '../../../src/main/upstream/target.js';
 import { NO_TARGET_POLICIES } from '../../../src/main/upstream/target-policies.js';
 import type { Transport, TransportRequest } from '../../../src/main/upstream/transport.js';
+import { anonymousCaller } from '../../helpers/caller-context.js';
 
 /** Fails the first `failures` requests with `error`, then answers 200. */
 class FailingTransport implements Transport {
@@ -38,16 +38,7 @@ function reset(): Error {
   return Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
 }
 
-const ctx: CallerContext = {
-  headers: [],
-  authorization: undefined,
-  identity: { token: null, claims: null, headers: [], query: '' },
-  celContext: () => ({ jwt: null, mcp: null, request: null, source: null }),
-  caller: 'c',
-  deadline: null,
-  owner: () => 'o',
-  trace: null,
-};
+const ctx = anonymousCaller;
 
 function outcome(transport: Transport, method: string): Promise<number | string> {
   const target = new UpstreamTarget('t', transport, new CallerSlots({ calls: 10, streams: 10 }), { ...NO_TARGET_POLICIES, retry: { attempts: 3, backoffMs: 0, codes: [503] } });

@@ -7,12 +7,12 @@ import { test } from 'node:test';
 import type { AnswerHandler } from '../../../src/main/upstream/answer.js';
 import { answerWith } from '../../../src/main/upstream/answer.js';
 import { CallerSlots } from '../../../src/main/upstream/caller-slots.js';
-import type { CallerContext } from '../../../src/main/upstream/target.js';
 import { UpstreamTarget } from '../../../src/main/upstream/target.js';
 import { parseMessage } from '../../../src/protocol/jsonrpc.js';
 import { NO_TARGET_POLICIES } from '../../../src/main/upstream/target-policies.js';
 import type { Transport, TransportRequest } from '../../../src/main/upstream/transport.js';
 import type { BackendCredentialSource, Credential } from '../../../src/main/upstream-auth/credential.js';
+import { anonymousCaller } from '../../helpers/caller-context.js';
 
 class RecordingTransport implements Transport {
   readonly key = 'test';
@@ -30,16 +30,7 @@ class ThrowingTransport implements Transport {
   }
 }
 
-const ctx: CallerContext = {
-  headers: [],
-  authorization: undefined,
-  identity: { token: null, claims: null, headers: [], query: '' },
-  celContext: () => ({ jwt: null, mcp: null, request: null, source: null }),
-  caller: 'c',
-  deadline: null,
-  owner: () => 'o',
-  trace: null,
-};
+const ctx = anonymousCaller;
 
 function targetWith(transport: Transport, credential: (() => Credential | Promise<Credential>) | null): UpstreamTarget {
   const source: BackendCredentialSource | null = credential === null ? null : { credential, cacheCounts: null };
