@@ -50,8 +50,9 @@ function echo(up: RawUpstream): void {
   up.script = (socket, req) => socket.write(OK(req.tag ?? ''));
 }
 
-/** Answers each request after `ms`, recording how many were in flight at the upstream at once. */
-function slowEcho(up: RawUpstream, ms: number): { max: number } {
+/** Answers each request after `ms` (by default a 200 with its tag as the body), recording how
+ * many were in flight at the upstream at once. */
+function slowEcho(up: RawUpstream, ms: number, answer: (tag: string) => string = OK): { max: number } {
   const seen = { max: 0 };
   let inFlight = 0;
   up.script = (socket, req) => {
@@ -59,7 +60,7 @@ function slowEcho(up: RawUpstream, ms: number): { max: number } {
     seen.max = Math.max(seen.max, inFlight);
     setTimeout(() => {
       inFlight--;
-      socket.write(OK(req.tag ?? ''));
+      socket.write(answer(req.tag ?? ''));
     }, ms);
   };
   return seen;
@@ -161,16 +162,7 @@ describe('pipelined upstream connections', () => {
 
   it('an HTTP/1.0 answer: one request at a time on that connection', async (t) => {
     const up = await startRawUpstream(t);
-    const seen = { max: 0 };
-    let inFlight = 0;
-    up.script = (socket, req) => {
-      inFlight++;
-      seen.max = Math.max(seen.max, inFlight);
-      setTimeout(() => {
-        inFlight--;
-        socket.write(`HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: ${(req.tag ?? '').length}\r\n\r\n${req.tag ?? ''}`);
-      }, 5);
-    };
+    const seen = slowEcho(up, 5, (tag) => `HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: ${tag.length}\r\n\r\n${tag}`);
     const send = pipelinedTarget(t, up, { connections: 1, depth: 4 });
     await warm(send);
     const outcomes = await Promise.all(['a', 'b', 'c'].map(send).map((s) => s.done));
