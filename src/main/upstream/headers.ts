@@ -4,6 +4,7 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { latin1OfUtf8, nonAscii } from '../http/header-text.js';
 import type { HeaderField, HeaderList } from '../http/reply.js';
+import { tokens } from './h1/field-syntax.js';
 
 /** Request headers never forwarded: hop-by-hop ones (and those `Connection` names), those the
  * gateway sets itself, and accept-encoding — answers must arrive uncompressed so list results can be filtered. */
@@ -25,12 +26,7 @@ const noOptions: ReadonlySet<string> = new Set();
 
 function connectionOptions(values: Iterable<string>): ReadonlySet<string> {
   const names = new Set<string>();
-  for (const value of values) {
-    for (const token of value.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== '') names.add(name);
-    }
-  }
+  for (const value of values) for (const name of tokens(value)) names.add(name);
   return names;
 }
 

@@ -1,6 +1,7 @@
 // HTTP/1.1 field syntax for the response parser (RFC 9110, 9112), as byte tables and pure
 // functions over bytes or strings: token and hex bytes, field-value bytes, chunk extensions,
-// and the Connection and Keep-Alive fields' contents.
+// and the Connection and Keep-Alive fields' contents (the Connection list also read by
+// ../headers.ts for the hop-by-hop fields either client's answers and requests name).
 
 export const SP = 32;
 export const HTAB = 9;
