@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import type { CleanupHost } from '../helpers/files.js';
 import { gatewayYaml, labKeys, startTestGateway } from '../helpers/gateway-harness.js';
 import { initializeRequest, MCP_ACCEPT } from '../helpers/mcp-http.js';
+import { answerWithBytes, startRawUpstream } from '../helpers/raw-upstream.js';
 import { initializeResult, resultFor, startStub } from '../helpers/stub-upstream.js';
 
 /** node:http writes header strings as latin1 and hands them over decoded as latin1, so a value
@@ -112,4 +113,18 @@ test('a response header value that is not UTF-8 (obsolete obs-text) reaches the 
   const res = await post(gw.url, keys.admin, []);
   assert.equal(res.status, 200, res.body);
   assert.deepEqual(rawValues(res.rawHeaders, 'x-label'), [label]);
+});
+
+test('an upstream header value with CR, LF or NUL in it is refused, never written into the head the client gets', async (t) => {
+  const keys = await labKeys(t);
+  const up = await startRawUpstream(t);
+  const gw = await startTestGateway(t, { cwd: keys.dir, configText: gatewayYaml({ upstreamUrl: up.url }) });
+  const body = '{"jsonrpc":"2.0","id":1,"result":{}}';
+  for (const value of ['ok\rinjected: cr', 'ok\ninjected: lf', 'ok\0injected: nul']) {
+    up.script = answerWithBytes(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-label: ${value}\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    const res = await post(gw.url, keys.admin, []);
+    assert.equal(res.status, 502, `${JSON.stringify(value)}: ${res.body}`);
+    assert.deepEqual(rawValues(res.rawHeaders, 'injected'), [], JSON.stringify(value));
+    assert.deepEqual(rawValues(res.rawHeaders, 'x-label'), [], JSON.stringify(value));
+  }
 });
