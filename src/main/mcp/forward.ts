@@ -38,7 +38,7 @@ export function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarget, bo
       opening?.();
       const sid = firstHeader(upstreamFields, 'mcp-session-id');
       if (sid !== undefined && sid !== known) opens = sid;
-      const headers = responseHeaders(m, deps, target, upstreamFields, opened);
+      const headers = responseHeaders(m, deps, target, upstreamFields, sid, opened);
       if (status < 200 || status >= 300) return { headers, mode: { kind: 'relay' } };
       const mode = answerMode(m, deps, target.name, upstreamFields, expected);
       if (!initialize || opens === undefined || mode.kind === 'events' || mode.kind === 'refuse' || isEventStream(upstreamFields)) return { headers, mode };
@@ -93,10 +93,10 @@ function refusableInit(mode: AnswerMode, headers: HeaderList, refused: () => voi
   };
 }
 
-/** The upstream's header fields as relayed, its session id swapped for the sealed record. */
-function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: HeaderList, opened: OpenedSession): HeaderField[] {
+/** The upstream's header fields as relayed, its session id (`upstreamSid`, its first
+ * Mcp-Session-Id field) swapped for the sealed record. */
+function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, upstreamHeaders: HeaderList, upstreamSid: string | undefined, opened: OpenedSession): HeaderField[] {
   const headers = relayResponseHeaders(upstreamHeaders);
-  const upstreamSid = firstHeader(upstreamHeaders, 'mcp-session-id');
   if (upstreamSid !== undefined) {
     const known = opened.session?.upstream.get(target.name);
     // Re-seal only when the upstream session changed; otherwise echo the client's id.
@@ -109,6 +109,7 @@ function responseHeaders(m: McpRequest, deps: McpDeps, target: UpstreamTarget, u
           });
     headers.push(['mcp-session-id', sid]);
   }
+  if (m.corsHeaders.length === 0) return headers;
   // The upstream's own rate limit state, when it sends one, is what the client sees (agentgateway).
   const upstreamLimits = upstreamHeaders.some(([k]) => k.startsWith('x-ratelimit-'));
   for (const h of m.corsHeaders) if (!(upstreamLimits && h[0].startsWith('x-ratelimit-'))) headers.push(h);

@@ -32,11 +32,13 @@ test('the first Host field, its port left off, and every header in order', { tim
   t.after(() => closeApp(app));
   await send(port, 'GET /a?x=1 HTTP/1.1\r\nHost: one.example:8443\r\nX-Thing: 1\r\nHost: two.example\r\nConnection: close\r\n\r\n');
   await send(port, 'GET /b HTTP/1.1\r\nHost: [::1]:80\r\nConnection: close\r\n\r\n');
+  await send(port, 'DELETE /c HTTP/1.1\r\nX-Other: 2\r\nHost: c.example\r\nConnection: close\r\n\r\n');
   assert.deepEqual(
-    seen.map((s) => ({ method: s.method, path: s.path, query: s.query, host: s.host, headers: s.headers })),
+    seen.map((s) => ({ method: s.method, path: s.path, query: s.query, host: s.host, headers: s.headers, remoteAddress: s.remoteAddress })),
     [
-      { method: 'GET', path: '/a', query: 'x=1', host: 'one.example', headers: [['host', 'one.example:8443'], ['x-thing', '1'], ['host', 'two.example'], ['connection', 'close']] },
-      { method: 'GET', path: '/b', query: '', host: '[::1]', headers: [['host', '[::1]:80'], ['connection', 'close']] },
+      { method: 'GET', path: '/a', query: 'x=1', host: 'one.example', headers: [['host', 'one.example:8443'], ['x-thing', '1'], ['host', 'two.example'], ['connection', 'close']], remoteAddress: '127.0.0.1' },
+      { method: 'GET', path: '/b', query: '', host: '[::1]', headers: [['host', '[::1]:80'], ['connection', 'close']], remoteAddress: '127.0.0.1' },
+      { method: 'DELETE', path: '/c', query: '', host: 'c.example', headers: [['x-other', '2'], ['host', 'c.example'], ['connection', 'close']], remoteAddress: '127.0.0.1' },
     ],
   );
 });
