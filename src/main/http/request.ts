@@ -22,7 +22,8 @@ export interface RequestSnapshot {
 }
 
 /** The snapshot's header list as forEach fills it: one callback for every request instead of a
- * closure made per request (forEach calls it synchronously, before snapshotRequest returns). */
+ * closure made per request (forEach calls it synchronously, before snapshotRequest returns; what
+ * it points to after that is the last snapshot's, left until the next). */
 let collected: Array<readonly [string, string]> = [];
 /** the first Host field, as getHeader would give it, without another call into uWS */
 let firstHost: string | null = null;
@@ -37,8 +38,6 @@ export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestS
   firstHost = null;
   req.forEach(collectHeader);
   const host = firstHost ?? '';
-  collected = [];
-  firstHost = null;
   const method = req.getCaseSensitiveMethod();
   return {
     method: isUpperCase(method) ? method : method.toUpperCase(),
