@@ -1,30 +1,6 @@
 // Peer address as agentgateway prints it: IPv4-mapped addresses unmapped, IPv6 compressed.
 // uWS v20.30 does not expose the peer port, so only the address is known.
 
-/** The last address read and its text: a client's requests, one after another on its
- * connections, come from one address, and uWS gives no per-connection place to keep it. */
-const lastBytes = new Uint8Array(16);
-let lastLength = -1;
-let lastText = '';
-
-/** formatPeerAddress of what getRemoteAddress gave, the text remembered for the last address. */
-export function peerAddress(raw: ArrayBuffer): string {
-  const b = new Uint8Array(raw);
-  if (b.length === lastLength && sameStart(b, lastBytes)) return lastText;
-  const text = formatPeerAddress(raw);
-  if (b.length <= 16) {
-    lastBytes.set(b);
-    lastLength = b.length;
-    lastText = text;
-  }
-  return text;
-}
-
-function sameStart(b: Uint8Array, last: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== last[i]) return false;
-  return true;
-}
-
 export function formatPeerAddress(raw: ArrayBuffer): string {
   const b = new Uint8Array(raw);
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;

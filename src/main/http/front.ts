@@ -20,8 +20,6 @@ export interface FrontRequest {
 export interface FrontResponse {
   /** runs cb, sending what it writes in as few system calls as possible */
   cork(cb: () => void): FrontResponse;
-  /** `200 OK`, or the status line followed by fields (`200 OK\r\nname: value\r\nname: value`):
-   * written as given, as writeHeader would write each field */
   writeStatus(status: string): FrontResponse;
   /** a string value is sent as its UTF-8 bytes, bytes as they are */
   writeHeader(name: string, value: string | Uint8Array): FrontResponse;

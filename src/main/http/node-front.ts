@@ -135,17 +135,9 @@ class NodeResponse implements FrontResponse {
   }
 
   writeStatus(status: string): FrontResponse {
-    // The status line, then any fields as uWS would write them after it (`\r\nname: value`…).
-    const lines = status.split('\r\n');
-    const line = lines[0] ?? '';
-    const code = Number.parseInt(line, 10);
+    const code = Number.parseInt(status, 10);
     this.#res.statusCode = code;
-    this.#res.statusMessage = line.slice(String(code).length).trim();
-    for (let i = 1; i < lines.length; i++) {
-      const field = lines[i] ?? '';
-      const colon = field.indexOf(': ');
-      this.writeHeader(field.slice(0, colon), field.slice(colon + 2));
-    }
+    this.#res.statusMessage = status.slice(String(code).length).trim();
     return this;
   }
 

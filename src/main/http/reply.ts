@@ -40,25 +40,6 @@ export interface ResponseSink {
 }
 
 const noop = (): void => {};
-const noHeaders: HeaderList = [];
-
-/**
- * The status line and every field as one string for uWS's writeStatus, which writes
- * `HTTP/1.1 <it>\r\n`: the same bytes as writeStatus then writeHeader per field, in one call into
- * uWS instead of one per field (each call converts its strings to UTF-8 in a copy of its own).
- * uWS writes what it is given as it is, either way; no value reaching a reply carries CR, LF or
- * NUL (the upstream answer's parser, the response header edits, the config's values and the
- * client's own fields as uWS parsed them refuse them). null when a field carries bytes of its own:
- * those go field by field.
- */
-function headBlock(status: number, headers: HeaderList): string | null {
-  let block = statusLine(status);
-  for (const field of headers) {
-    if (field[2] !== undefined) return null;
-    block += `\r\n${field[0]}: ${field[1]}`;
-  }
-  return block;
-}
 
 export class Reply implements ResponseSink {
   readonly #res: FrontResponse;
@@ -125,45 +106,20 @@ export class Reply implements ResponseSink {
   #writeHead(status: number, headers: HeaderList): void {
     this.status = status;
     this.#started = true;
-    const block = headBlock(status, headers);
-    if (block !== null) {
-      this.#res.writeStatus(block);
-      return;
-    }
     this.#res.writeStatus(statusLine(status));
     for (const field of headers) this.#res.writeHeader(field[0], field[2] ?? field[1]);
   }
 
-  /** The reply whose send() runs in the cork now: cork() calls its callback at once, so one
-   * callback serves every answer instead of a closure made per answer. */
-  static #sending: Reply | null = null;
-  static readonly #sendCorked = (): void => {
-    const reply = Reply.#sending;
-    if (reply !== null) reply.#writeWhole();
-  };
-  #sendStatus = 0;
-  #sendHeaders: HeaderList = noHeaders;
-  #sendBody: string | Uint8Array = '';
-
   /** A whole response at once. */
   send(status: number, headers: HeaderList, body: string | Uint8Array = ''): void {
     if (!this.open) return;
-    this.#sendStatus = status;
-    this.#sendHeaders = headers;
-    this.#sendBody = body;
-    Reply.#sending = this;
-    this.#res.cork(Reply.#sendCorked);
-    Reply.#sending = null;
-    this.#sendHeaders = noHeaders;
-    this.#sendBody = '';
+    this.#res.cork(() => {
+      if (!this.#started) this.#writeHead(status, headers);
+      if (this.#noBody) this.#res.endWithoutBody();
+      else this.#res.end(body);
+    });
     this.#ended = true;
     this.#fireClose(false);
-  }
-
-  #writeWhole(): void {
-    if (!this.#started) this.#writeHead(this.#sendStatus, this.#sendHeaders);
-    if (this.#noBody) this.#res.endWithoutBody();
-    else this.#res.end(this.#sendBody);
   }
 
   /** Starts a streamed (chunked) response. */

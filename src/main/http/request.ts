@@ -3,7 +3,7 @@
 
 import type { FrontRequest, FrontResponse } from './front.js';
 import type { ByteAccount } from './byte-budget.js';
-import { peerAddress } from './address.js';
+import { formatPeerAddress } from './address.js';
 
 export interface RequestSnapshot {
   /** upper case, e.g. `POST` */
@@ -21,43 +21,27 @@ export interface RequestSnapshot {
   readonly startedAt: number;
 }
 
-/** The snapshot's header list as forEach fills it: one callback for every request instead of a
- * closure made per request (forEach calls it synchronously, before snapshotRequest returns; what
- * it points to after that is the last snapshot's, left until the next). */
-let collected: Array<readonly [string, string]> = [];
-/** the first Host field, as getHeader would give it, without another call into uWS */
-let firstHost: string | null = null;
-function collectHeader(name: string, value: string): void {
-  collected.push([name, value]);
-  if (firstHost === null && name === 'host') firstHost = value;
-}
-
 export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestSnapshot {
   const headers: Array<readonly [string, string]> = [];
-  collected = headers;
-  firstHost = null;
-  req.forEach(collectHeader);
-  const host = firstHost ?? '';
-  const method = req.getCaseSensitiveMethod();
+  // The first Host field, as getHeader would give it, without another call into uWS.
+  let hostHeader = '';
+  let hostSeen = false;
+  req.forEach((k, v) => {
+    headers.push([k, v]);
+    if (!hostSeen && k === 'host') {
+      hostHeader = v;
+      hostSeen = true;
+    }
+  });
   return {
-    method: isUpperCase(method) ? method : method.toUpperCase(),
+    method: req.getCaseSensitiveMethod().toUpperCase(),
     path: req.getUrl(),
     query: req.getQuery() ?? '',
-    host: stripPort(host),
+    host: stripPort(hostHeader),
     headers,
-    remoteAddress: peerAddress(res.getRemoteAddress()),
+    remoteAddress: formatPeerAddress(res.getRemoteAddress()),
     startedAt: performance.now(),
   };
-}
-
-/** Whether toUpperCase would give the method back as it is (the usual case: it makes a copy). */
-function isUpperCase(method: string): boolean {
-  for (let i = 0; i < method.length; i++) {
-    const c = method.charCodeAt(i);
-    if (c >= 0x61 && c <= 0x7a) return false;
-    if (c > 0x7f) return false;
-  }
-  return true;
 }
 
 function stripPort(host: string): string {
