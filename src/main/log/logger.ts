@@ -59,6 +59,13 @@ export function timestamp(): string {
   return `${prefix}${micros < 10 ? '00' : micros < 100 ? '0' : ''}${micros}Z`;
 }
 
+/** `text`'s UTF-8 bytes. Text that is all ASCII (its UTF-8 as long as itself: every other
+ * character takes 2 or more bytes) has the same bytes in Latin-1, which Node copies as they are
+ * instead of encoding character by character. */
+export function bytesOf(text: string): Buffer {
+  return Buffer.from(text, Buffer.byteLength(text, 'utf8') === text.length ? 'latin1' : 'utf8');
+}
+
 function textFields(fields: LogFields | undefined): string {
   if (fields === undefined) return '';
   let out = '';
@@ -90,8 +97,10 @@ export function createLogger(format: LogFormat, sink?: LogSink, options: LoggerO
   // On stdout, access lines wait in a batch (line-batch.ts); every other line goes out at once,
   // after them (the "started bind" line is what scripts and supervisors wait for). A sink (tests,
   // embedding) gets every line as it is written.
-  const stdout = sink === undefined ? pino.destination({ dest: 1, sync: false }) : null;
-  const batch = stdout === null ? null : new LineBatch((chunk) => stdout.write(chunk));
+  // Buffers: a batch is encoded once here (bytesOf) rather than measured, encoded and, once
+  // written, encoded again by sonic-boom's string mode.
+  const stdout = sink === undefined ? pino.destination({ dest: 1, sync: false, contentMode: 'buffer' }) : null;
+  const batch = stdout === null ? null : new LineBatch((chunk) => stdout.write(bytesOf(chunk)));
   const destination: DestinationStream =
     sink !== undefined ? { write: (s: string) => sink.write(s) } : { write: (s: string) => batch?.add(s) };
   const now = (): void => batch?.flush();
