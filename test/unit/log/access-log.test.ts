@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { AccessRecord } from '../../../src/main/log/access-record.js';
 import { compileAccessPolicy, loggable } from '../../../src/main/log/access-policy.js';
 import { levelFilter } from '../../../src/main/log/levels.js';
+import { bytesOf } from '../../../src/main/log/logger.js';
 
 function labRecord(): AccessRecord {
   const r = new AccessRecord({ method: 'POST', path: '/mcp', query: '', host: 'localhost', headers: [], remoteAddress: '127.0.0.1', startedAt: performance.now() });
@@ -38,6 +39,33 @@ describe('access line', () => {
     assert.deepEqual(Object.keys(r.object(edit ?? undefined)).slice(-3), ['http.status', 'who', 'm']);
   });
 
+  it('shows each line its own fields when the line before shared some of them, and with or without config.logging', () => {
+    const policy = compileAccessPolicy({ filter: null, add: [], remove: ['listener'], level: [] }, () => undefined);
+    const edit = policy?.edit(labRecord().celInput()) ?? undefined;
+    const line = (r: AccessRecord): string => r.text().replace(/ duration=\d+ms$/, '');
+    const edited = (r: AccessRecord): string => r.text(edit).replace(/ duration=\d+ms$/, '');
+    assert.match(line(labRecord()), / listener=listener0 /);
+    assert.doesNotMatch(edited(labRecord()), /listener=/);
+    const changes: ReadonlyArray<[keyof AccessRecord & string, string, RegExp]> = [
+      ['gateway', 'bind/9001', / gateway=bind\/9001 /],
+      ['listener', 'listener1', / listener=listener1 /],
+      ['routeRule', 'route1/default', / route_rule=route1\/default /],
+      ['route', 'route1', / route=route1 /],
+      ['srcAddr', '::1', / src\.addr=\[::1\] /],
+      ['method', 'GET', / http\.method=GET /],
+      ['host', 'example.com', / http\.host=example\.com /],
+      ['path', '/other', / http\.path=\/other /],
+    ];
+    for (const [name, value, shown] of changes) {
+      const r = labRecord();
+      Object.assign(r, { [name]: value });
+      assert.match(line(r), shown, name);
+      assert.equal(line(labRecord()), lab.replace(/ duration=0ms$/, ''), `${name} back`);
+    }
+    assert.doesNotMatch(edited(labRecord()), /listener=/);
+    assert.match(line(labRecord()), / listener=listener0 /);
+  });
+
   it('converts CEL values to log values', () => {
     assert.equal(loggable(12n), 12);
     assert.equal(loggable(2n ** 64n), '18446744073709551616');
@@ -45,6 +73,13 @@ describe('access line', () => {
     assert.equal(loggable(new Uint8Array([104, 105])), 'aGk=');
     assert.deepEqual(loggable(new Map<string, unknown>([['k', [1n, 'x']], ['__proto__', true]])), JSON.parse('{"k":[1,"x"],"__proto__":true}'));
     assert.equal(loggable(NaN), 'NaN');
+  });
+});
+
+describe('log bytes', () => {
+  it('are the UTF-8 of the text, ASCII or not', () => {
+    for (const text of ['a=1 b="x"\n', 'caf\u00e9 \u00ff\n', 'snow \u2603 \u{1F600}\n', 'lone \ud800 end\n', '\u007f\u0080', ''])
+      assert.deepEqual(bytesOf(text), Buffer.from(text, 'utf8'), JSON.stringify(text));
   });
 });
 
