@@ -90,6 +90,33 @@ export interface CounterCell<N extends string> {
   value: number;
 }
 
+/** The cell found by the last label values asked for, found again only when they change:
+ * consecutive requests mostly count in the same series, and finding a cell walks a Map per
+ * label. Up to four values, compared in place (no key or label object built per request). */
+export class LastCell<C> {
+  readonly #find: (a: string, b: string, c: string, d: string) => C;
+  #a = '';
+  #b = '';
+  #c = '';
+  #d = '';
+  #cell: C | null = null;
+
+  constructor(find: (a: string, b: string, c: string, d: string) => C) {
+    this.#find = find;
+  }
+
+  get(a: string, b = '', c = '', d = ''): C {
+    if (this.#cell === null || a !== this.#a || b !== this.#b || c !== this.#c || d !== this.#d) {
+      this.#cell = this.#find(a, b, c, d);
+      this.#a = a;
+      this.#b = b;
+      this.#c = c;
+      this.#d = d;
+    }
+    return this.#cell;
+  }
+}
+
 export class CounterFamily<N extends string = never> {
   readonly name: string;
   readonly #table: SeriesTable<N, CounterCell<N>>;
@@ -202,7 +229,15 @@ export class HistogramFamily<N extends string = never> {
   }
 
   observe(labels: LabelSet<N>, value: number): void {
-    const c = this.#table.cell(labels);
+    this.observeIn(this.#table.cell(labels), value);
+  }
+
+  /** A cell to observe in directly, for a label set known ahead of the requests that count in it. */
+  cell(labels: LabelSet<N>): HistogramCell<N> {
+    return this.#table.cell(labels);
+  }
+
+  observeIn(c: HistogramCell<N>, value: number): void {
     const b = this.#buckets;
     let i = 0;
     while (i < b.length && value > (b[i] ?? Infinity)) i++;

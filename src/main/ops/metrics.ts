@@ -7,7 +7,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CacheCounts } from '../../protocol/worker-contract.js';
 import { methodLabel } from '../../protocol/mcp.js';
-import { CounterFamily, HistogramFamily } from './metric-families.js';
+import { CounterFamily, HistogramFamily, LastCell } from './metric-families.js';
 import { registerProcessMetrics, type ProcessMetrics } from './process-metrics.js';
 
 /** What the end of a request tells the metrics: the access record's fields. */
@@ -106,6 +106,11 @@ export class Metrics {
   readonly backendTokenCache: CacheCounts = { hits: 0, misses: 0 };
   #process: ProcessMetrics | null = null;
   #routes: ReadonlyMap<string, RouteLabels> = new Map();
+  // The series each finished request counts in, as the last one's (requestDone).
+  readonly #durationCell = this.duration.cell({});
+  readonly #requestsCell = new LastCell((route, status) => this.requests.cell({ route, status }));
+  readonly #mcpDurationCell = new LastCell((route, target, method) => this.mcpDuration.cell({ route, target, method }));
+  readonly #toolCallsCell = new LastCell((route, target, tool, outcome) => this.toolCalls.cell({ route, target, tool, outcome }));
 
   constructor(version: string) {
     this.#cacheCounter('portcullis_token_cache_lookups_total', 'Verified-token cache lookups by result (a miss is a signature check)', this.tokenCache);
@@ -172,16 +177,16 @@ export class Metrics {
   /** Counts a request whose response has ended. */
   requestDone(r: FinishedRequest): void {
     const seconds = (performance.now() - r.startedAt) / 1000;
-    this.requests.inc({ route: r.route, status: String(r.status) });
-    this.duration.observe({}, seconds);
+    this.#requestsCell.get(r.route, String(r.status)).value++;
+    this.duration.observeIn(this.#durationCell, seconds);
     if (r.mcpMethod === undefined) return;
     const route = this.#routes.get(r.route) ?? noLabels;
     const method = methodLabel(r.mcpMethod);
     const target = r.mcpTarget ?? route.soleTarget ?? '';
-    this.mcpDuration.observe({ route: r.route, target, method }, seconds);
+    this.mcpDuration.observeIn(this.#mcpDurationCell.get(r.route, target, method), seconds);
     if (r.mcpMethod === 'tools/call' && r.mcpResourceType === 'tool' && r.mcpResourceName !== undefined) {
       const tool = route.tools.has(r.mcpResourceName) ? r.mcpResourceName : 'other';
-      this.toolCalls.inc({ route: r.route, target: r.mcpTarget ?? '', tool, outcome: toolOutcome(r) });
+      this.#toolCallsCell.get(r.route, r.mcpTarget ?? '', tool, toolOutcome(r)).value++;
     }
   }
 

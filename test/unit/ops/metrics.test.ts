@@ -62,6 +62,40 @@ describe('metric families', () => {
   });
 });
 
+describe('finished requests', () => {
+  it('each count in their own series when the request before counted in another', () => {
+    const m = new Metrics('test');
+    m.setRoutes(new Map([['r1', { tools: new Set(['echo']), soleTarget: null }]]));
+    const call = { route: 'r1', status: 200, startedAt: performance.now(), mcpMethod: 'tools/call', mcpTarget: 't1', mcpResourceType: 'tool', mcpResourceName: 'echo', error: undefined, denied: false };
+    const calls = [
+      call,
+      { ...call, route: 'r2' },
+      { ...call, status: 500 },
+      { ...call, mcpTarget: 't2' },
+      { ...call, mcpMethod: 'tools/list', mcpResourceType: undefined, mcpResourceName: undefined },
+      { ...call, mcpResourceName: 'add' },
+      { ...call, denied: true },
+      call,
+    ];
+    for (const c of calls) m.requestDone(c);
+    assert.equal(m.requests.get({ route: 'r1', status: '200' }), 6);
+    assert.equal(m.requests.get({ route: 'r2', status: '200' }), 1);
+    assert.equal(m.requests.get({ route: 'r1', status: '500' }), 1);
+    assert.equal(m.duration.count({}), 8);
+    assert.equal(m.mcpDuration.count({ route: 'r1', target: 't1', method: 'tools/call' }), 5);
+    assert.equal(m.mcpDuration.count({ route: 'r1', target: 't2', method: 'tools/call' }), 1);
+    assert.equal(m.mcpDuration.count({ route: 'r1', target: 't1', method: 'tools/list' }), 1);
+    assert.equal(m.mcpDuration.count({ route: 'r2', target: 't1', method: 'tools/call' }), 1);
+    assert.equal(m.toolCalls.get({ route: 'r1', target: 't1', tool: 'echo', outcome: 'allowed' }), 2);
+    assert.equal(m.toolCalls.get({ route: 'r1', target: 't1', tool: 'echo', outcome: 'error' }), 1);
+    assert.equal(m.toolCalls.get({ route: 'r1', target: 't1', tool: 'echo', outcome: 'denied' }), 1);
+    assert.equal(m.toolCalls.get({ route: 'r1', target: 't1', tool: 'other', outcome: 'allowed' }), 1);
+    assert.equal(m.toolCalls.get({ route: 'r1', target: 't2', tool: 'echo', outcome: 'allowed' }), 1);
+    assert.equal(m.toolCalls.get({ route: 'r2', target: 't1', tool: 'other', outcome: 'allowed' }), 1);
+    m.close();
+  });
+});
+
 describe('process metrics', () => {
   it('close() stops the GC observer and the event-loop delay monitor', async () => {
     setFlagsFromString('--expose-gc');
