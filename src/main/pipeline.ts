@@ -60,6 +60,7 @@ export function createRequestHandler(bindName: string, deps: PipelineDeps): (res
     const trace = gen.tracer === null ? null : gen.tracer.start(snap, record);
     deps.inflight.count++;
     reply.onClose((aborted) => {
+      record.endedAt = performance.now();
       record.status = reply.status;
       if (aborted && reply.status === 0) record.error ??= 'client closed the connection';
       trace?.end(record);

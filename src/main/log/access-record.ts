@@ -97,6 +97,9 @@ export class AccessRecord implements AccessLine {
   mcpResourceName: string | undefined;
   error: string | undefined;
   readonly startedAt: number;
+  /** when the response ended (performance.now() ms), set as it ends: the line's duration, its
+   * timestamp and the metrics read this one clock reading; 0 until then */
+  endedAt = 0;
   /** what access-log CEL reads: the request as it came, and the verified claims */
   readonly request: RequestSnapshot;
   claims: Claims | null = null;
@@ -123,7 +126,7 @@ export class AccessRecord implements AccessLine {
   }
 
   #duration(): string {
-    return `${Math.round(performance.now() - this.startedAt)}ms`;
+    return `${Math.round((this.endedAt === 0 ? performance.now() : this.endedAt) - this.startedAt)}ms`;
   }
 
   text(edit?: AccessEdit): string {

@@ -27,6 +27,8 @@ export interface Logger {
 /** A request's access-log fields, as agentgateway's text (` key=value…`) or as an object, with
  * what `config.logging` removes and adds; and what its expressions read of the request. */
 export interface AccessLine {
+  /** when the response ended (performance.now() ms): the line's time */
+  readonly endedAt: number;
   text(edit?: AccessEdit): string;
   object(edit?: AccessEdit): Record<string, AccessValue>;
   celInput(): AccessCelInput;
@@ -47,9 +49,10 @@ let prefixMs = 0;
 let prefix = '';
 
 /** `2025-10-17T18:00:57.855104Z`: microseconds, as agentgateway prints them. The ISO part is
- * formatted once per millisecond, not once per line: a busy gateway writes a line per request. */
-export function timestamp(): string {
-  const nowUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+ * formatted once per millisecond, not once per line: a busy gateway writes a line per request.
+ * `at`: a performance.now() reading already taken. */
+export function timestamp(at: number = performance.now()): string {
+  const nowUs = Math.floor((performance.timeOrigin + at) * 1000);
   const ms = Math.floor(nowUs / 1000);
   if (ms !== prefixMs) {
     prefixMs = ms;
@@ -157,7 +160,7 @@ export function createLogger(format: LogFormat, sink?: LogSink, options: LoggerO
     error: (scope, message, fields) => line('error', scope, message, fields),
     access: (line) => {
       const edit = accessEdit(line);
-      if (edit !== null) destination.write(`${timestamp()}\tinfo\trequest${line.text(edit)}\n`);
+      if (edit !== null) destination.write(`${timestamp(line.endedAt)}\tinfo\trequest${line.text(edit)}\n`);
     },
     flush,
   };

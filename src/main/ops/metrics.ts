@@ -15,6 +15,8 @@ export interface FinishedRequest {
   readonly route: string;
   readonly status: number;
   readonly startedAt: number;
+  /** when the response ended (performance.now() ms) */
+  readonly endedAt: number;
   readonly mcpMethod: string | undefined;
   readonly mcpTarget: string | undefined;
   readonly mcpResourceType: string | undefined;
@@ -176,7 +178,7 @@ export class Metrics {
 
   /** Counts a request whose response has ended. */
   requestDone(r: FinishedRequest): void {
-    const seconds = (performance.now() - r.startedAt) / 1000;
+    const seconds = (r.endedAt - r.startedAt) / 1000;
     this.#requestsCell.get(r.route, String(r.status)).value++;
     this.duration.observeIn(this.#durationCell, seconds);
     if (r.mcpMethod === undefined) return;

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { AccessRecord } from '../../../src/main/log/access-record.js';
 import { compileAccessPolicy, loggable } from '../../../src/main/log/access-policy.js';
 import { levelFilter } from '../../../src/main/log/levels.js';
-import { bytesOf } from '../../../src/main/log/logger.js';
+import { bytesOf, createLogger, timestamp } from '../../../src/main/log/logger.js';
 
 function labRecord(): AccessRecord {
   const r = new AccessRecord({ method: 'POST', path: '/mcp', query: '', host: 'localhost', headers: [], remoteAddress: '127.0.0.1', startedAt: performance.now() });
@@ -64,6 +64,15 @@ describe('access line', () => {
     }
     assert.doesNotMatch(edited(labRecord()), /listener=/);
     assert.match(line(labRecord()), / listener=listener0 /);
+  });
+
+  it('takes its duration and its time from when the response ended', () => {
+    const r = labRecord();
+    r.endedAt = r.startedAt + 1234.4;
+    assert.match(r.text(), / duration=1234ms$/);
+    const lines: string[] = [];
+    createLogger('text', { write: (l) => lines.push(l) }).access(r);
+    assert.equal(lines[0]?.split('\t')[0], timestamp(r.endedAt));
   });
 
   it('converts CEL values to log values', () => {

@@ -66,7 +66,7 @@ describe('finished requests', () => {
   it('each count in their own series when the request before counted in another', () => {
     const m = new Metrics('test');
     m.setRoutes(new Map([['r1', { tools: new Set(['echo']), soleTarget: null }]]));
-    const call = { route: 'r1', status: 200, startedAt: performance.now(), mcpMethod: 'tools/call', mcpTarget: 't1', mcpResourceType: 'tool', mcpResourceName: 'echo', error: undefined, denied: false };
+    const call = { route: 'r1', status: 200, startedAt: 0, endedAt: 1, mcpMethod: 'tools/call', mcpTarget: 't1', mcpResourceType: 'tool', mcpResourceName: 'echo', error: undefined, denied: false };
     const calls = [
       call,
       { ...call, route: 'r2' },
