@@ -65,6 +65,21 @@ export function upstreamRequestHeaders(
   return out;
 }
 
+/** Lower-case forms of the answer field names seen so far, so that a name the client hands on
+ * as the same string every time (see h1/seen-fields.ts) is not lowered again in every answer.
+ * Bounded: names past the first LOWER_NAMES, or longer than LOWER_NAME_CHARS, are lowered each time. */
+const lowerNames = new Map<string, string>();
+const LOWER_NAMES = 64;
+const LOWER_NAME_CHARS = 32;
+
+function lowerName(name: string): string {
+  const known = lowerNames.get(name);
+  if (known !== undefined) return known;
+  const lower = name.toLowerCase();
+  if (lowerNames.size < LOWER_NAMES && name.length <= LOWER_NAME_CHARS) lowerNames.set(name, lower);
+  return lower;
+}
+
 /** A response's header fields from undici's raw list (name, value, name, value…): names lower
  * case, values as field() gives them, in arrival order, repeated fields kept apart. */
 export function rawFields(raw: ReadonlyArray<Buffer | string>): HeaderList {
@@ -73,7 +88,7 @@ export function rawFields(raw: ReadonlyArray<Buffer | string>): HeaderList {
     const name = raw[i];
     const value = raw[i + 1];
     if (name === undefined || value === undefined) continue;
-    const lower = (typeof name === 'string' ? name : name.toString('latin1')).toLowerCase();
+    const lower = typeof name === 'string' ? lowerName(name) : name.toString('latin1').toLowerCase();
     out.push(typeof value === 'string' ? [lower, value] : field(lower, value));
   }
   return out;

@@ -81,6 +81,11 @@ export class Connection implements ResponseSink, ExchangeHolder {
   #depth = 1;
   /** the answer being read is an event stream: nothing more goes behind it until it ends */
   #streaming = false;
+  /** when the bytes being parsed were read (performance.now() ms): one clock read per socket
+   * read, for every answer it carries */
+  #readAt = 0;
+  /** it is idle in the pool, its socket unref'd */
+  #parked = false;
   /** when it went idle (performance.now() ms), and how long it may stay so */
   idleSince = 0;
   idleTimeoutMs: number;
@@ -132,13 +137,17 @@ export class Connection implements ResponseSink, ExchangeHolder {
     return this.#depth - this.#inflight.length;
   }
 
-  /** Queues the request; it is written with the others of this turn (flush). */
-  send(ex: Exchange): void {
+  /** Queues the request (`now`: performance.now() of the caller's turn); it is written with the
+   * others of this turn (flush). */
+  send(ex: Exchange, now: number): void {
     ex.holder = this;
     this.#inflight.push(ex);
     if (ex.request.close) this.#keepAlive = false;
-    ex.sentAt = performance.now();
-    this.#socket.ref();
+    ex.sentAt = now;
+    if (this.#parked) {
+      this.#parked = false;
+      this.#socket.ref();
+    }
     if (this.#unsent.length === 0) this.#owner.dirty(this);
     this.#unsent.push(ex);
   }
@@ -167,6 +176,7 @@ export class Connection implements ResponseSink, ExchangeHolder {
   /** Idle in the pool: it does not keep the process alive. */
   park(now: number): void {
     this.idleSince = now;
+    this.#parked = true;
     this.#socket.unref();
   }
 
@@ -266,7 +276,7 @@ export class Connection implements ResponseSink, ExchangeHolder {
       return true;
     }
     ex.headed = true;
-    ex.lastActivity = performance.now();
+    ex.lastActivity = this.#readAt;
     if (this.#timeouts.depth > 1) this.#pipelineAfter(headers, keepAlive);
     if (!keepAlive) this.#keepAlive = false;
     else if (hintMs !== null) {
@@ -280,7 +290,7 @@ export class Connection implements ResponseSink, ExchangeHolder {
   body(chunk: Buffer): boolean {
     const ex = this.#inflight[0];
     if (ex === undefined) return false;
-    ex.lastActivity = performance.now();
+    ex.lastActivity = this.#readAt;
     return ex.over || ex.handler.onData(chunk);
   }
 
@@ -312,7 +322,7 @@ export class Connection implements ResponseSink, ExchangeHolder {
     if (ex === undefined) return;
     this.#streaming = false;
     const next = this.#inflight[0];
-    if (next !== undefined) next.lastActivity = performance.now();
+    if (next !== undefined) next.lastActivity = this.#readAt;
     this.#freed = true;
     ex.complete();
   }
@@ -320,6 +330,7 @@ export class Connection implements ResponseSink, ExchangeHolder {
   // --- socket events ---
 
   #onData(chunk: Buffer): void {
+    this.#readAt = performance.now();
     try {
       this.#parser.push(chunk);
     } catch (err) {
@@ -332,8 +343,9 @@ export class Connection implements ResponseSink, ExchangeHolder {
 
   #onResume(): void {
     if (this.#destroyed || !this.#parser.paused) return;
+    this.#readAt = performance.now();
     const ex = this.#inflight[0];
-    if (ex !== undefined) ex.lastActivity = performance.now();
+    if (ex !== undefined) ex.lastActivity = this.#readAt;
     let drained: boolean;
     try {
       drained = this.#parser.resume();
@@ -347,6 +359,7 @@ export class Connection implements ResponseSink, ExchangeHolder {
 
   #onEnd(): void {
     this.#eof = true;
+    this.#readAt = performance.now();
     try {
       this.#parser.finish();
     } catch (err) {

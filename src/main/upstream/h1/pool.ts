@@ -110,7 +110,7 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
       return;
     }
     const ex = this.#queue.shift();
-    if (ex !== undefined) c.send(ex);
+    if (ex !== undefined) c.send(ex, performance.now());
     else {
       c.park(performance.now());
       this.#idle.push(c);
@@ -138,10 +138,12 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
   /** Gives a pipelining connection the waiting requests it has room for. */
   #fill(c: Connection): void {
     let room = c.room;
+    if (room <= 0 || this.#queue.length === 0) return;
+    const now = performance.now();
     while (room > 0) {
       const ex = this.#queue.shift();
       if (ex === undefined) return;
-      c.send(ex);
+      c.send(ex, now);
       room--;
     }
   }
@@ -196,7 +198,7 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
         continue;
       }
       const ex = this.#queue.shift();
-      if (ex !== undefined) c.send(ex);
+      if (ex !== undefined) c.send(ex, now);
     }
   }
 
@@ -218,7 +220,7 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
         }
       }
       const ex = this.#queue.shift();
-      if (ex !== undefined) best.send(ex);
+      if (ex !== undefined) best.send(ex, now);
     }
   }
 

@@ -8,6 +8,7 @@
 
 import { H1Error, badResponse } from './errors.js';
 import { DEL, HEX, HTAB, SEMI, SP, TOKEN, keepAliveHint, tokens, validExtensions } from './field-syntax.js';
+import { CONNECTION, CONTENT_LENGTH, type FieldKind, OTHER, TRANSFER_ENCODING, fieldKind, seenField } from './seen-fields.js';
 
 export interface ResponseSink {
   /** A message begins; false when no request waits for one (the parser then fails). */
@@ -298,12 +299,17 @@ export class ResponseParser {
       return next;
     }
     const colon = this.#field(b, s, e);
-    const name = b.toString('latin1', s, colon);
+    const vs = this.#valueStart;
+    const seen = seenField(b, s, colon);
+    const name = seen === null ? b.toString('latin1', s, colon) : seen.name;
     // ASCII values as strings (the same text in latin1 and UTF-8), others as a view of their
     // bytes for the reader to decode.
-    const value = this.#valueAscii ? b.toString('latin1', this.#valueStart, e) : b.subarray(this.#valueStart, e);
+    let value: string | Buffer;
+    if (!this.#valueAscii) value = b.subarray(vs, e);
+    else value = seen === null ? b.toString('latin1', vs, e) : seen.value(b, vs, e);
     this.#headers.push(name, value);
-    if (name.length === 14 || name.length === 10 || name.length === 17) this.#framingField(name, value);
+    const kind = seen === null ? fieldKind(name) : seen.kind;
+    if (kind !== OTHER) this.#framingField(kind, value);
     return next;
   }
 
@@ -330,15 +336,13 @@ export class ResponseParser {
     return i;
   }
 
-  #framingField(name: string, raw: Buffer | string): void {
-    const lower = name.toLowerCase();
-    if (lower !== 'content-length' && lower !== 'connection' && lower !== 'keep-alive' && lower !== 'transfer-encoding') return;
+  #framingField(kind: FieldKind, raw: Buffer | string): void {
     const value = typeof raw === 'string' ? raw : raw.toString('latin1');
-    if (lower === 'content-length') {
+    if (kind === CONTENT_LENGTH) {
       this.#contentLength = value;
       this.#contentLengths++;
-    } else if (lower === 'transfer-encoding') this.#transferEncoding = this.#transferEncoding === null ? value : `${this.#transferEncoding},${value}`;
-    else if (lower === 'connection') this.#connection = this.#connection === null ? value : `${this.#connection},${value}`;
+    } else if (kind === TRANSFER_ENCODING) this.#transferEncoding = this.#transferEncoding === null ? value : `${this.#transferEncoding},${value}`;
+    else if (kind === CONNECTION) this.#connection = this.#connection === null ? value : `${this.#connection},${value}`;
     else this.#keepAliveField = this.#keepAliveField === null ? value : `${this.#keepAliveField}${value}`;
   }
 
@@ -390,10 +394,9 @@ export class ResponseParser {
     }
     if (cl === null) return null;
     if (this.#contentLengths > 1) throw this.#fail(badResponse('several Content-Length fields'));
-    // Trailing spaces are allowed, a tab is not: llhttp refuses it.
-    const digits = cl.replace(/ +$/, '');
-    if (!/^\d{1,15}$/.test(digits)) throw this.#fail(badResponse('invalid Content-Length'));
-    return Number(digits);
+    const length = contentLength(cl);
+    if (length < 0) throw this.#fail(badResponse('invalid Content-Length'));
+    return length;
   }
 
   #resetHead(): void {
@@ -457,4 +460,19 @@ export class ResponseParser {
     this.#headBytes = 0;
     this.#sink.end();
   }
+}
+
+/** A Content-Length value's number: 1 to 15 digits, then only spaces (a tab is refused, as
+ * llhttp refuses it); -1 when it is not that. */
+function contentLength(value: string): number {
+  let length = 0;
+  let i = 0;
+  for (; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    length = length * 10 + d;
+  }
+  if (i === 0 || i > 15) return -1;
+  for (let j = i; j < value.length; j++) if (value.charCodeAt(j) !== SP) return -1;
+  return length;
 }
