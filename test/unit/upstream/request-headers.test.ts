@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { upstreamRequestHeaders } from '../../../src/main/upstream/headers.js';
-import { requestBytes } from '../../../src/main/upstream/h1/request-head.js';
+import { joinRequests, largeBody, requestBytes } from '../../../src/main/upstream/h1/request-head.js';
 
 test('fields named after Object.prototype members are forwarded as sent, and only as sent', () => {
   const headers = upstreamRequestHeaders(
@@ -19,7 +19,7 @@ test('fields named after Object.prototype members are forwarded as sent, and onl
   const request = requestBytes({ method: 'POST', path: '/mcp', headers, body: Buffer.from('{}') }, 'host: up\r\n');
   assert.ok(!(request instanceof Error));
   assert.equal(
-    request.bytes.toString('latin1'),
+    joinRequests([{ request }]).toString('latin1'),
     'POST /mcp HTTP/1.1\r\nhost: up\r\nconnection: keep-alive\r\nconstructor: a, d\r\n__proto__: b\r\ntostring: c\r\n' +
       'content-type: application/json\r\nmcp-session-id: s1\r\ncontent-length: 2\r\n\r\n{}',
   );
@@ -31,4 +31,19 @@ test('a forwarded value with CR, LF or NUL refuses the whole request', () => {
     const request = requestBytes({ method: 'POST', path: '/mcp', headers, body: null }, 'host: up\r\n');
     assert.ok(request instanceof Error && 'code' in request && request.code === 'GW_UPSTREAM_BAD_REQUEST', JSON.stringify(bad));
   }
+});
+
+test("a turn's requests are joined in order, each body behind its head, a large body left to a write of its own", () => {
+  const headers = upstreamRequestHeaders([['x-a', 'é']], { sessionId: undefined, authorization: undefined });
+  const parts = (body: Buffer | null): { request: ReturnType<typeof requestBytes> } => ({ request: requestBytes({ method: 'POST', path: '/p', headers, body }, 'host: up\r\n') });
+  const large = Buffer.alloc(64 * 1024, 120);
+  const sent = [parts(Buffer.from('{"a":1}')), parts(null), parts(large), parts(Buffer.from('z'))];
+  const requests = sent.map(({ request }) => {
+    assert.ok(!(request instanceof Error));
+    return { request };
+  });
+  const head = (length: number): string => `POST /p HTTP/1.1\r\nhost: up\r\nconnection: keep-alive\r\nx-a: \xc3\xa9\r\ncontent-length: ${length}\r\n\r\n`;
+  assert.equal(joinRequests(requests).toString('latin1'), `${head(7)}{"a":1}${head(0)}${head(65536)}${head(1)}z`);
+  assert.equal(largeBody(requests[2]?.request ?? assert.fail()), large);
+  assert.equal(largeBody(requests[0]?.request ?? assert.fail()), null);
 });

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import type { RawHeaders } from '../answer.js';
 import { H1Error, closedEarly } from './errors.js';
 import type { Exchange, ExchangeHolder } from './exchange.js';
+import { joinRequests, largeBody } from './request-head.js';
 import { ResponseParser, type ResponseSink } from './response-parser.js';
 
 /** What a connection tells its pool. */
@@ -160,15 +161,17 @@ export class Connection implements ResponseSink, ExchangeHolder {
     if (unsent.length === 0 || this.#destroyed) return;
     this.#unsent = [];
     const socket = this.#socket;
-    const only = unsent.length === 1 ? unsent[0] : undefined;
-    if (only !== undefined && only.request.body === null) {
-      socket.write(only.request.bytes);
+    let large = false;
+    for (const ex of unsent) if (largeBody(ex.request) !== null) large = true;
+    if (!large) {
+      socket.write(joinRequests(unsent));
       return;
     }
     socket.cork();
     for (const ex of unsent) {
-      socket.write(ex.request.bytes);
-      if (ex.request.body !== null) socket.write(ex.request.body);
+      socket.write(joinRequests([ex]));
+      const body = largeBody(ex.request);
+      if (body !== null) socket.write(body);
     }
     socket.uncork();
   }

@@ -1,6 +1,7 @@
 // A request's bytes: the head built once as one latin1 string (what undici writes, in its order:
-// request line, host, connection, the fields, content-length), and the body after it in the same
-// buffer, for one write. A field that could split the request (CR, LF, NUL or another control
+// request line, host, connection, the fields, content-length), and the body after it. The requests
+// a connection writes in one turn go in one buffer, each body copied behind its head (a large
+// body is written on its own instead): one write and one Buffer for all of them. A field that could split the request (CR, LF, NUL or another control
 // character in a value, a name that is not a token) refuses the whole request: nothing is sent.
 
 import { H1Error } from './errors.js';
@@ -16,14 +17,15 @@ export interface RequestParts {
 }
 
 export interface RequestBytes {
-  /** head and body, or the head alone when the body is large (sent after it, uncopied) */
-  readonly bytes: Buffer;
+  /** the head, one byte per character */
+  readonly head: string;
+  /** the body (null when empty) */
   readonly body: Buffer | null;
   /** the request asks for the connection to close after it (`connection: close`) */
   readonly close: boolean;
 }
 
-/** Bodies above this go in a second write rather than being copied behind the head. */
+/** Bodies above this go in a write of their own rather than being copied behind the head. */
 const COPY_BODY_BELOW = 64 * 1024;
 
 const TOKEN_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -77,10 +79,23 @@ export function requestBytes(req: RequestParts, hostLine: string): RequestBytes 
   // As undici: POST always says its length; GET and DELETE only when they carry a body.
   const length = bodyLength > 0 || req.method === 'POST' ? `content-length: ${bodyLength}\r\n` : '';
   const head = `${req.method} ${req.path} HTTP/1.1\r\n${host}connection: ${close ? 'close' : 'keep-alive'}\r\n${fields}${length}\r\n`;
-  if (req.body === null || bodyLength === 0) return { bytes: Buffer.from(head, 'latin1'), body: null, close };
-  if (bodyLength >= COPY_BODY_BELOW) return { bytes: Buffer.from(head, 'latin1'), body: req.body, close };
-  const bytes = Buffer.allocUnsafe(head.length + bodyLength);
-  bytes.write(head, 0, 'latin1');
-  req.body.copy(bytes, head.length);
-  return { bytes, body: null, close };
+  return { head, body: bodyLength === 0 ? null : req.body, close };
+}
+
+/** The body is written on its own, after its head, rather than copied. */
+export function largeBody(r: RequestBytes): Buffer | null {
+  return r.body !== null && r.body.byteLength >= COPY_BODY_BELOW ? r.body : null;
+}
+
+/** The requests' bytes in one buffer, in order: each head, then its body unless it is large. */
+export function joinRequests(sent: ReadonlyArray<{ readonly request: RequestBytes }>): Buffer {
+  let size = 0;
+  for (const { request: r } of sent) size += r.head.length + (r.body === null || largeBody(r) !== null ? 0 : r.body.byteLength);
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const { request: r } of sent) {
+    at += bytes.write(r.head, at, 'latin1');
+    if (r.body !== null && largeBody(r) === null) at += r.body.copy(bytes, at);
+  }
+  return bytes;
 }
