@@ -64,9 +64,8 @@ export class ResponseParser {
   #lineBuf: Buffer = Buffer.alloc(0);
   #lineStart = 0;
   #lineEnd = 0;
-  /** set by #field: where the value starts, and whether it is ASCII */
+  /** set by #fieldName: where the value starts */
   #valueStart = 0;
-  #valueAscii = true;
   /** bytes of the current head (or trailers) on the wire, and of its field names and values */
   #headBytes = 0;
   #fieldBytes = 0;
@@ -298,15 +297,19 @@ export class ResponseParser {
       this.#headEnd();
       return next;
     }
-    const colon = this.#field(b, s, e);
+    const colon = this.#fieldName(b, s, e);
     const vs = this.#valueStart;
     const seen = seenField(b, s, colon);
+    // The same bytes as this name's last value: checked when that was read.
+    let value: string | Buffer | null = seen === null ? null : seen.sameValue(b, vs, e);
+    if (value === null) {
+      // ASCII values as strings (the same text in latin1 and UTF-8), others as a view of their
+      // bytes for the reader to decode.
+      if (!this.#checkValue(b, vs, e)) value = b.subarray(vs, e);
+      else value = seen === null ? b.toString('latin1', vs, e) : seen.newValue(b, vs, e);
+    }
+    this.#countField(colon - s + (e - vs));
     const name = seen === null ? b.toString('latin1', s, colon) : seen.name;
-    // ASCII values as strings (the same text in latin1 and UTF-8), others as a view of their
-    // bytes for the reader to decode.
-    let value: string | Buffer;
-    if (!this.#valueAscii) value = b.subarray(vs, e);
-    else value = seen === null ? b.toString('latin1', vs, e) : seen.value(b, vs, e);
     this.#headers.push(name, value);
     const kind = seen === null ? fieldKind(name) : seen.kind;
     if (kind !== OTHER) this.#framingField(kind, value);
@@ -314,26 +317,42 @@ export class ResponseParser {
   }
 
   /** Checks a field line (name, colon, value characters; no folding), counts its bytes toward
-   * the limit; returns the colon's offset, and sets where the value starts (leading blanks
-   * dropped) and whether it is ASCII. */
+   * the limit; returns the colon's offset, and sets where the value starts. */
   #field(b: Buffer, s: number, e: number): number {
+    const colon = this.#fieldName(b, s, e);
+    this.#checkValue(b, this.#valueStart, e);
+    this.#countField(colon - s + (e - this.#valueStart));
+    return colon;
+  }
+
+  /** Checks a field's name and colon; returns the colon's offset, and sets where the value
+   * starts (leading blanks dropped). */
+  #fieldName(b: Buffer, s: number, e: number): number {
     let i = s;
     while (i < e && TOKEN[b[i] ?? 0] === 1) i++;
     // A line starting with a blank is obsolete folding, refused as llhttp does.
     if (i === s || i === e || b[i] !== COLON) throw this.#fail(badResponse('invalid header field'));
     let v = i + 1;
     while (v < e && (b[v] === SP || b[v] === HTAB)) v++;
+    this.#valueStart = v;
+    return i;
+  }
+
+  /** Checks a value's characters; true when it is ASCII. */
+  #checkValue(b: Buffer, v: number, e: number): boolean {
     let ascii = true;
     for (let j = v; j < e; j++) {
       const c = b[j] ?? 0;
       if (c > DEL) ascii = false;
       else if (c < SP ? c !== HTAB : c === DEL) throw this.#fail(badResponse('invalid character in a header value'));
     }
-    this.#fieldBytes += i - s + (e - v);
+    return ascii;
+  }
+
+  /** Counts a field's name and value bytes toward the head's limit. */
+  #countField(bytes: number): void {
+    this.#fieldBytes += bytes;
     if (this.#fieldBytes >= MAX_FIELD_BYTES) throw this.#tooLarge();
-    this.#valueStart = v;
-    this.#valueAscii = ascii;
-    return i;
   }
 
   #framingField(kind: FieldKind, raw: Buffer | string): void {

@@ -46,10 +46,14 @@ export class SeenField {
     this.kind = fieldKind(name);
   }
 
-  /** The ASCII value in b[s, e) as a string: the last one when the bytes are the same. */
-  value(b: Buffer, s: number, e: number): string {
+  /** The last value kept, when b[s, e) holds the same bytes; else null. */
+  sameValue(b: Buffer, s: number, e: number): string | null {
     const last = this.#value;
-    if (last !== null && sameBytes(b, s, e, last)) return last;
+    return last !== null && sameBytes(b, s, e, last) ? last : null;
+  }
+
+  /** The checked ASCII value in b[s, e) as a string, kept as the last one when short. */
+  newValue(b: Buffer, s: number, e: number): string {
     const value = b.toString('latin1', s, e);
     if (e - s <= MAX_VALUE_BYTES) this.#value = value;
     return value;
