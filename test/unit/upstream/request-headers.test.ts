@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { upstreamRequestHeaders } from '../../../src/main/upstream/headers.js';
-import { joinRequests, largeBody, requestBytes } from '../../../src/main/upstream/h1/request-head.js';
+import { FieldLinesCache, joinRequests, largeBody, requestBytes } from '../../../src/main/upstream/h1/request-head.js';
 
 test('fields named after Object.prototype members are forwarded as sent, and only as sent', () => {
   const headers = upstreamRequestHeaders(
@@ -46,4 +46,24 @@ test("a turn's requests are joined in order, each body behind its head, a large 
   assert.equal(joinRequests(requests).toString('latin1'), `${head(7)}{"a":1}${head(0)}${head(65536)}${head(1)}z`);
   assert.equal(largeBody(requests[2]?.request ?? assert.fail()), large);
   assert.equal(largeBody(requests[0]?.request ?? assert.fail()), null);
+});
+
+test("a pool's last field lines serve only a request with the same fields, in the same order", () => {
+  const cache = new FieldLinesCache();
+  const head = (headers: Record<string, string>, body: Buffer | null = null): string => {
+    const request = requestBytes({ method: 'POST', path: '/p', headers, body }, 'host: up\r\n', cache);
+    return request instanceof Error ? `refused: ${request.message}` : request.head;
+  };
+  const first = head({ 'x-a': '1', connection: 'close', host: 'h' });
+  assert.equal(first, 'POST /p HTTP/1.1\r\nhost: h\r\nconnection: close\r\nx-a: 1\r\ncontent-length: 0\r\n\r\n');
+  assert.equal(head({ 'x-a': '1', connection: 'close', host: 'h' }), first, 'the same fields: the same head, host and close included');
+  assert.equal(head({ 'x-a': '2', connection: 'close', host: 'h' }), first.replace('x-a: 1', 'x-a: 2'));
+  assert.match(head({ 'x-a': '2\r\nx-evil: 1', connection: 'close', host: 'h' }), /^refused: /, 'a changed value is checked again');
+  assert.match(head({ 'x-a': '2', connection: 'close', host: 'h', 'x b': '1' }), /^refused: /, 'an added field is checked');
+  assert.equal(head({ 'x-a': '2', connection: 'close' }), 'POST /p HTTP/1.1\r\nhost: up\r\nconnection: close\r\nx-a: 2\r\ncontent-length: 0\r\n\r\n');
+  assert.equal(head({ connection: 'close', 'x-a': '2' }), 'POST /p HTTP/1.1\r\nhost: up\r\nconnection: close\r\nx-a: 2\r\ncontent-length: 0\r\n\r\n');
+  assert.equal(head({ 'x-a': '2' }), 'POST /p HTTP/1.1\r\nhost: up\r\nconnection: keep-alive\r\nx-a: 2\r\ncontent-length: 0\r\n\r\n');
+  // A request's own content-length is checked against its body every time.
+  assert.equal(head({ 'content-length': '2' }, Buffer.from('{}')), 'POST /p HTTP/1.1\r\nhost: up\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\n');
+  assert.match(head({ 'content-length': '2' }, Buffer.from('{}}')), /^refused: .*content-length/);
 });

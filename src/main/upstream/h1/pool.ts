@@ -13,7 +13,7 @@ import { Connector, type Origin, originOf } from './connect.js';
 import { Connection, type ConnectionOptions, type ConnectionOwner } from './connection.js';
 import { H1Error } from './errors.js';
 import { Exchange, type ExchangeHolder } from './exchange.js';
-import { type RequestParts, requestBytes } from './request-head.js';
+import { FieldLinesCache, type RequestParts, requestBytes } from './request-head.js';
 
 export interface H1PoolOptions extends ConnectionOptions {
   /** most connections open at once; null: no limit */
@@ -50,6 +50,7 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
   #flushQueued = false;
   /** an answer of this origin was an event stream: no more pipelining */
   #streams = false;
+  readonly #fieldLines = new FieldLinesCache();
 
   constructor(url: URL, tls: TlsConnectOptions | null, options: H1PoolOptions) {
     this.#origin = originOf(url);
@@ -66,7 +67,7 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
       handler.onError(clientClosed());
       return;
     }
-    const request = requestBytes(req, this.#origin.hostLine);
+    const request = requestBytes(req, this.#origin.hostLine, this.#fieldLines);
     if (request instanceof H1Error) {
       handler.onError(request);
       return;

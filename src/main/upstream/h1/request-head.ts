@@ -42,16 +42,73 @@ function refused(reason: string): H1Error {
   return new H1Error('GW_UPSTREAM_BAD_REQUEST', `request not sent upstream: ${reason}`);
 }
 
+/** A request's field lines, and what its fields said of the host and the connection. */
+interface FieldLines {
+  readonly text: string;
+  /** the `host:` line a host field gave, else null (the origin's) */
+  readonly host: string | null;
+  readonly close: boolean;
+}
+
+/** The field lines of the last request a pool built, with the fields they came from: a request
+ * with the same fields in the same order (most of a gateway's traffic to one upstream) takes the
+ * lines as they are, without checking and joining each field again. A request with its own
+ * content-length field is never kept (the field is checked against each body). */
+export class FieldLinesCache {
+  #names: string[] = [];
+  #values: string[] = [];
+  #lines: FieldLines | null = null;
+
+  lookup(headers: Readonly<Record<string, string>>): FieldLines | null {
+    const lines = this.#lines;
+    if (lines === null) return null;
+    const names = this.#names;
+    const values = this.#values;
+    let i = 0;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      if (i >= names.length || names[i] !== name || values[i] !== value) return null;
+      i++;
+    }
+    return i === names.length ? lines : null;
+  }
+
+  keep(names: string[], values: string[], lines: FieldLines): void {
+    this.#names = names;
+    this.#values = values;
+    this.#lines = lines;
+  }
+}
+
 /** The request's bytes, or why it cannot be sent. `hostLine` is `host: <host>\r\n` for the origin. */
-export function requestBytes(req: RequestParts, hostLine: string): RequestBytes | H1Error {
-  let host = hostLine;
-  let fields = '';
-  let close = false;
+export function requestBytes(req: RequestParts, hostLine: string, cache: FieldLinesCache | null = null): RequestBytes | H1Error {
   const bodyLength = req.body === null ? 0 : req.body.byteLength;
-  const headers = req.headers;
+  const lines = cache?.lookup(req.headers) ?? fieldLines(req.headers, bodyLength, cache);
+  if (lines instanceof H1Error) return lines;
+  const host = lines.host ?? hostLine;
+  const close = lines.close;
+  const fields = lines.text;
+  // As undici: POST always says its length; GET and DELETE only when they carry a body.
+  const length = bodyLength > 0 || req.method === 'POST' ? `content-length: ${bodyLength}\r\n` : '';
+  const head = `${req.method} ${req.path} HTTP/1.1\r\n${host}connection: ${close ? 'close' : 'keep-alive'}\r\n${fields}${length}\r\n`;
+  return { head, body: bodyLength === 0 ? null : req.body, close };
+}
+
+/** Checks the fields and joins their lines; keeps them in `cache` (when given) for the next
+ * request with the same fields. */
+function fieldLines(headers: Readonly<Record<string, string>>, bodyLength: number, cache: FieldLinesCache | null): FieldLines | H1Error {
+  let host: string | null = null;
+  let text = '';
+  let close = false;
+  let ownLength = false;
+  const names: string[] = [];
+  const values: string[] = [];
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined) continue;
+    names.push(name);
+    values.push(value);
     if (!TOKEN_NAME.test(name)) return refused('invalid header field name');
     if (BAD_VALUE.test(value)) return refused(`invalid characters in header field ${name}`);
     // Fields that frame the request or the connection are the client's own, as in undici.
@@ -70,16 +127,16 @@ export function requestBytes(req: RequestParts, hostLine: string): RequestBytes 
       }
       if (lower === 'content-length') {
         if (!/^\d+$/.test(value) || Number(value) !== bodyLength) return refused('content-length does not match the body');
+        ownLength = true;
         continue;
       }
       if (lower === 'transfer-encoding' || lower === 'keep-alive' || lower === 'upgrade' || lower === 'expect') return refused(`${lower} header field`);
     }
-    fields += `${name}: ${value}\r\n`;
+    text += `${name}: ${value}\r\n`;
   }
-  // As undici: POST always says its length; GET and DELETE only when they carry a body.
-  const length = bodyLength > 0 || req.method === 'POST' ? `content-length: ${bodyLength}\r\n` : '';
-  const head = `${req.method} ${req.path} HTTP/1.1\r\n${host}connection: ${close ? 'close' : 'keep-alive'}\r\n${fields}${length}\r\n`;
-  return { head, body: bodyLength === 0 ? null : req.body, close };
+  const lines = { text, host, close };
+  if (cache !== null && !ownLength) cache.keep(names, values, lines);
+  return lines;
 }
 
 /** The body is written on its own, after its head, rather than copied. */
