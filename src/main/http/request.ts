@@ -4,6 +4,7 @@
 import type { FrontRequest, FrontResponse } from './front.js';
 import type { ByteAccount } from './byte-budget.js';
 import { formatPeerAddress } from './address.js';
+import { knownFieldName } from './field-names.js';
 
 export interface RequestSnapshot {
   /** upper case, e.g. `POST` */
@@ -26,7 +27,8 @@ export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestS
   // The first Host field, as getHeader would give it, without another call into uWS.
   let hostHeader = '';
   let hostSeen = false;
-  req.forEach((k, v) => {
+  req.forEach((name, v) => {
+    const k = knownFieldName(name);
     headers.push([k, v]);
     if (!hostSeen && k === 'host') {
       hostHeader = v;
