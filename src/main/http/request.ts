@@ -4,7 +4,7 @@
 import type { FrontRequest, FrontResponse } from './front.js';
 import type { ByteAccount } from './byte-budget.js';
 import { formatPeerAddress } from './address.js';
-import { knownFieldName } from './field-names.js';
+import { knownFieldName, knownMethod } from './known-names.js';
 
 export interface RequestSnapshot {
   /** upper case, e.g. `POST` */
@@ -36,7 +36,7 @@ export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestS
     }
   });
   return {
-    method: req.getCaseSensitiveMethod().toUpperCase(),
+    method: knownMethod(req.getCaseSensitiveMethod()),
     path: req.getUrl(),
     query: req.getQuery() ?? '',
     host: stripPort(hostHeader),

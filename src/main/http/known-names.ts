@@ -1,5 +1,5 @@
-// Header field names a request commonly carries, as string constants. uWS gives every name as a
-// new string on every request; each Set, Map or object-key lookup of such a string hashes it
+// Header field names and methods a request commonly carries, as string constants. uWS gives
+// every name (and the method) as a new string on every request; each Set, Map or object-key lookup of such a string hashes it
 // first, and an object key is also looked up in V8's string table. A name replaced by its
 // constant (found by length and then an equality test) carries its hash already, and looks up
 // and compares as the same string the gateway's own code names it by.
@@ -27,4 +27,14 @@ export function knownFieldName(name: string): string {
   const candidates = byLength[name.length];
   if (candidates !== undefined) for (const known of candidates) if (known === name) return known;
   return name;
+}
+
+const METHODS = ['GET', 'PUT', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The method in upper case, as a constant when it is one of the common ones. */
+export function knownMethod(method: string): string {
+  for (const known of METHODS) if (known === method) return known;
+  const upper = method.toUpperCase();
+  for (const known of METHODS) if (known === upper) return known;
+  return upper;
 }
