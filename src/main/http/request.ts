@@ -4,7 +4,6 @@
 import type { FrontRequest, FrontResponse } from './front.js';
 import type { ByteAccount } from './byte-budget.js';
 import { formatPeerAddress } from './address.js';
-import { knownFieldName, knownMethod } from './known-names.js';
 
 export interface RequestSnapshot {
   /** upper case, e.g. `POST` */
@@ -27,8 +26,7 @@ export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestS
   // The first Host field, as getHeader would give it, without another call into uWS.
   let hostHeader = '';
   let hostSeen = false;
-  req.forEach((name, v) => {
-    const k = knownFieldName(name);
+  req.forEach((k, v) => {
     headers.push([k, v]);
     if (!hostSeen && k === 'host') {
       hostHeader = v;
@@ -36,7 +34,7 @@ export function snapshotRequest(req: FrontRequest, res: FrontResponse): RequestS
     }
   });
   return {
-    method: knownMethod(req.getCaseSensitiveMethod()),
+    method: req.getCaseSensitiveMethod().toUpperCase(),
     path: req.getUrl(),
     query: req.getQuery() ?? '',
     host: stripPort(hostHeader),

@@ -84,7 +84,10 @@ export function refuse(m: McpRequest, r: Refusal, id: JsonRpcId | null): void {
  * (the token's issuer and subject, or the client's address when there is no token). */
 export function callerContext(m: McpRequest): CallerContext {
   const claims = m.claims;
-  const caller = claims === null ? `address\u0000${m.req.remoteAddress}` : tokenCaller(claims);
+  const caller =
+    claims === null
+      ? `address\u0000${m.req.remoteAddress}`
+      : `token\u0000${typeof claims['iss'] === 'string' ? claims['iss'] : ''}\u0000${typeof claims['sub'] === 'string' ? claims['sub'] : ''}`;
   let owner: string | undefined;
   return {
     headers: m.headers,
@@ -96,19 +99,6 @@ export function callerContext(m: McpRequest): CallerContext {
     owner: () => (owner ??= sessionOwner(claims, m.route.sessionScope)),
     trace: m.trace,
   };
-}
-
-/** Caller texts by claims: the token cache hands out one claims object per token, so its
- * caller's text is built, and hashed by the caller-slot tables, once rather than per request. */
-const tokenCallers = new WeakMap<Claims, string>();
-
-function tokenCaller(claims: Claims): string {
-  let caller = tokenCallers.get(claims);
-  if (caller === undefined) {
-    caller = `token\u0000${typeof claims['iss'] === 'string' ? claims['iss'] : ''}\u0000${typeof claims['sub'] === 'string' ? claims['sub'] : ''}`;
-    tokenCallers.set(claims, caller);
-  }
-  return caller;
 }
 
 /** The client's answer when a target gave none: the refusal's own, or 502. */

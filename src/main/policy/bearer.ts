@@ -38,21 +38,6 @@ function queryValue(query: string, name: string): string | null {
   return null;
 }
 
-/** Whether `value` starts with `prefix`, as comparing their lower-cased forms would say. ASCII
- * (every usual prefix) is compared in place, without a slice and two lower-cased copies per
- * request; a pair with any other character is left to toLowerCase. */
-export function startsWithIgnoringCase(value: string, prefix: string): boolean {
-  for (let i = 0; i < prefix.length; i++) {
-    const a = value.charCodeAt(i);
-    const b = prefix.charCodeAt(i);
-    if (a === b) continue;
-    if (a >= 0x80 || b >= 0x80 || Number.isNaN(a)) return value.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
-    const lower = a | 0x20;
-    if (lower !== (b | 0x20) || lower < 0x61 || lower > 0x7a) return false;
-  }
-  return true;
-}
-
 function tokenOf(raw: string | null): string | null {
   if (raw === null) return null;
   const t = raw.trim();
@@ -65,7 +50,7 @@ export function extractToken(req: RequestSnapshot, location: TokenLocation): Ext
       const name = location.name.toLowerCase();
       const value = headerValue(req, name);
       const prefix = location.prefix;
-      const raw = value !== undefined && value.length > prefix.length && startsWithIgnoringCase(value, prefix)
+      const raw = value !== undefined && value.length > prefix.length && value.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()
         ? value.slice(prefix.length)
         : null;
       return { token: tokenOf(raw), withoutToken: () => req.headers.filter(([k]) => k !== name) };
