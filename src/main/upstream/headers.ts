@@ -67,7 +67,8 @@ export function upstreamRequestHeaders(
 
 /** Lower-case forms of the answer field names seen so far, so that a name the client hands on
  * as the same string every time (see h1/seen-fields.ts) is not lowered again in every answer.
- * Bounded: names past the first LOWER_NAMES, or longer than LOWER_NAME_CHARS, are lowered each time. */
+ * Bounded: LOWER_NAMES names of up to LOWER_NAME_CHARS (the map starts over when full); longer
+ * names are lowered each time. */
 const lowerNames = new Map<string, string>();
 const LOWER_NAMES = 64;
 const LOWER_NAME_CHARS = 32;
@@ -76,7 +77,11 @@ function lowerName(name: string): string {
   const known = lowerNames.get(name);
   if (known !== undefined) return known;
   const lower = name.toLowerCase();
-  if (lowerNames.size < LOWER_NAMES && name.length <= LOWER_NAME_CHARS) lowerNames.set(name, lower);
+  if (name.length <= LOWER_NAME_CHARS) {
+    // Full: start over (as h1/seen-fields.ts does), so names sent once cannot keep later ones out.
+    if (lowerNames.size >= LOWER_NAMES) lowerNames.clear();
+    lowerNames.set(name, lower);
+  }
   return lower;
 }
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { H1Error } from '../../../src/main/upstream/h1/errors.js';
 import { ResponseParser, type ResponseSink } from '../../../src/main/upstream/h1/response-parser.js';
+import { seenField } from '../../../src/main/upstream/h1/seen-fields.js';
 
 /** Each answer's head fields (Buffers as latin1 text marked `bytes:`) and body, or the error. */
 function read(answers: readonly string[]): string[] {
@@ -70,4 +71,14 @@ test('framing follows each answer: a length seen before, then a bad one, then tw
   assert.deepEqual(read(['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi', 'HTTP/1.1 200 OK\r\nContent-Length: 2\t\r\n\r\nhi']).at(-1), 'error GW_UPSTREAM_BAD_RESPONSE');
   assert.deepEqual(read(['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi']).at(-1), 'error GW_UPSTREAM_BAD_RESPONSE');
   assert.deepEqual(read(['HTTP/1.1 200 OK\r\nContent-Length: 2 \r\n\r\nhi', 'HTTP/1.1 200 OK\r\nContent-Length: 0002 \r\n\r\nhi']), ['200 Content-Length|2 ', 'body hi', '200 Content-Length|0002 ', 'body hi']);
+});
+
+test('names sent once cannot fill the table for good: after a flood of new ones, a name is kept again', () => {
+  const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
+  for (let i = 0; i < 200; i++) seenField(bytes(`x-flood-${i}`), 0, `x-flood-${i}`.length);
+  const name = bytes('content-type');
+  const first = seenField(name, 0, name.length);
+  assert.ok(first !== null);
+  assert.equal(seenField(name, 0, name.length), first);
+  assert.equal(first.name, 'content-type');
 });

@@ -1,8 +1,9 @@
 // A request's bytes: the head built once as one latin1 string (what undici writes, in its order:
 // request line, host, connection, the fields, content-length), and the body after it. The requests
 // a connection writes in one turn go in one buffer, each body copied behind its head (a large
-// body is written on its own instead): one write and one Buffer for all of them. A field that could split the request (CR, LF, NUL or another control
-// character in a value, a name that is not a token) refuses the whole request: nothing is sent.
+// body is written on its own instead): one write and one Buffer for all of them. A field that
+// could split the request (CR, LF, NUL or another control character in a value, a name that is
+// not a token) refuses the whole request: nothing is sent.
 
 import { H1Error } from './errors.js';
 
@@ -13,6 +14,8 @@ export interface RequestParts {
   /** path and query, already checked (see validPath) */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** held until the connection writes it (a later turn, or after the queue): must not change
+   * once handed over */
   readonly body: Buffer | null;
 }
 

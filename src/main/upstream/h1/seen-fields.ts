@@ -2,9 +2,9 @@
 // answer like the ones before it is read without making strings: an upstream sends the same
 // names in every answer, and mostly the same values (its content type, its server, a date that
 // changes once a second, often one length). Names and values are matched byte for byte, case
-// included: what the parser gives is exactly what it would have sliced. Bounded: the first
-// MAX_NAMES names of up to MAX_NAME_BYTES are kept for the life of the process, values of up to
-// MAX_VALUE_BYTES; anything else is sliced as it comes.
+// included: what the parser gives is exactly what it would have sliced. Bounded: MAX_NAMES names
+// of up to MAX_NAME_BYTES (the table starts over when full), values of up to MAX_VALUE_BYTES;
+// anything else is sliced as it comes.
 
 /** What a field means to the parser: nothing, or one of the fields that frame the answer. */
 export const OTHER = 0;
@@ -72,7 +72,12 @@ export function seenField(b: Buffer, s: number, e: number): SeenField | null {
   const list = byLength[n];
   if (list === undefined) return null;
   for (const f of list) if (sameBytes(b, s, e, f.name)) return f;
-  if (count >= MAX_NAMES) return null;
+  if (count >= MAX_NAMES) {
+    // Full: start over, so that names sent once (a hostile upstream's junk among them) cannot
+    // keep every later name out of the table for the life of the process.
+    for (const names of byLength) names.length = 0;
+    count = 0;
+  }
   count++;
   const f = new SeenField(b.toString('latin1', s, e));
   list.push(f);
