@@ -23,6 +23,15 @@ export type FilterTask = Extract<WorkerTask, { op: 'filter' }>;
 /** A list to filter: a filter task without its op and rule set (a filter task will do). */
 export type FilterRequest = Omit<FilterTask, 'op' | 'ruleSet'>;
 
+/** A remembered list's answer to a message given as UTF-8 bytes: the bytes to send (null: the
+ * message as it came), and the counts filtering gave. */
+export interface RememberedAnswer {
+  readonly body: Uint8Array | null;
+  readonly kept: number;
+  readonly removed: number;
+  readonly ruleErrors: number;
+}
+
 export interface PolicyEngine {
   readonly generation: number;
   /** unusable JWKS keys that were left out (one line each), for the config log */
@@ -40,6 +49,9 @@ export interface PolicyEngine {
   filter(ruleSet: number, req: FilterRequest): FilterResult;
   /** The remembered answer to a filter task, or null (always null with the list cache off). */
   cachedFilter(ruleSet: number, req: FilterRequest): FilterResult | null;
+  /** cachedFilter for a message still in bytes (`req` without its text): what sending the bytes
+   * of the text path's answer needs, or null (then decode the bytes and filter the text). */
+  rememberedAnswer(ruleSet: number, req: Omit<FilterRequest, 'body'>, bytes: Uint8Array): RememberedAnswer | null;
   /** Remembers another engine's answer to a filter task (a pool actor's, on the main thread). */
   rememberFilter(ruleSet: number, req: FilterRequest, result: FilterResult): void;
   /** characters the list cache holds now */

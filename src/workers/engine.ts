@@ -1,11 +1,12 @@
 // The policy engine of one config generation: imported keys and compiled CEL, answering tasks
 // synchronously with plain data. Runs in a Piscina actor, or inline on the main thread.
-import type { DecideTask, FilterRequest, FilterTask, PolicyEngine, PolicyEngineFactory, VerifyTask } from '../protocol/policy-engine.js';
+import type { DecideTask, FilterRequest, FilterTask, PolicyEngine, PolicyEngineFactory, RememberedAnswer, VerifyTask } from '../protocol/policy-engine.js';
 import type { CelContext, DecideResult, FilterResult, VerifyResult, WorkerResult, WorkerTask } from '../protocol/worker-contract.js';
 import { compileRuleSet, type CompiledRuleSet } from './cel/compile.js';
 import { decide } from './cel/decide.js';
-import { cachedFilterList, filterList, rememberFilterList } from './filter-list.js';
+import { cachedFilterList, filterList, rememberFilterList, type ListOfCaller } from './filter-list.js';
 import { FilteredListCache } from './list-cache.js';
+import { rememberedAnswer } from './remembered-bytes.js';
 import { prepareProviderSet, type PreparedProviderSet } from './jwt/provider-set.js';
 import { verifyToken, verifyTokenAsync } from './jwt/verify-token.js';
 
@@ -49,6 +50,7 @@ export const createPolicyEngine: PolicyEngineFactory = (init, listCounts): Polic
   const listCache = init.listCacheChars > 0 ? new FilteredListCache(init.listCacheChars, listCounts) : null;
   const filter = (id: number, req: FilterRequest): FilterResult => filterList(ruleSet(id), req, listCache);
   const cachedFilter = (id: number, req: FilterRequest): FilterResult | null => (listCache === null ? null : cachedFilterList(ruleSet(id), req, listCache));
+  const remembered = (id: number, req: ListOfCaller, bytes: Uint8Array): RememberedAnswer | null => (listCache === null ? null : rememberedAnswer(ruleSet(id), req, bytes, listCache));
   const rememberFilter = (id: number, req: FilterRequest, result: FilterResult): void => {
     if (listCache !== null) rememberFilterList(ruleSet(id), req, listCache, result);
   };
@@ -68,5 +70,5 @@ export const createPolicyEngine: PolicyEngineFactory = (init, listCounts): Polic
     }
   }
 
-  return { generation: init.generation, warnings, run, verify, verifyAsync, decide: decideWith, filter, cachedFilter, rememberFilter, listCacheChars: () => listCache?.chars ?? 0 };
+  return { generation: init.generation, warnings, run, verify, verifyAsync, decide: decideWith, filter, cachedFilter, rememberedAnswer: remembered, rememberFilter, listCacheChars: () => listCache?.chars ?? 0 };
 };

@@ -13,6 +13,9 @@ import type { CachedList, FilteredListCache } from './list-cache.js';
 
 export type { FilterRequest } from '../protocol/policy-engine.js';
 
+/** Whose list it is and how it is named: a filter request but its text. */
+export type ListOfCaller = Omit<FilterRequest, 'body'>;
+
 export interface ListShape {
   /** the member holding the item's name */
   readonly nameKey: 'name' | 'uri' | 'uriTemplate';
@@ -105,7 +108,7 @@ function idValue(scan: JsonScanner, start: number, end: number): JsonRpcId | nul
  * (left out), all of which CEL can tell apart: a context holding one is not cached. Separators:
  * JSON text never holds a raw U+0000, so the last one ends the target.
  */
-function cacheKey(rules: CompiledRuleSet, req: FilterRequest): string | null {
+export function cacheKey(rules: CompiledRuleSet, req: ListOfCaller): string | null {
   const { jwt, mcp, request, source } = req.ctx;
   const claims = jwt === null ? 'null' : claimsJson(jwt);
   // Rules that read neither the request nor the source leave them null: no text to write then
@@ -159,16 +162,12 @@ function resultHint(text: string): number {
 }
 
 /**
- * A remembered `result` text found at `at`: the answer, if the rest of the message is valid
- * JSON around it and that occurrence is the message's one top-level `result` (checked on the
- * text with the remembered value replaced by `{}`, which, like the remembered object, starts and
- * ends on a delimiter, so it cannot join a neighbouring token as a `0` would join `.5`); null
- * otherwise (then the message is filtered in full).
+ * Whether `outline` (a message with a remembered `result` value replaced by `{}` at `at`) is
+ * valid JSON around it and that occurrence is the message's one top-level `result`. `{}`, like
+ * the remembered object, starts and ends on a delimiter, so it cannot join a neighbouring token
+ * as a `0` would join `.5`.
  */
-function reuse(text: string, hit: { readonly entry: CachedList; readonly at: number }): FilterResult | null {
-  const { entry, at } = hit;
-  const after = at + entry.result.length;
-  const outline = `${text.slice(0, at)}{}${text.slice(after)}`;
+export function soleResultAt(outline: string, at: number): boolean {
   const scan = new JsonScanner(outline);
   let results = 0;
   let atResult = false;
@@ -180,7 +179,16 @@ function reuse(text: string, hit: { readonly entry: CachedList; readonly at: num
     }
     return valueEnd;
   });
-  if (end === FAIL || scan.skipWhitespace(end) !== outline.length || results !== 1 || !atResult) return null;
+  return end !== FAIL && scan.skipWhitespace(end) === outline.length && results === 1 && atResult;
+}
+
+/** A remembered `result` text found at `at`: the answer, if that occurrence is the message's one
+ * top-level `result` in otherwise valid JSON (soleResultAt); null otherwise (then the message is
+ * filtered in full). */
+function reuse(text: string, hit: { readonly entry: CachedList; readonly at: number }): FilterResult | null {
+  const { entry, at } = hit;
+  const after = at + entry.result.length;
+  if (!soleResultAt(`${text.slice(0, at)}{}${text.slice(after)}`, at)) return null;
   const counts = { kept: entry.kept, removed: entry.removed, ruleErrors: entry.ruleErrors, resultSpan: [at, after] as const };
   return { body: entry.filtered === null ? null : `${text.slice(0, at)}${entry.filtered}${text.slice(after)}`, ...counts };
 }

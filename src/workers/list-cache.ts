@@ -7,7 +7,8 @@
 // exactly what filtering would. (When the rules read `request`, its headers are part of the key,
 // the caller's token among them: held here as in the verified-token cache, never logged.)
 //
-// Bounded by characters held (remembered text and its filtered form), oldest key out first.
+// Bounded by what is held (remembered text and its filtered form, as characters and as UTF-8
+// bytes), oldest key out first.
 
 import type { CacheCounts } from '../protocol/worker-contract.js';
 
@@ -22,11 +23,24 @@ export interface CachedList {
   readonly ruleErrors: number;
 }
 
+/** A remembered list as held: its texts, and their UTF-8 bytes, so an answer that arrives as
+ * bytes is recognised and answered without decoding it or encoding the answer again. */
+export interface HeldList extends CachedList {
+  readonly resultBytes: Buffer;
+  readonly filteredBytes: Buffer | null;
+}
+
+/** Where a remembered result occurs in an answer (a text's characters or a buffer's bytes). */
+export interface ListHit {
+  readonly entry: HeldList;
+  readonly at: number;
+}
+
 /** Different `result` texts remembered per key (pages of a paginated list, a changed list). */
 const PER_KEY = 4;
 
 export class FilteredListCache {
-  readonly #byKey = new Map<string, CachedList[]>();
+  readonly #byKey = new Map<string, HeldList[]>();
   readonly #maxChars: number;
   readonly #counts: CacheCounts;
   #chars = 0;
@@ -50,17 +64,33 @@ export class FilteredListCache {
    * one place costs a fraction of a search (`indexOf`, or `startsWith`, slower still). Where it
    * was found does not matter for correctness: the caller checks
    * that this occurrence is the message's one top-level `result`. */
-  find(key: string, text: string, hint: number): { readonly entry: CachedList; readonly at: number } | null {
+  find(key: string, text: string, hint: number): ListHit | null {
+    return this.#hit(key, (entry) => {
+      const end = hint + entry.result.length;
+      return hint >= 0 && end <= text.length && text.slice(hint, end) === entry.result ? hint : text.indexOf(entry.result);
+    });
+  }
+
+  /** find's search in an answer's bytes: `at` is a byte offset. */
+  findBytes(key: string, bytes: Buffer, hint: number): ListHit | null {
+    return this.#hit(key, (entry) => {
+      const r = entry.resultBytes;
+      const end = hint + r.length;
+      return hint >= 0 && end <= bytes.length && bytes.compare(r, 0, r.length, hint, end) === 0 ? hint : bytes.indexOf(r);
+    });
+  }
+
+  /** The first entry under `key` that `at` finds (-1: not there), the key made the most recent. */
+  #hit(key: string, at: (entry: HeldList) => number): ListHit | null {
     const entries = this.#byKey.get(key);
     if (entries === undefined) return null;
     for (const entry of entries) {
-      const end = hint + entry.result.length;
-      const at = hint >= 0 && end <= text.length && text.slice(hint, end) === entry.result ? hint : text.indexOf(entry.result);
-      if (at >= 0) {
+      const found = at(entry);
+      if (found >= 0) {
         // Recently used keys go last, so eviction takes the least recently used.
         this.#byKey.delete(key);
         this.#byKey.set(key, entries);
-        return { entry, at };
+        return { entry, at: found };
       }
     }
     return null;
@@ -72,12 +102,13 @@ export class FilteredListCache {
     else this.#counts.misses++;
   }
 
-  add(key: string, entry: CachedList): void {
-    const size = charsOf(key, entry);
-    if (size > this.#maxChars / 4) return; // one huge list must not flush everyone else's
+  add(key: string, list: CachedList): void {
     const entries = this.#byKey.get(key) ?? [];
     // Already there (found, but not where a message's result is): keep one copy.
-    if (entries.some((e) => e.result === entry.result)) return;
+    if (entries.some((e) => e.result === list.result)) return;
+    const entry: HeldList = { ...list, resultBytes: Buffer.from(list.result), filteredBytes: list.filtered === null ? null : Buffer.from(list.filtered) };
+    const size = charsOf(key, entry);
+    if (size > this.#maxChars / 4) return; // one huge list must not flush everyone else's
     this.#byKey.delete(key);
     this.#byKey.set(key, entries); // last: evicted last
     entries.unshift(entry);
@@ -86,9 +117,9 @@ export class FilteredListCache {
       const old = entries.pop();
       if (old !== undefined) this.#chars -= charsOf(key, old);
     }
-    for (const [k, list] of this.#byKey) {
+    for (const [k, held] of this.#byKey) {
       if (this.#chars <= this.#maxChars) break;
-      for (const old of list) this.#chars -= charsOf(k, old);
+      for (const old of held) this.#chars -= charsOf(k, old);
       this.#byKey.delete(k);
     }
   }
@@ -98,6 +129,7 @@ export class FilteredListCache {
   }
 }
 
-function charsOf(key: string, entry: CachedList): number {
-  return key.length + entry.result.length + (entry.filtered?.length ?? 0);
+/** What an entry holds: its characters and its bytes. */
+function charsOf(key: string, entry: HeldList): number {
+  return key.length + entry.result.length + (entry.filtered?.length ?? 0) + entry.resultBytes.length + (entry.filteredBytes?.length ?? 0);
 }

@@ -9,7 +9,7 @@ import { then } from '../maybe-async.js';
 import type { AnswerMode, Collected } from './answer-relay.js';
 import { prefixed, type McpDeps, type McpRequest } from './context.js';
 import { tagServerRequest } from './server-requests.js';
-import { filterList, listKindIn, prefixResourceUri } from './list-filter.js';
+import { filterList, listKindIn, prefixResourceUri, rememberedList } from './list-filter.js';
 
 /** The mode for a 2xx answer of `target` to a request expecting `expected` (null: not a list). */
 export function answerMode(m: McpRequest, deps: McpDeps, target: string, fields: HeaderList, expected: ListKind | null): AnswerMode {
@@ -49,7 +49,11 @@ export function answerMode(m: McpRequest, deps: McpDeps, target: string, fields:
   // JSON, or any other type a lenient client might still read as JSON (text/plain, none).
   return {
     kind: 'collect',
-    finish: (text) => {
+    finish: (bytes) => {
+      // A list seen before is recognised in its bytes, and answered in bytes.
+      const remembered = expected === null || bytes.length === 0 ? undefined : rememberedList(m, deps, target, expected, bytes);
+      if (remembered !== undefined) return remembered === null ? asCollected : { body: remembered };
+      const text = bytes.toString('utf8');
       const kind = listKindIn(text, expected);
       return kind === null ? asCollected : then(filterList(m, deps, target, kind, text), (body) => ({ body }));
     },

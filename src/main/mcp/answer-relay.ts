@@ -21,7 +21,7 @@ export type AnswerMode =
   /** relay as it comes (whole bodies in one write, streams chunk by chunk) */
   | { readonly kind: 'relay' }
   /** collect the whole body, then hand it to `finish` (JSON list results; a value when nothing waits) */
-  | { readonly kind: 'collect'; readonly finish: (body: string) => Maybe<Collected> }
+  | { readonly kind: 'collect'; readonly finish: (body: Buffer) => Maybe<Collected> }
   /** rewrite some events of an event stream; `rewrite` returns null to keep an event */
   | { readonly kind: 'events'; readonly rewrite: (event: SseEvent) => Promise<string | null> }
   /** refuse the answer (e.g. compressed when it must be filtered) */
@@ -30,7 +30,7 @@ export type AnswerMode =
 /** What a collected answer becomes: its body rewritten (null: as it came), and, when set, other
  * header fields in place of those onHead gave. */
 export interface Collected {
-  readonly body: string | null;
+  readonly body: string | Uint8Array | null;
   readonly headers?: HeaderList;
 }
 
@@ -348,7 +348,7 @@ class RelayHandler implements AnswerHandler {
     else reply.head(this.#status, this.#headers);
   }
 
-  #send(body: string | Buffer): void {
+  #send(body: string | Uint8Array): void {
     this.headSent = true;
     this.#reply.send(this.#status, this.#headers, body);
   }
@@ -357,7 +357,7 @@ class RelayHandler implements AnswerHandler {
   #endCollected(mode: Extract<AnswerMode, { kind: 'collect' }>): Maybe<void> {
     if (!this.#reply.open) return;
     const body = this.#collected() ?? Buffer.alloc(0);
-    return then(mode.finish(body.toString('utf8')), (rewritten) => {
+    return then(mode.finish(body), (rewritten) => {
       if (rewritten.headers !== undefined) this.#headers = rewritten.headers;
       this.#send(rewritten.body ?? body);
     });

@@ -84,9 +84,10 @@ function refusableInit(mode: AnswerMode, headers: HeaderList, refused: () => voi
   const finish = mode.kind === 'collect' ? mode.finish : () => Promise.resolve({ body: null });
   return {
     kind: 'collect',
-    finish: async (text) => {
-      const out = await finish(text);
-      if (!isErrorAnswer(out.body ?? text)) return out;
+    finish: async (bytes) => {
+      const out = await finish(bytes);
+      const answer = out.body ?? bytes;
+      if (!isErrorAnswer(typeof answer === 'string' ? answer : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength).toString('utf8'))) return out;
       refused();
       return { body: out.body, headers: headers.filter(([k]) => k !== 'mcp-session-id') };
     },

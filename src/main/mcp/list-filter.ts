@@ -48,6 +48,13 @@ export function filterList(m: McpRequest, deps: McpDeps, target: string, list: L
   return deps.authorization.filterList(m.route.mcpAuthorization, m, { list, target, prefix: prefixed(m), body: text });
 }
 
+/** filterList's answer to a list message still in bytes when the engine remembers the list: the
+ * bytes to send (null: as it came); undefined when it does not (decode it and filterList the text). */
+export function rememberedList(m: McpRequest, deps: McpDeps, target: string, list: ListKind, bytes: Uint8Array): Uint8Array | null | undefined {
+  if (!listsFiltered(m)) return null;
+  return deps.authorization.rememberedList(m.route.mcpAuthorization, m, { list, target, prefix: prefixed(m) }, bytes);
+}
+
 /** A message the server sent on its own, as the client may see it: a list in its result
  * filtered (the filter refuses a message holding items of two kinds, or a batch with a list). */
 export async function filterServerMessage(m: McpRequest, deps: McpDeps, target: string, text: string): Promise<string> {

@@ -2,7 +2,7 @@
 // not seen before sent to a pool of actors running the same engine (pool-runner.ts). Inline mode
 // (`workers: 0`) is also the benchmark baseline for the pool.
 
-import type { DecideTask, FilterTask, PolicyEngine, VerifyTask } from '../../protocol/policy-engine.js';
+import type { DecideTask, FilterTask, PolicyEngine, RememberedAnswer, VerifyTask } from '../../protocol/policy-engine.js';
 import type { DecideResult, FilterResult, VerifyResult } from '../../protocol/worker-contract.js';
 import { GatewayError } from '../../protocol/errors.js';
 import type { Maybe } from '../maybe-async.js';
@@ -17,6 +17,9 @@ export interface EngineRunner {
   decide(task: DecideTask): Maybe<DecideResult>;
   /** A value when filtered on this thread (inline, or a list the main thread remembers). */
   filter(task: FilterTask): Maybe<FilterResult>;
+  /** The main thread's remembered answer to a list message still in bytes (the task without its
+   * text), or null: then decode it and `filter` the text. */
+  remembered(task: Omit<FilterTask, 'body'>, bytes: Uint8Array): RememberedAnswer | null;
   /** Tasks waiting for a worker (0 inline). */
   queueSize(): number;
   /** Characters the main thread's list cache holds (the pool's workers keep none). */
@@ -49,6 +52,7 @@ export function inlineRunner(engine: PolicyEngine, verifyOnLoop = signaturesOnLo
     verify: verifyOnLoop ? (task) => engine.verify(task.providerSet, task.token, task.now) : (task) => engine.verifyAsync(task),
     decide: (task) => engine.decide(task.ruleSet, task.ctx),
     filter: (task) => engine.filter(task.ruleSet, task),
+    remembered: (task, bytes) => engine.rememberedAnswer(task.ruleSet, task, bytes),
     queueSize: () => 0,
     listCacheChars: () => engine.listCacheChars(),
     close: async () => {},

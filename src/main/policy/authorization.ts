@@ -3,7 +3,7 @@
 // MCP call be made (`mcpAuthorization`), which items of a list may the caller see. A rule that
 // fails to evaluate counts as false and is counted here.
 
-import type { FilterRequest } from '../../protocol/policy-engine.js';
+import type { FilterRequest, FilterTask } from '../../protocol/policy-engine.js';
 import type { CelContext, Claims, DecideResult, FilterResult, McpCelContext } from '../../protocol/worker-contract.js';
 import { joinedHeaders, type RequestSnapshot } from '../http/request.js';
 import type { RuleSetRef } from '../plan.js';
@@ -66,17 +66,28 @@ export class Authorization {
   /** The list with the items `mcpAuthorization` hides taken out (null: no rules, every item
    * kept) and renamed when prefixed; null when the text is unchanged. */
   filterList(ref: RuleSetRef | null, who: Asker, l: ListToFilter): Maybe<string | null> {
-    const filtered = this.#engine().filter({
-      op: 'filter',
+    return then(this.#engine().filter({ op: 'filter', ...this.#listOf(ref, who, l), body: l.body }), this.#filtered);
+  }
+
+  /** filterList's answer from what the engine remembers, for a list message still in bytes:
+   * the bytes to send (null: the message as it came), or undefined when the list is not
+   * remembered (then decode it and filterList the text). */
+  rememberedList(ref: RuleSetRef | null, who: Asker, l: Omit<ListToFilter, 'body'>, bytes: Uint8Array): Uint8Array | null | undefined {
+    const answer = this.#engine().remembered({ op: 'filter', ...this.#listOf(ref, who, l) }, bytes);
+    if (answer === null) return undefined;
+    if (answer.ruleErrors > 0) this.#onRuleErrors(answer.ruleErrors);
+    return answer.body;
+  }
+
+  #listOf(ref: RuleSetRef | null, who: Asker, l: Omit<ListToFilter, 'body'>): Omit<FilterTask, 'op' | 'body'> {
+    return {
       // No rules but prefixed names: the allow-all rule set still renames the items.
       ruleSet: ref?.id ?? this.#allowAllRuleSet,
       ctx: celContext(who, ref ?? noRoots, null),
       list: l.list,
       target: l.target,
       prefix: l.prefix,
-      body: l.body,
-    });
-    return then(filtered, this.#filtered);
+    };
   }
 
   #decide(ruleSet: number, ctx: CelContext): Maybe<boolean> {

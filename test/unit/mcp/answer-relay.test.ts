@@ -74,7 +74,7 @@ test('a filter that fails before anything is sent gets the client an error answe
   assert.deepEqual(failures, []);
 });
 
-type Finish = (body: string) => { body: string | null } | Promise<{ body: string | null }>;
+type Finish = (body: Buffer) => { body: string | null } | Promise<{ body: string | null }>;
 
 /** The stub's list through a relay whose collect mode ends with `finish`: what the client got. */
 async function collectedThrough(t: { after(fn: () => unknown): void }, finish: Finish): Promise<RecordingSink> {

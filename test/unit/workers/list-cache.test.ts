@@ -9,6 +9,7 @@ import type { CelContext, FilterResult, ListKind, RuleInit } from '../../../src/
 import { compileRuleSet, type CompiledRuleSet } from '../../../src/workers/cel/compile.js';
 import { filterList, rememberFilterList, type FilterRequest } from '../../../src/workers/filter-list.js';
 import { FilteredListCache } from '../../../src/workers/list-cache.js';
+import { rememberedAnswer } from '../../../src/workers/remembered-bytes.js';
 import { ALLOW_RULE, tools } from '../../../bench/fixtures.js';
 
 const ctxOf = (sub: string): CelContext => ({ jwt: { sub, roles: ['admin'] }, mcp: null, request: null, source: null });
@@ -176,6 +177,46 @@ test('rule errors are counted on a cached answer as on a filtered one', () => {
   assert.equal(cache.hits, 1);
 });
 
+test('a message in bytes: answered as the text path sends it, beyond ASCII too; bytes that are no UTF-8 go the text path', () => {
+  const cache = new FilteredListCache(1 << 20);
+  const result = JSON.stringify({ tools: [...tools(4), { name: 'écho 🦀', description: '\u2028 \uFEFF' }] });
+  same(cache, req(msg(1, result)));
+  const texts = [
+    msg('ü🦀', result),
+    `{"note":"\\"result\\":{} é \uFEFF","jsonrpc":"2.0","id":2,"result":\n\t ${result}}`,
+    `{"result" : ${result},"id":"é"}`,
+  ];
+  for (const text of texts) {
+    const answer = rememberedAnswer(ALLOW, req(text), Buffer.from(text), cache);
+    const expected = filterList(ALLOW, req(text));
+    assert.ok(answer !== null && expected.body !== null, text);
+    assert.ok(Buffer.from(answer.body ?? '').equals(Buffer.from(expected.body)), text);
+  }
+  // many answers, spliced across several of the buffers they are carved from, each still itself
+  const big = JSON.stringify({ tools: [...tools(20), { name: 'écho 🦀' }] });
+  same(cache, req(msg(1, big)));
+  const many = Array.from({ length: 120 }, (_, i) => {
+    const text = msg(`id-${i}`, big);
+    const answer = rememberedAnswer(ALLOW, req(text), Buffer.from(text), cache);
+    assert.ok(answer !== null && answer.body !== null);
+    return [answer.body, filterList(ALLOW, req(text)).body ?? ''] as const;
+  });
+  for (const [answer, text] of many) assert.ok(Buffer.from(answer).equals(Buffer.from(text)), text);
+  const valid = Buffer.from(msg(3, result));
+  const id = valid.indexOf('3');
+  for (const stray of [[0xff], [0xc3], [0xed, 0xa0, 0x80]]) {
+    const broken = Buffer.concat([valid.subarray(0, id), Buffer.from(stray), valid.subarray(id)]);
+    assert.equal(rememberedAnswer(ALLOW, req(broken.toString('utf8')), broken, cache), null, String(stray));
+  }
+  // a list left whole: no bytes to send but the message's own
+  const none = new FilteredListCache(1 << 20);
+  const everyone = rules([]);
+  same(none, req(msg(1)), everyone);
+  const whole = rememberedAnswer(everyone, req(msg(2)), Buffer.from(msg(2)), none);
+  assert.ok(whole !== null && whole.body === null);
+  assert.equal(rememberedAnswer(everyone, req(''), Buffer.alloc(0), none), null);
+});
+
 test('the cache stays within its size; lists too large for it are not kept', () => {
   const cache = new FilteredListCache(200_000);
   for (let i = 0; i < 100; i++) same(cache, req(msg(i), { ctx: ctxOf(`user${i}`) }));
@@ -247,6 +288,9 @@ test('differential fuzz: cached and uncached filtering agree on adversarial mess
   };
   let compared = 0;
   let hits = 0;
+  let bytesHits = 0;
+  // Every spliced answer, checked again at the end: answers carved from one buffer never overlap.
+  const kept: Array<readonly [Uint8Array, string]> = [];
   for (let round = 0; round < 400; round++) {
     const cache = new FilteredListCache(rnd(4) === 0 ? 2000 : 1 << 20);
     const list = pick(lists);
@@ -258,12 +302,28 @@ test('differential fuzz: cached and uncached filtering agree on adversarial mess
       const r = pick(texts);
       const body = step < 3 || rnd(4) === 0 ? message(String(rnd(100)), r) : mutate(r, [...texts.filter((t) => t !== r), '{"tools":[{"name":"write_1"}]}']);
       const request: FilterRequest = rnd(5) === 0 ? { ...base, ctx: pick(ctxs), body } : { ...base, body };
+      const label = `round ${round} step ${step}: ${body}`;
+      // The same message as bytes first: what it answers is what the text path sends.
+      const bytes = Buffer.from(body);
+      const inBytes = rememberedAnswer(ruleSet, request, bytes, cache);
       const before = cache.hits;
-      assert.deepEqual(filterList(ruleSet, request, cache), filterList(ruleSet, request), `round ${round} step ${step}: ${body}`);
+      const expected = filterList(ruleSet, request);
+      assert.deepEqual(filterList(ruleSet, request, cache), expected, label);
       compared++;
       if (cache.hits > before) hits++;
+      // Valid UTF-8 (every fuzzed text): the bytes answer exactly when the text is remembered.
+      assert.equal(inBytes !== null, cache.hits > before, label);
+      if (inBytes !== null) {
+        bytesHits++;
+        assert.ok(Buffer.from(inBytes.body ?? bytes).equals(Buffer.from(expected.body ?? body)), label);
+        if (inBytes.body !== null) kept.push([inBytes.body, expected.body ?? body]);
+        assert.deepEqual([inBytes.kept, inBytes.removed, inBytes.ruleErrors], [expected.kept, expected.removed, expected.ruleErrors], label);
+      }
     }
   }
   assert.equal(compared, 10_000);
   assert.ok(hits > 1000, `only ${hits} cache hits: the fuzz does not exercise the cache`);
+  assert.equal(bytesHits, hits);
+  assert.ok(kept.length > 500, String(kept.length));
+  for (const [answer, text] of kept) assert.ok(Buffer.from(answer).equals(Buffer.from(text)), text);
 });
