@@ -31,12 +31,13 @@ function resultHint(bytes: Buffer): number {
  * own per answer costs about what the splice saves). A slab stays alive while any answer carved
  * from it does; every byte of an answer is written before it is handed out. */
 const SLAB_BYTES = 256 * 1024;
-let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+/** empty until the first answer is carved (a pool worker keeps no list cache, and never does) */
+let slab = Buffer.alloc(0);
 let slabUsed = 0;
 
 function carve(size: number): Buffer {
   if (size > SLAB_BYTES / 4) return Buffer.allocUnsafe(size);
-  if (slabUsed + size > SLAB_BYTES) {
+  if (slabUsed + size > slab.length) {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     slabUsed = 0;
   }
