@@ -27,5 +27,5 @@ export function registerGatewayGauges(metrics: Metrics, s: GaugeSources): void {
     for (const l of s.current().limiters.values()) n += l.keys;
     return n;
   });
-  metrics.gauge('portcullis_list_cache_chars', 'Characters of filtered list results held (config.listCacheBytes bounds them)', () => s.current().engine.listCacheChars());
+  metrics.gauge('portcullis_list_cache_chars', 'Characters and UTF-8 bytes of the filtered list results held (config.listCacheBytes bounds them)', () => s.current().engine.listCacheChars());
 }
