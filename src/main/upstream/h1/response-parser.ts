@@ -6,6 +6,7 @@
 // below 100, control characters in the reason phrase. Header values keep llhttp's shape: leading
 // blanks dropped, trailing ones kept, names as sent.
 
+import { bodyFraming } from './body-framing.js';
 import { H1Error, badResponse } from './errors.js';
 import { DEL, HEX, HTAB, SEMI, SP, TOKEN, keepAliveHint, tokens, validExtensions } from './field-syntax.js';
 import { CONNECTION, CONTENT_LENGTH, type FieldKind, OTHER, TRANSFER_ENCODING, fieldKind, seenField } from './seen-fields.js';
@@ -398,24 +399,11 @@ export class ResponseParser {
     this.#paused = !this.#sink.head(status, headers, keepAlive, hint);
   }
 
-  /** How the body is framed: its length, 'chunked', or null (none given). Refuses what could
-   * make the answer's end ambiguous: a Transfer-Encoding other than one `chunked`, both
-   * Transfer-Encoding and Content-Length, several Content-Length fields, a length not digits. */
+  /** The body's framing from this head's fields (body-framing.ts), or the parser fails. */
   #framing(): number | 'chunked' | null {
-    const te = this.#transferEncoding;
-    const cl = this.#contentLength;
-    if (te !== null) {
-      // One `chunked` and nothing else, not even an empty list element: llhttp reads `chunked,`
-      // as not chunked, so a list is where two readers of one answer part ways.
-      if (!/^chunked[ \t]*$/i.test(te)) throw this.#fail(badResponse('a Transfer-Encoding other than chunked'));
-      if (cl !== null) throw this.#fail(badResponse('both Transfer-Encoding and Content-Length'));
-      return 'chunked';
-    }
-    if (cl === null) return null;
-    if (this.#contentLengths > 1) throw this.#fail(badResponse('several Content-Length fields'));
-    const length = contentLength(cl);
-    if (length < 0) throw this.#fail(badResponse('invalid Content-Length'));
-    return length;
+    const framing = bodyFraming({ transferEncoding: this.#transferEncoding, contentLength: this.#contentLength, contentLengths: this.#contentLengths });
+    if (typeof framing === 'object' && framing !== null) throw this.#fail(badResponse(framing.problem));
+    return framing;
   }
 
   #resetHead(): void {
@@ -479,19 +467,4 @@ export class ResponseParser {
     this.#headBytes = 0;
     this.#sink.end();
   }
-}
-
-/** A Content-Length value's number: 1 to 15 digits, then only spaces (a tab is refused, as
- * llhttp refuses it); -1 when it is not that. */
-function contentLength(value: string): number {
-  let length = 0;
-  let i = 0;
-  for (; i < value.length; i++) {
-    const d = value.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) break;
-    length = length * 10 + d;
-  }
-  if (i === 0 || i > 15) return -1;
-  for (let j = i; j < value.length; j++) if (value.charCodeAt(j) !== SP) return -1;
-  return length;
 }
