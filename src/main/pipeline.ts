@@ -16,7 +16,6 @@ import type { McpDeps } from './mcp/context.js';
 import type { LegacySessions } from './mcp/legacy-sse.js';
 import type { StreamGate } from './mcp/stream-gate.js';
 import { handleMcp } from './mcp/relay.js';
-import { methodLabel } from '../protocol/mcp.js';
 import type { SessionCodec } from './mcp/session-id.js';
 import type { Metrics } from './ops/metrics.js';
 import type { BindPlan, RoutePlan } from './plan.js';
@@ -301,6 +300,6 @@ function relay(r: Routed, who: Authenticated): Maybe<void> {
     mcpDepsOf(gen, deps),
   );
   return then(handled, () => {
-    if (record.mcpMethod !== undefined) deps.metrics.mcpRequests.inc({ method: methodLabel(record.mcpMethod) });
+    if (record.mcpMethod !== undefined) deps.metrics.mcpRequestDone(record.mcpMethod);
   });
 }

@@ -111,6 +111,7 @@ export class Metrics {
   // The series each finished request counts in, as the last one's (requestDone).
   readonly #durationCell = this.duration.cell({});
   readonly #requestsCell = new LastCell((route, status) => this.requests.cell({ route, status }));
+  readonly #mcpRequestsCell = new LastCell((method) => this.mcpRequests.cell({ method }));
   readonly #mcpDurationCell = new LastCell((route, target, method) => this.mcpDuration.cell({ route, target, method }));
   readonly #toolCallsCell = new LastCell((route, target, tool, outcome) => this.toolCalls.cell({ route, target, tool, outcome }));
 
@@ -174,6 +175,11 @@ export class Metrics {
   /** The labels of each route name of the config in use (replaced on reload). */
   setRoutes(routes: ReadonlyMap<string, RouteLabels>): void {
     this.#routes = routes;
+  }
+
+  /** Counts an MCP message the gateway has handled, by its method. */
+  mcpRequestDone(mcpMethod: string): void {
+    this.#mcpRequestsCell.get(methodLabel(mcpMethod)).value++;
   }
 
   /** Counts a request whose response has ended. */

@@ -94,6 +94,15 @@ describe('finished requests', () => {
     assert.equal(m.toolCalls.get({ route: 'r2', target: 't1', tool: 'other', outcome: 'allowed' }), 1);
     m.close();
   });
+
+  it('MCP messages count by method, an unknown method as other, however they alternate', () => {
+    const m = new Metrics('test');
+    for (const method of ['tools/call', 'tools/call', 'ping', 'tools/call', 'x/unknown', '__proto__', 'ping']) m.mcpRequestDone(method);
+    assert.equal(m.mcpRequests.get({ method: 'tools/call' }), 3);
+    assert.equal(m.mcpRequests.get({ method: 'ping' }), 2);
+    assert.equal(m.mcpRequests.get({ method: 'other' }), 2);
+    m.close();
+  });
 });
 
 describe('process metrics', () => {
