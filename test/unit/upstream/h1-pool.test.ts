@@ -11,6 +11,7 @@ import { tlsConnectOptions } from '../../../src/main/http/tls-client.js';
 import { H1_DEFAULTS, H1Pool, type H1PoolOptions } from '../../../src/main/upstream/h1/pool.js';
 import { HttpPools } from '../../../src/main/upstream/http-transport.js';
 import type { RequestParts } from '../../../src/main/upstream/h1/request-head.js';
+import type { AnswerHandler } from '../../../src/main/upstream/answer.js';
 import type { BackendTlsPolicy } from '../../../src/main/config/types.js';
 import type { CleanupHost } from '../../helpers/files.js';
 import { makePki } from '../../helpers/pki.js';
@@ -317,5 +318,48 @@ describe('HTTP/1.1 client: limits, timeouts, close', () => {
     assert.equal((await send(pool).done).ended, 'complete');
     assert.equal(up.sockets.length, 1);
     assert.equal(up.requests.length, 2);
+  });
+
+  it('each read is a Buffer of its own: chunks kept uncopied stay intact while other connections read', async (t) => {
+    const up = await startRawUpstream(t);
+    const size = 3000;
+    const letters = ['a', 'b', 'c'];
+    // Every answer's head and first half go out once all three requests are in; the second
+    // halves once the client has read every first half.
+    const sockets: Array<ReturnType<typeof up.sockets.at>> = [];
+    up.script = (socket, _req, index) => {
+      sockets[index] = socket;
+      if (sockets.filter((s) => s !== undefined).length < letters.length) return;
+      sockets.forEach((s, i) => s?.write(`HTTP/1.1 200 OK\r\nContent-Length: ${2 * size}\r\n\r\n${(letters[i] ?? '').repeat(size)}`));
+    };
+    const pool = h1(t, up.url);
+    let firstHalves = 0;
+    const bodies = letters.map(() => {
+      const kept: Buffer[] = [];
+      let length = 0;
+      let resolve: (kept: Buffer[]) => void = () => {};
+      let reject: (err: Error) => void = () => {};
+      const promise = new Promise<Buffer[]>((ok, fail) => {
+        resolve = ok;
+        reject = fail;
+      });
+      const handler: AnswerHandler = {
+        onConnect: () => {},
+        onHeaders: () => true,
+        onData: (chunk) => {
+          kept.push(chunk);
+          length += chunk.length;
+          if (length === size && ++firstHalves === letters.length) sockets.forEach((s, i) => s?.write((letters[i] ?? '').repeat(size)));
+          return true;
+        },
+        onComplete: () => resolve(kept),
+        onError: reject,
+      };
+      pool.dispatch(POST, handler);
+      return promise;
+    });
+    const answers = await Promise.all(bodies);
+    assert.equal(up.sockets.length, letters.length);
+    answers.forEach((kept, i) => assert.equal(Buffer.concat(kept).toString('latin1'), (letters[i] ?? '').repeat(2 * size), `answer ${i}`));
   });
 });

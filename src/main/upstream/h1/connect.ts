@@ -27,6 +27,23 @@ export function originOf(url: URL): Origin {
   };
 }
 
+/** Where a connection's bytes go, as they are read: a Buffer of its own, kept as long as wanted. */
+export type ByteSink = (chunk: Buffer) => void;
+
+// Plain TCP sockets read into this one buffer (net's `onread`) and each read is copied out at
+// once: Node's own path allocates a 64 KB buffer per read and shrinks it, then pushes it through
+// a Readable stream to a 'data' listener. One buffer serves every socket: each read is copied
+// before the callback returns, and callbacks never overlap.
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** Copies one read out of READ_BUFFER; true: reading goes on (the sink pauses the socket itself). */
+function readInto(sink: ByteSink, n: number, buf: Uint8Array): boolean {
+  const chunk = Buffer.allocUnsafe(n);
+  chunk.set(buf.subarray(0, n));
+  sink(chunk);
+  return true;
+}
+
 /** Opens sockets to one origin; `ready` is the event that says one can carry a request. */
 export class Connector {
   readonly #origin: Origin;
@@ -45,7 +62,7 @@ export class Connector {
     return this.#origin.https ? 'secureConnect' : 'connect';
   }
 
-  open(): Socket {
+  open(sink: ByteSink): Socket {
     const { hostname, port, https } = this.#origin;
     let socket: Socket;
     if (https) {
@@ -60,9 +77,10 @@ export class Connector {
       tls.on('session', (session: Buffer) => {
         this.#session = session;
       });
+      tls.on('data', sink);
       socket = tls;
     } else {
-      socket = netConnect({ host: hostname, port });
+      socket = netConnect({ host: hostname, port, onread: { buffer: READ_BUFFER, callback: (n, buf) => readInto(sink, n, buf) } });
     }
     socket.setKeepAlive(true, 60_000);
     socket.setNoDelay(true);

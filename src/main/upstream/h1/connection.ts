@@ -9,6 +9,7 @@
 
 import type { Socket } from 'node:net';
 import type { RawHeaders } from '../answer.js';
+import type { Connector } from './connect.js';
 import { H1Error, closedEarly } from './errors.js';
 import type { Exchange, ExchangeHolder } from './exchange.js';
 import { joinRequests, largeBody } from './request-head.js';
@@ -91,7 +92,9 @@ export class Connection implements ResponseSink, ExchangeHolder {
   idleSince = 0;
   idleTimeoutMs: number;
 
-  constructor(socket: Socket, readyEvent: string, owner: ConnectionOwner, timeouts: ConnectionOptions) {
+  constructor(connector: Connector, owner: ConnectionOwner, timeouts: ConnectionOptions) {
+    const socket = connector.open((chunk) => this.#onData(chunk));
+    const readyEvent = connector.ready;
     this.#socket = socket;
     this.#owner = owner;
     this.#timeouts = timeouts;
@@ -104,7 +107,6 @@ export class Connection implements ResponseSink, ExchangeHolder {
       this.#connected = true;
       this.#owner.ready(this);
     });
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onEnd());
     socket.on('error', (err: Error) => this.destroy(err));
     socket.on('close', () => this.destroy(closedEarly(this.#inflight.length > 0 && this.#inflight[0]?.headed === true ? 'during the answer' : 'before answering')));

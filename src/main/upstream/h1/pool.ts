@@ -227,7 +227,7 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
 
   #open(): void {
     this.#connecting++;
-    const c = new Connection(this.#connector.open(), this.#connector.ready, this, this.#options);
+    const c = new Connection(this.#connector, this, this.#options);
     this.#all.add(c);
     this.#timer ??= setInterval(() => this.#tick(), this.#tickMs).unref();
   }
