@@ -5,7 +5,7 @@
 // refused connections, https; then this client's own limits and timeouts, and close().
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { tlsConnectOptions } from '../../../src/main/http/tls-client.js';
 import { H1_DEFAULTS, H1Pool, type H1PoolOptions } from '../../../src/main/upstream/h1/pool.js';
@@ -324,17 +324,19 @@ describe('HTTP/1.1 client: limits, timeouts, close', () => {
     const up = await startRawUpstream(t);
     const size = 3000;
     const letters = ['a', 'b', 'c'];
-    // Every answer's head and first half go out once all three requests are in; the second
-    // halves once the client has read every first half.
-    const sockets: Array<ReturnType<typeof up.sockets.at>> = [];
-    up.script = (socket, _req, index) => {
-      sockets[index] = socket;
-      if (sockets.filter((s) => s !== undefined).length < letters.length) return;
-      sockets.forEach((s, i) => s?.write(`HTTP/1.1 200 OK\r\nContent-Length: ${2 * size}\r\n\r\n${(letters[i] ?? '').repeat(size)}`));
+    // Every answer's head and first half go out once all three requests are in (each on its own
+    // connection, named by its x-case); the second halves once the client has read every first half.
+    const sockets = new Map<string, Socket>();
+    const writeAll = (text: (letter: string) => string): void => {
+      for (const [letter, socket] of sockets) socket.write(text(letter));
+    };
+    up.script = (socket, req) => {
+      sockets.set(req.tag ?? '', socket);
+      if (sockets.size === letters.length) writeAll((l) => `HTTP/1.1 200 OK\r\nContent-Length: ${2 * size}\r\n\r\n${l.repeat(size)}`);
     };
     const pool = h1(t, up.url);
     let firstHalves = 0;
-    const bodies = letters.map(() => {
+    const bodies = letters.map((letter) => {
       const kept: Buffer[] = [];
       let length = 0;
       let resolve: (kept: Buffer[]) => void = () => {};
@@ -349,17 +351,17 @@ describe('HTTP/1.1 client: limits, timeouts, close', () => {
         onData: (chunk) => {
           kept.push(chunk);
           length += chunk.length;
-          if (length === size && ++firstHalves === letters.length) sockets.forEach((s, i) => s?.write((letters[i] ?? '').repeat(size)));
+          if (length === size && ++firstHalves === letters.length) writeAll((l) => l.repeat(size));
           return true;
         },
         onComplete: () => resolve(kept),
         onError: reject,
       };
-      pool.dispatch(POST, handler);
+      pool.dispatch({ ...POST, headers: { ...POST.headers, 'x-case': letter } }, handler);
       return promise;
     });
     const answers = await Promise.all(bodies);
     assert.equal(up.sockets.length, letters.length);
-    answers.forEach((kept, i) => assert.equal(Buffer.concat(kept).toString('latin1'), (letters[i] ?? '').repeat(2 * size), `answer ${i}`));
+    for (const [i, kept] of answers.entries()) assert.equal(Buffer.concat(kept).toString('latin1'), (letters[i] ?? '').repeat(2 * size), `answer ${i}`);
   });
 });
