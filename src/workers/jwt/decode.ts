@@ -20,8 +20,49 @@ export interface DecodedJws {
 export type DecodeOutcome = { readonly ok: true; readonly jws: DecodedJws } | { readonly ok: false; readonly detail: string };
 
 // Only the base64url alphabet, no padding; the signature may be empty (so `alg: none`
-// tokens get the precise `alg_not_allowed` rather than `malformed`).
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+// tokens get the precise `alg_not_allowed` rather than `malformed`). Checked in two parts, the
+// header segment (unless it is a remembered one: those all passed) and the rest from the first
+// dot on; together they are `^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$`.
+const HEADER_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const REST = /\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/y;
+
+/**
+ * Decoded, checked JOSE headers by their segment's text: every token of one IdP key carries the
+ * same header segment, so fresh tokens need not decode it again each.
+ *
+ * Nothing here is trusted, and nothing needs to be: a header is only data its token carries, and
+ * decoding is a function of the segment's text alone (base64url, UTF-8, JSON.parse and the member
+ * check read nothing else), so an entry is exactly what decoding that text again would give,
+ * whichever token put it there and whether or not it verified. Only headers that decoded without
+ * a problem are kept, frozen, as every token with that segment shares the object. Bounded: at
+ * most REMEMBERED_HEADERS entries of at most REMEMBERED_HEADER_CHARS characters; when full it is
+ * emptied, so a flood of distinct headers costs each a decode, as without it, and the IdP's
+ * header is back at its next token.
+ */
+const rememberedHeaders = new Map<string, ParsedObject>();
+export const REMEMBERED_HEADERS = 32;
+const REMEMBERED_HEADER_CHARS = 1024;
+
+function rememberHeader(segment: string, header: ParsedObject): void {
+  if (segment.length > REMEMBERED_HEADER_CHARS) return;
+  if (rememberedHeaders.size >= REMEMBERED_HEADERS) rememberedHeaders.clear();
+  freezeTree(header.value);
+  rememberedHeaders.set(segment, header);
+}
+
+/** How many headers are remembered (for tests). */
+export function rememberedHeaderCount(): number {
+  return rememberedHeaders.size;
+}
+
+/** Parsed JSON is a tree: no cycles. */
+function freezeTree(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) freezeTree(v);
+}
+
+const NOT_THREE_SEGMENTS = 'token is not three base64url segments';
 
 function fail(detail: string): DecodeOutcome {
   return { ok: false, detail };
@@ -32,7 +73,12 @@ function badLength(segment: string): boolean {
   return segment.length % 4 === 1;
 }
 
-function parseObject(segment: string): { value: JsonObject; text: string } | null {
+interface ParsedObject {
+  readonly value: JsonObject;
+  readonly text: string;
+}
+
+function parseObject(segment: string): ParsedObject | null {
   const bytes = Buffer.from(segment, 'base64url');
   if (!isUtf8(bytes)) return null;
   const text = bytes.toString('utf8');
@@ -59,20 +105,27 @@ function problemText(part: 'token header' | 'token claims', problem: MemberProbl
 
 export function decodeCompactJws(token: string): DecodeOutcome {
   if (token.length > MAX_TOKEN_LENGTH) return fail(`token is longer than ${MAX_TOKEN_LENGTH} characters`);
-  if (!COMPACT_JWS.test(token)) return fail('token is not three base64url segments');
   const firstDot = token.indexOf('.');
-  const lastDot = token.lastIndexOf('.');
+  if (firstDot < 0) return fail(NOT_THREE_SEGMENTS);
   const headerSeg = token.slice(0, firstDot);
+  const remembered = rememberedHeaders.get(headerSeg);
+  REST.lastIndex = firstDot;
+  if (!REST.test(token) || (remembered === undefined && !HEADER_SEGMENT.test(headerSeg))) return fail(NOT_THREE_SEGMENTS);
+  // REST matched: there is exactly one more dot
+  const lastDot = token.indexOf('.', firstDot + 1);
   const payloadSeg = token.slice(firstDot + 1, lastDot);
   const signatureSeg = token.slice(lastDot + 1);
   if (badLength(headerSeg) || badLength(payloadSeg) || badLength(signatureSeg)) return fail('token has a truncated base64url segment');
 
-  const header = parseObject(headerSeg);
+  const header = remembered ?? parseObject(headerSeg);
   if (header === null) return fail('token header is not a JSON object');
   const payload = parseObject(payloadSeg);
   if (payload === null) return fail('token payload is not a JSON object');
-  const headerProblem = parsedMemberProblem(header.text, header.value);
-  if (headerProblem !== null) return fail(problemText('token header', headerProblem));
+  if (header !== remembered) {
+    const headerProblem = parsedMemberProblem(header.text, header.value);
+    if (headerProblem !== null) return fail(problemText('token header', headerProblem));
+    rememberHeader(headerSeg, header);
+  }
   const claimProblem = parsedMemberProblem(payload.text, payload.value);
   if (claimProblem !== null) return fail(problemText('token claims', claimProblem));
   return {
@@ -80,7 +133,7 @@ export function decodeCompactJws(token: string): DecodeOutcome {
     jws: {
       header: header.value,
       payload: payload.value,
-      // The token matched COMPACT_JWS, so it is ASCII and latin1 is an exact, fast copy.
+      // The token matched HEADER_SEGMENT and REST, so it is ASCII and latin1 is an exact, fast copy.
       signingInput: Buffer.from(token.slice(0, lastDot), 'latin1'),
       signature: Buffer.from(signatureSeg, 'base64url'),
     },
