@@ -37,6 +37,8 @@ test('parsedMemberProblem answers as memberProblem does on chosen texts', () => 
     '{"roles":["kid","kid"],"kid":"kid"}',
     '{"s":"a,\\"kid\\":1","kid":"x"}',
     '{"s":"\\\\","t" : 1, "u"\t:\n2}',
+    '{"a\\\\":1,"a\\\\":2}',
+    '{"\\\\\\"":1,"\\"\\\\":2,"x":"\\\\\\":"}',
     '{"__proto__":{"a":1},"b":2}',
     '{"__proto__":1,"__proto__":2}',
     '{"constructor":1,"toString":{"valueOf":[]}}',
