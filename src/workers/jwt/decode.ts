@@ -47,7 +47,8 @@ function rememberHeader(segment: string, header: ParsedObject): void {
   if (segment.length > REMEMBERED_HEADER_CHARS) return;
   if (rememberedHeaders.size >= REMEMBERED_HEADERS) rememberedHeaders.clear();
   freezeTree(header.value);
-  rememberedHeaders.set(segment, header);
+  // A copy: the segment is a slice of its token, and would keep the whole token alive.
+  rememberedHeaders.set(Buffer.from(segment, 'latin1').toString('latin1'), header);
 }
 
 /** How many headers are remembered (for tests). */
