@@ -5,15 +5,10 @@
 //   npm run build && node dist/bench/cache-micro.js [--entries 10000] [--rounds 7]
 
 import { GenerationalMap } from '../src/main/generational-map.js';
+import { median, numberOption } from './micro-options.js';
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  const v = at < 0 ? Number.NaN : Number(process.argv[at + 1]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-const entries = option('--entries', 10_000);
-const rounds = option('--rounds', 7);
+const entries = numberOption('--entries', 10_000);
+const rounds = numberOption('--rounds', 7);
 const keys = Array.from({ length: entries * 5 }, (_, i) => `eyJhbGciOiJSUzI1NiJ9.${i}.${'x'.repeat(600)}`);
 
 /** The replaced eviction: delete the first key in insertion order once full. */
@@ -43,7 +38,6 @@ for (let r = 0; r < rounds; r++) {
   a.push(fifo());
   b.push(generational());
 }
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
 process.stdout.write(`${entries} entries, ${keys.length} insertions per round, median of ${rounds} rounds:\n`);
 process.stdout.write(`  Map + keys().next() eviction: ${(median(a) / 1000).toFixed(2)} µs per insertion\n`);
 process.stdout.write(`  GenerationalMap:              ${(median(b) / 1000).toFixed(2)} µs per insertion\n`);

@@ -13,15 +13,10 @@ import { decodeCompactJws } from '../src/workers/jwt/decode.js';
 import { prepareProviderSet, type KeyCandidate, type PreparedProviderSet } from '../src/workers/jwt/provider-set.js';
 import { verifyToken } from '../src/workers/jwt/verify-token.js';
 import { AUDIENCE, ISSUER, signDistinctTokens } from './fixtures.js';
+import { median, numberOption } from './micro-options.js';
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  const v = at < 0 ? Number.NaN : Number(process.argv[at + 1]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-const count = option('--tokens', 20_000);
-const rounds = option('--rounds', 9);
+const count = numberOption('--tokens', 20_000);
+const rounds = numberOption('--rounds', 9);
 const withMath = process.argv.includes('--math');
 
 const { privateJwk, publicJwk } = await createKeyPair({ alg: 'RS256' });
@@ -65,12 +60,13 @@ const cases: Array<[string, (token: string) => void, number]> = [
 ];
 if (withMath) cases.push(['verifyToken, with math', (t) => (sink += verifyToken(set, t, now).ok ? 1 : 0), Math.min(count, 4000)]);
 
-const results = cases.map(() => [] as number[]);
-for (let r = 0; r < rounds; r++) cases.forEach(([, run, n], i) => results[i]?.push(time(run, n)));
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
+const results: number[][] = cases.map(() => []);
+for (let r = 0; r < rounds; r++) {
+  for (const [i, [, run, n]] of cases.entries()) results[i]?.push(time(run, n));
+}
 process.stdout.write(`${count} distinct RS256 tokens (${tokens[0]?.length ?? 0} chars), median of ${rounds} rounds, µs per token:\n`);
-cases.forEach(([name], i) => {
+for (const [i, [name]] of cases.entries()) {
   const xs = results[i] ?? [];
   process.stdout.write(`  ${name.padEnd(24)} ${median(xs).toFixed(3)}  [${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}]\n`);
-});
+}
 if (sink === 0) process.stdout.write('(nothing counted)\n');
