@@ -7,11 +7,13 @@ import type { DecideResult, FilterResult, VerifyResult } from '../../protocol/wo
 import { GatewayError } from '../../protocol/errors.js';
 import type { Maybe } from '../maybe-async.js';
 import { availableParallelism } from 'node:os';
+import { VerifyBatch } from './verify-batch.js';
 
 export interface EngineRunner {
   readonly mode: 'pool' | 'inline';
   readonly generation: number;
-  /** A value when the signature was checked on this thread (`signaturesOnLoop`). */
+  /** Signatures are checked on the loop at the end of the turn (`signaturesOnLoop`,
+   * verify-batch.ts) or on the libuv pool: a promise either way; a value is allowed. */
   verify(task: VerifyTask): Maybe<VerifyResult>;
   /** A value when decided on this thread (it always is today: one decision costs less than any hop). */
   decide(task: DecideTask): Maybe<DecideResult>;
@@ -44,12 +46,13 @@ export function signaturesOnLoop(): boolean {
   return availableParallelism() === 1;
 }
 
-/** Every task on the main thread; signatures where `signaturesOnLoop` says. */
+/** Every task on the main thread; signatures where `signaturesOnLoop` says, a turn's together. */
 export function inlineRunner(engine: PolicyEngine, verifyOnLoop = signaturesOnLoop()): EngineRunner {
+  const batch = verifyOnLoop ? new VerifyBatch((task) => engine.verify(task.providerSet, task.token, task.now)) : null;
   return {
     mode: 'inline',
     generation: engine.generation,
-    verify: verifyOnLoop ? (task) => engine.verify(task.providerSet, task.token, task.now) : (task) => engine.verifyAsync(task),
+    verify: batch !== null ? (task) => batch.verify(task) : (task) => engine.verifyAsync(task),
     decide: (task) => engine.decide(task.ruleSet, task.ctx),
     filter: (task) => engine.filter(task.ruleSet, task),
     remembered: (task, bytes) => engine.rememberedAnswer(task.ruleSet, task, bytes),

@@ -14,6 +14,7 @@ import { Connection, type ConnectionOptions, type ConnectionOwner } from './conn
 import { H1Error } from './errors.js';
 import { Exchange, type ExchangeHolder } from './exchange.js';
 import { FieldLinesCache, type RequestParts, requestBytes } from './request-head.js';
+import { atTurnEnd } from '../../turn-end.js';
 
 export interface H1PoolOptions extends ConnectionOptions {
   /** most connections open at once; null: no limit */
@@ -153,7 +154,7 @@ export class H1Pool implements ConnectionOwner, ExchangeHolder {
     this.#dirty.push(c);
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    setImmediate(this.#flush);
+    atTurnEnd(this.#flush);
   }
 
   /** The requests of a turn leave together, after everything the turn read was handled. */
