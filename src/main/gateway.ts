@@ -41,6 +41,9 @@ export interface GatewayOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Overrides `config.workers`. */
   readonly workers?: number;
+  /** Overrides `signaturesOnLoop()` (src/main/policy-engine/runner.ts), e.g. to run the one-CPU
+   * mode on a machine with more. */
+  readonly signaturesOnLoop?: boolean;
   /** Overrides `config.logging.format`. */
   readonly logFormat?: LogFormat;
   /** Where log lines go (default: stdout through pino's destination). */
@@ -121,6 +124,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     metrics,
     workers: options.workers ?? config.runtime.workers,
+    ...(options.signaturesOnLoop !== undefined ? { signaturesOnLoop: options.signaturesOnLoop } : {}),
     upstream,
     tracing: new TracingHost({ logger, version, env }),
     ...(options.jwksCooldownMs !== undefined ? { jwksCooldownMs: options.jwksCooldownMs } : {}),

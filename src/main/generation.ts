@@ -51,6 +51,8 @@ export interface GenerationsOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly workers: number;
+  /** where token signatures are checked (default: `signaturesOnLoop()`) */
+  readonly signaturesOnLoop?: boolean;
   readonly upstream: UpstreamParts;
   /** the gateway's tracers, one per tracing policy in use */
   readonly tracing: TracingHost;
@@ -77,8 +79,11 @@ export class Generations {
   constructor(o: GenerationsOptions) {
     this.#o = o;
     const { logger, metrics } = o;
-    this.#engines = new EngineRunners(o.workers, metrics.listCache, (err) =>
-      logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]),
+    this.#engines = new EngineRunners(
+      o.workers,
+      metrics.listCache,
+      (err) => logger.warn('gateway', 'closing an old worker pool failed', [['error', String(err)]]),
+      o.signaturesOnLoop,
     );
     this.#keys = new KeyRegistry({
       logger,

@@ -48,10 +48,10 @@ function threadsLoaded(threads: readonly Worker[]): Promise<void> {
  * the same engine code. Filtered lists are remembered on the main thread (list-cache.ts):
  * recognising a list seen before costs less than the hop to a worker, so only lists not seen
  * before go to the pool. */
-export async function createPoolRunner(init: WorkerInit, workers: number, engine: PolicyEngine): Promise<EngineRunner> {
+export async function createPoolRunner(init: WorkerInit, workers: number, engine: PolicyEngine, verifyOnLoop?: boolean): Promise<EngineRunner> {
   const pool = await ActorPool.start(init, workers);
   return {
-    ...inlineRunner(engine),
+    ...inlineRunner(engine, verifyOnLoop),
     mode: 'pool',
     filter: (task) => {
       const cached = engine.cachedFilter(task.ruleSet, task);

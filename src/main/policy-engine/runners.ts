@@ -5,13 +5,13 @@
 import type { CacheCounts, WorkerInit } from '../../protocol/worker-contract.js';
 import { loadPolicyEngineFactory } from './engine-module.js';
 import { createPoolRunner } from './pool-runner.js';
-import { inlineRunner, type EngineRunner } from './runner.js';
+import { inlineRunner, signaturesOnLoop, type EngineRunner } from './runner.js';
 
 /** `listCounts`: where the main thread's list cache counts its lookups (the gateway's metrics). */
-export async function createEngineRunner(init: WorkerInit, workers: number, listCounts?: CacheCounts): Promise<EngineRunner> {
+export async function createEngineRunner(init: WorkerInit, workers: number, listCounts?: CacheCounts, verifyOnLoop = signaturesOnLoop()): Promise<EngineRunner> {
   const createPolicyEngine = await loadPolicyEngineFactory();
   const engine = createPolicyEngine(init, listCounts);
-  return workers > 0 ? createPoolRunner(init, workers, engine) : inlineRunner(engine);
+  return workers > 0 ? createPoolRunner(init, workers, engine, verifyOnLoop) : inlineRunner(engine, verifyOnLoop);
 }
 
 export class EngineRunners {
@@ -21,17 +21,19 @@ export class EngineRunners {
   readonly #workers: number;
   readonly #listCounts: CacheCounts | undefined;
   readonly #onCloseError: (err: unknown) => void;
+  readonly #verifyOnLoop: boolean;
   #closing = false;
 
-  constructor(workers: number, listCounts: CacheCounts | undefined, onCloseError: (err: unknown) => void) {
+  constructor(workers: number, listCounts: CacheCounts | undefined, onCloseError: (err: unknown) => void, verifyOnLoop = signaturesOnLoop()) {
     this.#workers = workers;
     this.#listCounts = listCounts;
     this.#onCloseError = onCloseError;
+    this.#verifyOnLoop = verifyOnLoop;
   }
 
   create(init: WorkerInit): Promise<EngineRunner> {
     const made = (async () => {
-      const d = await createEngineRunner(init, this.#workers, this.#listCounts);
+      const d = await createEngineRunner(init, this.#workers, this.#listCounts, this.#verifyOnLoop);
       this.#live.add(d);
       // Built while the gateway was closing (a reload or new keys racing close): no threads for it.
       if (this.#closing) void this.retire(d);

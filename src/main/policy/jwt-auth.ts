@@ -59,8 +59,8 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
   // the engine started with.
   let live: ReadonlySet<string> | null = null;
 
-  /** A value when the engine checked the signature on this thread; a promise when it waits (the
-   * libuv pool, a key refetch after an unknown kid). */
+  /** A promise while the signature waits (for the turn's batch on the loop, or the libuv pool)
+   * or the keys are refetched after an unknown kid; a value when the engine answered at once. */
   function verify(token: string): Maybe<AuthOutcome> {
     const task = { op: 'verify', providerSet, token, now: Math.floor(Date.now() / 1000) } as const;
     return then(o.engine().verify(task), (result) => {
