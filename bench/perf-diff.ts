@@ -84,9 +84,9 @@ export function diffRows(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, 
   return [...names].map((name) => ({ name, a: a.get(name) ?? 0, b: b.get(name) ?? 0 })).sort((x, y) => y.a - y.b - (x.a - x.b));
 }
 
-function table(title: string, rows: readonly DiffRow[], labels: readonly [string, string]): string {
+function table(title: string, rows: readonly DiffRow[]): string {
   const f = (n: number): string => n.toFixed(2).padStart(7);
-  const lines = [`${title}`, `${'a − b'.padStart(7)} ${labels[0].slice(0, 7).padStart(7)} ${labels[1].slice(0, 7).padStart(7)}  (µs per request)`];
+  const lines = [`${title}`, `${'a − b'.padStart(7)} ${'a'.padStart(7)} ${'b'.padStart(7)}  (µs per request)`];
   for (const r of rows) lines.push(`${f(r.a - r.b)} ${f(r.a)} ${f(r.b)}  ${r.name.slice(0, 110)}`);
   return lines.join('\n');
 }
@@ -106,10 +106,9 @@ function main(argv: readonly string[]): void {
   const [a, b] = cases.map(caseArg) as [{ file: string; us: number }, { file: string; us: number }];
   const costA = costsPerRequest(parseReport(readFileSync(a.file, 'utf8')), a.us);
   const costB = costsPerRequest(parseReport(readFileSync(b.file, 'utf8')), b.us);
-  const labels = [a.file.replace(/.*\//, ''), b.file.replace(/.*\//, '')] as const;
-  console.log(`a − b = ${(a.us - b.us).toFixed(1)} µs per request\n`);
-  console.log(table('By area', diffRows(byArea(costA), byArea(costB)), labels));
-  console.log(`\n${table(`The ${top} symbols a spends most more on`, diffRows(costA, costB).slice(0, top), labels)}`);
+  console.log(`a: ${a.file}, ${a.us} µs per request\nb: ${b.file}, ${b.us} µs per request\na − b = ${(a.us - b.us).toFixed(1)} µs per request\n`);
+  console.log(table('By area', diffRows(byArea(costA), byArea(costB))));
+  console.log(`\n${table(`The ${top} symbols a spends most more on`, diffRows(costA, costB).slice(0, top))}`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main(process.argv.slice(2));

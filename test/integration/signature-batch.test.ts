@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { loadUws } from '../../src/main/http/uws.js';
 import { VERIFY_BATCH_CAP } from '../../src/main/policy-engine/verify-batch.js';
 import { tempDir } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, gatewayYaml, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
@@ -221,7 +222,12 @@ test('clients that leave while their tokens wait are logged as such; the others,
   }
   const lines = await accessLines(linesBefore, rows.length);
   assert.equal(lines.length, rows.length, 'one access line per request, the ones that left included');
-  assert.equal(lines.filter((l) => l.includes('client closed the connection')).length, leaving.size);
+  const closed = lines.filter((l) => l.includes('client closed the connection')).length;
+  // uWS reads a request and its client's close in the same turn, before the turn's batch runs;
+  // node:http (the fallback front) may hear of a close only after the request was answered,
+  // which it then logs as answered.
+  if (loadUws(true).native) assert.equal(closed, leaving.size);
+  else assert.ok(closed <= leaving.size, `${closed} closes logged for ${leaving.size} clients that left`);
 
   const later = await openSockets(1);
   const answer = answerOf(later[0] as Socket);
