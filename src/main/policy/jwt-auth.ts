@@ -6,6 +6,7 @@ import type { CacheCounts, Claims, ReasonCode, VerifyResult, WorkerInit } from '
 import type { EngineRunner } from '../policy-engine/runner.js';
 import { then, type Maybe } from '../maybe-async.js';
 import { rememberClaimsForCel } from '../../protocol/cel-values.js';
+import { deepFreeze } from '../../protocol/deep-freeze.js';
 import { InFlightVerifications } from './inflight-verifications.js';
 import { VerifiedTokenCache, keyIdentity, liveKeys } from './token-cache.js';
 
@@ -127,18 +128,4 @@ export function createJwtAuthenticator(o: JwtAuthenticatorOptions): JwtAuthentic
       return pending;
     },
   };
-}
-
-/** Claims are parsed JSON: a tree, no cycles. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value;
-  Object.freeze(value);
-  // Arrays by index: for-in would make a string of every index.
-  if (Array.isArray(value)) {
-    const items: readonly unknown[] = value;
-    for (let i = 0; i < items.length; i++) deepFreeze(items[i]);
-  } else {
-    for (const k in value) deepFreeze(value[k]);
-  }
-  return value;
 }

@@ -1,6 +1,7 @@
 // Strict compact-JWS parsing: three base64url segments, header and payload JSON objects.
 // Nothing here is trusted yet; the signature is checked later over the original bytes.
 import { Buffer, isUtf8 } from 'node:buffer';
+import { deepFreeze } from '../../protocol/deep-freeze.js';
 import { parsedMemberProblem, type MemberProblem } from '../../protocol/json-members.js';
 
 /** Larger tokens are refused before any parsing (a bearer token is ~0.3–2 KiB). */
@@ -46,7 +47,7 @@ const REMEMBERED_HEADER_CHARS = 1024;
 function rememberHeader(segment: string, header: ParsedObject): void {
   if (segment.length > REMEMBERED_HEADER_CHARS) return;
   if (rememberedHeaders.size >= REMEMBERED_HEADERS) rememberedHeaders.clear();
-  freezeTree(header.value);
+  deepFreeze(header.value);
   // A copy: the segment is a slice of its token, and would keep the whole token alive.
   rememberedHeaders.set(Buffer.from(segment, 'latin1').toString('latin1'), header);
 }
@@ -56,12 +57,6 @@ export function rememberedHeaderCount(): number {
   return rememberedHeaders.size;
 }
 
-/** Parsed JSON is a tree: no cycles. */
-function freezeTree(value: unknown): void {
-  if (typeof value !== 'object' || value === null) return;
-  Object.freeze(value);
-  for (const v of Object.values(value)) freezeTree(v);
-}
 
 const NOT_THREE_SEGMENTS = 'token is not three base64url segments';
 
