@@ -200,7 +200,12 @@ test('new tokens arriving in one turn, more than a batch, some bad, one repeated
     else assert.match(text, /"serverInfo"/, `request ${i}`);
   }
   const good = rows.filter((r) => r.status === 200);
-  assert.equal(verified('ok'), counted.ok + new Set(good.map((r) => r.token)).size, 'the repeated token verified once');
+  // On uWS the burst is read in one turn, so the repeated token's requests share one check. The
+  // fallback front (node:http) may read it over several turns: a later request then verifies
+  // again or finds the token cached, and each such outcome counts as one more 'ok'.
+  const distinct = counted.ok + new Set(good.map((r) => r.token)).size;
+  if (loadUws(true).native) assert.equal(verified('ok'), distinct, 'the repeated token verified once');
+  else assert.ok(verified('ok') >= distinct && verified('ok') <= counted.ok + good.length, `${verified('ok') - counted.ok} ok outcomes for ${good.length} requests`);
   assert.equal(verified('bad_signature'), counted.bad + count(rows, BAD_SIGNATURE));
   assert.equal(verified('expired'), counted.expired + count(rows, EXPIRED));
   assert.equal(verified('unknown_kid'), counted.unknown + count(rows, UNKNOWN_KID));
