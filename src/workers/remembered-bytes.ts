@@ -12,6 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import type { CompiledRuleSet } from './cel/compile.js';
 import { cacheKey, soleResultAt, type ListOfCaller } from './filter-list.js';
 import type { FilteredListCache } from './list-cache.js';
+import { bufferView } from '../protocol/buffer-view.js';
 import type { RememberedAnswer } from '../protocol/policy-engine.js';
 
 const resultName = Buffer.from('"result":');
@@ -58,7 +59,7 @@ function splice(bytes: Buffer, at: number, after: number, inner: Buffer): Buffer
 /** What the cache remembers for this answer, or null (decode it and take the text path). A
  * lookup that finds nothing is not counted here: the text path counts it. */
 export function rememberedAnswer(rules: CompiledRuleSet, req: ListOfCaller, message: Uint8Array, cache: FilteredListCache): RememberedAnswer | null {
-  const bytes = Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  const bytes = bufferView(message);
   if (bytes.length === 0 || !isUtf8(bytes)) return null;
   const key = cacheKey(rules, req);
   const hit = key === null ? null : cache.findBytes(key, bytes, resultHint(bytes));

@@ -17,11 +17,12 @@ import {
   type FrontApp, type FrontHandler, type FrontModule, type FrontRequest, type FrontResponse, type FrontTls, type ListenCallback, type ListenOption, type ListenSocket,
 } from './front.js';
 import { latin1OfUtf8, utf8OfLatin1 } from './header-text.js';
+import { bufferView } from '../../protocol/buffer-view.js';
 
 /** A header value as uWS would send it (a string as UTF-8, bytes as they are), in the latin1
  * string node:http writes byte for byte. */
 function latin1Value(value: string | Uint8Array): string {
-  if (typeof value !== 'string') return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
+  if (typeof value !== 'string') return bufferView(value).toString('latin1');
   return latin1OfUtf8(value);
 }
 

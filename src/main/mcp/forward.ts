@@ -3,6 +3,7 @@
 // never learns of (the answer failed, was refused, or the client left) ended at once instead of
 // being left to the upstream's own expiry.
 
+import { bufferView } from '../../protocol/buffer-view.js';
 import { errorText } from '../../protocol/errors.js';
 import { isErrorAnswer, type ParsedMessage } from '../../protocol/jsonrpc.js';
 import { listKindOf } from '../../protocol/mcp.js';
@@ -87,7 +88,7 @@ function refusableInit(mode: AnswerMode, headers: HeaderList, refused: () => voi
     finish: async (bytes) => {
       const out = await finish(bytes);
       const answer = out.body ?? bytes;
-      if (!isErrorAnswer(typeof answer === 'string' ? answer : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength).toString('utf8'))) return out;
+      if (!isErrorAnswer(typeof answer === 'string' ? answer : bufferView(answer).toString('utf8'))) return out;
       refused();
       return { body: out.body, headers: headers.filter(([k]) => k !== 'mcp-session-id') };
     },
