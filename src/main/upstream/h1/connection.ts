@@ -163,9 +163,7 @@ export class Connection implements ResponseSink, ExchangeHolder {
     if (unsent.length === 0 || this.#destroyed) return;
     this.#unsent = [];
     const socket = this.#socket;
-    let large = false;
-    for (const ex of unsent) if (largeBody(ex.request) !== null) large = true;
-    if (!large) {
+    if (!unsent.some((ex) => largeBody(ex.request) !== null)) {
       socket.write(joinRequests(unsent));
       return;
     }
