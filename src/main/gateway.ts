@@ -13,6 +13,7 @@ import type { FrontModule } from './http/front.js';
 import { ByteBudget } from './http/byte-budget.js';
 import { loadUws } from './http/uws.js';
 import { createLogger, type LogSink, type Logger } from './log/logger.js';
+import type { EngineRunner } from './policy-engine/runner.js';
 import { LegacySessions } from './mcp/legacy-sse.js';
 import { createSessionCodec } from './mcp/session-id.js';
 import { StreamGate } from './mcp/stream-gate.js';
@@ -130,6 +131,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     ...(options.jwksCooldownMs !== undefined ? { jwksCooldownMs: options.jwksCooldownMs } : {}),
   });
   await generations.start(config);
+  logSignatureChecks(logger, generations.current.engine);
   const state = { accepting: true };
   const inflight: PipelineDeps['inflight'] = { count: 0, onIdle: null };
   // Read at start only, like the rest of `config:`.
@@ -183,6 +185,13 @@ function openFront(options: GatewayOptions, env: Env, config: GatewayConfig, met
   if (loaded.native) logger.info('gateway', 'uWebSockets.js native front', [['from', loaded.source]]);
   else logger.warn('gateway', 'uWebSockets.js native binary did not load: running on its slow pure-JS fallback (opted in)');
   return { uws: loaded.module, logger };
+}
+
+/** Where token signatures are checked, and by what, said once at start. */
+function logSignatureChecks(logger: Logger, engine: EngineRunner): void {
+  if (!engine.signaturesOnLoop) logger.info('jwt', "token signatures checked on libuv's thread pool by node:crypto");
+  else if (engine.rsaVerifier.native) logger.info('jwt', 'token signatures checked on the event loop, RSA by the native verifier', [['openssl', engine.rsaVerifier.detail]]);
+  else logger.info('jwt', 'token signatures checked on the event loop by node:crypto: the native RSA verifier is not in use', [['reason', engine.rsaVerifier.detail]]);
 }
 
 function upstreamParts(config: GatewayConfig, client: UpstreamClient, metrics: Metrics, logger: Logger, idleLimits: Partial<UpstreamIdleLimits> | undefined): UpstreamParts {

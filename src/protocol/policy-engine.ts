@@ -32,8 +32,16 @@ export interface RememberedAnswer {
   readonly ruleErrors: number;
 }
 
+/** How this thread checks RSA signatures synchronously: the native verifier (`detail`: its
+ * OpenSSL) or node:crypto (`detail`: why not the native one). */
+export interface RsaVerifierInfo {
+  readonly native: boolean;
+  readonly detail: string;
+}
+
 export interface PolicyEngine {
   readonly generation: number;
+  readonly rsaVerifier: RsaVerifierInfo;
   /** unusable JWKS keys that were left out (one line each), for the config log */
   readonly warnings: readonly string[];
   /** Any task, as an actor answers a frame. */

@@ -9,6 +9,7 @@ import { FilteredListCache } from './list-cache.js';
 import { rememberedAnswer } from './remembered-bytes.js';
 import { prepareProviderSet, type PreparedProviderSet } from './jwt/provider-set.js';
 import { verifyToken, verifyTokenAsync } from './jwt/verify-token.js';
+import { nativeRsa } from './jwt/native-rsa.js';
 
 function indexById<T extends { readonly id: number }>(items: readonly T[], what: string): ReadonlyMap<number, T> {
   const map = new Map<number, T>();
@@ -70,5 +71,7 @@ export const createPolicyEngine: PolicyEngineFactory = (init, listCounts): Polic
     }
   }
 
-  return { generation: init.generation, warnings, run, verify, verifyAsync, decide: decideWith, filter, cachedFilter, rememberedAnswer: remembered, rememberFilter, listCacheChars: () => listCache?.chars ?? 0 };
+  const rsa = nativeRsa();
+  const rsaVerifier = rsa.loaded ? { native: true, detail: rsa.module.openssl } : { native: false, detail: rsa.reason };
+  return { generation: init.generation, rsaVerifier, warnings, run, verify, verifyAsync, decide: decideWith, filter, cachedFilter, rememberedAnswer: remembered, rememberFilter, listCacheChars: () => listCache?.chars ?? 0 };
 };

@@ -2,7 +2,7 @@
 // not seen before sent to a pool of actors running the same engine (pool-runner.ts). Inline mode
 // (`workers: 0`) is also the benchmark baseline for the pool.
 
-import type { DecideTask, FilterTask, PolicyEngine, RememberedAnswer, VerifyTask } from '../../protocol/policy-engine.js';
+import type { DecideTask, FilterTask, PolicyEngine, RememberedAnswer, RsaVerifierInfo, VerifyTask } from '../../protocol/policy-engine.js';
 import type { DecideResult, FilterResult, VerifyResult } from '../../protocol/worker-contract.js';
 import { GatewayError } from '../../protocol/errors.js';
 import type { Maybe } from '../maybe-async.js';
@@ -12,6 +12,10 @@ import { VerifyBatch } from './verify-batch.js';
 export interface EngineRunner {
   readonly mode: 'pool' | 'inline';
   readonly generation: number;
+  /** where signatures are checked: on the loop (`verifyOnLoop`) or on libuv's pool */
+  readonly signaturesOnLoop: boolean;
+  /** the main thread's engine's, used where signatures are checked on the loop */
+  readonly rsaVerifier: RsaVerifierInfo;
   /** Signatures are checked on the loop at the end of the turn (`signaturesOnLoop`,
    * verify-batch.ts) or on the libuv pool: a promise either way; a value is allowed. */
   verify(task: VerifyTask): Maybe<VerifyResult>;
@@ -52,6 +56,8 @@ export function inlineRunner(engine: PolicyEngine, verifyOnLoop = signaturesOnLo
   return {
     mode: 'inline',
     generation: engine.generation,
+    signaturesOnLoop: verifyOnLoop,
+    rsaVerifier: engine.rsaVerifier,
     verify: batch !== null ? (task) => batch.verify(task) : (task) => engine.verifyAsync(task),
     decide: (task) => engine.decide(task.ruleSet, task.ctx),
     filter: (task) => engine.filter(task.ruleSet, task),

@@ -1,11 +1,13 @@
 // JWK → cached KeyObject, plus the algorithms that key may verify.
-// Keys are imported once per config generation; the hot path only calls `crypto.verify`.
+// Keys are imported once per config generation; the hot path only calls `crypto.verify`, or for
+// RSA, where it loaded, the native verifier that keeps OpenSSL's context per key (native-rsa.ts).
 import { constants, createPublicKey, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
 import { jwkThumbprint } from '../../protocol/jwk-thumbprint.js';
 import type { PublicJwk } from '../../protocol/worker-contract.js';
 import { ALGORITHMS, RSA_ALGS, isForbiddenAlg, type AlgSpec, type JwsAlg } from './algorithms.js';
 import { quote } from './text.js';
 import { errorText } from '../../protocol/errors.js';
+import { nativeRsaCheck } from './native-rsa.js';
 
 /** One signature check bound to a key: what `crypto.verify` needs, run synchronously (workers)
  * or on the libuv pool (the main thread, see `checkSignatureAsync`). */
@@ -13,8 +15,10 @@ export interface SignatureCheck {
   /** digest for `crypto.verify`; null for EdDSA */
   readonly hash: string | null;
   readonly key: KeyObject | VerifyKeyObjectInput;
-  /** the only signature length accepted (ECDSA r ‖ s), 0 for any, -1 for none */
+  /** the only signature length accepted (RSA: the modulus's; ECDSA: r ‖ s), 0 for any, -1 for none */
   readonly length: number;
+  /** the same check by the native RSA verifier, for the synchronous path; null: node:crypto */
+  readonly native: ((signingInput: Uint8Array, signature: Uint8Array) => boolean) | null;
 }
 
 /** Checks one signature over the JWS signing input; odd input (e.g. an RSA signature of the
@@ -22,14 +26,15 @@ export interface SignatureCheck {
 export function checkSignature(check: SignatureCheck, signingInput: Uint8Array, signature: Uint8Array): boolean {
   if (check.length !== 0 && signature.length !== check.length) return false;
   try {
-    return verify(check.hash, signingInput, check.key, signature);
+    return check.native !== null ? check.native(signingInput, signature) : verify(check.hash, signingInput, check.key, signature);
   } catch {
     return false;
   }
 }
 
 /** `checkSignature` with the math on the libuv pool: the calling thread spends a fraction of the
- * time the check takes, which matters where that thread is the event loop. */
+ * time the check takes, which matters where that thread is the event loop. Always node:crypto:
+ * the native verifier's kept context belongs to one thread, and the pool has several. */
 export function checkSignatureAsync(check: SignatureCheck, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
   if (check.length !== 0 && signature.length !== check.length) return Promise.resolve(false);
   return new Promise((resolve) => {
@@ -80,18 +85,30 @@ function shapeOf(jwk: PublicJwk): KeyShape | string {
   }
 }
 
+/** An RSA signature is exactly as long as the modulus (RFC 8017 §8.1.2, §8.2.2 step 1). OpenSSL
+ * checks that for PKCS #1 v1.5 but lets a PSS signature through without its leading zero bytes:
+ * a second spelling of the same token. */
+function rsaSignatureLength(key: KeyObject): number {
+  return Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
+}
+
 function verifierFor(spec: AlgSpec, key: KeyObject): SignatureCheck {
   switch (spec.family) {
     case 'rsa-pkcs1':
-      return { hash: spec.hash, key, length: 0 };
+      return { hash: spec.hash, key, length: rsaSignatureLength(key), native: spec.hash === null ? null : nativeRsaCheck(key, spec.hash, false) };
     case 'rsa-pss':
-      // RFC 7518 §3.5: the salt is as long as the digest.
-      return { hash: spec.hash, key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, length: 0 };
+      // RFC 7518 §3.5: the salt is as long as the digest (so in rsa_verify.c).
+      return {
+        hash: spec.hash,
+        key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+        length: rsaSignatureLength(key),
+        native: spec.hash === null ? null : nativeRsaCheck(key, spec.hash, true),
+      };
     case 'ecdsa':
       // JWS carries r ‖ s (IEEE P1363), not DER.
-      return { hash: spec.hash, key: { key, dsaEncoding: 'ieee-p1363' }, length: spec.signatureLength ?? -1 };
+      return { hash: spec.hash, key: { key, dsaEncoding: 'ieee-p1363' }, length: spec.signatureLength ?? -1, native: null };
     case 'eddsa':
-      return { hash: null, key, length: 0 };
+      return { hash: null, key, length: 0, native: null };
   }
 }
 

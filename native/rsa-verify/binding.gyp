@@ -1,0 +1,13 @@
+# Built by scripts/build-native.mjs at `npm ci` (node-gyp, Node's own headers). It links against
+# nothing: the OpenSSL symbols resolve at load time from the Node binary that loads it.
+{
+  "targets": [
+    {
+      "target_name": "rsa_verify",
+      "sources": ["rsa_verify.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-fvisibility=hidden"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O2", "-Wall", "-Wextra"] },
+      "defines": ["NAPI_VERSION=8", "OPENSSL_API_COMPAT=30000", "OPENSSL_NO_DEPRECATED"]
+    }
+  ]
+}

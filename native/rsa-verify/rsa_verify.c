@@ -1,0 +1,250 @@
+/*
+ * RSA signature checks for JWS (RS256/384/512, PS256/384/512) with OpenSSL's verify context
+ * set up once per key and kept.
+ *
+ * Why this file exists: node:crypto's `verify` builds its OpenSSL context anew on every call, and
+ * OpenSSL 3 then fetches the digest and signature methods by name (hash tables under locks) and
+ * allocates, ~5 µs of a ~21 µs RS256 check on the bench machine; no node:crypto API keeps a
+ * context. With the context kept the check costs what `openssl speed` gives (~16 µs), and a
+ * request with a fresh token ~8 µs less in the pinned A/B (docs/perf-history.md, item 41).
+ *
+ * What it does not do: parse tokens, choose algorithms or decide anything. It answers "is this a
+ * valid signature of these bytes under this public key" and nothing else; src/workers/jwt
+ * decides the rest, and falls back to node:crypto when this module did not build or is switched
+ * off. It touches public keys only: nothing secret passes through.
+ *
+ * Threads: a verifier belongs to the JS thread that made it (napi_wrap on an object of that
+ * thread's isolate); its OpenSSL contexts are never shared across threads.
+ *
+ * OpenSSL is not linked: the symbols resolve at load time from the Node binary (Node exports its
+ * OpenSSL), so the checks run on the very OpenSSL node:crypto uses.
+ */
+#include <node_api.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  EVP_PKEY *pkey;
+  EVP_PKEY_CTX *pctx; /* initialised for verify once: padding, digest, PSS salt */
+  EVP_MD *md;
+  EVP_MD_CTX *mdctx; /* re-initialised per check; kept to save its allocation */
+  size_t sig_len;    /* the modulus size in bytes: the only signature length accepted */
+} Verifier;
+
+/* Marks objects made by `create`, so `verify` never unwraps anything else. */
+static const napi_type_tag VERIFIER_TAG = {0x706f72746375ULL, 0x7273612d7665ULL};
+
+/* RFC 7518 §3.3, §3.5; 16384 is OpenSSL's own ceiling for RSA public operations. */
+#define MIN_BITS 2048
+#define MAX_BITS 16384
+/* An SPKI of a 16384-bit key is ~2.1 KB; anything far larger is not one. */
+#define MAX_SPKI_BYTES 8192
+
+static void free_verifier(Verifier *v) {
+  if (v == NULL) return;
+  EVP_MD_CTX_free(v->mdctx);
+  EVP_PKEY_CTX_free(v->pctx);
+  EVP_MD_free(v->md);
+  EVP_PKEY_free(v->pkey);
+  free(v);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free_verifier((Verifier *)data);
+}
+
+/* Throws an Error with OpenSSL's reason, if it gave one, and leaves its error queue empty: a
+ * stale entry there would be read by the next node:crypto call on this thread. */
+static napi_value throw_openssl(napi_env env, const char *what) {
+  char message[320];
+  unsigned long code = ERR_peek_last_error();
+  if (code != 0) {
+    char reason[256];
+    ERR_error_string_n(code, reason, sizeof reason);
+    snprintf(message, sizeof message, "%s (%s)", what, reason);
+  } else {
+    snprintf(message, sizeof message, "%s", what);
+  }
+  ERR_clear_error();
+  napi_throw_error(env, "ERR_NATIVE_RSA", message);
+  return NULL;
+}
+
+/* The bytes of a Uint8Array (a Buffer is one); false after throwing a TypeError otherwise. */
+static bool get_bytes(napi_env env, napi_value value, const char *name, const unsigned char **data, size_t *len) {
+  static const unsigned char empty[1] = {0};
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  void *ptr = NULL;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, value, &type, len, &ptr, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    char message[96];
+    snprintf(message, sizeof message, "%s must be a Uint8Array", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return false;
+  }
+  /* An empty array may have no backing store: point at a valid empty buffer, not NULL. */
+  *data = *len == 0 ? empty : (const unsigned char *)ptr;
+  return true;
+}
+
+static bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
+  size_t argc = expected;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc != expected) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_COUNT", "wrong number of arguments");
+    return false;
+  }
+  return true;
+}
+
+/* Only the digests JWS names for RSA; anything else is refused before OpenSSL sees it. */
+static const char *digest_name(napi_env env, napi_value value) {
+  char name[16];
+  size_t len = 0;
+  /* len == strlen: no NUL inside; a longer string was cut short and matches nothing below */
+  if (napi_get_value_string_utf8(env, value, name, sizeof name, &len) == napi_ok && len == strlen(name)) {
+    if (strcmp(name, "sha256") == 0) return "SHA2-256";
+    if (strcmp(name, "sha384") == 0) return "SHA2-384";
+    if (strcmp(name, "sha512") == 0) return "SHA2-512";
+  }
+  napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "digest must be \"sha256\", \"sha384\" or \"sha512\"");
+  return NULL;
+}
+
+/* Sets the kept context up for one JWS algorithm: PKCS #1 v1.5 or PSS (salt as long as the
+ * digest, MGF1 with the same digest: RFC 7518 §3.5), over `md`. */
+static bool set_up_context(Verifier *v, bool pss) {
+  if (EVP_PKEY_verify_init(v->pctx) != 1) return false;
+  if (EVP_PKEY_CTX_set_rsa_padding(v->pctx, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) <= 0) return false;
+  if (EVP_PKEY_CTX_set_signature_md(v->pctx, v->md) <= 0) return false;
+  if (pss) {
+    if (EVP_PKEY_CTX_set_rsa_mgf1_md(v->pctx, v->md) <= 0) return false;
+    if (EVP_PKEY_CTX_set_rsa_pss_saltlen(v->pctx, RSA_PSS_SALTLEN_DIGEST) <= 0) return false;
+  }
+  return true;
+}
+
+/* create(spkiDer: Uint8Array, digest: "sha256" | "sha384" | "sha512", pss: boolean): Verifier */
+static napi_value create(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  const unsigned char *der = NULL;
+  size_t der_len = 0;
+  if (!get_bytes(env, argv[0], "spki", &der, &der_len)) return NULL;
+  const char *digest = digest_name(env, argv[1]);
+  if (digest == NULL) return NULL;
+  bool pss = false;
+  if (napi_get_value_bool(env, argv[2], &pss) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "pss must be a boolean");
+    return NULL;
+  }
+  if (der_len == 0 || der_len > MAX_SPKI_BYTES) return throw_openssl(env, "not a DER SubjectPublicKeyInfo");
+
+  Verifier *v = calloc(1, sizeof *v);
+  if (v == NULL) return throw_openssl(env, "out of memory");
+  const unsigned char *p = der;
+  v->pkey = d2i_PUBKEY(NULL, &p, (long)der_len);
+  if (v->pkey == NULL || p != der + der_len) {
+    free_verifier(v);
+    return throw_openssl(env, "not a DER SubjectPublicKeyInfo");
+  }
+  if (!EVP_PKEY_is_a(v->pkey, "RSA")) {
+    free_verifier(v);
+    return throw_openssl(env, "not an RSA key");
+  }
+  int bits = EVP_PKEY_get_bits(v->pkey);
+  if (bits < MIN_BITS || bits > MAX_BITS) {
+    free_verifier(v);
+    return throw_openssl(env, "RSA key size out of range (2048 to 16384 bits)");
+  }
+  v->sig_len = (size_t)EVP_PKEY_get_size(v->pkey);
+  v->md = EVP_MD_fetch(NULL, digest, NULL);
+  v->mdctx = EVP_MD_CTX_new();
+  v->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, v->pkey, NULL);
+  if (v->md == NULL || v->mdctx == NULL || v->pctx == NULL || !set_up_context(v, pss)) {
+    free_verifier(v);
+    return throw_openssl(env, "could not set up the verify context");
+  }
+
+  napi_value object;
+  if (napi_create_object(env, &object) != napi_ok) {
+    free_verifier(v);
+    return NULL;
+  }
+  if (napi_wrap(env, object, v, finalize, NULL, NULL) != napi_ok) {
+    free_verifier(v);
+    return NULL;
+  }
+  /* From here the finalizer owns `v`. */
+  if (napi_type_tag_object(env, object, &VERIFIER_TAG) != napi_ok) return NULL;
+  if (napi_object_freeze(env, object) != napi_ok) return NULL;
+  return object;
+}
+
+/* verify(verifier: Verifier, data: Uint8Array, signature: Uint8Array): boolean
+ * true only for a valid signature; false for any other signature. Throws on wrong arguments
+ * and on an internal OpenSSL failure (the caller counts that as invalid). */
+static napi_value verify(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  bool ours = false;
+  napi_valuetype kind;
+  if (napi_typeof(env, argv[0], &kind) != napi_ok || kind != napi_object ||
+      napi_check_object_type_tag(env, argv[0], &VERIFIER_TAG, &ours) != napi_ok || !ours) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "verifier must come from create()");
+    return NULL;
+  }
+  Verifier *v = NULL;
+  if (napi_unwrap(env, argv[0], (void **)&v) != napi_ok || v == NULL) return NULL;
+  const unsigned char *data = NULL;
+  const unsigned char *sig = NULL;
+  size_t data_len = 0;
+  size_t sig_len = 0;
+  if (!get_bytes(env, argv[1], "data", &data, &data_len)) return NULL;
+  if (!get_bytes(env, argv[2], "signature", &sig, &sig_len)) return NULL;
+
+  bool valid = false;
+  if (sig_len == v->sig_len) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_DigestInit_ex2(v->mdctx, v->md, NULL) != 1 || EVP_DigestUpdate(v->mdctx, data, data_len) != 1 ||
+        EVP_DigestFinal_ex(v->mdctx, digest, &digest_len) != 1) {
+      return throw_openssl(env, "digest failed");
+    }
+    valid = EVP_PKEY_verify(v->pctx, sig, sig_len, digest, digest_len) == 1;
+    /* A bad signature leaves reasons on the queue; node:crypto must not find them later. */
+    if (!valid) ERR_clear_error();
+  }
+  napi_value result;
+  napi_get_boolean(env, valid, &result);
+  return result;
+}
+
+/* The OpenSSL the checks run on (the loading Node's), for the startup log. */
+static napi_value openssl_version(napi_env env) {
+  napi_value result;
+  napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION), NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  if (napi_create_function(env, "create", NAPI_AUTO_LENGTH, create, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "create", fn) != napi_ok)
+    return NULL;
+  if (napi_create_function(env, "verify", NAPI_AUTO_LENGTH, verify, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "verify", fn) != napi_ok)
+    return NULL;
+  if (napi_set_named_property(env, exports, "openssl", openssl_version(env)) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,75 @@
+// The native RSA verifier (native/rsa-verify): RS* and PS* signature checks with OpenSSL's
+// context set up once per key, which no node:crypto API keeps (rsa_verify.c says what that saves
+// and why it is written by hand). It is optional: `npm ci` builds it where a C compiler and
+// Node's headers are at hand (scripts/build-native.mjs). Without it, or with
+// PORTCULLIS_NATIVE_RSA=off, keys.ts checks RSA signatures with node:crypto like every other
+// algorithm, with the same answers (test/unit/workers/native-rsa.test.ts compares the two).
+import type { KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { errorText } from '../../protocol/errors.js';
+
+/** A verifier bound to one key, digest and padding; usable on the thread that made it only. */
+export interface NativeRsaVerifier {
+  readonly nativeRsaVerifier: never;
+}
+
+export type RsaDigest = 'sha256' | 'sha384' | 'sha512';
+
+export interface NativeRsaModule {
+  /** the OpenSSL the checks run on (the running Node's own) */
+  readonly openssl: string;
+  create(spki: Uint8Array, digest: RsaDigest, pss: boolean): NativeRsaVerifier;
+  /** true only for a valid signature; throws on arguments of the wrong type */
+  verify(verifier: NativeRsaVerifier, data: Uint8Array, signature: Uint8Array): boolean;
+}
+
+export type NativeRsaState =
+  | { readonly loaded: true; readonly module: NativeRsaModule }
+  | { readonly loaded: false; readonly reason: string };
+
+/** From dist/src/workers/jwt/ up to the package root. */
+const ADDON = new URL('../../../../native/rsa-verify/build/Release/rsa_verify.node', import.meta.url);
+
+function isNativeRsaModule(m: unknown): m is NativeRsaModule {
+  if (typeof m !== 'object' || m === null) return false;
+  return 'create' in m && typeof m.create === 'function' && 'verify' in m && typeof m.verify === 'function' && 'openssl' in m && typeof m.openssl === 'string';
+}
+
+function load(env: NodeJS.ProcessEnv): NativeRsaState {
+  if (env['PORTCULLIS_NATIVE_RSA'] === 'off') return { loaded: false, reason: 'PORTCULLIS_NATIVE_RSA=off' };
+  let m: unknown;
+  try {
+    m = createRequire(import.meta.url)(fileURLToPath(ADDON));
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? err.code : undefined;
+    if (code === 'MODULE_NOT_FOUND') return { loaded: false, reason: 'not built (npm run build:native builds it; it needs a C compiler)' };
+    return { loaded: false, reason: `did not load: ${errorText(err)}` };
+  }
+  return isNativeRsaModule(m) ? { loaded: true, module: m } : { loaded: false, reason: 'the built module does not export create, verify and openssl' };
+}
+
+let state: NativeRsaState | undefined;
+
+/** Loaded on first use, once per thread; the environment is read then. */
+export function nativeRsa(env: NodeJS.ProcessEnv = process.env): NativeRsaState {
+  return (state ??= load(env));
+}
+
+/**
+ * The native check of `key` (RSA, already vetted by importJwk) for one digest and padding, as a
+ * function of the signing input and the signature; null where the verifier did not load or
+ * refuses the key (then node:crypto checks it, as it would anyway).
+ */
+export function nativeRsaCheck(key: KeyObject, digest: RsaDigest, pss: boolean): ((data: Uint8Array, signature: Uint8Array) => boolean) | null {
+  const s = nativeRsa();
+  if (!s.loaded) return null;
+  let verifier: NativeRsaVerifier;
+  try {
+    verifier = s.module.create(key.export({ type: 'spki', format: 'der' }), digest, pss);
+  } catch {
+    return null;
+  }
+  const { verify } = s.module;
+  return (data, signature) => verify(verifier, data, signature);
+}
