@@ -4,9 +4,8 @@
  *
  * Why this file exists: node:crypto's `verify` builds its OpenSSL context anew on every call, and
  * OpenSSL 3 then fetches the digest and signature methods by name (hash tables under locks) and
- * allocates, ~5 µs of a ~21 µs RS256 check on the bench machine; no node:crypto API keeps a
- * context. With the context kept the check costs what `openssl speed` gives (~16 µs), and a
- * request with a fresh token ~8 µs less in the pinned A/B (docs/perf-history.md, item 41).
+ * allocates: a measured share of every RS256 check, which no node:crypto API avoids. With the
+ * context kept a check costs what `openssl speed` gives (figures: docs/perf-history.md, item 41).
  *
  * What it does not do: parse tokens, choose algorithms or decide anything. It answers "is this a
  * valid signature of these bytes under this public key" and nothing else; src/workers/jwt
