@@ -5,7 +5,8 @@
 // PORTCULLIS_NATIVE_RSA=off, keys.ts checks RSA signatures with node:crypto like every other
 // algorithm, with the same answers (test/unit/workers/native-rsa.test.ts compares the two).
 import type { KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { errorText } from '../../protocol/errors.js';
 
@@ -36,17 +37,26 @@ function isNativeRsaModule(m: unknown): m is NativeRsaModule {
   return 'create' in m && typeof m.create === 'function' && 'verify' in m && typeof m.verify === 'function' && 'openssl' in m && typeof m.openssl === 'string';
 }
 
-function load(env: NodeJS.ProcessEnv): NativeRsaState {
-  if (env['PORTCULLIS_NATIVE_RSA'] === 'off') return { loaded: false, reason: 'PORTCULLIS_NATIVE_RSA=off' };
-  let m: unknown;
+/**
+ * Loads the addon at `path` with all its symbols bound at once. Its OpenSSL symbols come from the
+ * loading Node; `require` binds them lazily, so one this Node lacked would end the process at the
+ * first check that needs it, past any fallback. Bound now, a missing one is refused here and
+ * node:crypto checks the signatures.
+ */
+export function loadNativeRsa(path: string): NativeRsaState {
+  if (!existsSync(path)) return { loaded: false, reason: 'not built (npm run build:native builds it; it needs a C compiler)' };
+  const m: { exports: unknown } = { exports: {} };
   try {
-    m = createRequire(import.meta.url)(fileURLToPath(ADDON));
+    process.dlopen(m, path, constants.dlopen.RTLD_NOW);
   } catch (err) {
-    const code = err instanceof Error && 'code' in err ? err.code : undefined;
-    if (code === 'MODULE_NOT_FOUND') return { loaded: false, reason: 'not built (npm run build:native builds it; it needs a C compiler)' };
     return { loaded: false, reason: `did not load: ${errorText(err)}` };
   }
-  return isNativeRsaModule(m) ? { loaded: true, module: m } : { loaded: false, reason: 'the built module does not export create, verify and openssl' };
+  return isNativeRsaModule(m.exports) ? { loaded: true, module: m.exports } : { loaded: false, reason: 'the built module does not export create, verify and openssl' };
+}
+
+function load(env: NodeJS.ProcessEnv): NativeRsaState {
+  if (env['PORTCULLIS_NATIVE_RSA'] === 'off') return { loaded: false, reason: 'PORTCULLIS_NATIVE_RSA=off' };
+  return loadNativeRsa(fileURLToPath(ADDON));
 }
 
 let state: NativeRsaState | undefined;

@@ -4,10 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { newKeyPairSync } from '../../../src/main/cli/key-pairs.js';
 import { checkSignature, importJwk, type SignatureCheck } from '../../../src/workers/jwt/keys.js';
-import { nativeRsa, type NativeRsaModule, type NativeRsaVerifier, type RsaDigest } from '../../../src/workers/jwt/native-rsa.js';
+import { loadNativeRsa, nativeRsa, type NativeRsaModule, type NativeRsaVerifier, type RsaDigest } from '../../../src/workers/jwt/native-rsa.js';
 
 const state = nativeRsa();
 const switchedOff = process.env['PORTCULLIS_NATIVE_RSA'] === 'off';
@@ -277,4 +281,46 @@ test('PORTCULLIS_NATIVE_RSA=off leaves RSA checks to node:crypto', async () => {
   const jwk = { ...rsa2048.publicKey.export({ format: 'jwk' }), kid: 'k', alg: 'RS256' };
   const answer = await inWorker(body, { ...process.env, PORTCULLIS_NATIVE_RSA: 'off' }, { jwk });
   assert.deepEqual(answer, { state: { loaded: false, reason: 'PORTCULLIS_NATIVE_RSA=off' }, native: null });
+});
+
+/** An addon of the verifier's shape whose `verify` calls a symbol no Node has (as a Node whose
+ * OpenSSL lacked one the verifier uses); N-API declared by hand, so only a C compiler is needed. */
+const MISSING_SYMBOL_ADDON = `typedef void *napi_env, *napi_value, *napi_callback_info;
+typedef napi_value (*napi_callback)(napi_env, napi_callback_info);
+extern int napi_create_function(napi_env, const char *, unsigned long, napi_callback, void *, napi_value *);
+extern int napi_set_named_property(napi_env, napi_value, const char *, napi_value);
+extern int napi_create_string_utf8(napi_env, const char *, unsigned long, napi_value *);
+extern int napi_get_boolean(napi_env, int, napi_value *);
+extern int portcullis_test_symbol_no_node_has(void);
+static napi_value call(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value r;
+  napi_get_boolean(env, portcullis_test_symbol_no_node_has() == 1, &r);
+  return r;
+}
+__attribute__((visibility("default"))) napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  napi_value fn, s;
+  napi_create_function(env, "f", 1, call, 0, &fn);
+  napi_set_named_property(env, exports, "create", fn);
+  napi_set_named_property(env, exports, "verify", fn);
+  napi_create_string_utf8(env, "none", 4, &s);
+  napi_set_named_property(env, exports, "openssl", s);
+  return exports;
+}
+`;
+
+test('an addon calling a symbol this Node lacks is refused at load (node:crypto checks instead), not left to end the process at its first check', { skip: process.platform === 'win32' }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-nrsa-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'missing.c'), MISSING_SYMBOL_ADDON);
+  const addon = join(dir, 'missing.node');
+  const lookup = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [];
+  const cc = spawnSync(process.env['CC'] ?? 'cc', ['-shared', '-fPIC', ...lookup, '-o', addon, join(dir, 'missing.c')], { encoding: 'utf8' });
+  if (cc.error !== undefined || cc.status !== 0) {
+    t.skip(`no C compiler to build the test addon: ${cc.error?.message ?? cc.stderr}`);
+    return;
+  }
+  const s = loadNativeRsa(addon);
+  assert.equal(s.loaded, false);
+  if (!s.loaded) assert.match(s.reason, /^did not load: .*portcullis_test_symbol_no_node_has/);
 });
