@@ -22,6 +22,8 @@ function nodeGyp() {
 }
 
 function main() {
+  // A build from an earlier run must not be loaded where this one says it did not build.
+  rmSync(join(dir, 'build'), { recursive: true, force: true });
   if (process.env.PORTCULLIS_NATIVE_RSA === 'off') {
     say('native RSA verifier not built (PORTCULLIS_NATIVE_RSA=off): RSA signatures use node:crypto');
     return;
@@ -31,8 +33,6 @@ function main() {
     say('native RSA verifier not built: node-gyp not found; RSA signatures use node:crypto');
     return;
   }
-  // A stale build from another Node must not be loaded if this one fails.
-  rmSync(join(dir, 'build'), { recursive: true, force: true });
   const run = spawnSync(process.execPath, [gyp, 'rebuild', '--loglevel=warn'], { cwd: dir, encoding: 'utf8' });
   if (run.status === 0) {
     say('native RSA verifier built (native/rsa-verify)');
