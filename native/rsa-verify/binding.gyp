@@ -5,8 +5,8 @@
     {
       "target_name": "rsa_verify",
       "sources": ["rsa_verify.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-fvisibility=hidden"],
-      "xcode_settings": { "OTHER_CFLAGS": ["-O2", "-Wall", "-Wextra"] },
+      "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden", "-fstack-protector-strong"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-Wall", "-Wextra", "-fstack-protector-strong"] },
       "defines": ["NAPI_VERSION=8", "OPENSSL_API_COMPAT=30000", "OPENSSL_NO_DEPRECATED"]
     }
   ]

@@ -62,7 +62,9 @@ static void finalize(napi_env env, void *data, void *hint) {
 }
 
 /* Throws an Error with OpenSSL's reason, if it gave one, and leaves its error queue empty: a
- * stale entry there would be read by the next node:crypto call on this thread. */
+ * stale entry there would be read by the next node:crypto call on this thread. `create` empties
+ * the queue before its OpenSSL calls, so the reason is its own; `verify` does not spend the time
+ * on every check, so on its one failure branch (the digest) the reason may be an older one. */
 static napi_value throw_openssl(napi_env env, const char *what) {
   char message[320];
   unsigned long code = ERR_peek_last_error();
@@ -75,6 +77,14 @@ static napi_value throw_openssl(napi_env env, const char *what) {
   }
   ERR_clear_error();
   napi_throw_error(env, "ERR_NATIVE_RSA", message);
+  return NULL;
+}
+
+/* For an N-API call that failed without throwing (an engine failure: out of memory, say): JS must
+ * never get `undefined` for a verifier or an answer. */
+static napi_value throw_unless_pending(napi_env env, const char *what) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) napi_throw_error(env, "ERR_NATIVE_RSA", what);
   return NULL;
 }
 
@@ -147,10 +157,17 @@ static napi_value create(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "pss must be a boolean");
     return NULL;
   }
-  if (der_len == 0 || der_len > MAX_SPKI_BYTES) return throw_openssl(env, "not a DER SubjectPublicKeyInfo");
+  if (der_len == 0 || der_len > MAX_SPKI_BYTES) {
+    napi_throw_error(env, "ERR_NATIVE_RSA", "not a DER SubjectPublicKeyInfo");
+    return NULL;
+  }
 
+  ERR_clear_error();
   Verifier *v = calloc(1, sizeof *v);
-  if (v == NULL) return throw_openssl(env, "out of memory");
+  if (v == NULL) {
+    napi_throw_error(env, "ERR_NATIVE_RSA", "out of memory");
+    return NULL;
+  }
   const unsigned char *p = der;
   v->pkey = d2i_PUBKEY(NULL, &p, (long)der_len);
   if (v->pkey == NULL || p != der + der_len) {
@@ -176,17 +193,14 @@ static napi_value create(napi_env env, napi_callback_info info) {
   }
 
   napi_value object;
-  if (napi_create_object(env, &object) != napi_ok) {
+  if (napi_create_object(env, &object) != napi_ok || napi_wrap(env, object, v, finalize, NULL, NULL) != napi_ok) {
     free_verifier(v);
-    return NULL;
-  }
-  if (napi_wrap(env, object, v, finalize, NULL, NULL) != napi_ok) {
-    free_verifier(v);
-    return NULL;
+    return throw_unless_pending(env, "could not make the verifier object");
   }
   /* From here the finalizer owns `v`. */
-  if (napi_type_tag_object(env, object, &VERIFIER_TAG) != napi_ok) return NULL;
-  if (napi_object_freeze(env, object) != napi_ok) return NULL;
+  if (napi_type_tag_object(env, object, &VERIFIER_TAG) != napi_ok || napi_object_freeze(env, object) != napi_ok) {
+    return throw_unless_pending(env, "could not make the verifier object");
+  }
   return object;
 }
 
@@ -204,7 +218,7 @@ static napi_value verify(napi_env env, napi_callback_info info) {
     return NULL;
   }
   Verifier *v = NULL;
-  if (napi_unwrap(env, argv[0], (void **)&v) != napi_ok || v == NULL) return NULL;
+  if (napi_unwrap(env, argv[0], (void **)&v) != napi_ok || v == NULL) return throw_unless_pending(env, "could not read the verifier");
   const unsigned char *data = NULL;
   const unsigned char *sig = NULL;
   size_t data_len = 0;
@@ -225,7 +239,7 @@ static napi_value verify(napi_env env, napi_callback_info info) {
     if (!valid) ERR_clear_error();
   }
   napi_value result;
-  napi_get_boolean(env, valid, &result);
+  if (napi_get_boolean(env, valid, &result) != napi_ok) return throw_unless_pending(env, "could not answer");
   return result;
 }
 

@@ -81,5 +81,6 @@ export function nativeRsaCheck(key: KeyObject, digest: RsaDigest, pss: boolean):
     return null;
   }
   const { verify } = s.module;
-  return (data, signature) => verify(verifier, data, signature);
+  // `=== true`: anything but a boolean true (an addon bug) is an invalid signature.
+  return (data, signature) => verify(verifier, data, signature) === true;
 }
