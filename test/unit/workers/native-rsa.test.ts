@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { newKeyPairSync } from '../../../src/main/cli/key-pairs.js';
+import { random } from '../../helpers/random.js';
 import { checkSignature, importJwk, type SignatureCheck } from '../../../src/workers/jwt/keys.js';
 import { loadNativeRsa, nativeRsa, type NativeRsaModule, type NativeRsaVerifier, type RsaDigest } from '../../../src/workers/jwt/native-rsa.js';
 
@@ -123,21 +124,9 @@ test('an RSA signature without its leading zero bytes is refused by both paths (
   }
 });
 
-/** A seeded generator, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('native and node:crypto agree on 3,000 randomly mutated signatures and inputs, valid ones between them', { skip: switchedOff }, () => {
-  const random = prng(0x5eed);
-  const pick = (n: number): number => Math.floor(random() * n);
+  const next = random(0x5eed);
+  const pick = (n: number): number => Math.floor(next() * n);
   const cases = ALGS.map((alg) => {
     const data = Buffer.from(`header.payload-${alg}-${'x'.repeat(300)}`);
     return { alg, data, sig: signWith(alg, rsa2048.privateKey, data), checks: checksFor(rsa2048, alg) };
