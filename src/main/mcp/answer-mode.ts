@@ -3,6 +3,7 @@
 // and cannot (compressed, or under an ambiguous content type).
 
 import type { ListKind } from '../../protocol/worker-contract.js';
+import { isEventStreamType } from '../../protocol/media-type.js';
 import { replaceEventData } from '../../protocol/sse.js';
 import type { HeaderList } from '../http/reply.js';
 import { then } from '../maybe-async.js';
@@ -64,9 +65,11 @@ export function answerMode(m: McpRequest, deps: McpDeps, target: string, fields:
 const asCollected: Collected = { body: null };
 
 /** How an answer that must be filtered is read: an event stream when its one Content-Type is
- * text/event-stream, as JSON when no type mentions the event-stream type (JSON, or any other type
- * a lenient client may still read as JSON), ambiguous otherwise (several types, or the
- * event-stream type beside another one). */
+ * text/event-stream (isEventStreamType), as JSON when no type mentions the event-stream type (JSON,
+ * or any other type a lenient client may still read as JSON), ambiguous otherwise: several types,
+ * the event-stream type beside another one, or a value a client looking for the type anywhere in
+ * the field (as the MCP SDK does) reads as a stream and the gateway does not (`text/event-streamx`,
+ * `application/json; x=text/event-stream`). */
 function answerFraming(fields: HeaderList): 'events' | 'json' | 'ambiguous' {
   let types = 0;
   let single = '';
@@ -74,11 +77,11 @@ function answerFraming(fields: HeaderList): 'events' | 'json' | 'ambiguous' {
   for (const [k, v] of fields) {
     if (k !== 'content-type') continue;
     types++;
-    single = v.trim().toLowerCase();
-    if (single.includes('text/event-stream')) mentionsEvents = true;
+    single = v;
+    if (v.toLowerCase().includes('text/event-stream')) mentionsEvents = true;
   }
   if (!mentionsEvents) return 'json';
-  return types === 1 && single.startsWith('text/event-stream') && !single.includes(',') ? 'events' : 'ambiguous';
+  return types === 1 && isEventStreamType(single) ? 'events' : 'ambiguous';
 }
 
 /** The codings of all Content-Encoding fields, comma-joined as one value; `identity` only when

@@ -12,7 +12,7 @@ import { BufferBudgetError, type ByteAccount } from '../http/byte-budget.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { AnswerHandler, RawHeaders } from '../upstream/answer.js';
 import { UpstreamSessionEndedError } from '../upstream/channel-transport.js';
-import { rawFields } from '../upstream/headers.js';
+import { isEventStreamAnswer, rawFields } from '../upstream/headers.js';
 import { GatewayError } from '../../protocol/errors.js';
 import { then, type Maybe } from '../maybe-async.js';
 
@@ -70,11 +70,6 @@ export class AnswerTooLargeError extends GatewayError {
 
 /** Every answer starts as relayed, until its head says otherwise. */
 const relayMode: AnswerMode = { kind: 'relay' };
-
-function isEventStream(headers: HeaderList): boolean {
-  for (const [k, v] of headers) if (k === 'content-type') return v.startsWith('text/event-stream');
-  return false;
-}
 
 export interface AnswerRelay {
   /** what the target's transport drives */
@@ -164,7 +159,7 @@ class RelayHandler implements AnswerHandler {
       this.#splitter = new SseSplitter();
       this.#decoder = new TextDecoder();
       setImmediate(() => this.#startStream());
-    } else if (head.mode.kind === 'relay' && isEventStream(head.headers)) setImmediate(() => this.#startStream());
+    } else if (head.mode.kind === 'relay' && isEventStreamAnswer(head.headers)) setImmediate(() => this.#startStream());
     return !this.#paused;
   }
 
@@ -344,7 +339,7 @@ class RelayHandler implements AnswerHandler {
     } else if (first !== null) {
       // Status, headers and what has arrived so far in one corked write.
       if (!reply.start(this.#status, this.#headers, first)) this.#pauseUntilDrained();
-    } else if (isEventStream(this.#headers)) reply.headStream(this.#status, this.#headers);
+    } else if (isEventStreamAnswer(this.#headers)) reply.headStream(this.#status, this.#headers);
     else reply.head(this.#status, this.#headers);
   }
 

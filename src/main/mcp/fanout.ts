@@ -12,7 +12,7 @@ import { listKindOf } from '../../protocol/mcp.js';
 import { parseEventBlock } from '../../protocol/sse.js';
 import { Refusal } from '../refusals.js';
 import { AnswerFailedError, wholeAnswer, type WholeAnswer } from '../upstream/answer-readers.js';
-import { firstHeader } from '../upstream/headers.js';
+import { firstHeader, isEventStreamAnswer } from '../upstream/headers.js';
 import type { UpstreamTarget } from '../upstream/target.js';
 import { callerContext, jsonHeaders, refuse, send, type McpDeps, type McpRequest, type OpenedSession } from './context.js';
 import { sessionOwner } from './session-id.js';
@@ -71,7 +71,7 @@ async function ask(m: McpRequest, target: UpstreamTarget, body: Buffer, message:
     return { target, sessionId: sid, message: null, error: new Error(`answered HTTP ${answer.status}`), sessionGone: answer.status === 404 && sessionId !== undefined };
   }
   if (id === null) return { target, sessionId: sid, message: null, error: null };
-  const eventStream = (firstHeader(answer.fields, 'content-type') ?? '').includes('text/event-stream');
+  const eventStream = isEventStreamAnswer(answer.fields);
   const found = findResponse(answer.text, eventStream, id);
   return { target, sessionId: sid, message: found, error: found === null ? new Error('no response in the answer') : null };
 }

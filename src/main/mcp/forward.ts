@@ -12,7 +12,7 @@ import { BufferBudgetError } from '../http/byte-budget.js';
 import type { HeaderField, HeaderList } from '../http/reply.js';
 import { EngineOverloadedError } from '../policy-engine/runner.js';
 import { StreamOverrunError } from '../upstream/channel-transport.js';
-import { firstHeader, relayResponseHeaders } from '../upstream/headers.js';
+import { firstHeader, isEventStreamAnswer, relayResponseHeaders } from '../upstream/headers.js';
 import type { UpstreamTarget } from '../upstream/target.js';
 import { AnswerTooLargeError, answerRelay, type AnswerMode } from './answer-relay.js';
 import { answerMode } from './answer-mode.js';
@@ -42,7 +42,7 @@ export function forward(m: McpRequest, deps: McpDeps, target: UpstreamTarget, bo
       const headers = responseHeaders(m, deps, target, upstreamFields, sid, opened);
       if (status < 200 || status >= 300) return { headers, mode: { kind: 'relay' } };
       const mode = answerMode(m, deps, target.name, upstreamFields, expected);
-      if (!initialize || opens === undefined || mode.kind === 'events' || mode.kind === 'refuse' || isEventStream(upstreamFields)) return { headers, mode };
+      if (!initialize || opens === undefined || mode.kind === 'events' || mode.kind === 'refuse' || isEventStreamAnswer(upstreamFields)) return { headers, mode };
       // A refused initialize opens no session for the client: held whole to be read (it is
       // small), and the session it opened upstream is let go.
       return { headers, mode: refusableInit(mode, headers, () => (refusedInit = true)) };
@@ -72,11 +72,6 @@ function filterFailure(err: unknown): Refusal {
   const log = `filtering the answer failed: ${errorText(err)}`;
   if (err instanceof AnswerTooLargeError || err instanceof SseEventTooLargeError) return new Refusal('GW_UPSTREAM_ANSWER', 'upstream answer too large to filter', { log });
   return new Refusal('GW_INTERNAL', 'upstream answer could not be filtered', { form: 'json-rpc', log });
-}
-
-function isEventStream(fields: HeaderList): boolean {
-  const type = firstHeader(fields, 'content-type');
-  return type !== undefined && type.toLowerCase().includes('text/event-stream');
 }
 
 /** `mode` (or a plain collect) that, when the answer is a JSON-RPC error, sends it without the

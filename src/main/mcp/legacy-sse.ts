@@ -9,6 +9,7 @@ import { JsonRpcError, errorMessage, type JsonRpcId } from '../../protocol/jsonr
 import { SseSplitter, maxEventChars, type SseEvent } from '../../protocol/sse.js';
 import type { HeaderList, ResponseSink } from '../http/reply.js';
 import type { RequestSnapshot } from '../http/request.js';
+import { isEventStreamAnswer } from '../upstream/headers.js';
 import type { InflightCount, McpRequest } from './context.js';
 import { sessionOwner } from './session-id.js';
 
@@ -152,10 +153,8 @@ export class LegacyAnswerSink implements ResponseSink {
   #takeHead(status: number, headers: HeaderList): void {
     this.#started = true;
     this.#status = status;
-    for (const [k, v] of headers) {
-      if (k === 'mcp-session-id') this.#session.sealed = v;
-      if (k === 'content-type') this.#eventStream = v.startsWith('text/event-stream');
-    }
+    for (const [k, v] of headers) if (k === 'mcp-session-id') this.#session.sealed = v;
+    this.#eventStream = isEventStreamAnswer(headers);
   }
 
   #deliver(text: string): void {

@@ -2,6 +2,7 @@
 // (hop-by-hop fields and the gateway's own dropped), and what of the upstream's answer is relayed.
 
 import { Buffer, isUtf8 } from 'node:buffer';
+import { namesEventStream } from '../../protocol/media-type.js';
 import { latin1OfUtf8, nonAscii } from '../http/header-text.js';
 import type { HeaderField, HeaderList } from '../http/reply.js';
 import { tokens } from './h1/field-syntax.js';
@@ -114,4 +115,11 @@ export function relayResponseHeaders(fields: HeaderList): HeaderField[] {
 export function firstHeader(fields: HeaderList, name: string): string | undefined {
   for (const [k, v] of fields) if (k === name) return v;
   return undefined;
+}
+
+/** The answer is an event stream: one of its Content-Type fields names one (namesEventStream:
+ * several fields count as one list, and any event-stream member makes it a stream). */
+export function isEventStreamAnswer(fields: HeaderList): boolean {
+  for (const [k, v] of fields) if (k === 'content-type' && namesEventStream(v)) return true;
+  return false;
 }

@@ -8,6 +8,7 @@
 // run it, and only the caller knows whether it may run twice (target-call.ts decides retries).
 
 import type { Socket } from 'node:net';
+import { namesEventStream } from '../../../protocol/media-type.js';
 import type { RawHeaders } from '../answer.js';
 import type { Connector } from './connect.js';
 import { H1Error, closedEarly } from './errors.js';
@@ -391,13 +392,12 @@ export class Connection implements ResponseSink, ExchangeHolder {
   }
 }
 
-const EVENT_STREAM = /^\s*text\/event-stream\s*(;|$)/i;
-
-/** The answer's Content-Type is text/event-stream. */
+/** The answer is an event stream: one of its Content-Type fields names one (namesEventStream;
+ * the same reading as the relay's, headers.ts isEventStreamAnswer, over the raw fields). */
 function isEventStream(headers: RawHeaders): boolean {
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const name = headers[i];
-    if (name !== undefined && name.length === 12 && name.toString().toLowerCase() === 'content-type') return EVENT_STREAM.test(String(headers[i + 1]));
+    if (name !== undefined && name.length === 12 && name.toString().toLowerCase() === 'content-type' && namesEventStream(String(headers[i + 1]))) return true;
   }
   return false;
 }
