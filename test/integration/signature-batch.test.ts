@@ -239,3 +239,14 @@ test('clients that leave while their tokens wait are logged as such; the others,
   sendAll(later, [{ token: await issuer.sign({ iss: LAB_ISSUER, aud: LAB_AUDIENCE, sub: 'later', exp: inSeconds(600) }), status: 200 }]);
   assert.equal(statusOf(await answer), 200);
 });
+
+test('the start log says where the signatures above were checked: on the event loop, RSA by the native verifier', () => {
+  const line = gw.log.lines.find((l) => l.includes('token signatures checked'));
+  assert.ok(line !== undefined, 'a start line about signature checks');
+  if (process.env['PORTCULLIS_NATIVE_RSA'] === 'off') {
+    assert.match(line, /on the event loop by node:crypto: the native RSA verifier is not in use.*PORTCULLIS_NATIVE_RSA=off/);
+  } else {
+    assert.match(line, /on the event loop, RSA by the native verifier/);
+    assert.ok(line.includes(process.versions.openssl), `${line} names the running Node's OpenSSL ${process.versions.openssl}`);
+  }
+});
