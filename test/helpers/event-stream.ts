@@ -113,3 +113,15 @@ export async function openEventStream(url: string, init: RequestInit): Promise<E
     },
   };
 }
+
+/** Reads a body stream until `text` has been received (or the stream ends); returns everything read. */
+export async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, text: string): Promise<string> {
+  const decoder = new TextDecoder();
+  let got = '';
+  while (!got.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    got += decoder.decode(value, { stream: true });
+  }
+  return got;
+}

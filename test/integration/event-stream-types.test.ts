@@ -11,6 +11,7 @@ import type { CleanupHost } from '../helpers/files.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { MCP_ACCEPT, initializeRequest, mcpFetch, rpc } from '../helpers/mcp-http.js';
 import { resultFor, sendJson, sseEvent, startStub, type StubRequest, type StubUpstream } from '../helpers/stub-upstream.js';
+import { readUntil } from '../helpers/event-stream.js';
 
 const testTimeout = { timeout: 20_000 };
 
@@ -33,18 +34,6 @@ function callBody(id: number): string {
 
 function post(url: string, id: number): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, connection: 'close' }, body: callBody(id) });
-}
-
-/** Reads the stream until `text` has been received; returns everything read. */
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, text: string): Promise<string> {
-  const decoder = new TextDecoder();
-  let got = '';
-  while (!got.includes(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    got += decoder.decode(value, { stream: true });
-  }
-  return got;
 }
 
 /** Opens an event stream under `contentType` (its head sent at once) with one progress event. */

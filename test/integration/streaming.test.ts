@@ -8,6 +8,7 @@ import type { CleanupHost } from '../helpers/files.js';
 import { gatewayYaml, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { MCP_ACCEPT } from '../helpers/mcp-http.js';
 import { sendStreamHead, startStub } from '../helpers/stub-upstream.js';
+import { readUntil } from '../helpers/event-stream.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 const suite: CleanupHost = { after: (fn) => void cleanup.push(fn) };
@@ -59,18 +60,6 @@ function post(url: string, body: object): Promise<Response> {
     headers: { 'content-type': 'application/json', accept: MCP_ACCEPT, connection: 'close' },
     body: JSON.stringify(body),
   });
-}
-
-/** Reads the stream until `text` has been received; returns everything read. */
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, text: string): Promise<string> {
-  const decoder = new TextDecoder();
-  let got = '';
-  while (!got.includes(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    got += decoder.decode(value, { stream: true });
-  }
-  return got;
 }
 
 test('events of a POST answer reach the client as the upstream sends them', async () => {
