@@ -54,16 +54,16 @@ export function loadNativeRsa(path: string): NativeRsaState {
   return isNativeRsaModule(m.exports) ? { loaded: true, module: m.exports } : { loaded: false, reason: 'the built module does not export create, verify and openssl' };
 }
 
-function load(env: NodeJS.ProcessEnv): NativeRsaState {
-  if (env['PORTCULLIS_NATIVE_RSA'] === 'off') return { loaded: false, reason: 'PORTCULLIS_NATIVE_RSA=off' };
+function load(): NativeRsaState {
+  if (process.env['PORTCULLIS_NATIVE_RSA'] === 'off') return { loaded: false, reason: 'PORTCULLIS_NATIVE_RSA=off' };
   return loadNativeRsa(fileURLToPath(ADDON));
 }
 
 let state: NativeRsaState | undefined;
 
-/** Loaded on first use, once per thread; the environment is read then. */
-export function nativeRsa(env: NodeJS.ProcessEnv = process.env): NativeRsaState {
-  return (state ??= load(env));
+/** Loaded on first use, once per thread; PORTCULLIS_NATIVE_RSA is read then. */
+export function nativeRsa(): NativeRsaState {
+  return (state ??= load());
 }
 
 /**
