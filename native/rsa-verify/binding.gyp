@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "rsa_verify",
-      "sources": ["rsa_verify.c"],
+      "sources": ["rsa_verify.c", "rsa_ifma.c"],
       "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden", "-fstack-protector-strong"],
       "xcode_settings": { "OTHER_CFLAGS": ["-Wall", "-Wextra", "-fstack-protector-strong"] },
       "defines": ["NAPI_VERSION=8", "OPENSSL_API_COMPAT=30000", "OPENSSL_NO_DEPRECATED"]

@@ -19,6 +19,8 @@
  * OpenSSL), so the checks run on the very OpenSSL node:crypto uses.
  */
 #include <node_api.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -29,12 +31,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rsa_ifma.h"
+
+/* The largest modulus rsa_ifma.c serves (4096 bits) in bytes. */
+#define EM_MAX_BYTES 512
+
 typedef struct {
   EVP_PKEY *pkey;
   EVP_PKEY_CTX *pctx; /* initialised for verify once: padding, digest, PSS salt */
   EVP_MD *md;
   EVP_MD_CTX *mdctx; /* re-initialised per check; kept to save its allocation */
   size_t sig_len;    /* the modulus size in bytes: the only signature length accepted */
+  /* PKCS #1 v1.5 on a CPU with AVX-512 IFMA: the public operation by rsa_ifma.c, then the
+   * encoding compared with the one expected (RFC 8017 §8.2.2), whose part before the digest,
+   * 00 01 FF..FF 00 DigestInfo, is the same for every check. NULL: EVP_PKEY_verify. */
+  RsaIfma *fast;
+  unsigned char prefix[EM_MAX_BYTES];
+  size_t prefix_len;
 } Verifier;
 
 /* Marks objects made by `create`, so `verify` never unwraps anything else. */
@@ -52,6 +65,7 @@ static void free_verifier(Verifier *v) {
   EVP_PKEY_CTX_free(v->pctx);
   EVP_MD_free(v->md);
   EVP_PKEY_free(v->pkey);
+  rsa_ifma_free(v->fast);
   free(v);
 }
 
@@ -143,18 +157,72 @@ static bool set_up_context(Verifier *v, bool pss) {
   return true;
 }
 
-/* create(spkiDer: Uint8Array, digest: "sha256" | "sha384" | "sha512", pss: boolean): Verifier */
+/* DigestInfo (RFC 8017 §9.2, note 1) up to the digest's own bytes. */
+static const unsigned char INFO_SHA256[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+static const unsigned char INFO_SHA384[] = {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30};
+static const unsigned char INFO_SHA512[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40};
+#define INFO_LEN 19
+
+/* EMSA-PKCS1-v1_5 before the digest: 00 01, FF bytes, 00, DigestInfo (RFC 8017 §9.2 step 5). */
+static void set_up_prefix(Verifier *v, const unsigned char *info, size_t hash_len) {
+  size_t k = v->sig_len;
+  v->prefix_len = k - hash_len;
+  v->prefix[0] = 0x00;
+  v->prefix[1] = 0x01;
+  memset(v->prefix + 2, 0xff, v->prefix_len - INFO_LEN - 3);
+  v->prefix[v->prefix_len - INFO_LEN - 1] = 0x00;
+  memcpy(v->prefix + v->prefix_len - INFO_LEN, info, INFO_LEN);
+}
+
+/* Gives a PKCS #1 v1.5 verifier the IFMA path where this CPU, the key's size and its exponent
+ * allow it (rsa_ifma.h); otherwise it keeps EVP_PKEY_verify. False only when OpenSSL failed. */
+static bool set_up_fast(Verifier *v, const char *digest) {
+  const unsigned char *info = INFO_SHA512;
+  size_t hash_len = 64;
+  if (strcmp(digest, "SHA2-256") == 0) {
+    info = INFO_SHA256;
+    hash_len = 32;
+  } else if (strcmp(digest, "SHA2-384") == 0) {
+    info = INFO_SHA384;
+    hash_len = 48;
+  }
+  int bits = EVP_PKEY_get_bits(v->pkey);
+  size_t rr_bits = rsa_ifma_rr_bits(bits);
+  size_t k = v->sig_len;
+  /* 11: the encoding's fixed bytes and at least 8 of padding (RFC 8017 §9.2 step 3) */
+  if (!rsa_ifma_supported() || rr_bits == 0 || k > EM_MAX_BYTES || k < INFO_LEN + hash_len + 11) return true;
+  BIGNUM *n = NULL;
+  BIGNUM *e = NULL;
+  BIGNUM *rr = BN_new();
+  BN_CTX *ctx = BN_CTX_new();
+  unsigned char n_bytes[EM_MAX_BYTES];
+  unsigned char rr_bytes[EM_MAX_BYTES];
+  bool ok = rr != NULL && ctx != NULL && EVP_PKEY_get_bn_param(v->pkey, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+            EVP_PKEY_get_bn_param(v->pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1 && BN_set_bit(rr, (int)rr_bits) == 1 &&
+            BN_mod(rr, rr, n, ctx) == 1 && BN_bn2binpad(n, n_bytes, (int)k) == (int)k && BN_bn2binpad(rr, rr_bytes, (int)k) == (int)k;
+  if (ok && BN_num_bits(e) <= 64) v->fast = rsa_ifma_new(n_bytes, rr_bytes, k, bits, (uint64_t)BN_get_word(e));
+  if (v->fast != NULL) set_up_prefix(v, info, hash_len);
+  BN_free(n);
+  BN_free(e);
+  BN_free(rr);
+  BN_CTX_free(ctx);
+  return ok;
+}
+
+/* create(spkiDer: Uint8Array, digest: "sha256" | "sha384" | "sha512", pss: boolean, vector: boolean): Verifier
+ * `vector` false keeps a PKCS #1 v1.5 verifier off the IFMA path (tests compare the two). */
 static napi_value create(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!get_args(env, info, 3, argv)) return NULL;
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
   const unsigned char *der = NULL;
   size_t der_len = 0;
   if (!get_bytes(env, argv[0], "spki", &der, &der_len)) return NULL;
   const char *digest = digest_name(env, argv[1]);
   if (digest == NULL) return NULL;
   bool pss = false;
-  if (napi_get_value_bool(env, argv[2], &pss) != napi_ok) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "pss must be a boolean");
+  bool vector = false;
+  if (napi_get_value_bool(env, argv[2], &pss) != napi_ok || napi_get_value_bool(env, argv[3], &vector) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "pss and vector must be booleans");
     return NULL;
   }
   if (der_len == 0 || der_len > MAX_SPKI_BYTES) {
@@ -187,7 +255,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   v->md = EVP_MD_fetch(NULL, digest, NULL);
   v->mdctx = EVP_MD_CTX_new();
   v->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, v->pkey, NULL);
-  if (v->md == NULL || v->mdctx == NULL || v->pctx == NULL || !set_up_context(v, pss)) {
+  if (v->md == NULL || v->mdctx == NULL || v->pctx == NULL || !set_up_context(v, pss) || (!pss && vector && !set_up_fast(v, digest))) {
     free_verifier(v);
     return throw_openssl(env, "could not set up the verify context");
   }
@@ -204,21 +272,36 @@ static napi_value create(napi_env env, napi_callback_info info) {
   return object;
 }
 
+/* The Verifier behind an object made by `create`; NULL after throwing for anything else. */
+static Verifier *get_verifier(napi_env env, napi_value value) {
+  bool ours = false;
+  napi_valuetype kind;
+  if (napi_typeof(env, value, &kind) != napi_ok || kind != napi_object ||
+      napi_check_object_type_tag(env, value, &VERIFIER_TAG, &ours) != napi_ok || !ours) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "verifier must come from create()");
+    return NULL;
+  }
+  Verifier *v = NULL;
+  if (napi_unwrap(env, value, (void **)&v) != napi_ok || v == NULL) throw_unless_pending(env, "could not read the verifier");
+  return v;
+}
+
+/* RFC 8017 §8.2.2 steps 2-4 on the IFMA path: the public operation, then the encoding it gives
+ * compared whole with the one expected. */
+static bool check_encoding(const Verifier *v, const unsigned char *sig, const unsigned char *digest, size_t digest_len) {
+  unsigned char em[EM_MAX_BYTES];
+  return v->prefix_len + digest_len == v->sig_len && rsa_ifma_public(v->fast, sig, em) && memcmp(em, v->prefix, v->prefix_len) == 0 &&
+         memcmp(em + v->prefix_len, digest, digest_len) == 0;
+}
+
 /* verify(verifier: Verifier, data: Uint8Array, signature: Uint8Array): boolean
  * true only for a valid signature; false for any other signature. Throws on wrong arguments
  * and on an internal OpenSSL failure (the caller counts that as invalid). */
 static napi_value verify(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (!get_args(env, info, 3, argv)) return NULL;
-  bool ours = false;
-  napi_valuetype kind;
-  if (napi_typeof(env, argv[0], &kind) != napi_ok || kind != napi_object ||
-      napi_check_object_type_tag(env, argv[0], &VERIFIER_TAG, &ours) != napi_ok || !ours) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "verifier must come from create()");
-    return NULL;
-  }
-  Verifier *v = NULL;
-  if (napi_unwrap(env, argv[0], (void **)&v) != napi_ok || v == NULL) return throw_unless_pending(env, "could not read the verifier");
+  Verifier *v = get_verifier(env, argv[0]);
+  if (v == NULL) return NULL;
   const unsigned char *data = NULL;
   const unsigned char *sig = NULL;
   size_t data_len = 0;
@@ -234,12 +317,38 @@ static napi_value verify(napi_env env, napi_callback_info info) {
         EVP_DigestFinal_ex(v->mdctx, digest, &digest_len) != 1) {
       return throw_openssl(env, "digest failed");
     }
-    valid = EVP_PKEY_verify(v->pctx, sig, sig_len, digest, digest_len) == 1;
-    /* A bad signature leaves reasons on the queue; node:crypto must not find them later. */
-    if (!valid) ERR_clear_error();
+    if (v->fast != NULL) {
+      valid = check_encoding(v, sig, digest, digest_len);
+    } else {
+      valid = EVP_PKEY_verify(v->pctx, sig, sig_len, digest, digest_len) == 1;
+      /* A bad signature leaves reasons on the queue; node:crypto must not find them later. */
+      if (!valid) ERR_clear_error();
+    }
   }
   napi_value result;
   if (napi_get_boolean(env, valid, &result) != napi_ok) return throw_unless_pending(env, "could not answer");
+  return result;
+}
+
+/* recover(verifier: Verifier, signature: Uint8Array): Uint8Array | null
+ * The IFMA path's public operation alone, s^e mod n (RFC 8017 §5.2.2), for tests and
+ * diagnostics; null where the verifier does not take that path, or for a signature of the wrong
+ * length or not below n. */
+static napi_value recover(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  Verifier *v = get_verifier(env, argv[0]);
+  if (v == NULL) return NULL;
+  const unsigned char *sig = NULL;
+  size_t sig_len = 0;
+  if (!get_bytes(env, argv[1], "signature", &sig, &sig_len)) return NULL;
+  unsigned char em[EM_MAX_BYTES];
+  napi_value result;
+  if (v->fast == NULL || sig_len != v->sig_len || !rsa_ifma_public(v->fast, sig, em)) {
+    if (napi_get_null(env, &result) != napi_ok) return throw_unless_pending(env, "could not answer");
+    return result;
+  }
+  if (napi_create_buffer_copy(env, sig_len, em, NULL, &result) != napi_ok) return throw_unless_pending(env, "could not answer");
   return result;
 }
 
@@ -258,6 +367,11 @@ NAPI_MODULE_INIT() {
   if (napi_create_function(env, "verify", NAPI_AUTO_LENGTH, verify, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "verify", fn) != napi_ok)
     return NULL;
+  if (napi_create_function(env, "recover", NAPI_AUTO_LENGTH, recover, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "recover", fn) != napi_ok)
+    return NULL;
   if (napi_set_named_property(env, exports, "openssl", openssl_version(env)) != napi_ok) return NULL;
+  napi_value ifma;
+  if (napi_get_boolean(env, rsa_ifma_supported(), &ifma) != napi_ok || napi_set_named_property(env, exports, "ifma", ifma) != napi_ok) return NULL;
   return exports;
 }

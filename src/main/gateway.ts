@@ -190,7 +190,10 @@ function openFront(options: GatewayOptions, env: Env, config: GatewayConfig, met
 /** Where token signatures are checked, and by what, said once at start. */
 function logSignatureChecks(logger: Logger, engine: EngineRunner): void {
   if (!engine.signaturesOnLoop) logger.info('jwt', "token signatures checked on libuv's thread pool by node:crypto");
-  else if (engine.rsaVerifier.native) logger.info('jwt', 'token signatures checked on the event loop, RSA by the native verifier', [['openssl', engine.rsaVerifier.detail]]);
+  else if (engine.rsaVerifier.native) {
+    const arithmetic = engine.rsaVerifier.ifma ? 'AVX-512 IFMA for RS*, OpenSSL for PS*' : 'OpenSSL';
+    logger.info('jwt', 'token signatures checked on the event loop, RSA by the native verifier', [['openssl', engine.rsaVerifier.detail], ['rsa_arithmetic', arithmetic]]);
+  }
   else logger.info('jwt', 'token signatures checked on the event loop by node:crypto: the native RSA verifier is not in use', [['reason', engine.rsaVerifier.detail]]);
 }
 

@@ -36,7 +36,10 @@ export interface RememberedAnswer {
  * OpenSSL) or node:crypto (`detail`: why not the native one). */
 export interface RsaVerifierInfo {
   readonly native: boolean;
+  /** the OpenSSL it runs on, or why it is not in use */
   readonly detail: string;
+  /** RS* public operations with AVX-512 IFMA (native/rsa-verify/rsa_ifma.c) */
+  readonly ifma: boolean;
 }
 
 export interface PolicyEngine {

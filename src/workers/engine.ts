@@ -72,6 +72,6 @@ export const createPolicyEngine: PolicyEngineFactory = (init, listCounts): Polic
   }
 
   const rsa = nativeRsa();
-  const rsaVerifier = rsa.loaded ? { native: true, detail: rsa.module.openssl } : { native: false, detail: rsa.reason };
+  const rsaVerifier = rsa.loaded ? { native: true, detail: rsa.module.openssl, ifma: rsa.module.ifma } : { native: false, detail: rsa.reason, ifma: false };
   return { generation: init.generation, rsaVerifier, warnings, run, verify, verifyAsync, decide: decideWith, filter, cachedFilter, rememberedAnswer: remembered, rememberFilter, listCacheChars: () => listCache?.chars ?? 0 };
 };

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { loadUws } from '../../src/main/http/uws.js';
 import { VERIFY_BATCH_CAP } from '../../src/main/policy-engine/verify-batch.js';
+import { nativeRsa } from '../../src/workers/jwt/native-rsa.js';
 import { tempDir } from '../helpers/files.js';
 import { LAB_AUDIENCE, LAB_ISSUER, gatewayYaml, startTestGateway, type TestGateway } from '../helpers/gateway-harness.js';
 import { inSeconds, makeIssuer, type Issuer } from '../helpers/keys.js';
@@ -248,5 +249,8 @@ test('the start log says where the signatures above were checked: on the event l
   } else {
     assert.match(line, /on the event loop, RSA by the native verifier/);
     assert.ok(line.includes(process.versions.openssl), `${line} names the running Node's OpenSSL ${process.versions.openssl}`);
+    const rsa = nativeRsa();
+    const ifma = rsa.loaded && rsa.module.ifma;
+    assert.ok(line.includes('rsa_arithmetic') && line.includes('IFMA') === ifma, `${line} names the RSA arithmetic (IFMA on this CPU: ${String(ifma)})`);
   }
 });

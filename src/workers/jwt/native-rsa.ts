@@ -20,9 +20,15 @@ export type RsaDigest = 'sha256' | 'sha384' | 'sha512';
 export interface NativeRsaModule {
   /** the OpenSSL the checks run on (the running Node's own) */
   readonly openssl: string;
-  create(spki: Uint8Array, digest: RsaDigest, pss: boolean): NativeRsaVerifier;
+  /** whether this CPU runs AVX-512 IFMA, which RS256/384/512 checks then use (rsa_ifma.c) */
+  readonly ifma: boolean;
+  /** `vector` false keeps an RS* verifier on OpenSSL's arithmetic even where IFMA is at hand */
+  create(spki: Uint8Array, digest: RsaDigest, pss: boolean, vector: boolean): NativeRsaVerifier;
   /** true only for a valid signature; throws on arguments of the wrong type */
   verify(verifier: NativeRsaVerifier, data: Uint8Array, signature: Uint8Array): boolean;
+  /** the IFMA path's public operation alone (s^e mod n), for tests; null off that path, or for a
+   * signature of the wrong length or not below the modulus */
+  recover(verifier: NativeRsaVerifier, signature: Uint8Array): Uint8Array | null;
 }
 
 export type NativeRsaState =
@@ -34,7 +40,18 @@ const ADDON = new URL('../../../../native/rsa-verify/build/Release/rsa_verify.no
 
 function isNativeRsaModule(m: unknown): m is NativeRsaModule {
   if (typeof m !== 'object' || m === null) return false;
-  return 'create' in m && typeof m.create === 'function' && 'verify' in m && typeof m.verify === 'function' && 'openssl' in m && typeof m.openssl === 'string';
+  return (
+    'create' in m &&
+    typeof m.create === 'function' &&
+    'verify' in m &&
+    typeof m.verify === 'function' &&
+    'recover' in m &&
+    typeof m.recover === 'function' &&
+    'openssl' in m &&
+    typeof m.openssl === 'string' &&
+    'ifma' in m &&
+    typeof m.ifma === 'boolean'
+  );
 }
 
 /**
@@ -51,7 +68,7 @@ export function loadNativeRsa(path: string): NativeRsaState {
   } catch (err) {
     return { loaded: false, reason: `did not load: ${errorText(err)}` };
   }
-  return isNativeRsaModule(m.exports) ? { loaded: true, module: m.exports } : { loaded: false, reason: 'the built module does not export create, verify and openssl' };
+  return isNativeRsaModule(m.exports) ? { loaded: true, module: m.exports } : { loaded: false, reason: 'the built module does not export create, verify, recover, openssl and ifma' };
 }
 
 function load(): NativeRsaState {
@@ -69,14 +86,14 @@ export function nativeRsa(): NativeRsaState {
 /**
  * The native check of `key` (RSA, already vetted by importJwk) for one digest and padding, as a
  * function of the signing input and the signature; null where the verifier did not load or
- * refuses the key (then node:crypto checks it, as it would anyway).
+ * refuses the key (then node:crypto checks it, as it would anyway). `vector` false: tests only.
  */
-export function nativeRsaCheck(key: KeyObject, digest: RsaDigest, pss: boolean): ((data: Uint8Array, signature: Uint8Array) => boolean) | null {
+export function nativeRsaCheck(key: KeyObject, digest: RsaDigest, pss: boolean, vector = true): ((data: Uint8Array, signature: Uint8Array) => boolean) | null {
   const s = nativeRsa();
   if (!s.loaded) return null;
   let verifier: NativeRsaVerifier;
   try {
-    verifier = s.module.create(key.export({ type: 'spki', format: 'der' }), digest, pss);
+    verifier = s.module.create(key.export({ type: 'spki', format: 'der' }), digest, pss, vector);
   } catch {
     return null;
   }

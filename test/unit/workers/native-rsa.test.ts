@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { newKeyPairSync } from '../../../src/main/cli/key-pairs.js';
 import { random } from '../../helpers/random.js';
 import { checkSignature, importJwk, type SignatureCheck } from '../../../src/workers/jwt/keys.js';
-import { loadNativeRsa, nativeRsa, type NativeRsaModule, type NativeRsaVerifier, type RsaDigest } from '../../../src/workers/jwt/native-rsa.js';
+import { loadNativeRsa, nativeRsa, nativeRsaCheck, type NativeRsaModule, type NativeRsaVerifier, type RsaDigest } from '../../../src/workers/jwt/native-rsa.js';
 
 const state = nativeRsa();
 const switchedOff = process.env['PORTCULLIS_NATIVE_RSA'] === 'off';
@@ -46,20 +46,28 @@ function signWith(alg: RsaAlg, key: KeyObject, data: Uint8Array, saltLength: num
   return isPss(alg) ? sign(digestOf(alg), data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }) : sign(digestOf(alg), data, key);
 }
 
-/** keys.ts's checks of one key and algorithm: the one it builds (native where loaded) and the
- * same with node:crypto only. */
-function checksFor(pair: Pair, alg: RsaAlg): { readonly native: SignatureCheck; readonly node: SignatureCheck } {
+interface Checks {
+  readonly native: SignatureCheck;
+  readonly node: SignatureCheck;
+  /** the native verifier kept on OpenSSL's arithmetic (for RS* on an IFMA CPU, `native` is not) */
+  readonly openssl: SignatureCheck;
+}
+
+/** keys.ts's checks of one key and algorithm: the one it builds (native where loaded), the same
+ * with node:crypto only, and the native one without IFMA. */
+function checksFor(pair: Pair, alg: RsaAlg): Checks {
   const imported = importJwk({ ...pair.publicKey.export({ format: 'jwk' }), kty: 'RSA', kid: 'k', alg });
   if (!imported.ok) throw new Error(imported.problem);
   const check = imported.key.verifiers.get(alg);
   if (check === undefined) throw new Error(`no ${alg} verifier`);
-  return { native: check, node: { ...check, native: null } };
+  return { native: check, node: { ...check, native: null }, openssl: { ...check, native: nativeRsaCheck(pair.publicKey, digestOf(alg), isPss(alg), false) } };
 }
 
-/** Both paths agree on `expected`. */
-function agree(checks: { readonly native: SignatureCheck; readonly node: SignatureCheck }, data: Uint8Array, signature: Uint8Array, expected: boolean, what: string): void {
+/** Every path agrees on `expected`. */
+function agree(checks: Checks, data: Uint8Array, signature: Uint8Array, expected: boolean, what: string): void {
   assert.equal(checkSignature(checks.node, data, signature), expected, `node:crypto, ${what}`);
   assert.equal(checkSignature(checks.native, data, signature), expected, `native, ${what}`);
+  assert.equal(checkSignature(checks.openssl, data, signature), expected, `native on OpenSSL's arithmetic, ${what}`);
 }
 
 const flip = (b: Uint8Array, at: number, bit = 1): Buffer => {
@@ -168,7 +176,7 @@ test('hostile arguments are refused with a TypeError, never read as bytes or as 
   const m = loaded();
   const pair = rsa2048;
   const spki = pair.publicKey.export({ type: 'spki', format: 'der' });
-  const v = m.create(spki, 'sha256', false);
+  const v = m.create(spki, 'sha256', false, true);
   const data = Buffer.from('a.b');
   const sig = sign('sha256', data, pair.privateKey);
   assert.equal(m.verify(v, data, sig), true);
@@ -193,15 +201,17 @@ test('hostile arguments are refused with a TypeError, never read as bytes or as 
   assert.throws(() => loose.create(spki, 'sha256'), { code: 'ERR_INVALID_ARG_COUNT' });
 
   for (const digest of ['md5', 'sha1', 'SHA256', 'sha256\u0000x', 'sha2561234567890123', '', 7]) {
-    assert.throws(() => m.create(spki, digest as RsaDigest, false), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }, String(digest));
+    assert.throws(() => m.create(spki, digest as RsaDigest, false, true), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }, String(digest));
   }
-  assert.throws(() => m.create(spki, 'sha256', 'yes' as unknown as boolean), { name: 'TypeError' });
+  assert.throws(() => m.create(spki, 'sha256', 'yes' as unknown as boolean, true), { name: 'TypeError' });
+  assert.throws(() => m.create(spki, 'sha256', false, 1 as unknown as boolean), { name: 'TypeError' });
+  assert.throws(() => loose.create(spki, 'sha256', false), { code: 'ERR_INVALID_ARG_COUNT' });
 });
 
 test('keys that are not 2048+ bit RSA SubjectPublicKeyInfo are refused at creation, naming why', { skip: switchedOff }, () => {
   const m = loaded();
   const spki = rsa2048.publicKey.export({ type: 'spki', format: 'der' });
-  const refused = (der: Uint8Array, message: RegExp): void => assert.throws(() => m.create(der, 'sha256', false), { code: 'ERR_NATIVE_RSA', message });
+  const refused = (der: Uint8Array, message: RegExp): void => assert.throws(() => m.create(der, 'sha256', false, true), { code: 'ERR_NATIVE_RSA', message });
   refused(Buffer.concat([spki, Buffer.alloc(1)]), /not a DER SubjectPublicKeyInfo/);
   refused(spki.subarray(0, spki.length - 1), /not a DER SubjectPublicKeyInfo/);
   refused(Buffer.alloc(0), /not a DER SubjectPublicKeyInfo/);
@@ -215,14 +225,14 @@ test('keys that are not 2048+ bit RSA SubjectPublicKeyInfo are refused at creati
 
 test('a failed native check leaves nothing on OpenSSL’s error queue for node:crypto to find', { skip: switchedOff }, () => {
   const m = loaded();
-  const v = m.create(rsa2048.publicKey.export({ type: 'spki', format: 'der' }), 'sha256', false);
+  const v = m.create(rsa2048.publicKey.export({ type: 'spki', format: 'der' }), 'sha256', false, true);
   const data = Buffer.from('a.b');
   const sig = sign('sha256', data, rsa2048.privateKey);
   for (let i = 0; i < 50; i++) assert.equal(m.verify(v, data, flip(sig, i)), false);
   // node:crypto's next calls see their own outcome only.
   assert.equal(verify('sha256', data, rsa2048.publicKey, sig), true);
   assert.throws(() => createPublicKey('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----'), (err: Error) => !/padding|rsa routines/i.test(err.message));
-  assert.throws(() => m.create(Buffer.from('junk'), 'sha256', false), { code: 'ERR_NATIVE_RSA' });
+  assert.throws(() => m.create(Buffer.from('junk'), 'sha256', false, true), { code: 'ERR_NATIVE_RSA' });
   assert.equal(verify('sha256', data, rsa2048.publicKey, sig), true);
 });
 
@@ -250,14 +260,14 @@ test('each thread loads the verifier and keeps its own contexts; a verifier sent
     if (!s.loaded) { parentPort.postMessage('not loaded: ' + s.reason); }
     else {
       const { spki, data, good, foreign } = workerData;
-      const v = s.module.create(spki, 'sha256', false);
+      const v = s.module.create(spki, 'sha256', false, true);
       let answers = [];
       for (let i = 0; i < 200; i++) answers.push(s.module.verify(v, data, good), s.module.verify(v, data, good.map((b, j) => j === i % good.length ? b ^ 1 : b)));
       let foreignRefused = false;
       try { s.module.verify(foreign, data, good); } catch (e) { foreignRefused = e instanceof TypeError; }
       parentPort.postMessage({ yes: answers.filter((a, i) => a === (i % 2 === 0)).length, foreignRefused });
     }`;
-  const v = loaded().create(spki, 'sha256', false);
+  const v = loaded().create(spki, 'sha256', false, true);
   const run = (): Promise<unknown> => inWorker(body, process.env, { spki, data, good, foreign: v });
   const results = await Promise.all([run(), run(), run()]);
   for (const r of results) assert.deepEqual(r, { yes: 400, foreignRefused: true });
