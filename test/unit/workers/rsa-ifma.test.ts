@@ -5,7 +5,7 @@
 // AVX-512 IFMA, only the first test runs: no verifier takes the path there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants, createHash, generateKeyPairSync, privateEncrypt, publicDecrypt, sign, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPublicKey, generateKeyPairSync, privateEncrypt, publicDecrypt, sign, verify, type KeyObject } from 'node:crypto';
 import { random } from '../../helpers/random.js';
 import { nativeRsa, type NativeRsaModule, type NativeRsaVerifier, type RsaDigest } from '../../../src/workers/jwt/native-rsa.js';
 
@@ -80,6 +80,37 @@ test('the public operation equals OpenSSL’s for 2048 to 4096 bits and exponent
     for (const x of [n, n + 1n, (1n << BigInt(8 * k)) - 1n]) assert.equal(m.recover(v, toBytes(x, k)), null, `${bits} bits: s=${x.toString(16)}`);
     assert.equal(m.recover(v, toBytes(1n, k - 1)), null);
     assert.equal(m.recover(v, toBytes(1n, k + 1)), null);
+  }
+});
+
+// Made-up moduli (a public key needs no primes) on each side of every change in the number of
+// 512-bit vectors, where R = 2^(52 * limbs) is closest to 4n, and with limbs of all ones or all
+// zeros, whose carries run the length of the number.
+test('the public operation equals OpenSSL’s at every vector-count boundary, on moduli of all-ones and all-zeros limbs', { skip: noIfma }, () => {
+  const m = loaded();
+  const next = random(0x52b0);
+  const sizes = [2078, 2079, 2494, 2495, 2910, 2911, 3326, 3327, 3742, 3743, 4095];
+  const limbOnes = (bits: number, every: number): bigint => {
+    let x = 0n;
+    for (let j = 0; 52 * j < bits; j += every) x |= ((1n << 52n) - 1n) << BigInt(52 * j);
+    return x & ((1n << BigInt(bits)) - 1n);
+  };
+  for (const bits of sizes) {
+    const top = 1n << BigInt(bits - 1);
+    const k = Math.ceil(bits / 8);
+    const moduli = [(1n << BigInt(bits)) - 1n, top + 1n, top | limbOnes(bits, 2) | 1n, (1n << BigInt(bits)) - (1n << 52n) + 1n];
+    for (const [n, e] of moduli.flatMap((n) => [3n, 65537n, (1n << 64n) - 1n].map((e) => [n, e] as const))) {
+      const key = createPublicKey({ format: 'jwk', key: { kty: 'RSA', n: toBytes(n, k).toString('base64url'), e: toBytes(e, 8).toString('base64url') } });
+      const v = m.create(key.export({ type: 'spki', format: 'der' }), 'sha256', false, true);
+      const values = [0n, 1n, 2n, n - 1n, n - 2n, limbOnes(bits - 1, 1), limbOnes(bits, 2) % n, n - limbOnes(bits - 1, 3)];
+      for (let j = 0; j < 4; j++) values.push(toBig(Buffer.from(Array.from({ length: k }, () => Math.floor(next() * 256)))) % n);
+      for (const x of values) {
+        const s = toBytes(x, k);
+        const want = publicDecrypt({ key, padding: constants.RSA_NO_PADDING }, s);
+        const got = m.recover(v, s);
+        assert.ok(got !== null && Buffer.from(got).equals(want), `${bits} bits, n=${n.toString(16)}, e=${e}: s=${x.toString(16)}`);
+      }
+    }
   }
 });
 
