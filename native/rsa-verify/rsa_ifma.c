@@ -15,7 +15,7 @@
  * R = 2^(52 * limbs). Only public values pass through (a public key and a signature), so
  * nothing here needs to be constant time, and nothing is.
  *
- * How it is checked: test/unit/workers/native-rsa.test.ts compares its output with OpenSSL's raw
+ * How it is checked: test/unit/workers/rsa-ifma.test.ts compares its output with OpenSSL's raw
  * public operation (node:crypto publicDecrypt without padding) on random and edge values for
  * several sizes and exponents, and its verdicts with node:crypto's on crafted encodings.
  */
