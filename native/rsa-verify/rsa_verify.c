@@ -7,6 +7,10 @@
  * allocates: a measured share of every RS256 check, which no node:crypto API avoids. With the
  * context kept a check costs what `openssl speed` gives (figures: docs/perf-history.md, item 41).
  *
+ * On a CPU with AVX-512 IFMA, RS256/384/512 keys of 2048 to 4096 bits take the RSA arithmetic from
+ * rsa_ifma.c instead of EVP_PKEY_verify (about half its time) and compare the PKCS #1 v1.5
+ * encoding here; PS* keys and every other case keep EVP_PKEY_verify.
+ *
  * What it does not do: parse tokens, choose algorithms or decide anything. It answers "is this a
  * valid signature of these bytes under this public key" and nothing else; src/workers/jwt
  * decides the rest, and falls back to node:crypto when this module did not build or is switched
